@@ -1,0 +1,235 @@
+//! Configuration from the environment (the seed's `.env` names plus `CHATBOT_*`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// Which embedder to use.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EmbedderChoice {
+    /// The offline embedder (no network, no download).
+    Offline,
+    /// An OpenAI-compatible `/embeddings` endpoint.
+    OpenAi { api_key: String, base_url: Option<String>, model: String, dimensions: Option<u32> },
+}
+
+/// Which vector store to use.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VectorStoreChoice {
+    /// The embedded local index under `dir`.
+    Local { dir: PathBuf },
+    /// Pinecone's REST data plane.
+    Pinecone {
+        api_key: String,
+        index_host: Option<String>,
+        index_name: Option<String>,
+        environment: Option<String>,
+    },
+}
+
+/// Which chat model to use.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelChoice {
+    /// The offline extractive answerer.
+    Offline,
+    /// OpenAI-compatible chat completions.
+    OpenAi { api_key: String, base_url: Option<String>, model: String },
+}
+
+/// Everything the core needs to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub embedder: EmbedderChoice,
+    pub vector_store: VectorStoreChoice,
+    pub model: ModelChoice,
+    /// Operator credential for the `/internal` routes (`CHATBOT_ADMIN_TOKEN`).
+    pub admin_token: Option<String>,
+    /// How long a session token lives after its last use.
+    pub session_ttl: Duration,
+    /// Passages retrieved per turn.
+    pub top_k: usize,
+    /// History kept in the prompt, in estimated tokens.
+    pub history_token_budget: usize,
+    /// Time allowed for a model reply before the fallback answers.
+    pub model_timeout: Duration,
+    /// Longest accepted visitor message, in characters.
+    pub max_message_chars: usize,
+}
+
+pub const DEFAULT_DATA_DIR: &str = "chatbot-data";
+pub const DEFAULT_CHAT_MODEL: &str = "gpt-4o-mini";
+pub const DEFAULT_EMBEDDING_MODEL: &str = "text-embedding-3-small";
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::offline(PathBuf::from(DEFAULT_DATA_DIR))
+    }
+}
+
+impl Config {
+    /// The embedded defaults in `data_dir`: SQLite, local index, offline embedder and answerer.
+    pub fn offline(data_dir: PathBuf) -> Self {
+        Self {
+            database_url: sqlite_url(&data_dir.join("chatbot.db")),
+            vector_store: VectorStoreChoice::Local { dir: data_dir.join("index") },
+            data_dir,
+            embedder: EmbedderChoice::Offline,
+            model: ModelChoice::Offline,
+            admin_token: None,
+            session_ttl: Duration::from_secs(24 * 3600),
+            top_k: 4,
+            history_token_budget: 1500,
+            model_timeout: Duration::from_secs(30),
+            max_message_chars: 4000,
+        }
+    }
+
+    /// Read the environment: OpenAI when `OPENAI_API_KEY` is set, Pinecone when
+    /// `PINECONE_API_KEY` is set, the embedded defaults otherwise; `CHATBOT_EMBEDDER`,
+    /// `CHATBOT_VECTOR_STORE` and `CHATBOT_MODEL_PROVIDER` override.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the variable that is wrong or missing.
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Like [`Config::from_env`] with any lookup (tests).
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the variable that is wrong or missing.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let data_dir = PathBuf::from(get("CHATBOT_DATA_DIR").unwrap_or_else(|| DEFAULT_DATA_DIR.into()));
+        let mut c = Self::offline(data_dir.clone());
+        if let Some(url) = get("DATABASE_URL") {
+            c.database_url = url;
+        }
+        let openai_key = get("OPENAI_API_KEY");
+        let base_url = get("OPENAI_BASE_URL");
+        let want =
+            |var: &str, default: &str| get(var).unwrap_or_else(|| default.to_string()).to_ascii_lowercase();
+
+        let embedder = want("CHATBOT_EMBEDDER", if openai_key.is_some() { "openai" } else { "offline" });
+        c.embedder = match embedder.as_str() {
+            "offline" => EmbedderChoice::Offline,
+            "openai" => EmbedderChoice::OpenAi {
+                api_key: openai_key
+                    .clone()
+                    .or_else(|| base_url.as_ref().map(|_| "none".to_string()))
+                    .ok_or_else(|| {
+                        Error::Config(
+                            "CHATBOT_EMBEDDER=openai needs OPENAI_API_KEY (or OPENAI_BASE_URL)".into(),
+                        )
+                    })?,
+                base_url: base_url.clone(),
+                model: get("CHATBOT_EMBEDDING_MODEL").unwrap_or_else(|| DEFAULT_EMBEDDING_MODEL.into()),
+                dimensions: match get("CHATBOT_EMBEDDING_DIMENSIONS") {
+                    Some(d) => Some(d.parse().map_err(|_| {
+                        Error::Config("CHATBOT_EMBEDDING_DIMENSIONS must be a whole number".into())
+                    })?),
+                    None => None,
+                },
+            },
+            other => {
+                return Err(Error::Config(format!(
+                    "CHATBOT_EMBEDDER must be offline or openai, got {other:?}"
+                )));
+            }
+        };
+
+        let pinecone_key = get("PINECONE_API_KEY");
+        let store = want("CHATBOT_VECTOR_STORE", if pinecone_key.is_some() { "pinecone" } else { "local" });
+        c.vector_store = match store.as_str() {
+            "local" => VectorStoreChoice::Local { dir: data_dir.join("index") },
+            "pinecone" => {
+                let api_key = pinecone_key.ok_or_else(|| {
+                    Error::Config("CHATBOT_VECTOR_STORE=pinecone needs PINECONE_API_KEY".into())
+                })?;
+                let index_host = get("PINECONE_INDEX_HOST");
+                let index_name = get("PINECONE_INDEX");
+                if index_host.is_none() && index_name.is_none() {
+                    return Err(Error::Config(
+                        "Pinecone needs PINECONE_INDEX_HOST (the index host) or PINECONE_INDEX (its name)"
+                            .into(),
+                    ));
+                }
+                VectorStoreChoice::Pinecone {
+                    api_key,
+                    index_host,
+                    index_name,
+                    environment: get("PINECONE_ENVIRONMENT"),
+                }
+            }
+            other => {
+                return Err(Error::Config(format!(
+                    "CHATBOT_VECTOR_STORE must be local or pinecone, got {other:?}"
+                )));
+            }
+        };
+
+        let model = want("CHATBOT_MODEL_PROVIDER", if openai_key.is_some() { "openai" } else { "offline" });
+        c.model = match model.as_str() {
+            "offline" => ModelChoice::Offline,
+            "openai" => ModelChoice::OpenAi {
+                api_key: openai_key.or_else(|| base_url.as_ref().map(|_| "none".to_string())).ok_or_else(
+                    || {
+                        Error::Config(
+                            "CHATBOT_MODEL_PROVIDER=openai needs OPENAI_API_KEY (or OPENAI_BASE_URL)".into(),
+                        )
+                    },
+                )?,
+                base_url,
+                model: get("CHATBOT_CHAT_MODEL").unwrap_or_else(|| DEFAULT_CHAT_MODEL.into()),
+            },
+            other => {
+                return Err(Error::Config(format!(
+                    "CHATBOT_MODEL_PROVIDER must be offline or openai, got {other:?}"
+                )));
+            }
+        };
+        c.admin_token = get("CHATBOT_ADMIN_TOKEN");
+        if let Some(t) = get("CHATBOT_MODEL_TIMEOUT_SECS") {
+            let secs: u64 = t
+                .parse()
+                .map_err(|_| Error::Config("CHATBOT_MODEL_TIMEOUT_SECS must be a whole number".into()))?;
+            c.model_timeout = Duration::from_secs(secs.max(1));
+        }
+        Ok(c)
+    }
+}
+
+/// A SQLite URL that creates the file if missing.
+pub fn sqlite_url(path: &std::path::Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(vars: &[(&str, &str)]) -> Result<Config> {
+        let m: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn selection() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!((c.embedder.clone(), c.model.clone()), (EmbedderChoice::Offline, ModelChoice::Offline));
+        assert!(matches!(c.vector_store, VectorStoreChoice::Local { .. }));
+        assert!(c.database_url.starts_with("sqlite://chatbot-data/"));
+        let c =
+            cfg(&[("OPENAI_API_KEY", "k"), ("PINECONE_API_KEY", "p"), ("PINECONE_INDEX_HOST", "h")]).unwrap();
+        assert!(matches!(c.embedder, EmbedderChoice::OpenAi { .. }));
+        assert!(matches!(c.model, ModelChoice::OpenAi { .. }));
+        assert!(matches!(c.vector_store, VectorStoreChoice::Pinecone { .. }));
+        let c = cfg(&[("OPENAI_API_KEY", "k"), ("CHATBOT_EMBEDDER", "offline")]).unwrap();
+        assert_eq!(c.embedder, EmbedderChoice::Offline);
+        assert!(cfg(&[("PINECONE_API_KEY", "p")]).is_err());
+        assert!(cfg(&[("CHATBOT_VECTOR_STORE", "milvus")]).is_err());
+    }
+}

@@ -1,0 +1,130 @@
+//! The one error type of the core. Front ends map its kinds to HTTP statuses and exit codes.
+
+use std::time::Duration;
+
+/// Result alias used throughout the core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Errors a caller can act on. `is_retryable` tells whether trying again can help.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A field of the input is invalid; `field` names it, `reason` says why.
+    #[error("invalid {field}: {reason}")]
+    Invalid { field: String, reason: String },
+    /// The input could not be parsed at all (malformed JSON, bad CLI syntax).
+    #[error("malformed input: {0}")]
+    Malformed(String),
+    /// Something that should exist does not (or is not visible to this tenant).
+    #[error("{what} not found")]
+    NotFound { what: String },
+    /// Missing, unknown, revoked or wrong-kind credential.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// Authenticated, but not allowed (inactive company, key of another company).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// The caller sends too much; try again after `retry_after`.
+    #[error("rate limited: retry after {}s", retry_after.as_secs().max(1))]
+    RateLimited { retry_after: Duration },
+    /// A conflicting state (duplicate id, invalid status transition).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// An outside service (OpenAI, Pinecone, a crawled site) failed.
+    #[error("{service} failed: {message}")]
+    Upstream { service: String, message: String, retryable: bool, retry_after: Option<Duration> },
+    /// The embedder in use does not match what the index was built with.
+    #[error("embedder mismatch: {0}")]
+    EmbedderMismatch(String),
+    /// Database failure.
+    #[error("storage: {0}")]
+    Storage(String),
+    /// Configuration is missing or wrong.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// Work was cancelled (Ctrl-C, shutdown).
+    #[error("cancelled")]
+    Cancelled,
+    /// File system or other I/O failure.
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    /// A bug or an impossible state; never caused by input alone.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// Shorthand for [`Error::Invalid`].
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Invalid { field: field.into(), reason: reason.into() }
+    }
+
+    /// Shorthand for [`Error::NotFound`].
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::NotFound { what: what.into() }
+    }
+
+    /// Shorthand for a non-retryable [`Error::Upstream`].
+    pub fn upstream(service: impl Into<String>, message: impl Into<String>, retryable: bool) -> Self {
+        Self::Upstream { service: service.into(), message: message.into(), retryable, retry_after: None }
+    }
+
+    /// Whether retrying the same call later can succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Upstream { retryable, .. } => *retryable,
+            Self::RateLimited { .. } => true,
+            Self::Storage(_) | Self::Io(_) => true,
+            _ => false,
+        }
+    }
+
+    /// A stable machine-readable code, used in the HTTP error body and logs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Invalid { .. } => "invalid_field",
+            Self::Malformed(_) => "malformed",
+            Self::NotFound { .. } => "not_found",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Conflict(_) => "conflict",
+            Self::Upstream { .. } => "upstream_error",
+            Self::EmbedderMismatch(_) => "embedder_mismatch",
+            Self::Storage(_) => "storage_error",
+            Self::Config(_) => "config_error",
+            Self::Cancelled => "cancelled",
+            Self::Io(_) => "io_error",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    /// The field an [`Error::Invalid`] names.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::Invalid { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => Self::not_found("row"),
+            sqlx::Error::Database(db) if db.is_unique_violation() => Self::Conflict(db.message().to_string()),
+            _ => Self::Storage(e.to_string()),
+        }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for Error {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        Self::Storage(format!("migration failed: {e}"))
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Self::Malformed(e.to_string())
+    }
+}

@@ -1,0 +1,140 @@
+//! Indexing: embed chunks in batches, upsert them into the tenant's namespace and record them in
+//! `pinecone_vectors`. Vector ids are deterministic (company, source, content hash), so a repeat
+//! or resumed run never duplicates.
+
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::rag::{Embedder, Metadata, VectorRecord, VectorStore};
+use crate::store::{ChunkRecord, EmbedderIdentity, Store};
+
+/// A chunk ready to index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewChunk {
+    /// URL or path it came from.
+    pub source: String,
+    pub title: Option<String>,
+    /// Position of the chunk within its source (0-based).
+    pub position: usize,
+    pub text: String,
+}
+
+/// Deterministic vector id: `c_` + 32 hex chars of SHA-256(company, source, content).
+pub fn vector_id(company_id: &str, source: &str, content: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [company_id, source, content] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    format!("c_{}", &hex::encode(h.finalize())[..32])
+}
+
+/// Check (and on first write, record) the embedder a company's index is built with.
+///
+/// # Errors
+/// [`Error::EmbedderMismatch`] when the index was built with another model or dimension.
+pub async fn ensure_embedder_identity(
+    store: &dyn Store,
+    company_id: &str,
+    embedder: &dyn Embedder,
+    record_if_missing: bool,
+) -> Result<()> {
+    let current = EmbedderIdentity { model: embedder.model().to_string(), dimension: embedder.dimension() };
+    match store.get_embedder_identity(company_id).await? {
+        Some(existing) if existing != current => Err(Error::EmbedderMismatch(format!(
+            "company {company_id}'s knowledge was embedded with {} ({} dimensions) but the configured embedder is {} ({} dimensions); re-ingest it (`chatbot ingest forget {company_id}` then ingest again) or configure the original embedder",
+            existing.model, existing.dimension, current.model, current.dimension
+        ))),
+        Some(_) => Ok(()),
+        None if record_if_missing => store.set_embedder_identity(company_id, Some(&current)).await,
+        None => Ok(()),
+    }
+}
+
+/// Embed and store chunks. Returns the vector ids written, in input order.
+///
+/// # Errors
+/// Embedder, vector store or storage failures; [`Error::EmbedderMismatch`].
+pub async fn index_chunks(
+    store: &Arc<dyn Store>,
+    embedder: &Arc<dyn Embedder>,
+    vectors: &Arc<dyn VectorStore>,
+    company_id: &str,
+    chunks: &[NewChunk],
+) -> Result<Vec<String>> {
+    if chunks.is_empty() {
+        return Ok(Vec::new());
+    }
+    ensure_embedder_identity(store.as_ref(), company_id, embedder.as_ref(), true).await?;
+    let batch = embedder.max_batch().clamp(1, 256).min(vectors.max_upsert_batch().max(1));
+    let mut ids = Vec::with_capacity(chunks.len());
+    for group in chunks.chunks(batch) {
+        let texts: Vec<String> = group.iter().map(|c| c.text.clone()).collect();
+        let embedded = embedder.embed(&texts).await?;
+        if embedded.len() != group.len() {
+            return Err(Error::upstream(
+                "embeddings",
+                "returned a different number of vectors than inputs",
+                false,
+            ));
+        }
+        let mut records = Vec::with_capacity(group.len());
+        let mut rows = Vec::with_capacity(group.len());
+        for (c, values) in group.iter().zip(embedded) {
+            let id = vector_id(company_id, &c.source, &c.text);
+            let mut md = Metadata::new();
+            md.insert("source".into(), c.source.clone().into());
+            md.insert("position".into(), (c.position as u64).into());
+            if let Some(t) = &c.title {
+                md.insert("title".into(), t.chars().take(200).collect::<String>().into());
+            }
+            rows.push(ChunkRecord {
+                company_id: company_id.to_string(),
+                vector_id: id.clone(),
+                content: c.text.clone(),
+                metadata: serde_json::Value::Object(md.clone()),
+                source: Some(c.source.clone()),
+            });
+            records.push(VectorRecord { id: id.clone(), values, metadata: md });
+            ids.push(id);
+        }
+        // Text first: a vector is never searchable without its text.
+        store.upsert_chunks(&rows).await?;
+        vectors.upsert(company_id, &records).await?;
+    }
+    Ok(ids)
+}
+
+/// Remove chunks from both the vector store and `pinecone_vectors`.
+///
+/// # Errors
+/// Vector store or storage failures.
+pub async fn delete_chunks(
+    store: &Arc<dyn Store>,
+    vectors: &Arc<dyn VectorStore>,
+    company_id: &str,
+    ids: &[String],
+) -> Result<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    vectors.delete(company_id, ids).await?;
+    store.delete_chunks(company_id, ids).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_deterministic_and_scoped() {
+        let a = vector_id("123", "https://x/a", "hello");
+        assert_eq!(a, vector_id("123", "https://x/a", "hello"));
+        assert_ne!(a, vector_id("456", "https://x/a", "hello"));
+        assert_ne!(a, vector_id("123", "https://x/b", "hello"));
+        assert_ne!(vector_id("12", "3x", "y"), vector_id("123", "x", "y"));
+        assert!(a.len() < 512);
+    }
+}

@@ -1,0 +1,38 @@
+//! # chatbot-core
+//!
+//! The library behind multi-tenant website chat widgets that answer from each partner's own
+//! knowledge and turn visitors into leads. Every rule lives here; the server and the CLI only
+//! translate.
+//!
+//! ```no_run
+//! # async fn demo() -> chatbot_core::Result<()> {
+//! use chatbot_core::{Chatbot, Config};
+//! let bot = Chatbot::from_config(Config::default()).await?;
+//! let ctx = bot.public_context("123").await?;
+//! let reply = bot.partner_chat(&ctx, chatbot_core::PartnerChat::new("Do you ship abroad?")).await?;
+//! println!("{} ({:?})", reply.message, reply.answered_by);
+//! # Ok(()) }
+//! ```
+
+pub mod auth;
+pub mod config;
+pub mod conversation;
+pub mod demo;
+pub mod engine;
+pub mod error;
+pub mod guard;
+pub mod ingest;
+pub mod lead;
+pub mod llm;
+pub mod metrics;
+pub mod rag;
+pub mod store;
+pub mod tenant;
+
+pub use config::Config;
+pub use engine::{
+    AnsweredBy, ChatEvent, ChatInput, ChatReply, Chatbot, ClientInfo, Components, PartnerChat, SearchHit,
+    SessionInfo, SourceRef,
+};
+pub use error::{Error, Result};
+pub use tenant::{Access, AiConfig, Company, NewCompany, TenantContext, WidgetSettings, WidgetSettingsPatch};

@@ -1,0 +1,70 @@
+//! Counters the core keeps for operators (Prometheus, via `prometheus-client`). The server adds
+//! its HTTP metrics to the same registry and serves `/metrics`.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReplyLabels {
+    /// `model`, `fallback` or `refusal`.
+    pub answered_by: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ServiceLabels {
+    /// `openai`, `pinecone`, `embeddings`, `webhook`.
+    pub service: String,
+}
+
+/// Core counters.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub replies: Family<ReplyLabels, Counter>,
+    pub upstream_errors: Family<ServiceLabels, Counter>,
+    pub tokens_used: Counter,
+    pub budget_exhausted: Counter,
+    pub leads_ready: Counter,
+    pub webhook_failures: Counter,
+}
+
+impl Metrics {
+    /// Register every counter under `chatbot_` in `registry`.
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "chatbot_replies",
+            "Chat replies by the path that produced them",
+            self.replies.clone(),
+        );
+        registry.register(
+            "chatbot_upstream_errors",
+            "Failures of outside services (OpenAI, Pinecone, webhooks)",
+            self.upstream_errors.clone(),
+        );
+        registry.register(
+            "chatbot_model_tokens",
+            "Tokens spent on the paid chat model",
+            self.tokens_used.clone(),
+        );
+        registry.register(
+            "chatbot_budget_exhausted",
+            "Chat turns answered by the fallback because the daily token budget was spent",
+            self.budget_exhausted.clone(),
+        );
+        registry.register("chatbot_leads_ready", "Leads that became ready", self.leads_ready.clone());
+        registry.register(
+            "chatbot_webhook_failures",
+            "Lead webhooks that failed after retries",
+            self.webhook_failures.clone(),
+        );
+    }
+
+    pub fn reply(&self, answered_by: &str) {
+        self.replies.get_or_create(&ReplyLabels { answered_by: answered_by.into() }).inc();
+    }
+
+    pub fn upstream_error(&self, service: &str) {
+        self.upstream_errors.get_or_create(&ServiceLabels { service: service.into() }).inc();
+    }
+}

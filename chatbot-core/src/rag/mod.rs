@@ -1,0 +1,122 @@
+//! Retrieval: the [`Embedder`] and [`VectorStore`] seams, their implementations, and helpers
+//! that assemble retrieved context.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+
+pub mod local;
+pub mod offline;
+pub mod openai;
+pub mod pinecone;
+
+pub use local::LocalIndex;
+pub use offline::OfflineEmbedder;
+pub use openai::OpenAiEmbedder;
+pub use pinecone::PineconeStore;
+
+/// Turns texts into vectors. Order is preserved: output `i` embeds input `i`.
+#[async_trait]
+pub trait Embedder: Send + Sync + 'static {
+    /// Model name, recorded per company with [`Embedder::dimension`] (the embedder's identity).
+    fn model(&self) -> &str;
+    /// Length of every vector returned.
+    fn dimension(&self) -> usize;
+    /// The most inputs one call may carry (callers split larger batches).
+    fn max_batch(&self) -> usize;
+    /// Embed a batch.
+    ///
+    /// # Errors
+    /// [`crate::Error::Upstream`] (retryable or not) for a remote failure.
+    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>>;
+}
+
+/// Flat metadata (Pinecone's rules: no nesting, no nulls).
+pub type Metadata = serde_json::Map<String, serde_json::Value>;
+
+/// A vector with its id and metadata.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VectorRecord {
+    pub id: String,
+    pub values: Vec<f32>,
+    pub metadata: Metadata,
+}
+
+/// A query hit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueryMatch {
+    pub id: String,
+    /// Cosine similarity (higher is closer).
+    pub score: f32,
+    pub metadata: Metadata,
+}
+
+/// Metadata filter: every `(key, value)` must be equal (Pinecone `{"key":{"$eq":value}}`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetadataFilter {
+    pub equals: Vec<(String, serde_json::Value)>,
+}
+
+impl MetadataFilter {
+    pub fn eq(key: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
+        Self { equals: vec![(key.into(), value.into())] }
+    }
+
+    pub fn matches(&self, metadata: &Metadata) -> bool {
+        self.equals.iter().all(|(k, v)| metadata.get(k) == Some(v))
+    }
+}
+
+/// Namespace statistics.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NamespaceStats {
+    pub vector_count: u64,
+    pub dimension: Option<usize>,
+}
+
+/// Vector index seam, one namespace per company. Implementations: [`LocalIndex`] (embedded,
+/// default) and [`PineconeStore`].
+#[async_trait]
+pub trait VectorStore: Send + Sync + 'static {
+    /// `local` or `pinecone`.
+    fn name(&self) -> &'static str;
+    /// Most records one upsert call may carry (callers also respect bytes for remote stores).
+    fn max_upsert_batch(&self) -> usize;
+    /// Insert or replace records by id.
+    async fn upsert(&self, namespace: &str, records: &[VectorRecord]) -> Result<usize>;
+    /// Top-k by cosine similarity, best first.
+    async fn query(
+        &self,
+        namespace: &str,
+        vector: &[f32],
+        top_k: usize,
+        filter: Option<&MetadataFilter>,
+    ) -> Result<Vec<QueryMatch>>;
+    /// Records by id (missing ids are skipped).
+    async fn fetch(&self, namespace: &str, ids: &[String]) -> Result<Vec<VectorRecord>>;
+    /// Delete records by id (missing ids are ignored).
+    async fn delete(&self, namespace: &str, ids: &[String]) -> Result<()>;
+    /// Delete every record of a namespace.
+    async fn delete_namespace(&self, namespace: &str) -> Result<()>;
+    async fn stats(&self, namespace: &str) -> Result<NamespaceStats>;
+}
+
+/// Cosine similarity of two equal-length vectors (0 when either is zero).
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let (mut dot, mut na, mut nb) = (0f32, 0f32, 0f32);
+    for (x, y) in a.iter().zip(b) {
+        dot += x * y;
+        na += x * x;
+        nb += y * y;
+    }
+    if na == 0.0 || nb == 0.0 { 0.0 } else { dot / (na.sqrt() * nb.sqrt()) }
+}
+
+/// Scale a vector to unit length in place (no-op for the zero vector).
+pub fn normalize(v: &mut [f32]) {
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if n > 0.0 {
+        v.iter_mut().for_each(|x| *x /= n);
+    }
+}

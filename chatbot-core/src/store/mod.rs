@@ -1,0 +1,187 @@
+//! Storage: the [`Store`] trait and its two real implementations through sqlx, SQLite (the
+//! embedded default) and PostgreSQL (several server instances). Every tenant-scoped method takes
+//! the company id and filters by it in SQL.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::ApiKey;
+use crate::conversation::{Conversation, Message, Session};
+use crate::error::{Error, Result};
+use crate::lead::{Lead, LeadFilter};
+use crate::tenant::{AiConfig, Company, NewCompany, WidgetSettings, WidgetSettingsPatch};
+
+pub mod postgres;
+pub mod sqlite;
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// A chunk of knowledge as recorded in `pinecone_vectors` (the text lives here, not in the
+/// vector service).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChunkRecord {
+    pub company_id: String,
+    pub vector_id: String,
+    pub content: String,
+    pub metadata: serde_json::Value,
+    pub source: Option<String>,
+}
+
+/// What the last ingest saw of one source (URL or path), for incremental re-ingest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceState {
+    pub company_id: String,
+    pub source: String,
+    pub title: Option<String>,
+    pub content_hash: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub chunk_count: i64,
+    pub ingested_at: DateTime<Utc>,
+}
+
+/// The embedder a company's index was built with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmbedderIdentity {
+    pub model: String,
+    pub dimension: usize,
+}
+
+/// A webhook delivery attempt record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookDelivery {
+    pub company_id: String,
+    pub lead_id: String,
+    pub url: String,
+    pub attempts: i32,
+    pub status_code: Option<i32>,
+    pub error: Option<String>,
+    pub delivered: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Storage seam. Implementations: [`SqliteStore`], [`PostgresStore`].
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    /// Apply pending migrations.
+    async fn migrate(&self) -> Result<()>;
+    /// Check the database answers (readiness).
+    async fn ping(&self) -> Result<()>;
+
+    // --- companies (operator scope) ---
+    /// Create the company and its default widget settings in one transaction.
+    /// [`Error::Conflict`] if the id exists.
+    async fn create_company(&self, new: &NewCompany) -> Result<Company>;
+    async fn get_company(&self, company_id: &str) -> Result<Option<Company>>;
+    async fn list_companies(&self) -> Result<Vec<Company>>;
+    /// [`Error::NotFound`] if the company does not exist.
+    async fn set_company_active(&self, company_id: &str, active: bool) -> Result<()>;
+    /// [`Error::NotFound`] if the company does not exist.
+    async fn update_ai_config(&self, company_id: &str, config: &AiConfig) -> Result<()>;
+
+    // --- widget settings ---
+    async fn get_widget_settings(&self, company_id: &str) -> Result<Option<WidgetSettings>>;
+    /// Apply a partial update atomically (one UPDATE; concurrent patches of different fields
+    /// both land) and return the new row. [`Error::NotFound`] if the company has no row.
+    async fn update_widget_settings(
+        &self,
+        company_id: &str,
+        patch: &WidgetSettingsPatch,
+    ) -> Result<WidgetSettings>;
+
+    // --- API keys ---
+    async fn insert_api_key(&self, key: &ApiKey) -> Result<()>;
+    /// Find an active or revoked key by its hash (the caller checks revocation and company).
+    async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>>;
+    async fn list_api_keys(&self, company_id: &str) -> Result<Vec<ApiKey>>;
+    /// Returns false when no such key exists. Revoking twice is harmless.
+    async fn revoke_api_key(&self, key_id: &str) -> Result<bool>;
+    async fn touch_api_key(&self, key_id: &str, at: DateTime<Utc>) -> Result<()>;
+
+    // --- sessions ---
+    async fn insert_session(&self, session: &Session) -> Result<()>;
+    /// Only returns the session if it belongs to `company_id`.
+    async fn get_session(&self, company_id: &str, session_id: &str) -> Result<Option<Session>>;
+    async fn update_session(&self, session: &Session) -> Result<()>;
+
+    // --- conversations (`chat_conversations`) ---
+    /// Get the conversation of a session, creating an empty one if missing.
+    async fn ensure_conversation(
+        &self,
+        company_id: &str,
+        session_id: &str,
+        user_id: &str,
+    ) -> Result<Conversation>;
+    async fn get_conversation(&self, company_id: &str, session_id: &str) -> Result<Option<Conversation>>;
+    /// Append messages atomically (never loses a concurrent append) and bump `last_activity_at`.
+    async fn append_messages(&self, company_id: &str, session_id: &str, messages: &[Message]) -> Result<()>;
+    /// Newest activity first.
+    async fn list_conversations(
+        &self,
+        company_id: &str,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<Conversation>>;
+    /// Returns false when there was none.
+    async fn delete_conversation(&self, company_id: &str, session_id: &str) -> Result<bool>;
+
+    // --- leads ---
+    async fn insert_lead(&self, lead: &Lead) -> Result<()>;
+    /// `messages` filled from the session's conversation.
+    async fn get_lead(&self, company_id: &str, lead_id: &str) -> Result<Option<Lead>>;
+    async fn get_lead_by_session(&self, company_id: &str, session_id: &str) -> Result<Option<Lead>>;
+    /// Find a lead by id without knowing its company (operator CLI only).
+    async fn find_lead_any_company(&self, lead_id: &str) -> Result<Option<Lead>>;
+    /// Update every mutable field (`messages` are not written: they live in the conversation).
+    async fn update_lead(&self, lead: &Lead) -> Result<()>;
+    /// Newest first; `messages` filled.
+    async fn list_leads(&self, company_id: &str, filter: &LeadFilter) -> Result<Vec<Lead>>;
+
+    // --- knowledge (`pinecone_vectors`, ingest state) ---
+    /// Insert or replace chunk rows (unique on company and vector id).
+    async fn upsert_chunks(&self, chunks: &[ChunkRecord]) -> Result<()>;
+    async fn get_chunks(&self, company_id: &str, vector_ids: &[String]) -> Result<Vec<ChunkRecord>>;
+    async fn chunk_ids_for_source(&self, company_id: &str, source: &str) -> Result<Vec<String>>;
+    async fn delete_chunks(&self, company_id: &str, vector_ids: &[String]) -> Result<u64>;
+    /// All chunk rows of a company (for rebuilding an index); ordered by vector id.
+    async fn list_chunks(&self, company_id: &str, limit: u32, offset: u32) -> Result<Vec<ChunkRecord>>;
+    async fn count_chunks(&self, company_id: &str) -> Result<i64>;
+    async fn upsert_source(&self, state: &SourceState) -> Result<()>;
+    async fn get_source(&self, company_id: &str, source: &str) -> Result<Option<SourceState>>;
+    async fn list_sources(&self, company_id: &str) -> Result<Vec<SourceState>>;
+    async fn delete_source(&self, company_id: &str, source: &str) -> Result<()>;
+    async fn get_embedder_identity(&self, company_id: &str) -> Result<Option<EmbedderIdentity>>;
+    async fn set_embedder_identity(&self, company_id: &str, id: Option<&EmbedderIdentity>) -> Result<()>;
+
+    // --- usage, webhooks ---
+    /// Add tokens to the company's tally for `day`; returns the new total.
+    async fn add_token_usage(&self, company_id: &str, day: NaiveDate, tokens: u64) -> Result<u64>;
+    async fn token_usage(&self, company_id: &str, day: NaiveDate) -> Result<u64>;
+    /// The per-company webhook signing secret, created on first use.
+    async fn webhook_secret(&self, company_id: &str) -> Result<String>;
+    async fn record_webhook_delivery(&self, delivery: &WebhookDelivery) -> Result<()>;
+    async fn list_webhook_deliveries(&self, company_id: &str, limit: u32) -> Result<Vec<WebhookDelivery>>;
+}
+
+/// Open the store a URL names: `sqlite://...` or `postgres://...`. Runs migrations.
+///
+/// # Errors
+/// [`Error::Config`] for an unsupported URL, [`Error::Storage`] when it cannot connect.
+pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
+    let store: std::sync::Arc<dyn Store> = if url.starts_with("sqlite:") {
+        std::sync::Arc::new(SqliteStore::connect(url).await?)
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        std::sync::Arc::new(PostgresStore::connect(url).await?)
+    } else {
+        return Err(Error::Config(format!(
+            "DATABASE_URL must start with sqlite: or postgres:, got {:?}",
+            url.split(':').next().unwrap_or_default()
+        )));
+    };
+    store.migrate().await?;
+    Ok(store)
+}

@@ -1,0 +1,728 @@
+//! Tenants: companies, their widget settings and AI configuration, and the [`TenantContext`]
+//! that every tenant-scoped call requires.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// A company (tenant): one row of `user_companies`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Company {
+    pub id: i64,
+    pub company_id: String,
+    pub company_name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub website: Option<String>,
+    pub logo_url: Option<String>,
+    /// Free-form company settings (JSON), kept as the seed defines it.
+    pub settings: Option<serde_json::Value>,
+    pub ai_config: AiConfig,
+    pub is_active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Typed `user_companies.ai_config`. Every field is optional; unknown fields are rejected.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AiConfig {
+    /// Topics the bot may discuss besides the company's own knowledge.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_topics: Vec<String>,
+    /// Chat model name (overrides the server default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Tokens per UTC day the company may spend on the paid model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_token_budget: Option<u64>,
+    /// Where a lead that became ready is POSTed (signed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead_webhook_url: Option<String>,
+    /// Profile fields the company cares about (e.g. "budget", "area"), filled by lead extraction.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lead_profile_fields: Vec<String>,
+    /// Chat requests per minute per session (default 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit_per_session: Option<u32>,
+    /// Chat and session requests per minute per client IP (default 60).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit_per_ip: Option<u32>,
+}
+
+impl AiConfig {
+    /// Validate every field, naming the first bad one.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the field (`ai_config.<name>`).
+    pub fn validate(&self) -> Result<()> {
+        if self.allowed_topics.len() > 50 {
+            return Err(Error::invalid("ai_config.allowed_topics", "at most 50 topics"));
+        }
+        for t in &self.allowed_topics {
+            check_len("ai_config.allowed_topics", t, 1, 100)?;
+        }
+        if let Some(m) = &self.model {
+            check_len("ai_config.model", m, 1, 100)?;
+        }
+        if let Some(url) = &self.lead_webhook_url {
+            validate_http_url("ai_config.lead_webhook_url", url)?;
+        }
+        for f in &self.lead_profile_fields {
+            check_len("ai_config.lead_profile_fields", f, 1, 60)?;
+        }
+        for (field, v) in [
+            ("ai_config.rate_limit_per_session", self.rate_limit_per_session),
+            ("ai_config.rate_limit_per_ip", self.rate_limit_per_ip),
+        ] {
+            if v == Some(0) {
+                return Err(Error::invalid(field, "must be at least 1 request per minute"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Input for creating a company.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCompany {
+    pub company_id: String,
+    pub company_name: String,
+    pub email: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub website: Option<String>,
+    #[serde(default)]
+    pub logo_url: Option<String>,
+    #[serde(default)]
+    pub ai_config: AiConfig,
+    /// The widget's CORS allowlist (empty: any origin).
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+}
+
+impl NewCompany {
+    /// Validate every field, naming the first bad one.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the field.
+    pub fn validate(&self) -> Result<()> {
+        validate_company_id(&self.company_id)?;
+        check_len("company_name", &self.company_name, 1, 255)?;
+        validate_email("email", &self.email)?;
+        if let Some(p) = &self.phone {
+            check_len("phone", p, 1, 255)?;
+        }
+        if let Some(w) = &self.website {
+            validate_http_url("website", w)?;
+        }
+        if let Some(l) = &self.logo_url {
+            validate_http_url("logo_url", l)?;
+        }
+        for o in &self.allowed_origins {
+            validate_origin("allowed_origins", o)?;
+        }
+        self.ai_config.validate()
+    }
+}
+
+/// Widget position, one of the four corners.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Position {
+    #[default]
+    BottomRight,
+    BottomLeft,
+    TopRight,
+    TopLeft,
+}
+
+impl Position {
+    pub const ALL: [&'static str; 4] = ["bottom-right", "bottom-left", "top-right", "top-left"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BottomRight => "bottom-right",
+            Self::BottomLeft => "bottom-left",
+            Self::TopRight => "top-right",
+            Self::TopLeft => "top-left",
+        }
+    }
+
+    /// Parse one of the four values.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming `position`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "bottom-right" => Ok(Self::BottomRight),
+            "bottom-left" => Ok(Self::BottomLeft),
+            "top-right" => Ok(Self::TopRight),
+            "top-left" => Ok(Self::TopLeft),
+            _ => Err(Error::invalid("position", format!("must be one of {}", Self::ALL.join(", ")))),
+        }
+    }
+}
+
+/// One row of `widget_settings`, plus the `allowed_origins` CORS allowlist.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WidgetSettings {
+    pub company_id: String,
+    pub primary_color: String,
+    pub secondary_color: String,
+    pub text_color: String,
+    pub background_color: String,
+    pub border_radius: i32,
+    pub company_name: String,
+    pub company_logo: Option<String>,
+    pub welcome_message: String,
+    pub placeholder_text: String,
+    pub position: Position,
+    pub auto_open: bool,
+    pub show_typing_indicator: bool,
+    pub ai_personality: String,
+    pub ai_temperature: f64,
+    pub max_tokens: i32,
+    /// Origins allowed to embed the widget (CORS). Empty means any origin.
+    pub allowed_origins: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The seed's defaults, in one place.
+pub mod defaults {
+    pub const PRIMARY_COLOR: &str = "#007bff";
+    pub const SECONDARY_COLOR: &str = "#6c757d";
+    pub const TEXT_COLOR: &str = "#ffffff";
+    pub const BACKGROUND_COLOR: &str = "#ffffff";
+    pub const BORDER_RADIUS: i32 = 12;
+    pub const PLACEHOLDER_TEXT: &str = "Type your message...";
+    pub const POSITION: &str = "bottom-right";
+    pub const AUTO_OPEN: bool = false;
+    pub const SHOW_TYPING_INDICATOR: bool = true;
+    pub const AI_PERSONALITY: &str = "friendly and helpful assistant";
+    pub const AI_TEMPERATURE: f64 = 0.7;
+    pub const MAX_TOKENS: i32 = 500;
+}
+
+impl WidgetSettings {
+    /// Settings for a new company: the seed's defaults, its name, and a welcome message.
+    pub fn defaults_for(company_id: &str, company_name: &str, now: DateTime<Utc>) -> Self {
+        use defaults as d;
+        Self {
+            company_id: company_id.to_string(),
+            primary_color: d::PRIMARY_COLOR.into(),
+            secondary_color: d::SECONDARY_COLOR.into(),
+            text_color: d::TEXT_COLOR.into(),
+            background_color: d::BACKGROUND_COLOR.into(),
+            border_radius: d::BORDER_RADIUS,
+            company_name: company_name.to_string(),
+            company_logo: None,
+            welcome_message: format!("Hi! Welcome to {company_name}. How can I help you today?"),
+            placeholder_text: d::PLACEHOLDER_TEXT.into(),
+            position: Position::BottomRight,
+            auto_open: d::AUTO_OPEN,
+            show_typing_indicator: d::SHOW_TYPING_INDICATOR,
+            ai_personality: d::AI_PERSONALITY.into(),
+            ai_temperature: d::AI_TEMPERATURE,
+            max_tokens: d::MAX_TOKENS,
+            allowed_origins: Vec::new(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// Whether `origin` may embed this widget (empty allowlist: any origin).
+    pub fn origin_allowed(&self, origin: &str) -> bool {
+        self.allowed_origins.is_empty()
+            || self.allowed_origins.iter().any(|o| o == "*" || o.eq_ignore_ascii_case(origin))
+    }
+}
+
+/// A partial update of [`WidgetSettings`]: only the fields present change. Unknown fields are
+/// rejected (`deny_unknown_fields`), so a typo never silently does nothing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WidgetSettingsPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_color: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secondary_color: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_color: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background_color: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub border_radius: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_name: Option<String>,
+    /// `Some(None)` clears the logo (JSON `null`).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "double_option")]
+    pub company_logo: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub welcome_message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placeholder_text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<Position>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_open: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show_typing_indicator: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai_personality: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai_temperature: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_origins: Option<Vec<String>>,
+}
+
+mod double_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<Option<String>>, s: S) -> Result<S::Ok, S::Error> {
+        v.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+        Option::<String>::deserialize(d).map(Some)
+    }
+}
+
+/// Field names a patch accepts, for messages and the CLI.
+pub const SETTINGS_FIELDS: &[&str] = &[
+    "primary_color",
+    "secondary_color",
+    "text_color",
+    "background_color",
+    "border_radius",
+    "company_name",
+    "company_logo",
+    "welcome_message",
+    "placeholder_text",
+    "position",
+    "auto_open",
+    "show_typing_indicator",
+    "ai_personality",
+    "ai_temperature",
+    "max_tokens",
+    "allowed_origins",
+];
+
+impl WidgetSettingsPatch {
+    /// Parse a JSON body. Unknown fields and wrong types become [`Error::Invalid`] naming the field.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] for invalid JSON or a non-object, [`Error::Invalid`] for a bad field.
+    pub fn from_json(body: &[u8]) -> Result<Self> {
+        let value: serde_json::Value =
+            serde_json::from_slice(body).map_err(|e| Error::Malformed(format!("invalid JSON: {e}")))?;
+        Self::from_value(value)
+    }
+
+    /// Parse from a JSON value, field by field so an error names its field.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] for a non-object, [`Error::Invalid`] for a bad or unknown field.
+    pub fn from_value(value: serde_json::Value) -> Result<Self> {
+        let serde_json::Value::Object(map) = value else {
+            return Err(Error::Malformed("settings must be a JSON object".into()));
+        };
+        for (k, v) in &map {
+            if !SETTINGS_FIELDS.contains(&k.as_str()) {
+                return Err(Error::invalid(k.clone(), "unknown field"));
+            }
+            // Type-check each field alone so the error names it.
+            let mut one = serde_json::Map::new();
+            one.insert(k.clone(), v.clone());
+            if let Err(e) = serde_json::from_value::<Self>(serde_json::Value::Object(one)) {
+                return Err(Error::invalid(k.clone(), type_reason(k, &e)));
+            }
+        }
+        let patch: Self = serde_json::from_value(serde_json::Value::Object(map))
+            .map_err(|e| Error::Malformed(e.to_string()))?;
+        patch.validate()?;
+        Ok(patch)
+    }
+
+    /// Build a patch from CLI `FIELD=VALUE` pairs (strings converted by the field's type).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the field.
+    pub fn from_pairs<S: AsRef<str>>(pairs: &[S]) -> Result<Self> {
+        let mut map = serde_json::Map::new();
+        for pair in pairs {
+            let pair = pair.as_ref();
+            let Some((k, v)) = pair.split_once('=') else {
+                return Err(Error::invalid(pair, "expected FIELD=VALUE"));
+            };
+            let k = k.trim();
+            let value = match k {
+                "border_radius" | "max_tokens" => serde_json::Value::from(
+                    v.trim().parse::<i64>().map_err(|_| Error::invalid(k, "must be a whole number"))?,
+                ),
+                "ai_temperature" => serde_json::Value::from(
+                    v.trim().parse::<f64>().map_err(|_| Error::invalid(k, "must be a number"))?,
+                ),
+                "auto_open" | "show_typing_indicator" => serde_json::Value::from(
+                    parse_bool(v).ok_or_else(|| Error::invalid(k, "must be true or false"))?,
+                ),
+                "allowed_origins" => serde_json::Value::from(
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(String::from)
+                        .collect::<Vec<_>>(),
+                ),
+                "company_logo" if v.is_empty() => serde_json::Value::Null,
+                _ => serde_json::Value::from(v),
+            };
+            map.insert(k.to_string(), value);
+        }
+        Self::from_value(serde_json::Value::Object(map))
+    }
+
+    /// True when the patch changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+
+    /// Validate every present field, naming the first bad one.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the field and the reason.
+    pub fn validate(&self) -> Result<()> {
+        for (field, v) in [
+            ("primary_color", &self.primary_color),
+            ("secondary_color", &self.secondary_color),
+            ("text_color", &self.text_color),
+            ("background_color", &self.background_color),
+        ] {
+            if let Some(c) = v {
+                validate_color(field, c)?;
+            }
+        }
+        if let Some(r) = self.border_radius {
+            if !(0..=64).contains(&r) {
+                return Err(Error::invalid("border_radius", "must be between 0 and 64"));
+            }
+        }
+        if let Some(n) = &self.company_name {
+            check_len("company_name", n, 1, 255)?;
+        }
+        if let Some(Some(l)) = &self.company_logo {
+            check_len("company_logo", l, 1, 500)?;
+            validate_http_url("company_logo", l)?;
+        }
+        if let Some(w) = &self.welcome_message {
+            check_len("welcome_message", w, 1, 1000)?;
+        }
+        if let Some(p) = &self.placeholder_text {
+            check_len("placeholder_text", p, 1, 255)?;
+        }
+        if let Some(p) = &self.ai_personality {
+            check_len("ai_personality", p, 1, 1000)?;
+        }
+        if let Some(t) = self.ai_temperature {
+            if !(0.0..=2.0).contains(&t) || !t.is_finite() {
+                return Err(Error::invalid("ai_temperature", "must be between 0.0 and 2.0"));
+            }
+        }
+        if let Some(m) = self.max_tokens {
+            if !(1..=4096).contains(&m) {
+                return Err(Error::invalid("max_tokens", "must be between 1 and 4096"));
+            }
+        }
+        if let Some(origins) = &self.allowed_origins {
+            if origins.len() > 100 {
+                return Err(Error::invalid("allowed_origins", "at most 100 origins"));
+            }
+            for o in origins {
+                validate_origin("allowed_origins", o)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Apply this patch to `settings` in memory (the store does the same atomically in SQL).
+    pub fn apply_to(&self, s: &mut WidgetSettings) {
+        macro_rules! set {
+            ($($f:ident),*) => { $( if let Some(v) = &self.$f { s.$f = v.clone(); } )* };
+        }
+        set!(
+            primary_color,
+            secondary_color,
+            text_color,
+            background_color,
+            border_radius,
+            company_name,
+            company_logo,
+            welcome_message,
+            placeholder_text,
+            position,
+            auto_open,
+            show_typing_indicator,
+            ai_personality,
+            ai_temperature,
+            max_tokens,
+            allowed_origins
+        );
+    }
+}
+
+fn type_reason(field: &str, e: &serde_json::Error) -> String {
+    let expected = match field {
+        "border_radius" | "max_tokens" => "must be a whole number",
+        "ai_temperature" => "must be a number",
+        "auto_open" | "show_typing_indicator" => "must be true or false",
+        "allowed_origins" => "must be a list of origins",
+        "position" => "must be one of bottom-right, bottom-left, top-right, top-left",
+        "company_logo" => "must be a URL string or null",
+        _ => "must be a string",
+    };
+    let detail = e.to_string();
+    if detail.contains("unknown variant")
+        || detail.contains("invalid type")
+        || detail.contains("invalid value")
+    {
+        expected.to_string()
+    } else {
+        format!("{expected} ({detail})")
+    }
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "1" | "on" => Some(true),
+        "false" | "no" | "0" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// `#RRGGBB`.
+///
+/// # Errors
+/// [`Error::Invalid`] naming `field`.
+pub fn validate_color(field: &str, c: &str) -> Result<()> {
+    let ok = c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|ch| ch.is_ascii_hexdigit());
+    if ok { Ok(()) } else { Err(Error::invalid(field, format!("must be a #RRGGBB colour, got {c:?}"))) }
+}
+
+/// Company ids: 1-255 characters of letters, digits, `-`, `_`, `.`.
+///
+/// # Errors
+/// [`Error::Invalid`] naming `company_id`.
+pub fn validate_company_id(id: &str) -> Result<()> {
+    check_len("company_id", id, 1, 255)?;
+    if id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+        Ok(())
+    } else {
+        Err(Error::invalid("company_id", "may contain only letters, digits, '-', '_' and '.'"))
+    }
+}
+
+fn validate_email(field: &str, e: &str) -> Result<()> {
+    check_len(field, e, 3, 255)?;
+    let valid = match e.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+        }
+        None => false,
+    } && !e.chars().any(char::is_whitespace);
+    if valid { Ok(()) } else { Err(Error::invalid(field, format!("not an e-mail address: {e:?}"))) }
+}
+
+/// An absolute http(s) URL.
+///
+/// # Errors
+/// [`Error::Invalid`] naming `field`.
+pub fn validate_http_url(field: &str, u: &str) -> Result<()> {
+    match url::Url::parse(u) {
+        Ok(p) if matches!(p.scheme(), "http" | "https") && p.host().is_some() => Ok(()),
+        _ => Err(Error::invalid(field, format!("must be an http(s) URL, got {u:?}"))),
+    }
+}
+
+/// An origin: `scheme://host[:port]` with nothing after it, or `*`.
+///
+/// # Errors
+/// [`Error::Invalid`] naming `field`.
+pub fn validate_origin(field: &str, o: &str) -> Result<()> {
+    if o == "*" {
+        return Ok(());
+    }
+    match url::Url::parse(o) {
+        Ok(p)
+            if matches!(p.scheme(), "http" | "https")
+                && p.host().is_some()
+                && p.path() == "/"
+                && p.query().is_none()
+                && p.origin().ascii_serialization() == o.trim_end_matches('/') =>
+        {
+            Ok(())
+        }
+        _ => Err(Error::invalid(field, format!("must be an origin like https://shop.example, got {o:?}"))),
+    }
+}
+
+fn check_len(field: &str, v: &str, min: usize, max: usize) -> Result<()> {
+    let n = v.chars().count();
+    if n < min || v.trim().is_empty() && min > 0 {
+        Err(Error::invalid(field, "must not be empty"))
+    } else if n > max {
+        Err(Error::invalid(field, format!("at most {max} characters, got {n}")))
+    } else {
+        Ok(())
+    }
+}
+
+/// How a [`TenantContext`] was obtained; decides what it may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Access {
+    /// Public widget traffic without a key (the seed's `GET settings`, `partner-chat`).
+    Public,
+    /// A publishable key (`pk_...`): sessions and chat.
+    Publishable,
+    /// A secret key (`sk_...`): settings writes and the company admin API.
+    Secret,
+    /// An operator (CLI on the database, `CHATBOT_ADMIN_TOKEN`): everything.
+    Operator,
+}
+
+impl Access {
+    /// Whether this access may change settings and read leads.
+    pub fn is_admin(self) -> bool {
+        matches!(self, Self::Secret | Self::Operator)
+    }
+}
+
+/// Proof that a caller may act for one company. Only [`crate::Chatbot`]'s authentication
+/// functions (and operator entry points) create it, so tenant-scoped calls cannot be made with
+/// a company id that was never checked.
+#[derive(Debug, Clone)]
+pub struct TenantContext {
+    company: std::sync::Arc<Company>,
+    access: Access,
+}
+
+impl TenantContext {
+    pub(crate) fn new(company: Company, access: Access) -> Self {
+        Self { company: std::sync::Arc::new(company), access }
+    }
+
+    pub fn company_id(&self) -> &str {
+        &self.company.company_id
+    }
+
+    pub fn company(&self) -> &Company {
+        &self.company
+    }
+
+    pub fn access(&self) -> Access {
+        self.access
+    }
+
+    /// # Errors
+    /// [`Error::Unauthorized`] unless the context carries a secret key or operator access.
+    pub fn require_admin(&self) -> Result<()> {
+        if self.access.is_admin() {
+            Ok(())
+        } else {
+            Err(Error::Unauthorized("this action needs the company's secret key (sk_...)".into()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patch_rejects_bad_color_naming_field() {
+        let e = WidgetSettingsPatch::from_json(br#"{"primary_color":"red"}"#).unwrap_err();
+        assert_eq!(e.field(), Some("primary_color"));
+    }
+
+    #[test]
+    fn patch_rejects_unknown_field() {
+        let e = WidgetSettingsPatch::from_json(br##"{"primary_colour":"#ffffff"}"##).unwrap_err();
+        assert_eq!(e.field(), Some("primary_colour"));
+    }
+
+    #[test]
+    fn patch_rejects_wrong_type_naming_field() {
+        let e = WidgetSettingsPatch::from_json(br#"{"max_tokens":"lots"}"#).unwrap_err();
+        assert_eq!(e.field(), Some("max_tokens"));
+        let e = WidgetSettingsPatch::from_json(br#"{"position":"middle"}"#).unwrap_err();
+        assert_eq!(e.field(), Some("position"));
+    }
+
+    #[test]
+    fn patch_bounds() {
+        for (body, field) in [
+            (r#"{"ai_temperature":2.5}"#, "ai_temperature"),
+            (r#"{"max_tokens":0}"#, "max_tokens"),
+            (r#"{"max_tokens":4097}"#, "max_tokens"),
+            (r#"{"border_radius":65}"#, "border_radius"),
+            (r#"{"welcome_message":""}"#, "welcome_message"),
+            (r#"{"allowed_origins":["not a url"]}"#, "allowed_origins"),
+            (r#"{"allowed_origins":["https://a.example/path"]}"#, "allowed_origins"),
+        ] {
+            let e = WidgetSettingsPatch::from_json(body.as_bytes()).unwrap_err();
+            assert_eq!(e.field(), Some(field), "{body}");
+        }
+        let ok = WidgetSettingsPatch::from_json(
+            br##"{"primary_color":"#FF0000","welcome_message":"Hello!","ai_temperature":2.0,"max_tokens":4096,"allowed_origins":["https://shop.example"]}"##,
+        )
+        .unwrap();
+        assert_eq!(ok.primary_color.as_deref(), Some("#FF0000"));
+    }
+
+    #[test]
+    fn patch_from_pairs() {
+        let p = WidgetSettingsPatch::from_pairs(&["max_tokens=100", "auto_open=true", "position=top-left"])
+            .unwrap();
+        assert_eq!(p.max_tokens, Some(100));
+        assert_eq!(p.auto_open, Some(true));
+        assert_eq!(p.position, Some(Position::TopLeft));
+        assert_eq!(
+            WidgetSettingsPatch::from_pairs(&["primary_color=red"]).unwrap_err().field(),
+            Some("primary_color")
+        );
+        assert_eq!(WidgetSettingsPatch::from_pairs(&["nope=1"]).unwrap_err().field(), Some("nope"));
+    }
+
+    #[test]
+    fn defaults_match_seed() {
+        let s = WidgetSettings::defaults_for("123", "Demo", Utc::now());
+        assert_eq!(
+            (
+                s.primary_color.as_str(),
+                s.secondary_color.as_str(),
+                s.text_color.as_str(),
+                s.background_color.as_str()
+            ),
+            ("#007bff", "#6c757d", "#ffffff", "#ffffff")
+        );
+        assert_eq!((s.border_radius, s.max_tokens), (12, 500));
+        assert_eq!(s.placeholder_text, "Type your message...");
+        assert_eq!(s.position.as_str(), "bottom-right");
+        assert!(!s.auto_open && s.show_typing_indicator);
+        assert_eq!(s.ai_personality, "friendly and helpful assistant");
+        assert!((s.ai_temperature - 0.7).abs() < f64::EPSILON);
+    }
+
+    #[test]
+    fn origins() {
+        assert!(validate_origin("o", "https://shop.example").is_ok());
+        assert!(validate_origin("o", "http://localhost:3000").is_ok());
+        assert!(validate_origin("o", "https://shop.example/a").is_err());
+        assert!(validate_origin("o", "shop.example").is_err());
+    }
+}

@@ -1,0 +1,1 @@
+//! Integration templates for developers who embed `chatbot-core`; see the `examples/` targets.
