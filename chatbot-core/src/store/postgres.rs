@@ -25,6 +25,11 @@ impl PostgresStore {
         let pool = sqlx::PgPool::connect(url).await?;
         Ok(Self { pool })
     }
+
+    /// The underlying pool (for tests and tools).
+    pub fn pool(&self) -> &sqlx::PgPool {
+        &self.pool
+    }
 }
 
 fn todo_err() -> Error {
