@@ -541,7 +541,7 @@ pub async fn sessions_insert_get_update(ctx: &Ctx) {
 
     sess.lead_id = Some("lead_1".into());
     sess.last_seen_at = now() + TimeDelta::seconds(5);
-    sess.expires_at = sess.expires_at + TimeDelta::hours(2);
+    sess.expires_at += TimeDelta::hours(2);
     sess.client_ip = None;
     s.update_session(&sess).await.unwrap();
     assert_eq!(s.get_session("s1", "sess_a").await.unwrap().as_ref(), Some(&sess));
