@@ -11,7 +11,7 @@ mod store_suite {
     pub mod tests;
 }
 
-use store_suite::harness::{Ctx, pg_ctx, sqlite_ctx};
+use store_suite::harness::{Ctx, PG_ENV, pg_ctx, pg_fresh_schema, sqlite_ctx};
 
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
@@ -109,4 +109,48 @@ async fn sqlite_two_stores_migrate_the_same_new_file_concurrently() {
 async fn open_rejects_unknown_scheme() {
     let err = chatbot_core::store::open("mysql://localhost/x").await.err().unwrap();
     assert_eq!(err.code(), "config_error");
+}
+
+#[tokio::test]
+async fn sqlite_in_memory_url_works() {
+    let store = chatbot_core::store::open("sqlite::memory:").await.unwrap();
+    assert_eq!(store.backend(), "sqlite");
+    let company = chatbot_core::tenant::NewCompany {
+        company_id: "mem".into(),
+        company_name: "Mem".into(),
+        email: "a@mem.example".into(),
+        ..Default::default()
+    };
+    store.create_company(&company).await.unwrap();
+    assert_eq!(store.get_widget_settings("mem").await.unwrap().unwrap().company_name, "Mem");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_several_processes_migrate_a_fresh_schema_at_once() {
+    use chatbot_core::store::{PostgresStore, Store};
+    let Some((url, admin, schema)) = pg_fresh_schema().await else {
+        println!("skipped: {PG_ENV} not set");
+        return;
+    };
+    let mut stores = Vec::new();
+    for _ in 0..4 {
+        stores.push(PostgresStore::connect(&url).await.unwrap());
+    }
+    let results = futures::future::join_all(stores.iter().map(|s| s.migrate())).await;
+    for r in results {
+        r.unwrap();
+    }
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+        .fetch_one(stores[0].pool())
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    stores[0].ping().await.unwrap();
+    for s in stores {
+        s.pool().close().await;
+    }
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+        .execute(&admin)
+        .await
+        .unwrap();
 }

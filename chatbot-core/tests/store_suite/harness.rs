@@ -34,7 +34,8 @@ pub async fn sqlite_ctx() -> Ctx {
 
 static SCHEMA_SEQ: AtomicU64 = AtomicU64::new(0);
 
-pub async fn pg_ctx() -> Option<Ctx> {
+/// A fresh, empty schema in the test database: (URL whose search_path is it, admin pool, name).
+pub async fn pg_fresh_schema() -> Option<(String, sqlx::PgPool, String)> {
     let base = std::env::var(PG_ENV).ok().filter(|s| !s.trim().is_empty())?;
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     let schema = format!(
@@ -46,7 +47,11 @@ pub async fn pg_ctx() -> Option<Ctx> {
     let admin = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&base).await.unwrap();
     sqlx::raw_sql(AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&admin).await.unwrap();
     let sep = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{sep}options[search_path]={schema}");
+    Some((format!("{base}{sep}options[search_path]={schema}"), admin, schema))
+}
+
+pub async fn pg_ctx() -> Option<Ctx> {
+    let (url, admin, schema) = pg_fresh_schema().await?;
     let store = PostgresStore::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
     let pool = store.pool().clone();
