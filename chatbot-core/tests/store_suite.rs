@@ -154,3 +154,34 @@ async fn postgres_several_processes_migrate_a_fresh_schema_at_once() {
         .await
         .unwrap();
 }
+
+/// The hot reads (`GET /api/widget-settings`) are single index lookups, never table scans.
+#[tokio::test]
+async fn sqlite_hot_reads_use_indexes() {
+    let ctx = sqlite_ctx().await;
+    let store_suite::harness::Raw::Sqlite(pool) = &ctx.raw else { unreachable!() };
+    for (sql, index) in [
+        ("EXPLAIN QUERY PLAN SELECT * FROM widget_settings WHERE company_id = 'x'", "unique_widget_company"),
+        (
+            "EXPLAIN QUERY PLAN SELECT * FROM user_companies WHERE company_id = 'x'",
+            "sqlite_autoindex_user_companies",
+        ),
+        ("EXPLAIN QUERY PLAN SELECT * FROM api_keys WHERE key_hash = 'x'", "sqlite_autoindex_api_keys"),
+        (
+            "EXPLAIN QUERY PLAN SELECT * FROM chat_conversations WHERE company_id = 'x' AND session_id = 'y'",
+            "(company_id=? AND session_id=?)",
+        ),
+        (
+            "EXPLAIN QUERY PLAN SELECT * FROM sessions WHERE session_id = 'x' AND company_id = 'y'",
+            "(session_id=?)",
+        ),
+    ] {
+        let rows: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await.unwrap();
+        let plan = rows.iter().map(|r| r.3.as_str()).collect::<Vec<_>>().join(" | ");
+        assert!(plan.starts_with("SEARCH"), "{sql}: {plan}");
+        assert!(!plan.contains("SCAN"), "{sql}: {plan}");
+        assert!(plan.contains(index), "{sql}: {plan}");
+    }
+    ctx.cleanup().await;
+}
