@@ -52,7 +52,7 @@ fn table_columns(db: &Path, table: &str) -> Vec<String> {
         use sqlx::Row as _;
         let url = format!("sqlite://{}", db.display());
         let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-        let rows = sqlx::query(&format!("PRAGMA table_info({table})")).fetch_all(&pool).await.unwrap();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA table_info({table})"))).fetch_all(&pool).await.unwrap();
         rows.iter().map(|r| r.get::<String, _>("name")).collect()
     })
 }
