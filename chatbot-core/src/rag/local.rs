@@ -188,6 +188,31 @@ impl LocalIndex {
         Ok(shard.search(&q, top_k, filter))
     }
 
+    /// Exact top-k ids by a plain f32 scan (no int8 pass): the reference the benchmark
+    /// measures the fast path's recall against.
+    ///
+    /// # Errors
+    /// As [`LocalIndex::query_sync`].
+    pub fn exact_top_k_for_bench(
+        &self,
+        namespace: &str,
+        vector: &[f32],
+        top_k: usize,
+    ) -> Result<Vec<String>> {
+        let shard = self.shard(namespace)?;
+        let shard = shard.read().map_err(poisoned)?;
+        if vector.len() != shard.dim {
+            return Err(mismatch(namespace, shard.dim, vector.len()));
+        }
+        let mut q = vector.to_vec();
+        super::normalize(&mut q);
+        let mut heap = TopK::new(top_k);
+        for i in 0..shard.ids.len() {
+            heap.push(dot_f32(&q, &shard.values[i * shard.dim..(i + 1) * shard.dim]), i);
+        }
+        Ok(heap.into_sorted().into_iter().map(|(_, i)| shard.ids[i].clone()).collect())
+    }
+
     /// Synchronous [`VectorStore::fetch`].
     ///
     /// # Errors
