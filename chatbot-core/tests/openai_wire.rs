@@ -514,3 +514,271 @@ async fn a_refused_connection_is_a_retryable_error() {
     assert_eq!(service, "openai");
     assert!(retryable && message.contains("connect"), "{message}");
 }
+
+// ----- embeddings -----
+
+use chatbot_core::rag::{Embedder, OpenAiEmbedder};
+
+/// Answers `POST /v1/embeddings` like the API reference shows, with vectors that encode which
+/// input they belong to (`[byte length, position, 1, 0, ...]`), listed in REVERSE order so that
+/// only sorting by `index` gives the right order.
+struct EmbeddingsResponder {
+    dimension: usize,
+}
+
+impl wiremock::Respond for EmbeddingsResponder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        let inputs = body["input"].as_array().unwrap();
+        let dim = body["dimensions"].as_u64().map_or(self.dimension, |d| d as usize);
+        let mut data: Vec<Value> = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let mut v = vec![0.0f32; dim];
+                v[0] = s.as_str().unwrap().len() as f32;
+                v[1] = i as f32;
+                v[2] = 1.0;
+                json!({"object": "embedding", "index": i, "embedding": v})
+            })
+            .collect();
+        data.reverse();
+        ResponseTemplate::new(200).set_body_json(json!({
+            "object": "list",
+            "data": data,
+            "model": body["model"],
+            "usage": {"prompt_tokens": 8 * inputs.len(), "total_tokens": 8 * inputs.len()}
+        }))
+    }
+}
+
+async fn embeddings_server(dimension: usize) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/embeddings"))
+        .respond_with(EmbeddingsResponder { dimension })
+        .mount(&server)
+        .await;
+    server
+}
+
+fn embedder(server: &MockServer, model: &str, dimensions: Option<u32>) -> OpenAiEmbedder {
+    OpenAiEmbedder::new(KEY, Some(&format!("{}/v1", server.uri())), model, dimensions)
+        .with_retry_policy(fast_retries(2))
+}
+
+fn texts(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("passage number {i}{}", "x".repeat(i % 7))).collect()
+}
+
+fn assert_in_order(texts: &[String], vectors: &[Vec<f32>]) {
+    assert_eq!(texts.len(), vectors.len());
+    for (t, v) in texts.iter().zip(vectors) {
+        assert_eq!(v[0], t.len() as f32, "vector of {t:?} is out of place");
+    }
+}
+
+#[tokio::test]
+async fn embeddings_send_the_documented_body_and_come_back_in_input_order() {
+    let server = MockServer::start().await;
+    // A hand-written reply in the documented shape, deliberately out of order.
+    Mock::given(method("POST"))
+        .and(path("/v1/embeddings"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "object": "list",
+            "data": [
+                {"object": "embedding", "index": 2, "embedding": [0.0, 0.0, 1.0]},
+                {"object": "embedding", "index": 0, "embedding": [1.0, 0.0, 0.0]},
+                {"object": "embedding", "index": 1, "embedding": [0.0, 1.0, 0.0]}
+            ],
+            "model": "text-embedding-3-small",
+            "usage": {"prompt_tokens": 12, "total_tokens": 12}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = embedder(&server, "text-embedding-3-small", Some(3));
+    assert_eq!(e.dimension(), 3);
+    let input = vec!["Opening hours".to_string(), "Shipping costs".to_string(), "Returns".to_string()];
+    let v = e.embed(&input).await.unwrap();
+    assert_eq!(v, vec![vec![1.0, 0.0, 0.0], vec![0.0, 1.0, 0.0], vec![0.0, 0.0, 1.0]]);
+
+    let r = only_request(&server).await;
+    assert_headers(&r);
+    assert_eq!(
+        body_json(&r),
+        json!({
+            "model": "text-embedding-3-small",
+            "input": ["Opening hours", "Shipping costs", "Returns"],
+            "encoding_format": "float",
+            "dimensions": 3
+        })
+    );
+}
+
+#[tokio::test]
+async fn the_default_model_sends_no_dimensions_and_gets_1536() {
+    let server = embeddings_server(1536).await;
+    let e = embedder(&server, "", None);
+    assert_eq!((e.model(), e.dimension()), ("text-embedding-3-small", 1536));
+    let input = texts(5);
+    let v = e.embed(&input).await.unwrap();
+    assert_in_order(&input, &v);
+    assert!(v.iter().all(|x| x.len() == 1536));
+    let b = body_json(&only_request(&server).await);
+    assert!(b.get("dimensions").is_none(), "{b}");
+    assert_eq!(b["model"], "text-embedding-3-small");
+}
+
+#[tokio::test]
+async fn more_than_2048_inputs_are_split_into_batches_and_order_is_kept() {
+    let server = embeddings_server(4).await;
+    let e = embedder(&server, "text-embedding-3-small", Some(4));
+    let input = texts(2050);
+    let v = e.embed(&input).await.unwrap();
+    assert_in_order(&input, &v);
+    let reqs = server.received_requests().await.unwrap();
+    let sizes: Vec<usize> = reqs.iter().map(|r| body_json(r)["input"].as_array().unwrap().len()).collect();
+    assert_eq!(sizes, [2048, 2]);
+    // Positions restart in each batch: the second request carried the last two inputs.
+    assert_eq!(v[2048][1], 0.0);
+    assert_eq!(v[2049][1], 1.0);
+}
+
+#[tokio::test]
+async fn batches_respect_the_token_budget_and_long_inputs_are_truncated() {
+    let server = embeddings_server(4).await;
+    let e = embedder(&server, "text-embedding-3-small", Some(4)).with_limits(2048, 1000, 500);
+    let bpe = tiktoken_rs::cl100k_base_singleton();
+    let input: Vec<String> = (0..10).map(|i| format!("{i} {}", "word ".repeat(299))).collect();
+    let v = e.embed(&input).await.unwrap();
+    assert_in_order(&input, &v);
+    let reqs = server.received_requests().await.unwrap();
+    assert!(reqs.len() >= 4, "{} requests", reqs.len());
+    for r in &reqs {
+        let tokens: usize = body_json(r)["input"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| bpe.encode_ordinary(s.as_str().unwrap()).len())
+            .sum();
+        assert!(tokens <= 1000, "a request carried {tokens} tokens");
+    }
+
+    // One input of 12,000 tokens is cut to 8,191.
+    server.reset().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/embeddings"))
+        .respond_with(EmbeddingsResponder { dimension: 4 })
+        .mount(&server)
+        .await;
+    let long = "token ".repeat(12_000);
+    let e = embedder(&server, "text-embedding-3-small", Some(4));
+    let v = e.embed(&[long.clone(), "short".into()]).await.unwrap();
+    assert_eq!(v.len(), 2);
+    let b = body_json(&only_request(&server).await);
+    let sent = b["input"][0].as_str().unwrap();
+    assert_eq!(bpe.encode_ordinary(sent).len(), 8191);
+    assert!(long.starts_with(sent));
+    assert_eq!(b["input"][1], "short");
+}
+
+#[tokio::test]
+async fn an_unknown_model_learns_its_dimension_by_probing_and_checks_it_afterwards() {
+    let server = embeddings_server(576).await;
+    let e = embedder(&server, "SmolLM2-135M-Instruct", None);
+    assert_eq!(e.dimension(), 0);
+    assert_eq!(e.ensure_dimension().await.unwrap(), 576);
+    assert_eq!(e.dimension(), 576);
+    assert_eq!(body_json(&only_request(&server).await)["model"], "SmolLM2-135M-Instruct");
+
+    // Declared 768 but the server answers 576: a clear, non-retryable error.
+    let e = embedder(&server, "SmolLM2-135M-Instruct", Some(768));
+    let err = e.embed(&texts(2)).await.unwrap_err();
+    let (_, message, retryable, _) = upstream(&err);
+    assert!(message.contains("576") && message.contains("768") && !retryable, "{message}");
+}
+
+#[tokio::test]
+async fn a_reply_with_missing_or_bad_indexes_is_an_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/embeddings"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "object": "list",
+            "data": [
+                {"object": "embedding", "index": 0, "embedding": [1.0, 0.0]},
+                {"object": "embedding", "index": 0, "embedding": [0.0, 1.0]}
+            ],
+            "model": "text-embedding-3-small",
+            "usage": {"prompt_tokens": 2, "total_tokens": 2}
+        })))
+        .mount(&server)
+        .await;
+    let e = embedder(&server, "text-embedding-3-small", Some(2));
+    let err = e.embed(&texts(2)).await.unwrap_err();
+    assert!(upstream(&err).1.contains("twice"), "{err}");
+    let err = e.embed(&texts(3)).await.unwrap_err();
+    assert!(upstream(&err).1.contains("asked for 3"), "{err}");
+}
+
+#[tokio::test]
+async fn embeddings_errors_map_like_chat_errors() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/embeddings"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(error_body(
+            "Incorrect API key provided: sk-test-****6789.",
+            "invalid_request_error",
+            Some("invalid_api_key"),
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = embedder(&server, "", None).embed(&texts(1)).await.unwrap_err();
+    let (service, message, retryable, _) = upstream(&err);
+    assert_eq!(service, "openai");
+    assert!(message.contains("401") && !retryable, "{message}");
+
+    server.reset().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/embeddings"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1").set_body_json(error_body(
+            "Rate limit reached for text-embedding-3-small.",
+            "tokens",
+            Some("rate_limit_exceeded"),
+        )))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/embeddings"))
+        .respond_with(EmbeddingsResponder { dimension: 1536 })
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let input = texts(3);
+    let v = embedder(&server, "", None).embed(&input).await.unwrap();
+    assert_in_order(&input, &v);
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+
+    server.reset().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/embeddings"))
+        .respond_with(ResponseTemplate::new(502).set_body_string("<html>Bad gateway</html>"))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let err = embedder(&server, "", None).embed(&texts(1)).await.unwrap_err();
+    let (_, message, retryable, _) = upstream(&err);
+    assert!(retryable && message.contains("502"), "{message}");
+}
+
+#[tokio::test]
+async fn no_inputs_make_no_request() {
+    let server = embeddings_server(4).await;
+    let v = embedder(&server, "", None).embed(&[]).await.unwrap();
+    assert!(v.is_empty());
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
