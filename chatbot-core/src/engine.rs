@@ -748,7 +748,7 @@ impl Chatbot {
         let decision = guard::classify_topic(message, best, &ctx.company().ai_config.allowed_topics);
         let req = self.build_request(ctx, &settings, &history, &passages, message);
 
-        let (mut text, answered_by, usage) = match decision {
+        let (mut text, answered_by, usage) = match &decision {
             TopicDecision::Refuse { reason } => {
                 info!(company = cid, reason, "refused off-topic request");
                 let t = guard::refusal_message(&settings.company_name);
@@ -757,6 +757,13 @@ impl Chatbot {
             }
             TopicDecision::Greeting if !self.model().is_paid() => {
                 let t = settings.welcome_message.clone();
+                send(&sink, ChatEvent::Delta(t.clone())).await;
+                (t, AnsweredBy::Fallback, None)
+            }
+            // Contact details with no question: acknowledge (the lead follow-up below thanks
+            // or asks for what is missing) instead of searching the knowledge for an answer.
+            TopicDecision::Contact if !self.model().is_paid() && lead.is_some() => {
+                let t = if became_ready { String::new() } else { "Thank you!".to_string() };
                 send(&sink, ChatEvent::Delta(t.clone())).await;
                 (t, AnsweredBy::Fallback, None)
             }
@@ -770,6 +777,8 @@ impl Chatbot {
                     "Thank you, {}! We have your contact details and someone from {} will get back to you soon.",
                     l.name, settings.company_name
                 ))
+            } else if !l.is_lead_ready && matches!(decision, TopicDecision::Contact) {
+                Some(contact_ask(l))
             } else if !l.is_lead_ready && answered_by != AnsweredBy::Refusal {
                 let visitor_turns = conv.messages.iter().filter(|m| m.role == Role::User).count() + 1;
                 (visitor_turns % ASK_CONTACT_EVERY == 1 && visitor_turns > 1).then(|| contact_ask(l))
@@ -777,7 +786,7 @@ impl Chatbot {
                 None
             };
             if let Some(extra) = extra {
-                let piece = format!("\n\n{extra}");
+                let piece = if text.is_empty() { extra } else { format!("\n\n{extra}") };
                 send(&sink, ChatEvent::Delta(piece.clone())).await;
                 text.push_str(&piece);
             }
