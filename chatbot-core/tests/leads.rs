@@ -249,3 +249,132 @@ fn offline_summary_is_short_and_built_from_fields() {
     assert!(s.starts_with("Anonymous visitor (no contact details yet)."), "{s}");
     assert!(s.contains('…') && s.chars().count() < 300, "{s}");
 }
+
+// ----- webhook wire tests (wiremock on 127.0.0.1) -----
+
+mod webhook {
+    use std::time::Duration;
+
+    use chatbot_core::lead::Lead;
+    use chatbot_core::lead::extract::apply_message;
+    use chatbot_core::lead::webhook::{WebhookPolicy, payload, send_signed, verify};
+    use wiremock::matchers::{header, header_exists, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    fn fast() -> WebhookPolicy {
+        WebhookPolicy {
+            attempts: 4,
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(50),
+        }
+    }
+
+    fn ready_lead() -> Lead {
+        let mut l = Lead::new("lead_w".into(), "123", "sess_w", "u");
+        apply_message(&mut l, "Hi, I'm Jane Doe, jane@example.com. Do you ship teapots to Belgium?");
+        assert!(l.is_lead_ready);
+        l.ai_summary = "Jane Doe wants a teapot shipped to Belgium.".into();
+        l
+    }
+
+    fn body_of(l: &Lead) -> Vec<u8> {
+        serde_json::to_vec(&payload("123", l, chrono::Utc::now())).unwrap()
+    }
+
+    #[tokio::test]
+    async fn signed_post_with_the_documented_body() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/hook"))
+            .and(header("content-type", "application/json"))
+            .and(header("x-chatbot-event", "lead.ready"))
+            .and(header_exists("x-chatbot-signature"))
+            .respond_with(ResponseTemplate::new(204))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let l = ready_lead();
+        let body = body_of(&l);
+        let out = send_signed(
+            &reqwest::Client::new(),
+            &format!("{}/hook", server.uri()),
+            "whsec_1",
+            &body,
+            &fast(),
+        )
+        .await;
+        assert!(out.delivered && out.attempts == 1 && out.status_code == Some(204), "{out:?}");
+        let reqs = server.received_requests().await.unwrap();
+        let r = &reqs[0];
+        let sig = r.headers.get("x-chatbot-signature").unwrap().to_str().unwrap();
+        assert!(verify("whsec_1", &r.body, sig), "signature must verify over the exact body");
+        assert!(!verify("whsec_other", &r.body, sig));
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(v["event"], "lead.ready");
+        assert_eq!(v["company_id"], "123");
+        assert_eq!(v["lead"]["lead_id"], "lead_w");
+        assert_eq!(v["lead"]["name"], "Jane Doe");
+        assert_eq!(v["lead"]["email"], "jane@example.com");
+        assert_eq!(v["lead"]["phone"], "");
+        assert_eq!(v["lead"]["status"], "new");
+        assert!(v["lead"]["message"].as_str().unwrap().contains("Belgium"));
+        assert_eq!(v["lead"]["ai_summary"], "Jane Doe wants a teapot shipped to Belgium.");
+        assert!(v["lead"]["created_at"].is_string() && v["sent_at"].is_string());
+    }
+
+    #[tokio::test]
+    async fn retries_5xx_and_429_then_succeeds() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(503))
+            .up_to_n_times(1)
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0"))
+            .up_to_n_times(1)
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).expect(1).mount(&server).await;
+        let body = body_of(&ready_lead());
+        let out = send_signed(&reqwest::Client::new(), &server.uri(), "s", &body, &fast()).await;
+        assert!(out.delivered, "{out:?}");
+        assert_eq!(out.attempts, 3);
+        // Every attempt carries the same signed body.
+        let reqs = server.received_requests().await.unwrap();
+        assert_eq!(reqs.len(), 3);
+        assert!(reqs.iter().all(|r| r.body == body));
+    }
+
+    #[tokio::test]
+    async fn gives_up_after_the_attempts_and_never_retries_4xx() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/down"))
+            .respond_with(ResponseTemplate::new(500))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/gone"))
+            .respond_with(ResponseTemplate::new(410))
+            .mount(&server)
+            .await;
+        let http = reqwest::Client::new();
+        let body = body_of(&ready_lead());
+        let out = send_signed(&http, &format!("{}/down", server.uri()), "s", &body, &fast()).await;
+        assert_eq!((out.delivered, out.attempts, out.status_code), (false, 4, Some(500)));
+        assert!(out.error.as_deref().unwrap().contains("500"));
+        let out = send_signed(&http, &format!("{}/gone", server.uri()), "s", &body, &fast()).await;
+        assert_eq!((out.delivered, out.attempts, out.status_code), (false, 1, Some(410)));
+        // A closed port: network errors are retried too.
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let out = send_signed(&http, &format!("http://127.0.0.1:{port}/x"), "s", &body, &fast()).await;
+        assert_eq!((out.delivered, out.attempts, out.status_code), (false, 4, None));
+        assert!(out.error.unwrap().contains("request failed"));
+    }
+}
