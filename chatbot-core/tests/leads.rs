@@ -378,3 +378,135 @@ mod webhook {
         assert!(out.error.unwrap().contains("request failed"));
     }
 }
+
+// ----- structured-output extraction (wiremock following the Chat Completions docs) -----
+
+mod llm {
+    use chatbot_core::lead::Lead;
+    use chatbot_core::lead::extract::{apply_extracted, apply_message};
+    use chatbot_core::lead::llm_extract::LlmExtractor;
+    use serde_json::json;
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    fn completion(content: &serde_json::Value) -> serde_json::Value {
+        json!({
+            "id": "chatcmpl-abc123",
+            "object": "chat.completion",
+            "created": 1_700_000_000,
+            "model": "gpt-4o-mini-2024-07-18",
+            "choices": [{
+                "index": 0,
+                "message": {"role": "assistant", "content": content.to_string(), "refusal": null},
+                "logprobs": null,
+                "finish_reason": "stop"
+            }],
+            "usage": {"prompt_tokens": 120, "completion_tokens": 40, "total_tokens": 160},
+            "system_fingerprint": "fp_test"
+        })
+    }
+
+    #[tokio::test]
+    async fn json_schema_request_and_profile_for_a_realtor() {
+        let server = MockServer::start().await;
+        let answer = json!({
+            "name": "Jane Doe",
+            "email": "jane@example.com",
+            "phone": null,
+            "profile": {"budget": "450k euros", "area": "Utrecht", "buying_or_selling": "buying", "timeline": "within 3 months"}
+        });
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .and(header("authorization", "Bearer sk-test"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(completion(&answer)))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let fields: Vec<String> =
+            ["budget", "area", "buying_or_selling", "timeline"].iter().map(|s| s.to_string()).collect();
+        let x = LlmExtractor::new("sk-test", Some(&format!("{}/v1", server.uri())), "gpt-4o-mini");
+        let msgs = vec![
+            "Hi, we want to buy a house in Utrecht within 3 months, budget about 450k euros".to_string(),
+            "I'm Jane Doe, jane@example.com".to_string(),
+        ];
+        let got = x.extract(&msgs, &fields).await.unwrap();
+        assert_eq!(got.contacts.name.as_deref(), Some("Jane Doe"));
+        assert_eq!(got.contacts.email.as_deref(), Some("jane@example.com"));
+        assert_eq!(got.contacts.phone, None);
+        assert_eq!(got.profile["area"], "Utrecht");
+        assert_eq!(got.profile["buying_or_selling"], "buying");
+
+        // What was sent: the documented structured-output request.
+        let reqs = server.received_requests().await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&reqs[0].body).unwrap();
+        assert_eq!(body["model"], "gpt-4o-mini");
+        assert_eq!(body["messages"][0]["role"], "system");
+        assert_eq!(body["messages"][1]["role"], "user");
+        assert!(body["messages"][1]["content"].as_str().unwrap().contains("budget about 450k"));
+        let rf = &body["response_format"];
+        assert_eq!(rf["type"], "json_schema");
+        assert_eq!(rf["json_schema"]["name"], "lead_extraction");
+        assert_eq!(rf["json_schema"]["strict"], true);
+        let schema = &rf["json_schema"]["schema"];
+        assert_eq!(schema["additionalProperties"], false);
+        assert_eq!(schema["required"], json!(["name", "email", "phone", "profile"]));
+        assert_eq!(schema["properties"]["profile"]["required"], json!(fields));
+        assert_eq!(schema["properties"]["profile"]["additionalProperties"], false);
+
+        // Applied to a lead: the profile fills in, readiness follows.
+        let mut lead = Lead::new("l".into(), "c", "s", "u");
+        for m in &msgs {
+            apply_message(&mut lead, m);
+        }
+        let u = apply_extracted(&mut lead, "", &got.contacts, &got.profile);
+        assert!(lead.is_lead_ready && !u.became_ready, "the rules had already made it ready");
+        assert_eq!(lead.profile["timeline"], "within 3 months");
+        assert!(lead.message.contains("buy a house"));
+    }
+
+    #[tokio::test]
+    async fn model_inventions_are_dropped_and_errors_are_upstream() {
+        let server = MockServer::start().await;
+        let answer = json!({
+            "name": "John Smith",
+            "email": "john@shop.example",
+            "phone": "+31 6 11111111",
+            "profile": {"order_number": "A-1001", "product": "teapot", "issue": "arrived broken"}
+        });
+        Mock::given(method("POST"))
+            .and(path("/chat/completions"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(completion(&answer)))
+            .mount(&server)
+            .await;
+        let x = LlmExtractor::new("sk-test", Some(&server.uri()), "gpt-4o-mini");
+        let fields: Vec<String> =
+            ["order_number", "product", "issue"].iter().map(|s| s.to_string()).collect();
+        let got = x
+            .extract(
+                &["my teapot from order A-1001 arrived broken, see https://x.example/john@shop.example"
+                    .into()],
+                &fields,
+            )
+            .await
+            .unwrap();
+        assert_eq!(got.contacts.name, None, "the visitor never gave a name");
+        assert_eq!(got.contacts.email, None, "an address inside a URL is not the visitor's");
+        assert_eq!(got.contacts.phone, None, "no phone was written");
+        assert_eq!(got.profile["order_number"], "A-1001");
+
+        // A 400 from the API is an upstream error, not a panic or an invented result.
+        let bad = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+                "message": "Invalid schema for response_format 'lead_extraction'",
+                "type": "invalid_request_error", "param": "response_format", "code": null}})))
+            .mount(&bad)
+            .await;
+        let x = LlmExtractor::new("sk-test", Some(&bad.uri()), "gpt-4o-mini");
+        let e = x.extract(&["hi".into()], &[]).await.unwrap_err();
+        assert!(
+            matches!(e, chatbot_core::Error::Upstream { ref service, .. } if service == "openai"),
+            "{e:?}"
+        );
+    }
+}
