@@ -81,18 +81,18 @@ static TASKS: LazyLock<Option<RegexSet>> = LazyLock::new(|| {
 static GENERAL: LazyLock<Option<RegexSet>> = LazyLock::new(|| {
     set(&[
         r"\bcapital (city )?of\b",
-        r"\b(population|president|prime minister|king|queen|chancellor|pope|government|election|elections|vote|voting|democrat|republican|politics|political|parliament|senate|congress|war|trump|biden|putin|nato)\b",
+        r"\b(population|president|prime minister|chancellor|pope|government|election|elections|vote|voting|democrat|republican|politics|political|parliament|senate|congress|war|trump|biden|putin|nato)\b",
         r"\b(weather|forecast|rain(ing)?|snow(ing)?|sunny|humidity)\b",
         r"\b(football|soccer|basketball|baseball|tennis|golf|formula 1|f1|nba|nfl|fifa|world cup|olympics|super bowl|champions league|premier league)\b",
         r"\b(movie|movies|film|films|netflix|tv show|series|actor|actress|celebrity|celebrities|singer|band|album|taylor swift|beyonce|kardashian|oscars?|grammy)\b",
-        r"\b(bitcoin|crypto|cryptocurrency|ethereum|stock market|stocks|share price|forex|invest(ing|ment)? (in|advice)|interest rates?)\b",
-        r"\b(history of|who (invented|discovered|wrote|painted|won|was|is the|built)|when (did|was)|how (old|tall|far|big) is)\b",
-        r"\b(planet|planets|universe|galaxy|black hole|dinosaurs?|photosynthesis|gravity|quantum|physics|chemistry|biology|atom|molecule|evolution|moon landing|speed of light)\b",
+        r"\b(bitcoin|crypto|cryptocurrency|ethereum|stock market|stocks|stock price|share price|forex|invest(ing|ment)? (in|advice)|interest rates?)\b",
+        r"\b(history of|who (invented|discovered|wrote|painted|won|was|is the|built)|when (did|was))\b",
+        r"\b(moon|mars|the sun|planet|planets|universe|galaxy|black hole|dinosaurs?|photosynthesis|gravity|quantum|physics|chemistry|biology|atom|molecule|evolution|moon landing|speed of light)\b",
         r"\b(meaning of life|god exist|religion|horoscope|zodiac|astrology|tarot)\b",
         r"\b(recipe|recipes|bake a|cook (a|dinner|pasta|rice)|lasagna|pizza dough|calories in)\b",
         r"\b(diagnos\w*|symptoms?|medication|medicine|disease|illness|headache|covid|vaccine|doctor|lose weight|diet plan|workout)\b",
         r"\b(dating|girlfriend|boyfriend|relationship advice|break up|my ex)\b",
-        r"\b(flight|flights|airline|hotel|visa|passport|vacation|holiday destination|tourist attractions?)\b",
+        r"\b(flight|flights|airline|hotel|passport|vacation|holiday destination|tourist attractions?)\b",
         r"\b(fix|repair)\b.{0,20}\b(car|bike|bicycle|laptop|computer|phone|iphone|tv|washing machine|tire|tyre)\b",
         r"\b(car|cars|motorcycle|tesla|iphone|android|playstation|xbox|nintendo|minecraft|fortnite|chatgpt|openai)\b",
         r"\b(tallest|largest|biggest|smallest|longest|fastest|richest|oldest) (mountain|river|country|city|animal|building|man|person|ocean|company|lake|planet|desert)\b",
@@ -170,6 +170,10 @@ const BUSINESS_WORDS: &[&str] = &[
     "parcel",
     "damaged",
     "broken",
+    "break",
+    "breaks",
+    "transit",
+    "damage",
     "cancel",
     "cancellation",
     "service",
@@ -253,6 +257,7 @@ const BUSINESS_WORDS: &[&str] = &[
     "weekend",
     "holidays",
     "euro",
+    "money",
     "euros",
     "free",
     "fee",
@@ -345,9 +350,12 @@ pub fn classify_topic(message: &str, best_score: Option<f32>, allowed_topics: &[
     if TASKS.as_ref().is_some_and(|s| s.is_match(&lower)) && score < STRONG_RELEVANCE {
         return TopicDecision::Refuse { reason: "off-topic task".into() };
     }
-    // "who is X" needs the original case; the other subjects are matched lower-cased.
+    // "who is X" needs the original case; the other subjects are matched lower-cased. A general
+    // subject next to business words ("is the weather a problem for delivery?") is answered
+    // when retrieval found something; alone it needs clearly relevant knowledge.
     let general = GENERAL.as_ref().is_some_and(|s| s.is_match(&lower) || s.is_match(message));
-    if general && !business && score < STRONG_RELEVANCE {
+    let saved = score >= STRONG_RELEVANCE || (business && score >= WEAK_RELEVANCE);
+    if general && !saved {
         return TopicDecision::Refuse { reason: "off-topic subject".into() };
     }
     // Nothing relevant retrieved, no business words and not addressed to the business.
