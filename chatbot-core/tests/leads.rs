@@ -510,3 +510,132 @@ mod llm {
         );
     }
 }
+
+// ----- the whole flow through `Chatbot` (real SQLite store, local index, offline models) -----
+
+mod flow {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use chatbot_core::engine::Components;
+    use chatbot_core::lead::webhook::verify;
+    use chatbot_core::lead::{ANONYMOUS, LeadFilter};
+    use chatbot_core::llm::ExtractiveAnswerer;
+    use chatbot_core::rag::{LocalIndex, OfflineEmbedder};
+    use chatbot_core::{AiConfig, Chatbot, Config, PartnerChat};
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    async fn bot(dir: &tempfile::TempDir) -> Chatbot {
+        let db = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let store = chatbot_core::store::open(&db).await.unwrap();
+        let config = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
+        let c = Components {
+            store,
+            embedder: Arc::new(OfflineEmbedder::new()),
+            vectors: Arc::new(LocalIndex::open(&dir.path().join("index")).unwrap()),
+            model: Arc::new(ExtractiveAnswerer::new()),
+        };
+        let bot = Chatbot::from_parts(config, c);
+        chatbot_core::demo::seed(&bot).await.unwrap();
+        bot
+    }
+
+    async fn wait_for_requests(server: &MockServer, n: usize) -> Vec<wiremock::Request> {
+        for _ in 0..200 {
+            let r = server.received_requests().await.unwrap();
+            if r.len() >= n {
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        server.received_requests().await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn lead_becomes_ready_once_and_the_webhook_is_signed() {
+        let dir = tempfile::tempdir().unwrap();
+        let bot = bot(&dir).await;
+        let hook = MockServer::start().await;
+        Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&hook).await;
+        let op = bot.operator_context("123").await.unwrap();
+        let cfg = AiConfig { lead_webhook_url: Some(format!("{}/leads", hook.uri())), ..AiConfig::default() };
+        bot.set_ai_config(&op, &cfg).await.unwrap();
+        let ctx = bot.public_context("123").await.unwrap();
+        let say = |m: &str| PartnerChat { user_id: Some("visitor_1".into()), ..PartnerChat::new(m) };
+
+        let r = bot.partner_chat(&ctx, say("Hello")).await.unwrap();
+        let lead = r.lead.unwrap();
+        assert!(!lead.is_lead_ready && lead.message.is_empty() && lead.name == ANONYMOUS);
+        let r = bot.partner_chat(&ctx, say("Do you ship teapots to Belgium?")).await.unwrap();
+        assert_eq!(r.lead.unwrap().message, "Do you ship teapots to Belgium?");
+        let r = bot.partner_chat(&ctx, say("I'm Jane Doe")).await.unwrap();
+        let lead = r.lead.unwrap();
+        assert!(!lead.is_lead_ready, "a name alone is not enough");
+        assert_eq!(lead.name, "Jane Doe");
+        let r = bot.partner_chat(&ctx, say("my email is jane@example.com")).await.unwrap();
+        let lead = r.lead.unwrap();
+        assert!(lead.is_lead_ready);
+        assert!(r.message.contains("Jane Doe"), "the reply confirms: {}", r.message);
+        assert!(lead.ai_summary.starts_with("Jane Doe (jane@example.com)."), "{}", lead.ai_summary);
+        assert!(lead.ai_summary.contains("Belgium"), "{}", lead.ai_summary);
+
+        // Exactly one signed POST.
+        let reqs = wait_for_requests(&hook, 1).await;
+        assert_eq!(reqs.len(), 1);
+        let secret = bot.store().webhook_secret("123").await.unwrap();
+        let sig = reqs[0].headers.get("x-chatbot-signature").unwrap().to_str().unwrap();
+        assert!(verify(&secret, &reqs[0].body, sig));
+        let v: serde_json::Value = serde_json::from_slice(&reqs[0].body).unwrap();
+        assert_eq!(v["lead"]["lead_id"], lead.lead_id.as_str());
+        assert_eq!(v["lead"]["email"], "jane@example.com");
+
+        // More messages (and a correction) never send it again.
+        bot.partner_chat(&ctx, say("sorry, my email is actually jane.doe@example.com")).await.unwrap();
+        bot.partner_chat(&ctx, say("thanks!")).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(hook.received_requests().await.unwrap().len(), 1);
+
+        // Stored: the corrected lead, and the delivery record.
+        let leads =
+            bot.list_leads(&op, &LeadFilter { ready: Some(true), ..LeadFilter::default() }).await.unwrap();
+        assert_eq!(leads.len(), 1);
+        assert_eq!(leads[0].email, "jane.doe@example.com");
+        let deliveries = bot.store().list_webhook_deliveries("123", 10).await.unwrap();
+        assert_eq!(deliveries.len(), 1);
+        assert!(deliveries[0].delivered && deliveries[0].attempts == 1);
+        assert_eq!(deliveries[0].status_code, Some(200));
+    }
+
+    #[tokio::test]
+    async fn failed_webhook_is_recorded_and_the_chat_still_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let bot = bot(&dir).await;
+        let hook = MockServer::start().await;
+        Mock::given(method("POST")).respond_with(ResponseTemplate::new(404)).mount(&hook).await;
+        let op = bot.operator_context("123").await.unwrap();
+        let cfg = AiConfig { lead_webhook_url: Some(hook.uri()), ..AiConfig::default() };
+        bot.set_ai_config(&op, &cfg).await.unwrap();
+        let ctx = bot.public_context("123").await.unwrap();
+        let r = bot
+            .partner_chat(
+                &ctx,
+                PartnerChat::new("I'm Piet, call me on +31 6 12345678 about a wholesale order"),
+            )
+            .await
+            .unwrap();
+        assert!(r.lead.unwrap().is_lead_ready);
+        let mut deliveries = Vec::new();
+        for _ in 0..200 {
+            deliveries = bot.store().list_webhook_deliveries("123", 10).await.unwrap();
+            if !deliveries.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        assert_eq!(deliveries.len(), 1);
+        assert!(!deliveries[0].delivered);
+        assert_eq!((deliveries[0].attempts, deliveries[0].status_code), (1, Some(404)));
+        assert_eq!(bot.metrics().webhook_failures.get(), 1);
+    }
+}
