@@ -137,6 +137,10 @@ fn nothing_invented_from_tricky_text() {
         "My order from 12-05-2024 (order #A12345) arrived broken",
         "I'm interested in teapots; is 1.0 litre the biggest?",
         "Ref: 2024/05/12-0001",
+        // The company's own contact details, quoted by the visitor, are not the visitor's.
+        "Is +31 20 123 4567 your number?",
+        "I called your +31 20 123 4567 twice and mailed your support@demo-shop.example",
+        "is support@demo-shop.example still your e-mail address?",
     ];
     for t in tricky {
         assert_eq!(extract_contacts(t), Contacts::default(), "invented contacts from {t:?}");
@@ -149,6 +153,10 @@ fn full_message_with_everything() {
     assert_eq!(c.name.as_deref(), Some("Jane Doe"));
     assert_eq!(c.email.as_deref(), Some("jane@example.com"));
     assert_eq!(c.phone.as_deref(), Some("+31612345678"));
+    // "your" earlier in the sentence does not hide the visitor's own details.
+    let c = extract_contacts("Your teapot is lovely! You can reach me at jane@example.com or 06-12345678");
+    assert_eq!(c.email.as_deref(), Some("jane@example.com"));
+    assert_eq!(c.phone.as_deref(), Some("06-12345678"));
 }
 
 #[test]
