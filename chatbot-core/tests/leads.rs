@@ -421,6 +421,7 @@ mod llm {
             "name": "Jane Doe",
             "email": "jane@example.com",
             "phone": null,
+            "summary": "Jane Doe wants to buy a house in Utrecht within 3 months, budget about 450k euros.",
             "profile": {"budget": "450k euros", "area": "Utrecht", "buying_or_selling": "buying", "timeline": "within 3 months"}
         });
         Mock::given(method("POST"))
@@ -443,6 +444,7 @@ mod llm {
         assert_eq!(got.contacts.phone, None);
         assert_eq!(got.profile["area"], "Utrecht");
         assert_eq!(got.profile["buying_or_selling"], "buying");
+        assert!(got.summary.as_deref().unwrap().starts_with("Jane Doe wants to buy"));
 
         // What was sent: the documented structured-output request.
         let reqs = server.received_requests().await.unwrap();
@@ -457,7 +459,8 @@ mod llm {
         assert_eq!(rf["json_schema"]["strict"], true);
         let schema = &rf["json_schema"]["schema"];
         assert_eq!(schema["additionalProperties"], false);
-        assert_eq!(schema["required"], json!(["name", "email", "phone", "profile"]));
+        assert_eq!(schema["required"], json!(["name", "email", "phone", "summary", "profile"]));
+        assert_eq!(schema["properties"]["summary"]["type"], json!(["string", "null"]));
         assert_eq!(schema["properties"]["profile"]["required"], json!(fields));
         assert_eq!(schema["properties"]["profile"]["additionalProperties"], false);
 
@@ -479,6 +482,7 @@ mod llm {
             "name": "John Smith",
             "email": "john@shop.example",
             "phone": "+31 6 11111111",
+            "summary": null,
             "profile": {"order_number": "A-1001", "product": "teapot", "issue": "arrived broken"}
         });
         Mock::given(method("POST"))

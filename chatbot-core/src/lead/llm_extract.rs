@@ -24,6 +24,8 @@ use crate::error::{Error, Result};
 pub struct Extracted {
     pub contacts: Contacts,
     pub profile: Map<String, Value>,
+    /// A short profile of the lead in the model's words (for `ai_summary`).
+    pub summary: Option<String>,
 }
 
 /// Structured-output extractor.
@@ -73,6 +75,7 @@ impl LlmExtractor {
                 "name": nullable("The visitor's own name, only if they stated it; null otherwise"),
                 "email": nullable("The visitor's own e-mail address, only if they wrote it; null otherwise"),
                 "phone": nullable("The visitor's own phone number exactly as written; null otherwise"),
+                "summary": nullable("One or two sentences profiling the visitor and what they want, from their messages only; null if they asked nothing yet"),
                 "profile": {
                     "type": "object",
                     "properties": props,
@@ -80,7 +83,7 @@ impl LlmExtractor {
                     "additionalProperties": false,
                 },
             },
-            "required": ["name", "email", "phone", "profile"],
+            "required": ["name", "email", "phone", "summary", "profile"],
             "additionalProperties": false,
         })
     }
@@ -194,7 +197,8 @@ fn checked(v: &Value, visitor_messages: &[String], fields: &[String]) -> Extract
             }
         }
     }
-    Extracted { contacts: Contacts { name, email, phone }, profile }
+    let summary = str_field(v, "summary").map(|s| s.chars().take(500).collect());
+    Extracted { contacts: Contacts { name, email, phone }, profile, summary }
 }
 
 #[cfg(test)]
