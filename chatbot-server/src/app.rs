@@ -21,7 +21,7 @@ use crate::cors::{self, Cors};
 use crate::error::ApiError;
 use crate::metrics::{HttpMetrics, RequestLabels, RouteLabels};
 use crate::net;
-use crate::routes::{self, Found};
+use crate::routes::{self, Match};
 
 pub(crate) struct App {
     pub bot: Chatbot,
@@ -118,10 +118,10 @@ impl App {
         let ip = net::client_ip(peer.ip(), &parts.headers, &self.config.trusted_proxies);
 
         let (route, mut resp) = match routes::find(&method, &path) {
-            Found::NotFound => {
+            Match::NotFound => {
                 ("unmatched", body::error(&ApiError::not_found(format!("no route for {method} {path}"))))
             }
-            Found::MethodNotAllowed { template, allowed } => {
+            Match::MethodNotAllowed { template, allowed } => {
                 let mut e = ApiError::new(
                     StatusCode::METHOD_NOT_ALLOWED,
                     "method_not_allowed",
@@ -130,11 +130,11 @@ impl App {
                 e.allow = Some(allowed.iter().copied().chain(["OPTIONS"]).collect::<Vec<_>>().join(", "));
                 (template, body::error(&e))
             }
-            Found::Preflight { template, params, allowed } => {
+            Match::Preflight { template, params, allowed } => {
                 let cors = self.preflight_cors(template, &params, origin.as_deref()).await;
                 (template, cors::preflight(&allowed, cors, origin.as_deref()))
             }
-            Found::Route { template, params } => {
+            Match::Route { template, params } => {
                 let mut cx = Cx {
                     parts,
                     body: Some(body),
@@ -149,7 +149,11 @@ impl App {
                     Ok(Err(_)) => {
                         self.metrics.panics.inc();
                         error!(route = template, "handler panicked");
-                        Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal server error"))
+                        Err(ApiError::new(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            "internal",
+                            "internal server error",
+                        ))
                     }
                     Err(_) => Err(ApiError::new(
                         StatusCode::SERVICE_UNAVAILABLE,
@@ -196,10 +200,10 @@ impl App {
         if template.starts_with("/api/chatbot/") {
             return Cors::Echo;
         }
-        if template.contains("{companyId}") {
-            if let Some(cid) = params.first() {
-                return self.company_cors(cid, origin).await;
-            }
+        if template.contains("{companyId}")
+            && let Some(cid) = params.first()
+        {
+            return self.company_cors(cid, origin).await;
         }
         Cors::Deny
     }
@@ -211,10 +215,10 @@ impl App {
         if template == "/widget.js" || template == "/demo" {
             return Cors::Any;
         }
-        if template.contains("{companyId}") {
-            if let Some(cid) = params.first() {
-                return self.company_cors(cid, origin).await;
-            }
+        if template.contains("{companyId}")
+            && let Some(cid) = params.first()
+        {
+            return self.company_cors(cid, origin).await;
         }
         Cors::Deny
     }

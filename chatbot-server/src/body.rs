@@ -50,10 +50,10 @@ pub(crate) fn error(e: &ApiError) -> Resp {
     if let Some(s) = e.retry_after {
         h.insert(header::RETRY_AFTER, HeaderValue::from(s));
     }
-    if let Some(allow) = &e.allow {
-        if let Ok(v) = HeaderValue::from_str(allow) {
-            h.insert(header::ALLOW, v);
-        }
+    if let Some(allow) = &e.allow
+        && let Ok(v) = HeaderValue::from_str(allow)
+    {
+        h.insert(header::ALLOW, v);
     }
     if e.status == StatusCode::UNAUTHORIZED {
         h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -119,7 +119,8 @@ pub(crate) async fn read(body: Incoming, headers: &HeaderMap, limit: usize) -> R
     }
     let mut buf = BytesMut::new();
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| ApiError::malformed(format!("could not read the request body: {e}")))?;
+        let frame =
+            frame.map_err(|e| ApiError::malformed(format!("could not read the request body: {e}")))?;
         if let Ok(data) = frame.into_data() {
             if buf.len() + data.len() > limit {
                 drain(&mut body).await;

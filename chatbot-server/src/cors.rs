@@ -58,6 +58,9 @@ pub(crate) fn preflight(allowed: &[&str], cors: Cors, origin: Option<&str>) -> R
             h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
         }
     }
-    h.append(header::VARY, HeaderValue::from_static("Access-Control-Request-Method, Access-Control-Request-Headers"));
+    h.append(
+        header::VARY,
+        HeaderValue::from_static("Access-Control-Request-Method, Access-Control-Request-Headers"),
+    );
     r
 }

@@ -74,7 +74,8 @@ impl From<Error> for ApiError {
             Error::Conflict(_) => Self::new(StatusCode::CONFLICT, code, msg),
             Error::Upstream { ref service, retryable, retry_after, .. } => {
                 tracing::warn!(error = %msg, "upstream failure reached the client");
-                let status = if retryable { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::BAD_GATEWAY };
+                let status =
+                    if retryable { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::BAD_GATEWAY };
                 let mut a = Self::new(status, code, format!("{service} is unavailable; try again later"));
                 a.retry_after = retry_after.map(|d| retry_secs(d).max(1)).or(retryable.then_some(5));
                 a
@@ -87,7 +88,9 @@ impl From<Error> for ApiError {
                     "the knowledge index does not match the configured embedder; an operator must re-index",
                 )
             }
-            Error::Cancelled => Self::new(StatusCode::SERVICE_UNAVAILABLE, code, "the server is shutting down"),
+            Error::Cancelled => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, code, "the server is shutting down")
+            }
             Error::Storage(_) | Error::Config(_) | Error::Io(_) | Error::Internal(_) => {
                 // Never leak internals: the details go to the log only.
                 tracing::error!(error = %msg, "internal error");

@@ -28,8 +28,10 @@ impl App {
             ("GET", "/metrics") => self.metrics_text(),
             ("GET", "/widget.js") => {
                 cx.cors = Some(Cors::Any);
-                let mut r = body::response(StatusCode::OK, "application/javascript; charset=utf-8", WIDGET_JS);
-                r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+                let mut r =
+                    body::response(StatusCode::OK, "application/javascript; charset=utf-8", WIDGET_JS);
+                r.headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
                 Ok(r)
             }
             ("GET", "/demo") => Ok(body::response(StatusCode::OK, "text/html; charset=utf-8", DEMO_HTML)),
@@ -55,20 +57,21 @@ impl App {
             Ok(()) => Ok(body::json(StatusCode::OK, &json!({ "status": "ready" }))),
             Err(e) => {
                 tracing::warn!(error = %e, "readiness check failed");
-                Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "the database is not reachable"))
+                Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "not_ready",
+                    "the database is not reachable",
+                ))
             }
         }
     }
 
     fn metrics_text(&self) -> Res {
         let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry)
-            .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "could not encode metrics"))?;
-        Ok(body::response(
-            StatusCode::OK,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            out,
-        ))
+        prometheus_client::encoding::text::encode(&mut out, &self.registry).map_err(|_| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "could not encode metrics")
+        })?;
+        Ok(body::response(StatusCode::OK, "application/openmetrics-text; version=1.0.0; charset=utf-8", out))
     }
 
     /// Decide CORS for `ctx`'s company (one settings read, only when the request has an Origin).
@@ -207,22 +210,21 @@ impl App {
         let open = self.metrics.streams_open.clone();
         open.inc();
         let guard = StreamGuard(open);
-        let frames = stream
-            .map(move |ev| {
-                let _keep = &guard;
-                match ev {
-                    ChatEvent::Delta(text) => body::sse_event("delta", &json!({ "text": text })),
-                    ChatEvent::Done(reply) => body::sse_event("done", &render(&reply)),
-                    ChatEvent::Error(e) => {
-                        let a = ApiError::from(e);
-                        let mut v = a.body_json();
-                        if let Some(obj) = v.as_object_mut() {
-                            obj.insert("status".into(), json!(a.status.as_u16()));
-                        }
-                        body::sse_event("error", &v)
+        let frames = stream.map(move |ev| {
+            let _keep = &guard;
+            match ev {
+                ChatEvent::Delta(text) => body::sse_event("delta", &json!({ "text": text })),
+                ChatEvent::Done(reply) => body::sse_event("done", &render(&reply)),
+                ChatEvent::Error(e) => {
+                    let a = ApiError::from(e);
+                    let mut v = a.body_json();
+                    if let Some(obj) = v.as_object_mut() {
+                        obj.insert("status".into(), json!(a.status.as_u16()));
                     }
+                    body::sse_event("error", &v)
                 }
-            });
+            }
+        });
         body::sse(Box::pin(frames))
     }
 

@@ -97,19 +97,25 @@ impl ServerConfig {
             c.bind = parse_bind(&b).map_err(|e| anyhow::anyhow!("CHATBOT_BIND: {e}"))?;
         }
         if let Some(p) = get("CHATBOT_TRUSTED_PROXIES") {
-            c.trusted_proxies = IpNet::parse_list(&p).map_err(|e| anyhow::anyhow!("CHATBOT_TRUSTED_PROXIES: {e}"))?;
+            c.trusted_proxies =
+                IpNet::parse_list(&p).map_err(|e| anyhow::anyhow!("CHATBOT_TRUSTED_PROXIES: {e}"))?;
         }
         if let Some(v) = get("CHATBOT_MAX_BODY_BYTES") {
-            c.body_limit = v.trim().parse().map_err(|_| anyhow::anyhow!("CHATBOT_MAX_BODY_BYTES: not a number: {v}"))?;
+            c.body_limit =
+                v.trim().parse().map_err(|_| anyhow::anyhow!("CHATBOT_MAX_BODY_BYTES: not a number: {v}"))?;
         }
         if let Some(v) = get("CHATBOT_REQUEST_TIMEOUT_SECS") {
             c.request_timeout = Duration::from_secs(
-                v.trim().parse().map_err(|_| anyhow::anyhow!("CHATBOT_REQUEST_TIMEOUT_SECS: not a number: {v}"))?,
+                v.trim()
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("CHATBOT_REQUEST_TIMEOUT_SECS: not a number: {v}"))?,
             );
         }
         if let Some(v) = get("CHATBOT_SHUTDOWN_GRACE_SECS") {
             c.shutdown_grace = Duration::from_secs(
-                v.trim().parse().map_err(|_| anyhow::anyhow!("CHATBOT_SHUTDOWN_GRACE_SECS: not a number: {v}"))?,
+                v.trim()
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("CHATBOT_SHUTDOWN_GRACE_SECS: not a number: {v}"))?,
             );
         }
         Ok(c)
@@ -202,7 +208,12 @@ pub async fn serve(bot: Chatbot, config: ServerConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn accept_loop(listener: TcpListener, app: Arc<app::App>, mut stop: watch::Receiver<bool>, grace: Duration) {
+async fn accept_loop(
+    listener: TcpListener,
+    app: Arc<app::App>,
+    mut stop: watch::Receiver<bool>,
+    grace: Duration,
+) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder.http1().timer(TokioTimer::new()).keep_alive(true).header_read_timeout(Duration::from_secs(30));
     builder.http2().timer(TokioTimer::new()).max_concurrent_streams(256);

@@ -21,7 +21,9 @@ async fn main() -> anyhow::Result<()> {
     while let Some(a) = args.next() {
         match a.as_str() {
             "--demo" => demo = true,
-            "--bind" => bind = Some(args.next().ok_or_else(|| anyhow::anyhow!("--bind needs IP:PORT\n\n{USAGE}"))?),
+            "--bind" => {
+                bind = Some(args.next().ok_or_else(|| anyhow::anyhow!("--bind needs IP:PORT\n\n{USAGE}"))?)
+            }
             s if s.starts_with("--bind=") => bind = Some(s["--bind=".len()..].to_string()),
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -43,7 +45,10 @@ async fn main() -> anyhow::Result<()> {
             info!(company = %seed.company_id, chunks = seed.chunks, "demo company seeded");
             if let (Some(pk), Some(sk)) = (&seed.publishable_key, &seed.secret_key) {
                 // Shown once, so the operator can try the keyed routes.
-                println!("demo company {}: publishable key {pk}\ndemo company {}: secret key {sk}", seed.company_id, seed.company_id);
+                println!(
+                    "demo company {}: publishable key {pk}\ndemo company {}: secret key {sk}",
+                    seed.company_id, seed.company_id
+                );
             }
         } else {
             info!(company = %seed.company_id, "demo company already present");

@@ -49,7 +49,11 @@ impl HttpMetrics {
             "Time to the response head, by route (streams: until the stream starts)",
             self.latency.clone(),
         );
-        r.register("chatbot_http_streams_open", "Server-sent-event streams now open", self.streams_open.clone());
+        r.register(
+            "chatbot_http_streams_open",
+            "Server-sent-event streams now open",
+            self.streams_open.clone(),
+        );
         r.register("chatbot_http_panics", "Handlers that panicked (answered 500)", self.panics.clone());
     }
 }

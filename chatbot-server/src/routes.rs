@@ -24,13 +24,23 @@ pub const ROUTES: &[(&str, &str)] = &[
 ];
 
 /// Outcome of routing one request.
-pub(crate) enum Found<'a> {
+pub(crate) enum Match<'a> {
     /// A route: its template and the path parameters in order.
-    Route { template: &'static str, params: Vec<&'a str> },
+    Route {
+        template: &'static str,
+        params: Vec<&'a str>,
+    },
     /// The path exists, the method does not (405); the methods that do.
-    MethodNotAllowed { template: &'static str, allowed: Vec<&'static str> },
+    MethodNotAllowed {
+        template: &'static str,
+        allowed: Vec<&'static str>,
+    },
     /// A CORS preflight (`OPTIONS`) of a known path.
-    Preflight { template: &'static str, params: Vec<&'a str>, allowed: Vec<&'static str> },
+    Preflight {
+        template: &'static str,
+        params: Vec<&'a str>,
+        allowed: Vec<&'static str>,
+    },
     NotFound,
 }
 
@@ -57,13 +67,13 @@ fn match_template<'a>(template: &str, path: &'a str) -> Option<Vec<&'a str>> {
     }
 }
 
-pub(crate) fn find<'a>(method: &Method, path: &'a str) -> Found<'a> {
+pub(crate) fn find<'a>(method: &Method, path: &'a str) -> Match<'a> {
     let mut allowed = Vec::new();
     let mut first: Option<(&'static str, Vec<&'a str>)> = None;
     for (m, template) in ROUTES {
         if let Some(params) = match_template(template, path) {
             if *m == method.as_str() {
-                return Found::Route { template, params };
+                return Match::Route { template, params };
             }
             allowed.push(*m);
             if first.is_none() {
@@ -72,9 +82,11 @@ pub(crate) fn find<'a>(method: &Method, path: &'a str) -> Found<'a> {
         }
     }
     match first {
-        None => Found::NotFound,
-        Some((template, params)) if method == Method::OPTIONS => Found::Preflight { template, params, allowed },
-        Some((template, _)) => Found::MethodNotAllowed { template, allowed },
+        None => Match::NotFound,
+        Some((template, params)) if method == Method::OPTIONS => {
+            Match::Preflight { template, params, allowed }
+        }
+        Some((template, _)) => Match::MethodNotAllowed { template, allowed },
     }
 }
 
@@ -85,25 +97,25 @@ mod tests {
     #[test]
     fn matches_templates_and_methods() {
         match find(&Method::GET, "/api/widget-settings/123") {
-            Found::Route { template, params } => {
+            Match::Route { template, params } => {
                 assert_eq!(template, "/api/widget-settings/{companyId}");
                 assert_eq!(params, vec!["123"]);
             }
             _ => panic!("expected a route"),
         }
-        assert!(matches!(find(&Method::GET, "/api/widget-settings/"), Found::NotFound));
-        assert!(matches!(find(&Method::GET, "/api/widget-settings/1/2"), Found::NotFound));
+        assert!(matches!(find(&Method::GET, "/api/widget-settings/"), Match::NotFound));
+        assert!(matches!(find(&Method::GET, "/api/widget-settings/1/2"), Match::NotFound));
         match find(&Method::PUT, "/api/widget-settings/1") {
-            Found::MethodNotAllowed { allowed, .. } => assert_eq!(allowed, vec!["GET", "POST"]),
+            Match::MethodNotAllowed { allowed, .. } => assert_eq!(allowed, vec!["GET", "POST"]),
             _ => panic!("expected 405"),
         }
         match find(&Method::OPTIONS, "/api/chatbot/chat") {
-            Found::Preflight { allowed, .. } => assert_eq!(allowed, vec!["POST"]),
+            Match::Preflight { allowed, .. } => assert_eq!(allowed, vec!["POST"]),
             _ => panic!("expected a preflight"),
         }
-        assert!(matches!(find(&Method::OPTIONS, "/nope"), Found::NotFound));
+        assert!(matches!(find(&Method::OPTIONS, "/nope"), Match::NotFound));
         match find(&Method::DELETE, "/api/companies/a/conversations/s1") {
-            Found::Route { params, .. } => assert_eq!(params, vec!["a", "s1"]),
+            Match::Route { params, .. } => assert_eq!(params, vec!["a", "s1"]),
             _ => panic!("expected a route"),
         }
     }

@@ -45,9 +45,8 @@ impl TestServer {
         let mut config = Config::offline(dir.path().to_path_buf());
         config.admin_token = Some(ADMIN_TOKEN.into());
         let bot = Chatbot::from_config(config).await.expect("the offline components start");
-        let running = chatbot_server::bind(bot.clone(), server.with_bind(([127, 0, 0, 1], 0).into()))
-            .await
-            .unwrap();
+        let running =
+            chatbot_server::bind(bot.clone(), server.with_bind(([127, 0, 0, 1], 0).into())).await.unwrap();
         let addr = running.local_addr();
         let http = reqwest::Client::builder().no_proxy().build().unwrap();
         Self { addr, base: format!("http://{addr}"), bot, http, running: Some(running), _dir: dir }

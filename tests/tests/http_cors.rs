@@ -32,7 +32,10 @@ async fn preflight_is_answered_for_every_route() {
     let s = TestServer::start().await;
     s.demo().await;
     for (method, template) in chatbot_server::ROUTES {
-        let path = template.replace("{companyId}", "123").replace("{leadId}", "lead_x").replace("{sessionId}", "s_x");
+        let path = template
+            .replace("{companyId}", "123")
+            .replace("{leadId}", "lead_x")
+            .replace("{sessionId}", "s_x");
         let r = preflight(&s, &path, SHOP, method).await;
         assert_eq!(r.status(), 204, "OPTIONS {path}");
         let allow = r.headers()["allow"].to_str().unwrap().to_string();
@@ -135,9 +138,7 @@ async fn allow_list_is_enforced_per_company() {
         no_credentials_with_wildcard(&r);
     }
     // the allow-list is read fresh on every request: widen it and EVIL is allowed at once
-    let r = s
-        .post("/api/widget-settings/shop", Some(&t.sk), &json!({"allowed_origins": [SHOP, EVIL]}))
-        .await;
+    let r = s.post("/api/widget-settings/shop", Some(&t.sk), &json!({"allowed_origins": [SHOP, EVIL]})).await;
     assert_eq!(r.status(), 200);
     let r = s.http.get(s.url("/api/widget-settings/shop")).header("Origin", EVIL).send().await.unwrap();
     assert_eq!(acao(&r).as_deref(), Some(EVIL));

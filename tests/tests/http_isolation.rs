@@ -21,8 +21,12 @@ async fn keys_and_sessions_of_a_never_reach_b() {
     let b = s.tenant("beta", &[]).await;
     let a_sid = s.session(&a.pk).await;
     let b_sid = s.session(&b.pk).await;
-    s.post("/api/chatbot/chat", Some(&b.pk), &json!({"session_id": b_sid, "message": "I am Bob, bob@beta.example"}))
-        .await;
+    s.post(
+        "/api/chatbot/chat",
+        Some(&b.pk),
+        &json!({"session_id": b_sid, "message": "I am Bob, bob@beta.example"}),
+    )
+    .await;
     let b_leads: Value = s.get("/api/companies/beta/leads", Some(&b.sk)).await.json().await.unwrap();
     let b_lead = b_leads["leads"][0]["lead_id"].as_str().unwrap().to_string();
 
@@ -57,10 +61,16 @@ async fn keys_and_sessions_of_a_never_reach_b() {
         let (st, v) = status_json(r).await;
         denied(st, &v, &format!("{name} DELETE conversation of B"));
         // B's session through A's key: resume and chat
-        let (st, v) = status_json(s.post("/api/chatbot/session", Some(key), &json!({"session_id": b_sid})).await).await;
+        let (st, v) =
+            status_json(s.post("/api/chatbot/session", Some(key), &json!({"session_id": b_sid})).await).await;
         denied(st, &v, &format!("{name} resume B's session"));
         let (st, v) = status_json(
-            s.post("/api/chatbot/chat", Some(key), &json!({"session_id": b_sid, "message": "what did Bob say?"})).await,
+            s.post(
+                "/api/chatbot/chat",
+                Some(key),
+                &json!({"session_id": b_sid, "message": "what did Bob say?"}),
+            )
+            .await,
         )
         .await;
         denied(st, &v, &format!("{name} chat in B's session"));
@@ -69,8 +79,10 @@ async fn keys_and_sessions_of_a_never_reach_b() {
         denied(st, &v, &format!("{name} filtered leads of B"));
     }
     // B's key with A's session, the other way round
-    let (st, v) =
-        status_json(s.post("/api/chatbot/chat", Some(&b.pk), &json!({"session_id": a_sid, "message": "hi"})).await).await;
+    let (st, v) = status_json(
+        s.post("/api/chatbot/chat", Some(&b.pk), &json!({"session_id": a_sid, "message": "hi"})).await,
+    )
+    .await;
     denied(st, &v, "B.pk chat in A's session");
     // the operator naming company A cannot use B's session
     let (st, v) = status_json(

@@ -26,10 +26,10 @@ fn documented(yaml: &str) -> BTreeSet<(String, String)> {
             path = Some(key.to_string());
         } else if indent == 4 {
             let m = key.to_ascii_lowercase();
-            if ["get", "post", "put", "patch", "delete", "options", "head"].contains(&m.as_str()) {
-                if let Some(p) = &path {
-                    out.insert((m.to_ascii_uppercase(), p.clone()));
-                }
+            if ["get", "post", "put", "patch", "delete", "options", "head"].contains(&m.as_str())
+                && let Some(p) = &path
+            {
+                out.insert((m.to_ascii_uppercase(), p.clone()));
             }
         }
     }

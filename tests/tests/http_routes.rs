@@ -91,16 +91,25 @@ async fn widget_settings_read_and_write() {
     assert_eq!((st, v["primary_color"].as_str()), (200, Some("#ff0000")));
     // the next GET sees it at once
     let (_, v) = status_json(s.get("/api/widget-settings/acme", None).await).await;
-    assert_eq!((v["primary_color"].as_str(), v["welcome_message"].as_str()), (Some("#ff0000"), Some("Hello!")));
+    assert_eq!(
+        (v["primary_color"].as_str(), v["welcome_message"].as_str()),
+        (Some("#ff0000"), Some("Hello!"))
+    );
     // ... and so does a second instance on the same database (no cache anywhere)
     // (the server keeps none; the core reads the store on every call)
 
     // 422 names the field; 400 malformed; 415 wrong type; 413 too big
-    let (st, v) = status_json(s.post("/api/widget-settings/acme", Some(&t.sk), &json!({"primary_color": "red"})).await).await;
+    let (st, v) =
+        status_json(s.post("/api/widget-settings/acme", Some(&t.sk), &json!({"primary_color": "red"})).await)
+            .await;
     assert_eq!((st, v["error"]["field"].as_str()), (422, Some("primary_color")));
-    let (st, v) = status_json(s.post("/api/widget-settings/acme", Some(&t.sk), &json!({"border_radius": "big"})).await).await;
+    let (st, v) =
+        status_json(s.post("/api/widget-settings/acme", Some(&t.sk), &json!({"border_radius": "big"})).await)
+            .await;
     assert_eq!((st, v["error"]["field"].as_str()), (422, Some("border_radius")));
-    let (st, v) = status_json(s.post("/api/widget-settings/acme", Some(&t.sk), &json!({"colour": "#000000"})).await).await;
+    let (st, v) =
+        status_json(s.post("/api/widget-settings/acme", Some(&t.sk), &json!({"colour": "#000000"})).await)
+            .await;
     assert_eq!((st, v["error"]["field"].as_str()), (422, Some("colour")));
     let r = s
         .http
@@ -188,13 +197,19 @@ async fn partner_chat_answers_and_stores() {
     let (st, v) = status_json(s.post("/api/partner-chat/123", None, &json!({"message": "   "})).await).await;
     assert_eq!((st, v["error"]["field"].as_str()), (422, Some("message")));
     let (st, v) = status_json(
-        s.post("/api/partner-chat/123", None, &json!({"message": "hi", "history": [{"role": "god", "content": "x"}]}))
-            .await,
+        s.post(
+            "/api/partner-chat/123",
+            None,
+            &json!({"message": "hi", "history": [{"role": "god", "content": "x"}]}),
+        )
+        .await,
     )
     .await;
     assert_eq!((st, v["error"]["field"].as_str()), (422, Some("history[0].role")));
-    let (st, v) =
-        status_json(s.post("/api/partner-chat/123", None, &json!({"message": "hi", "history": "nope"})).await).await;
+    let (st, v) = status_json(
+        s.post("/api/partner-chat/123", None, &json!({"message": "hi", "history": "nope"})).await,
+    )
+    .await;
     assert_eq!((st, v["error"]["field"].as_str()), (422, Some("history")));
     let (st, v) = status_json(s.post("/api/partner-chat/123", None, &json!(["message"])).await).await;
     assert_eq!((st, error_code(&v).as_str()), (400, "malformed"));
@@ -218,11 +233,13 @@ async fn partner_chat_answers_and_stores() {
         .await
         .unwrap();
     assert_eq!(r.status(), 415);
-    let (st, _) = status_json(s.post("/api/partner-chat/nobody", None, &json!({"message": "hi"})).await).await;
+    let (st, _) =
+        status_json(s.post("/api/partner-chat/nobody", None, &json!({"message": "hi"})).await).await;
     assert_eq!(st, 404);
     s.tenant("sleepy", &[]).await;
     s.deactivate("sleepy").await;
-    let (st, _) = status_json(s.post("/api/partner-chat/sleepy", None, &json!({"message": "hi"})).await).await;
+    let (st, _) =
+        status_json(s.post("/api/partner-chat/sleepy", None, &json!({"message": "hi"})).await).await;
     assert_eq!(st, 403);
     s.shutdown().await;
 }
@@ -231,22 +248,29 @@ async fn partner_chat_answers_and_stores() {
 async fn sessions_and_chat_with_publishable_key() {
     let s = TestServer::start().await;
     let t = s.demo().await;
-    let (st, v) = status_json(s.post("/api/chatbot/session", Some(&t.pk), &json!({"user_id": "visitor-1"})).await).await;
+    let (st, v) =
+        status_json(s.post("/api/chatbot/session", Some(&t.pk), &json!({"user_id": "visitor-1"})).await)
+            .await;
     assert_eq!(st, 200, "{v}");
     let sid = v["session_id"].as_str().unwrap().to_string();
     assert!(sid.len() >= 40, "a session token must not be guessable: {sid}");
     assert!(v["lead_id"].is_string() && v["expires_at"].is_string());
     // resume
-    let (st, v2) = status_json(s.post("/api/chatbot/session", Some(&t.pk), &json!({"session_id": sid})).await).await;
+    let (st, v2) =
+        status_json(s.post("/api/chatbot/session", Some(&t.pk), &json!({"session_id": sid})).await).await;
     assert_eq!(st, 200);
-    assert_eq!((v2["session_id"].as_str(), v2["lead_id"].as_str()), (Some(sid.as_str()), v["lead_id"].as_str()));
+    assert_eq!(
+        (v2["session_id"].as_str(), v2["lead_id"].as_str()),
+        (Some(sid.as_str()), v["lead_id"].as_str())
+    );
     assert_eq!(v2["resumed"], true);
     // an empty body is a new session
     let r = s.http.post(s.url("/api/chatbot/session")).bearer_auth(&t.pk).send().await.unwrap();
     assert_eq!(r.status(), 200);
 
     let (st, v) = status_json(
-        s.post("/api/chatbot/chat", Some(&t.pk), &json!({"session_id": sid, "message": "Hi, I am Jane"})).await,
+        s.post("/api/chatbot/chat", Some(&t.pk), &json!({"session_id": sid, "message": "Hi, I am Jane"}))
+            .await,
     )
     .await;
     assert_eq!(st, 200, "{v}");
@@ -257,16 +281,23 @@ async fn sessions_and_chat_with_publishable_key() {
     // errors
     assert_eq!(s.post("/api/chatbot/session", None, &json!({})).await.status(), 401);
     assert_eq!(s.post("/api/chatbot/session", Some("pk_guess"), &json!({})).await.status(), 401);
-    assert_eq!(s.post("/api/chatbot/chat", None, &json!({"session_id": sid, "message": "x"})).await.status(), 401);
+    assert_eq!(
+        s.post("/api/chatbot/chat", None, &json!({"session_id": sid, "message": "x"})).await.status(),
+        401
+    );
     let (st, v) = status_json(s.post("/api/chatbot/chat", Some(&t.pk), &json!({"message": "x"})).await).await;
     assert_eq!((st, v["error"]["field"].as_str()), (422, Some("session_id")));
-    let (st, v) =
-        status_json(s.post("/api/chatbot/chat", Some(&t.pk), &json!({"session_id": "sess_guess", "message": "x"})).await)
-            .await;
+    let (st, v) = status_json(
+        s.post("/api/chatbot/chat", Some(&t.pk), &json!({"session_id": "sess_guess", "message": "x"})).await,
+    )
+    .await;
     assert_eq!((st, error_code(&v).as_str()), (404, "not_found"));
-    let (st, _) = status_json(s.post("/api/chatbot/session", Some(&t.pk), &json!({"session_id": "sess_guess"})).await).await;
+    let (st, _) =
+        status_json(s.post("/api/chatbot/session", Some(&t.pk), &json!({"session_id": "sess_guess"})).await)
+            .await;
     assert_eq!(st, 404);
-    let (st, v) = status_json(s.post("/api/chatbot/session", Some(&t.pk), &json!({"user_id": 12})).await).await;
+    let (st, v) =
+        status_json(s.post("/api/chatbot/session", Some(&t.pk), &json!({"user_id": 12})).await).await;
     assert_eq!((st, v["error"]["field"].as_str()), (422, Some("user_id")));
     let r = s
         .http
@@ -285,9 +316,10 @@ async fn sessions_and_chat_with_publishable_key() {
 async fn internal_routes_need_the_operator_token() {
     let s = TestServer::start().await;
     s.demo().await;
-    let (st, v) =
-        status_json(s.post("/api/chatbot/session/internal", Some(ADMIN_TOKEN), &json!({"company_id": "123"})).await)
-            .await;
+    let (st, v) = status_json(
+        s.post("/api/chatbot/session/internal", Some(ADMIN_TOKEN), &json!({"company_id": "123"})).await,
+    )
+    .await;
     assert_eq!(st, 200, "{v}");
     let sid = v["session_id"].as_str().unwrap().to_string();
     let (st, v) = status_json(
@@ -302,26 +334,35 @@ async fn internal_routes_need_the_operator_token() {
     assert_eq!(st, 200, "{v}");
     assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()) && v["lead"].is_object());
 
-    assert_eq!(s.post("/api/chatbot/session/internal", None, &json!({"company_id": "123"})).await.status(), 401);
     assert_eq!(
-        s.post("/api/chatbot/session/internal", Some("wrong-token"), &json!({"company_id": "123"})).await.status(),
+        s.post("/api/chatbot/session/internal", None, &json!({"company_id": "123"})).await.status(),
         401
     );
-    let (st, v) = status_json(s.post("/api/chatbot/session/internal", Some(ADMIN_TOKEN), &json!({})).await).await;
+    assert_eq!(
+        s.post("/api/chatbot/session/internal", Some("wrong-token"), &json!({"company_id": "123"}))
+            .await
+            .status(),
+        401
+    );
+    let (st, v) =
+        status_json(s.post("/api/chatbot/session/internal", Some(ADMIN_TOKEN), &json!({})).await).await;
     assert_eq!((st, v["error"]["field"].as_str()), (422, Some("company_id")));
-    let (st, _) =
-        status_json(s.post("/api/chatbot/session/internal", Some(ADMIN_TOKEN), &json!({"company_id": "nobody"})).await)
-            .await;
+    let (st, _) = status_json(
+        s.post("/api/chatbot/session/internal", Some(ADMIN_TOKEN), &json!({"company_id": "nobody"})).await,
+    )
+    .await;
     assert_eq!(st, 404);
     s.tenant("sleepy", &[]).await;
     s.deactivate("sleepy").await;
-    let (st, _) =
-        status_json(s.post("/api/chatbot/session/internal", Some(ADMIN_TOKEN), &json!({"company_id": "sleepy"})).await)
-            .await;
+    let (st, _) = status_json(
+        s.post("/api/chatbot/session/internal", Some(ADMIN_TOKEN), &json!({"company_id": "sleepy"})).await,
+    )
+    .await;
     assert_eq!(st, 403);
     // the chat twin needs the company too, and checks the session belongs to it
     let (st, v) = status_json(
-        s.post("/api/chatbot/chat/internal", Some(ADMIN_TOKEN), &json!({"session_id": sid, "message": "x"})).await,
+        s.post("/api/chatbot/chat/internal", Some(ADMIN_TOKEN), &json!({"session_id": sid, "message": "x"}))
+            .await,
     )
     .await;
     assert_eq!((st, v["error"]["field"].as_str()), (422, Some("company_id")));
@@ -333,8 +374,12 @@ async fn company_admin_api() {
     let s = TestServer::start().await;
     let t = s.demo().await;
     let sid = s.session(&t.pk).await;
-    s.post("/api/chatbot/chat", Some(&t.pk), &json!({"session_id": sid, "message": "I am Jane, jane@example.com"}))
-        .await;
+    s.post(
+        "/api/chatbot/chat",
+        Some(&t.pk),
+        &json!({"session_id": sid, "message": "I am Jane, jane@example.com"}),
+    )
+    .await;
     let (st, v) = status_json(s.get("/api/companies/123/leads", Some(&t.sk)).await).await;
     assert_eq!(st, 200, "{v}");
     let leads = v["leads"].as_array().unwrap();
@@ -342,7 +387,8 @@ async fn company_admin_api() {
     let lead_id = lead["lead_id"].as_str().unwrap().to_string();
 
     // filter and paging
-    let (_, v) = status_json(s.get("/api/companies/123/leads?status=new&limit=1&offset=0", Some(&t.sk)).await).await;
+    let (_, v) =
+        status_json(s.get("/api/companies/123/leads?status=new&limit=1&offset=0", Some(&t.sk)).await).await;
     assert!(v["leads"].as_array().unwrap().len() <= 1);
     let (_, v) = status_json(s.get("/api/companies/123/leads?status=converted", Some(&t.sk)).await).await;
     assert!(v["leads"].as_array().unwrap().is_empty());
@@ -362,7 +408,11 @@ async fn company_admin_api() {
     assert_eq!((st, v["error"]["field"].as_str()), (422, Some("status")));
     let (st, v) = status_json(patch("converted").await.unwrap()).await;
     assert_eq!((st, error_code(&v).as_str()), (409, "conflict"));
-    let r = s.http.patch(s.url("/api/companies/123/leads/lead_nope")).bearer_auth(&t.sk).json(&json!({"status": "new"}));
+    let r = s
+        .http
+        .patch(s.url("/api/companies/123/leads/lead_nope"))
+        .bearer_auth(&t.sk)
+        .json(&json!({"status": "new"}));
     assert_eq!(r.send().await.unwrap().status(), 404);
     let (_, v) = status_json(s.get("/api/companies/123/leads?status=contacted", Some(&t.sk)).await).await;
     assert!(v["leads"].as_array().unwrap().iter().any(|l| l["lead_id"] == lead_id.as_str()));

@@ -56,7 +56,8 @@ async fn partner_chat_streams_when_asked() {
     let done = check_stream(&events(&r.text().await.unwrap()));
     // the same JSON as the non-streaming answer
     let (_, plain) = status_json(
-        s.post("/api/partner-chat/123", None, &json!({"message": "Do you ship abroad?", "user_id": "plain"})).await,
+        s.post("/api/partner-chat/123", None, &json!({"message": "Do you ship abroad?", "user_id": "plain"}))
+            .await,
     )
     .await;
     let keys = |v: &Value| {
@@ -101,7 +102,13 @@ async fn session_chat_streams_when_asked() {
     assert!(done["lead"].is_object());
     // the reply was stored
     let convs: Value = s.get("/api/companies/123/conversations", Some(&t.sk)).await.json().await.unwrap();
-    let c = convs["conversations"].as_array().unwrap().iter().find(|c| c["session_id"] == sid.as_str()).unwrap().clone();
+    let c = convs["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["session_id"] == sid.as_str())
+        .unwrap()
+        .clone();
     let msgs = c["messages"].as_array().unwrap();
     assert_eq!(msgs.last().unwrap()["content"], done["message"]);
     s.shutdown().await;
