@@ -27,7 +27,20 @@ async fn operator_routes() {
     assert!(m.contains("chatbot_http_request_duration_seconds_bucket"));
     assert!(m.contains("route=\"/api/partner-chat/{companyId}\""));
     assert!(m.contains("chatbot_replies_total{answered_by=\"fallback\"}"), "{m}");
-    assert!(m.contains("chatbot_upstream_errors") && m.contains("chatbot_model_tokens"));
+    assert!(m.contains("chatbot_upstream_errors") && m.contains("chatbot_model_tokens"), "{m}");
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn http2_and_keep_alive() {
+    let s = TestServer::start().await;
+    let h2 = reqwest::Client::builder().no_proxy().http2_prior_knowledge().build().unwrap();
+    let r = h2.get(s.url("/healthz")).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.version()), (200, reqwest::Version::HTTP_2));
+    // HTTP/1.1 keeps the connection: many requests over one client all succeed
+    for _ in 0..20 {
+        assert_eq!(s.get("/healthz", None).await.status(), 200);
+    }
     s.shutdown().await;
 }
 
@@ -490,7 +503,7 @@ async fn nothing_panics_on_garbage() {
         "/api/chatbot/chat/internal".to_string(),
         "/api/partner-chat/%00%ff".to_string(),
     ];
-    let tokens = [None, Some(t.pk.as_str()), Some(t.sk.as_str()), Some(ADMIN_TOKEN), Some("pk_\u{7f}")];
+    let tokens = [None, Some(t.pk.as_str()), Some(t.sk.as_str()), Some(ADMIN_TOKEN), Some("pk_\u{e9}\u{e9}")];
     for p in &paths {
         for b in &bodies {
             for tok in tokens {
