@@ -109,10 +109,10 @@ impl App {
         // the first event.
         let core = bot.metrics();
         for by in ["model", "fallback", "refusal"] {
-            core.replies.get_or_create(&ReplyLabels { answered_by: by.into() });
+            let _ = core.replies.get_or_create(&ReplyLabels { answered_by: by.into() });
         }
         for service in [bot.model().provider(), bot.vectors().name()] {
-            core.upstream_errors.get_or_create(&ServiceLabels { service: service.to_string() });
+            let _ = core.upstream_errors.get_or_create(&ServiceLabels { service: service.to_string() });
         }
         core.register(&mut registry);
         metrics.register(&mut registry);
