@@ -176,3 +176,31 @@ pub(crate) fn opt_str(m: &Map<String, Value>, field: &str) -> Result<Option<Stri
         Some(_) => Err(ApiError::invalid(field, "must be a string")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_responses_carry_their_headers() {
+        let e = ApiError::from(chatbot_core::Error::RateLimited { retry_after: Duration::from_secs(7) });
+        let r = error(&e);
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "7");
+        assert_eq!(r.headers()[header::CONTENT_TYPE], "application/json");
+        let r = error(&ApiError::from(chatbot_core::Error::Unauthorized("x".into())));
+        assert_eq!(r.headers()[header::WWW_AUTHENTICATE], "Bearer");
+    }
+
+    #[test]
+    fn json_content_types() {
+        let mut h = HeaderMap::new();
+        assert!(require_json(&h).is_ok());
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+        assert!(require_json(&h).is_ok());
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/merge-patch+json"));
+        assert!(require_json(&h).is_ok());
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        assert_eq!(require_json(&h).map_err(|e| e.status), Err(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+    }
+}
