@@ -11,6 +11,15 @@ pub struct ServerConfig {
     pub bind: SocketAddr,
 }
 
+impl ServerConfig {
+    /// # Errors
+    /// When `CHATBOT_BIND` is not an address.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let bind = std::env::var("CHATBOT_BIND").unwrap_or_else(|_| "127.0.0.1:8080".into()).parse()?;
+        Ok(Self { bind })
+    }
+}
+
 /// Serve until Ctrl-C or SIGTERM.
 ///
 /// # Errors

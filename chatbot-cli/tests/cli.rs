@@ -1,0 +1,201 @@
+//! Black-box tests of the `chatbot` binary on a temporary SQLite database and local index.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Self {
+        Self { dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn db(&self) -> std::path::PathBuf {
+        self.dir.path().join("data").join("chatbot.db")
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_chatbot"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("CHATBOT_DATA_DIR", self.dir.path().join("data"))
+            .env_remove("DATABASE_URL")
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("PINECONE_API_KEY")
+            .env_remove("CHATBOT_EMBEDDER")
+            .env_remove("CHATBOT_VECTOR_STORE")
+            .env_remove("CHATBOT_MODEL_PROVIDER")
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut a = args.to_vec();
+        a.push("--json");
+        serde_json::from_str(&self.ok(&a)).unwrap()
+    }
+}
+
+fn table_columns(db: &Path, table: &str) -> Vec<String> {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use sqlx::Row as _;
+        let url = format!("sqlite://{}", db.display());
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA table_info({table})"))).fetch_all(&pool).await.unwrap();
+        rows.iter().map(|r| r.get::<String, _>("name")).collect()
+    })
+}
+
+#[test]
+fn migrate_creates_the_seed_tables_with_every_column() {
+    let env = Env::new();
+    env.ok(&["db", "migrate"]);
+    let want: &[(&str, &str)] = &[
+        ("user_companies", "id,company_id,company_name,email,phone,website,logo_url,settings,ai_config,is_active,created_at,updated_at"),
+        (
+            "widget_settings",
+            "id,company_id,primary_color,secondary_color,text_color,background_color,border_radius,company_name,company_logo,welcome_message,placeholder_text,position,auto_open,show_typing_indicator,ai_personality,ai_temperature,max_tokens,created_at,updated_at",
+        ),
+        ("chat_conversations", "id,company_id,user_id,session_id,messages,metadata,last_activity_at,created_at,updated_at"),
+        ("pinecone_vectors", "id,company_id,vector_id,content,metadata,source,created_at,updated_at"),
+    ];
+    for (table, cols) in want {
+        let have = table_columns(&env.db(), table);
+        for c in cols.split(',') {
+            assert!(have.iter().any(|h| h == c), "{table} lacks {c}: {have:?}");
+        }
+    }
+    for table in ["sessions", "leads", "api_keys"] {
+        assert!(!table_columns(&env.db(), table).is_empty(), "{table} missing");
+    }
+    // Running it again is harmless.
+    env.ok(&["db", "migrate"]);
+}
+
+#[test]
+fn demo_seed_then_settings_show_the_seed_defaults() {
+    let env = Env::new();
+    let first = env.ok(&["demo", "seed"]);
+    assert!(first.contains("pk_") && first.contains("sk_"), "{first}");
+    let second = env.ok(&["demo", "seed"]);
+    assert!(!second.contains("sk_"), "keys are shown once: {second}");
+    let s = env.json(&["settings", "get", "123"]);
+    for (k, v) in [
+        ("primary_color", "#007bff"),
+        ("secondary_color", "#6c757d"),
+        ("text_color", "#ffffff"),
+        ("background_color", "#ffffff"),
+        ("placeholder_text", "Type your message..."),
+        ("position", "bottom-right"),
+        ("ai_personality", "friendly and helpful assistant"),
+    ] {
+        assert_eq!(s[k], v, "{k}");
+    }
+    assert_eq!(s["border_radius"], 12);
+    assert_eq!(s["max_tokens"], 500);
+    assert_eq!(s["auto_open"], false);
+    assert_eq!(s["show_typing_indicator"], true);
+    assert_eq!(s["ai_temperature"], 0.7);
+}
+
+#[test]
+fn invalid_setting_fails_naming_the_field_and_changes_nothing() {
+    let env = Env::new();
+    env.ok(&["demo", "seed"]);
+    let out = env.run(&["settings", "set", "123", "primary_color=red", "welcome_message=Changed"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("primary_color"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one-line message: {err}");
+    let s = env.json(&["settings", "get", "123"]);
+    assert_eq!(s["primary_color"], "#007bff");
+    assert_ne!(s["welcome_message"], "Changed");
+
+    let out = env.run(&["settings", "set", "123", "colour=#ffffff"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("colour"));
+
+    env.ok(&["settings", "set", "123", "primary_color=#ff0000", "welcome_message=Hello!", "max_tokens=300"]);
+    let s = env.json(&["settings", "get", "123"]);
+    assert_eq!((s["primary_color"].as_str(), s["welcome_message"].as_str(), s["max_tokens"].as_i64()), (Some("#ff0000"), Some("Hello!"), Some(300)));
+}
+
+#[test]
+fn companies_and_keys() {
+    let env = Env::new();
+    env.ok(&["company", "create", "acme", "--name", "Acme", "--email", "ops@acme.test", "--allowed-origin", "https://acme.test"]);
+    let out = env.run(&["company", "create", "acme", "--name", "Acme", "--email", "ops@acme.test"]);
+    assert!(!out.status.success(), "duplicate id must fail");
+    let out = env.run(&["company", "create", "bad id", "--name", "X", "--email", "x@y.test"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("company_id"));
+    let out = env.run(&["company", "create", "b", "--name", "X", "--email", "not-an-email"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("email"));
+
+    let list = env.json(&["company", "list"]);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let s = env.json(&["settings", "get", "acme"]);
+    assert_eq!(s["allowed_origins"][0], "https://acme.test");
+
+    let key = env.ok(&["keys", "create", "acme", "--kind", "secret"]);
+    let key = key.trim();
+    assert!(key.starts_with("sk_") && key.len() > 40, "{key}");
+    let keys = env.json(&["keys", "list", "acme"]);
+    let listed = serde_json::to_string(&keys).unwrap();
+    assert!(!listed.contains(&key[3..]), "the key itself is never stored or listed");
+    let key_id = keys[0]["key_id"].as_str().unwrap().to_string();
+    env.ok(&["keys", "revoke", &key_id]);
+    let keys = env.json(&["keys", "list", "acme"]);
+    assert!(!keys[0]["revoked_at"].is_null());
+    assert_eq!(env.run(&["keys", "revoke", "key_nope"]).status.code(), Some(3));
+    assert_eq!(env.run(&["keys", "create", "nope", "--kind", "secret"]).status.code(), Some(3));
+
+    env.ok(&["company", "deactivate", "acme"]);
+    let shown = env.json(&["company", "show", "acme"]);
+    assert_eq!(shown["company"]["is_active"], false);
+}
+
+#[test]
+fn search_and_chat_answer_from_the_demo_knowledge_offline() {
+    let env = Env::new();
+    env.ok(&["demo", "seed"]);
+    let r = env.json(&["search", "123", "return an item", "--top-k", "3"]);
+    let results = r["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    assert!(results[0]["source"].as_str().unwrap().ends_with("/returns"), "{r}");
+    assert!(results[0]["score"].as_f64().unwrap() > 0.0);
+
+    let c = env.json(&["chat", "123", "--message", "How many days do I have to return something?"]);
+    assert!(c["message"].as_str().unwrap().contains("30 days"), "{c}");
+    assert_eq!(c["answered_by"], "fallback");
+    assert!(c["sources"].as_array().unwrap().iter().any(|s| s["source"].as_str().unwrap().ends_with("/returns")));
+}
+
+#[test]
+fn leads_from_terminal_chat() {
+    let env = Env::new();
+    env.ok(&["demo", "seed"]);
+    env.json(&["chat", "123", "--message", "Do you sell teapots?"]);
+    let leads = env.json(&["leads", "list", "123"]);
+    let lead = &leads.as_array().unwrap()[0];
+    assert_eq!(lead["status"], "new");
+    assert_eq!(lead["source"], "chatbot");
+    let id = lead["lead_id"].as_str().unwrap();
+    env.ok(&["leads", "set-status", id, "contacted"]);
+    let out = env.run(&["leads", "set-status", id, "converted"]);
+    assert!(!out.status.success(), "contacted -> converted skips a step");
+    let csv = env.ok(&["leads", "list", "123", "--csv"]);
+    assert!(csv.starts_with("lead_id,status"));
+    assert!(csv.contains(",contacted,"));
+}
