@@ -200,6 +200,8 @@ struct Ctx {
     fingerprint: String,
     reporter: Reporter,
     opts: IngestOptions,
+    /// De-duplication keys of every URL queued, fetched, redirected to or named canonical.
+    visited: std::sync::Mutex<HashSet<String>>,
 }
 
 /// A fetched response (after redirects).
@@ -215,6 +217,8 @@ struct Fetched {
 enum FetchError {
     /// A redirect left the crawl's scope.
     OffSite(Url),
+    /// A redirect leads to a page already crawled or queued.
+    Duplicate(Url),
     Other(String),
 }
 
@@ -230,6 +234,11 @@ impl Ctx {
             at
         };
         tokio::time::sleep_until(at).await;
+    }
+
+    /// Mark a URL visited; false when it already was.
+    fn visit(&self, url: &Url) -> bool {
+        self.visited.lock().map(|mut v| v.insert(dedup_key(url))).unwrap_or(true)
     }
 
     fn allowed(&self, url: &Url) -> bool {
@@ -271,6 +280,9 @@ impl Ctx {
                 }
                 if scoped && !self.allowed(&next) {
                     return Err(FetchError::Other(format!("redirect to {next} is disallowed by robots.txt")));
+                }
+                if scoped && !self.visit(&next) {
+                    return Err(FetchError::Duplicate(next));
                 }
                 url = next;
                 continue;
@@ -347,8 +359,6 @@ pub fn parse_sitemap(xml: &str) -> (bool, Vec<String>) {
 struct TaskOut {
     depth: usize,
     links: Vec<Url>,
-    /// Keys to mark visited (final URL after redirects, canonical URL).
-    visited: Vec<String>,
     doc: Option<Document>,
     /// Keep this source's stored knowledge (fetched, unchanged, or failed transiently).
     keep: Option<String>,
@@ -381,6 +391,10 @@ async fn crawl_page(ctx: Arc<Ctx>, url: Url, depth: usize) -> TaskOut {
             r.skip(&src, format!("redirects off-site to {to}"));
             return out;
         }
+        Err(FetchError::Duplicate(to)) => {
+            r.skip(&src, format!("redirects to {to}, already crawled"));
+            return out;
+        }
         Err(FetchError::Other(reason)) => {
             r.fail(&src, reason);
             out.keep = Some(src);
@@ -389,7 +403,6 @@ async fn crawl_page(ctx: Arc<Ctx>, url: Url, depth: usize) -> TaskOut {
     };
     r.emit(IngestEvent::Fetched { source: src.clone(), status: f.status });
     let final_src = f.url.to_string();
-    out.visited.push(dedup_key(&f.url));
     match f.status {
         304 => {
             r.emit(IngestEvent::Unchanged { source: src.clone() });
@@ -464,7 +477,11 @@ async fn crawl_page(ctx: Arc<Ctx>, url: Url, depth: usize) -> TaskOut {
     // A canonical URL on the same site names the page; elsewhere it is ignored.
     let source = match page.canonical.filter(|c| ctx.site.in_scope(c)) {
         Some(c) => {
-            out.visited.push(dedup_key(&c));
+            if dedup_key(&c) != dedup_key(&f.url) && !ctx.visit(&c) {
+                // Another URL of this page was (or will be) crawled under the canonical name.
+                r.skip(&final_src, format!("duplicate of canonical {c}"));
+                return out;
+            }
             c.to_string()
         }
         None => final_src,
@@ -524,7 +541,7 @@ async fn load_robots(ctx: &Ctx) -> Result<Option<Robot>> {
             ),
             true,
         )),
-        Err(FetchError::OffSite(_)) => Ok(None),
+        Err(FetchError::OffSite(_) | FetchError::Duplicate(_)) => Ok(None),
         Err(FetchError::Other(reason)) => {
             Err(Error::upstream("site", format!("{robots_url}: {reason}"), true))
         }
@@ -596,6 +613,7 @@ pub async fn ingest_site(
         fingerprint: opts.chunk.fingerprint(),
         reporter: reporter.clone(),
         opts: opts.clone(),
+        visited: std::sync::Mutex::new(HashSet::new()),
     };
     if let Err(reason) = check_literal_host(&site.start, site.allow_private) {
         return Err(Error::invalid("url", reason));
@@ -609,9 +627,8 @@ pub async fn ingest_site(
     let ctx = Arc::new(ctx);
 
     let mut queue: VecDeque<(Url, usize)> = VecDeque::new();
-    let mut visited: HashSet<String> = HashSet::new();
     for u in std::iter::once(site.start.clone()).chain(sitemap_pages) {
-        if visited.insert(dedup_key(&u)) {
+        if ctx.visit(&u) {
             ctx.reporter.emit(IngestEvent::Discovered { source: u.to_string() });
             queue.push_back((u, 0));
         }
@@ -661,7 +678,7 @@ pub async fn ingest_site(
                 match seeds.take() {
                     Some(s) => {
                         for u in s {
-                            if visited.insert(dedup_key(&u)) {
+                            if ctx.visit(&u) {
                                 queue.push_back((u, seed_depth));
                             }
                         }
@@ -683,13 +700,12 @@ pub async fn ingest_site(
                     continue;
                 }
             };
-            visited.extend(out.visited);
             if let Some(k) = out.keep {
                 keep.insert(k);
             }
             if site.max_depth.is_none_or(|m| out.depth < m) {
                 for l in out.links {
-                    if visited.insert(dedup_key(&l)) {
+                    if ctx.visit(&l) {
                         ctx.reporter.emit(IngestEvent::Discovered { source: l.to_string() });
                         queue.push_back((l, out.depth + 1));
                     }
