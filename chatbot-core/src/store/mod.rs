@@ -13,6 +13,7 @@ use crate::lead::{Lead, LeadFilter};
 use crate::tenant::{AiConfig, Company, NewCompany, WidgetSettings, WidgetSettingsPatch};
 
 pub mod postgres;
+mod rows;
 pub mod sqlite;
 
 pub use postgres::PostgresStore;

@@ -1,0 +1,187 @@
+//! One suite of storage tests, run against SQLite (a temporary file, always) and PostgreSQL (when
+//! `CHATBOT_TEST_POSTGRES_URL` is set; each test gets a fresh schema, so reruns work).
+//!
+//! `cargo test -p chatbot-core --test store_suite`
+//! `CHATBOT_TEST_POSTGRES_URL=postgres://postgres:postgres@127.0.0.1/chatbot_test cargo test -p chatbot-core --test store_suite`
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod store_suite {
+    pub mod harness;
+    pub mod tests;
+}
+
+use store_suite::harness::{Ctx, PG_ENV, pg_ctx, pg_fresh_schema, sqlite_ctx};
+
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let ctx: Ctx = sqlite_ctx().await;
+                    store_suite::tests::$name(&ctx).await;
+                    ctx.cleanup().await;
+                }
+            )*
+        }
+        mod postgres {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let Some(ctx) = pg_ctx().await else {
+                        println!("skipped: CHATBOT_TEST_POSTGRES_URL not set");
+                        return;
+                    };
+                    store_suite::tests::$name(&ctx).await;
+                    ctx.cleanup().await;
+                }
+            )*
+        }
+    };
+}
+
+suite!(
+    migrations_create_every_seed_column,
+    migrations_are_idempotent,
+    schema_defaults_equal_the_seed,
+    companies_create_get_list_deactivate,
+    duplicate_company_is_a_conflict,
+    widget_settings_patch,
+    concurrent_patches_of_different_fields_all_land,
+    api_keys_insert_find_revoke,
+    sessions_insert_get_update,
+    conversations_ensure_append_list_delete,
+    concurrent_appends_are_never_lost,
+    leads_crud_filters_and_messages,
+    chunks_upsert_is_idempotent,
+    sources_upsert_get_list_delete,
+    embedder_identity,
+    token_usage_upsert,
+    webhook_secret_and_deliveries,
+    tenant_isolation,
+);
+
+#[tokio::test]
+async fn sqlite_connect_creates_directory_file_and_wal() {
+    use chatbot_core::store::{SqliteStore, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested").join("deeper").join("chat.db");
+    let store = SqliteStore::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    store.migrate().await.unwrap();
+    assert!(path.exists(), "database file created");
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(store.pool()).await.unwrap();
+    assert_eq!(mode.to_lowercase(), "wal");
+    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(store.pool()).await.unwrap();
+    assert_eq!(fk, 1);
+    let sync: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(store.pool()).await.unwrap();
+    assert_eq!(sync, 1, "synchronous=NORMAL");
+    let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout").fetch_one(store.pool()).await.unwrap();
+    assert!(busy >= 1000, "busy_timeout set, got {busy}");
+    // Foreign key from widget_settings to user_companies is enforced.
+    let orphan = sqlx::query(
+        "INSERT INTO widget_settings (company_id, company_name, welcome_message) VALUES ('nope', 'x', 'y')",
+    )
+    .execute(store.pool())
+    .await;
+    assert!(orphan.is_err(), "orphan widget_settings row must be rejected");
+    store.ping().await.unwrap();
+}
+
+#[tokio::test]
+async fn sqlite_two_stores_migrate_the_same_new_file_concurrently() {
+    use chatbot_core::store::{SqliteStore, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("race.db").display());
+    let a = SqliteStore::connect(&url).await.unwrap();
+    let b = SqliteStore::connect(&url).await.unwrap();
+    let (ra, rb) = tokio::join!(a.migrate(), b.migrate());
+    ra.unwrap();
+    rb.unwrap();
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations").fetch_one(a.pool()).await.unwrap();
+    assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn open_rejects_unknown_scheme() {
+    let err = chatbot_core::store::open("mysql://localhost/x").await.err().unwrap();
+    assert_eq!(err.code(), "config_error");
+}
+
+#[tokio::test]
+async fn sqlite_in_memory_url_works() {
+    let store = chatbot_core::store::open("sqlite::memory:").await.unwrap();
+    assert_eq!(store.backend(), "sqlite");
+    let company = chatbot_core::tenant::NewCompany {
+        company_id: "mem".into(),
+        company_name: "Mem".into(),
+        email: "a@mem.example".into(),
+        ..Default::default()
+    };
+    store.create_company(&company).await.unwrap();
+    assert_eq!(store.get_widget_settings("mem").await.unwrap().unwrap().company_name, "Mem");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_several_processes_migrate_a_fresh_schema_at_once() {
+    use chatbot_core::store::{PostgresStore, Store};
+    let Some((url, admin, schema)) = pg_fresh_schema().await else {
+        println!("skipped: {PG_ENV} not set");
+        return;
+    };
+    let mut stores = Vec::new();
+    for _ in 0..4 {
+        stores.push(PostgresStore::connect(&url).await.unwrap());
+    }
+    let results = futures::future::join_all(stores.iter().map(|s| s.migrate())).await;
+    for r in results {
+        r.unwrap();
+    }
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+        .fetch_one(stores[0].pool())
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    stores[0].ping().await.unwrap();
+    for s in stores {
+        s.pool().close().await;
+    }
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+        .execute(&admin)
+        .await
+        .unwrap();
+}
+
+/// The hot reads (`GET /api/widget-settings`) are single index lookups, never table scans.
+#[tokio::test]
+async fn sqlite_hot_reads_use_indexes() {
+    let ctx = sqlite_ctx().await;
+    let store_suite::harness::Raw::Sqlite(pool) = &ctx.raw else { unreachable!() };
+    for (sql, index) in [
+        ("EXPLAIN QUERY PLAN SELECT * FROM widget_settings WHERE company_id = 'x'", "unique_widget_company"),
+        (
+            "EXPLAIN QUERY PLAN SELECT * FROM user_companies WHERE company_id = 'x'",
+            "sqlite_autoindex_user_companies",
+        ),
+        ("EXPLAIN QUERY PLAN SELECT * FROM api_keys WHERE key_hash = 'x'", "sqlite_autoindex_api_keys"),
+        (
+            "EXPLAIN QUERY PLAN SELECT * FROM chat_conversations WHERE company_id = 'x' AND session_id = 'y'",
+            "(company_id=? AND session_id=?)",
+        ),
+        (
+            "EXPLAIN QUERY PLAN SELECT * FROM sessions WHERE session_id = 'x' AND company_id = 'y'",
+            "(session_id=?)",
+        ),
+    ] {
+        let rows: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await.unwrap();
+        let plan = rows.iter().map(|r| r.3.as_str()).collect::<Vec<_>>().join(" | ");
+        assert!(plan.starts_with("SEARCH"), "{sql}: {plan}");
+        assert!(!plan.contains("SCAN"), "{sql}: {plan}");
+        assert!(plan.contains(index), "{sql}: {plan}");
+    }
+    ctx.cleanup().await;
+}
