@@ -38,8 +38,10 @@ fn main() {
     if html_files.is_empty() {
         println!("skipped HTML: no .html under {}", html_dir.display());
     } else {
-        let pages: Vec<String> =
-            html_files.iter().map(|p| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned()).collect();
+        let pages: Vec<String> = html_files
+            .iter()
+            .map(|p| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned())
+            .collect();
         let bytes: usize = pages.iter().map(String::len).sum();
         // Warm up, then time the best of 3 passes.
         let mut texts = Vec::new();
@@ -62,11 +64,20 @@ fn main() {
 
         // Chunking the same extracted text (the Python baseline reads bench/ingest/corpus.txt).
         let corpus = texts.join("\n\u{1e}\n");
-        let out = std::env::var("INGEST_BENCH_CORPUS").unwrap_or_else(|_| "/tmp/ingest-bench-corpus.txt".into());
+        let out =
+            std::env::var("INGEST_BENCH_CORPUS").unwrap_or_else(|_| "/tmp/ingest-bench-corpus.txt".into());
         std::fs::write(&out, &corpus).unwrap();
         for (name, settings, format) in [
-            ("chars 1000/200 plain", ChunkSettings::new(Sizing::Characters, 1000, 200).unwrap(), TextFormat::Plain),
-            ("chars 1000/200 markdown", ChunkSettings::new(Sizing::Characters, 1000, 200).unwrap(), TextFormat::Markdown),
+            (
+                "chars 1000/200 plain",
+                ChunkSettings::new(Sizing::Characters, 1000, 200).unwrap(),
+                TextFormat::Plain,
+            ),
+            (
+                "chars 1000/200 markdown",
+                ChunkSettings::new(Sizing::Characters, 1000, 200).unwrap(),
+                TextFormat::Markdown,
+            ),
             ("tokens 500/50 plain", ChunkSettings::new(Sizing::Tokens, 500, 50).unwrap(), TextFormat::Plain),
         ] {
             let c = Chunker::new(settings).unwrap();
@@ -74,7 +85,12 @@ fn main() {
             // Per document, as the pipeline does.
             let n: usize = texts.iter().map(|x| c.split(x, format).len()).sum();
             let s = t.elapsed().as_secs_f64();
-            println!("chunk {name}: {n} chunks from {:.1} MB in {:.3} s: {:.1} MB/s", mb(text_bytes), s, mb(text_bytes) / s);
+            println!(
+                "chunk {name}: {n} chunks from {:.1} MB in {:.3} s: {:.1} MB/s",
+                mb(text_bytes),
+                s,
+                mb(text_bytes) / s
+            );
         }
         println!("(corpus written to {out} for bench/ingest/chunk_baseline.py)");
     }
