@@ -238,3 +238,34 @@ mod tests {
         assert!(a.len() < 512);
     }
 }
+
+#[cfg(test)]
+mod retry_tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn retries_transient_errors_only() {
+        let calls = AtomicU32::new(0);
+        let r = with_retries(3, || async {
+            if calls.fetch_add(1, Ordering::SeqCst) < 2 {
+                Err(Error::upstream("embeddings", "503", true))
+            } else {
+                Ok(7)
+            }
+        })
+        .await;
+        assert_eq!(r.unwrap(), 7);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+
+        let calls = AtomicU32::new(0);
+        let r: Result<()> = with_retries(3, || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(Error::upstream("embeddings", "400 bad input", false))
+        })
+        .await;
+        assert!(r.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+}
