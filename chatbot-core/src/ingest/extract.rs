@@ -106,7 +106,7 @@ fn is_block_tag(name: &str) -> bool {
 /// Class or id tokens that mark navigation, cookie banners and other chrome.
 static BOILERPLATE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^(nav|navbar|navigation|navigation-bar|menu|menubar|main-menu|sidebar|sphinxsidebar|sphinxsidebarwrapper|breadcrumb|breadcrumbs|skip-link|skiplink|skip-to-content|related|footer|site-footer|site-header|masthead|toc-sidebar|share|sharing|social|social-links|advert|advertisement|ads|ad-banner|newsletter|popup|modal|pagination|pager|visually-hidden|sr-only|screen-reader-text)$|cookie|consent|gdpr",
+        r"(?i)^(nav|navbar|navheader|navfooter|navigation|navigation-bar|menu|menubar|main-menu|sidebar|sphinxsidebar|sphinxsidebarwrapper|breadcrumb|breadcrumbs|skip-link|skiplink|skip-to-content|related|footer|site-footer|site-header|masthead|toc-sidebar|share|sharing|social|social-links|advert|advertisement|ads|ad-banner|newsletter|popup|modal|pagination|pager|visually-hidden|sr-only|screen-reader-text)$|cookie|consent|gdpr",
     )
     .ok()
 });
