@@ -1,16 +1,304 @@
-//! `chatbot ingest ...` (placeholder until the ingestion work lands).
+//! `chatbot ingest ...`: crawl a site or read files into a company's knowledge, show what it
+//! holds, forget it. Progress bars on a terminal, plain log lines otherwise, one JSON summary
+//! with `--json`. Ctrl-C stops cleanly; running the same command again resumes.
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chatbot_core::Chatbot;
+use chatbot_core::ingest::{
+    self, ChunkSettings, EventSink, IngestEvent, IngestOptions, IngestSummary, Sinks, SiteOptions, Sizing,
+};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio_util::sync::CancellationToken;
+
+/// Chunking flags shared by `site` and `files`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ChunkArgs {
+    /// Chunk sizing: `tokens` (cl100k, for OpenAI embeddings), `chars`, or `auto` (tokens for
+    /// OpenAI models, characters otherwise).
+    #[arg(long, default_value = "auto")]
+    sizing: String,
+    /// Chunk size (default 500 tokens or 1000 characters).
+    #[arg(long)]
+    chunk_size: Option<usize>,
+    /// Overlap between chunks (default 50 tokens or 200 characters).
+    #[arg(long)]
+    chunk_overlap: Option<usize>,
+    /// Documents fetched / read / extracted at once.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Longest one PDF's extraction may take, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pdf_timeout: u64,
+}
 
 /// Ingest commands.
 #[derive(clap::Subcommand, Debug)]
 pub enum IngestCommand {
-    /// Show what a company's knowledge holds.
-    Status { company_id: String },
+    /// Crawl a website (robots.txt obeyed, sitemap first, same host) into a company's knowledge.
+    Site {
+        /// Start URL (http:// or https://).
+        url: String,
+        /// Company id.
+        #[arg(long)]
+        company: String,
+        /// Only crawl URLs whose path starts with this (e.g. /docs/).
+        #[arg(long)]
+        prefix: Option<String>,
+        /// Most pages to fetch.
+        #[arg(long, default_value_t = 10_000)]
+        max_pages: usize,
+        /// Most link hops from the start URL (default: no limit).
+        #[arg(long)]
+        max_depth: Option<usize>,
+        /// Milliseconds between two requests to the host (robots.txt Crawl-delay wins if longer).
+        #[arg(long, default_value_t = 0)]
+        delay_ms: u64,
+        /// Per-request timeout in seconds.
+        #[arg(long, default_value_t = 30)]
+        timeout: u64,
+        /// Allow private and loopback addresses (refused by default).
+        #[arg(long)]
+        allow_private: bool,
+        /// Do not read sitemap.xml.
+        #[arg(long)]
+        no_sitemap: bool,
+        #[command(flatten)]
+        chunking: ChunkArgs,
+    },
+    /// Ingest files and folders (Markdown, text, HTML, PDF; folders recursively).
+    Files {
+        /// Files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Company id.
+        #[arg(long)]
+        company: String,
+        #[command(flatten)]
+        chunking: ChunkArgs,
+    },
+    /// Show what a company's knowledge holds: sources, chunk counts, last ingest time.
+    Status {
+        /// Company id.
+        company_id: String,
+    },
+    /// Delete a source's knowledge, or all of a company's (vectors included).
+    Forget {
+        /// Company id.
+        company_id: String,
+        /// Only this source (URL or path, as `status` lists it).
+        #[arg(long)]
+        source: Option<String>,
+    },
+}
+
+fn options(bot: &Chatbot, a: &ChunkArgs) -> anyhow::Result<IngestOptions> {
+    let sizing = match a.sizing.as_str() {
+        "auto" => {
+            if bot.embedder().model().starts_with("text-embedding") {
+                Sizing::Tokens
+            } else {
+                Sizing::Characters
+            }
+        }
+        other => other.parse::<Sizing>()?,
+    };
+    let (size, overlap) = match sizing {
+        Sizing::Tokens => (500, 50),
+        Sizing::Characters => (1000, 200),
+    };
+    let size = a.chunk_size.unwrap_or(size);
+    let overlap = a.chunk_overlap.unwrap_or(if a.chunk_size.is_some() { size / 5 } else { overlap });
+    Ok(IngestOptions {
+        chunk: ChunkSettings::new(sizing, size, overlap)?,
+        concurrency: a.concurrency.clamp(1, 256),
+        pdf_timeout: Duration::from_secs(a.pdf_timeout.max(1)),
+        ..IngestOptions::default()
+    })
+}
+
+fn sinks(bot: &Chatbot) -> Sinks {
+    Sinks { store: bot.store().clone(), embedder: bot.embedder().clone(), vectors: bot.vectors().clone() }
+}
+
+/// Draws events: progress bars on a terminal, log lines otherwise, nothing with `--json`.
+fn event_sink(json: bool) -> (EventSink, Option<MultiProgress>) {
+    if json {
+        return (Arc::new(|_| {}), None);
+    }
+    if !std::io::stderr().is_terminal() {
+        let sink: EventSink = Arc::new(|ev| match ev {
+            IngestEvent::Fetched { source, status } => eprintln!("fetched {status} {source}"),
+            IngestEvent::Committed { source, chunks } => eprintln!("indexed {source} ({chunks} chunks)"),
+            IngestEvent::Unchanged { source } => eprintln!("unchanged {source}"),
+            IngestEvent::Deleted { source, chunks } => eprintln!("deleted {chunks} chunks of {source}"),
+            IngestEvent::Skipped { source, reason } => eprintln!("skipped {source}: {reason}"),
+            IngestEvent::Failed { source, reason } => eprintln!("failed {source}: {reason}"),
+            IngestEvent::Embedded { count } => eprintln!("embedded and upserted {count} chunks"),
+            IngestEvent::Discovered { .. } | IngestEvent::Extracted { .. } | IngestEvent::Chunked { .. } => {}
+        });
+        return (sink, None);
+    }
+    let mp = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template("{prefix:>20} {bar:30} {pos}/{len} {wide_msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let bar = |name: &str| {
+        let b = mp.add(ProgressBar::new(0));
+        b.set_style(style.clone());
+        b.set_prefix(name.to_string());
+        b
+    };
+    let (pages, docs, embedded, upserted) =
+        (bar("pages fetched"), bar("documents extracted"), bar("chunks embedded"), bar("vectors upserted"));
+    let sink: EventSink = Arc::new(move |ev| match ev {
+        IngestEvent::Discovered { .. } => {
+            pages.inc_length(1);
+            docs.inc_length(1);
+        }
+        IngestEvent::Fetched { source, .. } => {
+            pages.inc(1);
+            pages.set_message(source);
+        }
+        IngestEvent::Extracted { .. } | IngestEvent::Unchanged { .. } => docs.inc(1),
+        IngestEvent::Skipped { .. } => docs.dec_length(1),
+        IngestEvent::Failed { source, reason } => {
+            docs.dec_length(1);
+            docs.println(format!("failed {source}: {reason}"));
+        }
+        IngestEvent::Chunked { to_embed, .. } => {
+            embedded.inc_length(to_embed as u64);
+            upserted.inc_length(to_embed as u64);
+        }
+        IngestEvent::Embedded { count } => {
+            embedded.inc(count as u64);
+            upserted.inc(count as u64);
+        }
+        IngestEvent::Committed { .. } | IngestEvent::Deleted { .. } => {}
+    });
+    (sink, Some(mp))
+}
+
+fn print_summary(s: &IngestSummary, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(s)?);
+    } else {
+        println!(
+            "pages {}, documents {}, chunks {}, embedded {}, unchanged {}, deleted {}, skipped {}, failed {}",
+            s.pages,
+            s.documents,
+            s.chunks,
+            s.embedded,
+            s.unchanged,
+            s.deleted,
+            s.skipped,
+            s.failed.len()
+        );
+        for f in &s.failed {
+            println!("  failed {}: {}", f.source, f.reason);
+        }
+    }
+    Ok(())
+}
+
+/// Ctrl-C cancels the token (a second Ctrl-C exits at once).
+fn cancel_on_ctrl_c() -> CancellationToken {
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            tracing::warn!("interrupted: finishing the current step (Ctrl-C again to quit now)");
+            t.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    token
+}
+
+fn finish(summary: &IngestSummary, mp: Option<MultiProgress>, json: bool) -> anyhow::Result<()> {
+    if let Some(mp) = mp {
+        let _ = mp.clear();
+    }
+    print_summary(summary, json)?;
+    if summary.cancelled {
+        anyhow::bail!("interrupted; run the same command again to resume (nothing is duplicated)");
+    }
+    Ok(())
 }
 
 /// Run an ingest command.
 ///
 /// # Errors
-/// Always, until ingestion lands.
-pub async fn run(_bot: &chatbot_core::Chatbot, _cmd: IngestCommand, _json: bool) -> anyhow::Result<()> {
-    anyhow::bail!("ingestion is not available yet")
+/// Unknown company, bad arguments, storage / embedder / vector store failures, interruption.
+pub async fn run(bot: &Chatbot, cmd: IngestCommand, json: bool) -> anyhow::Result<()> {
+    match cmd {
+        IngestCommand::Site {
+            url,
+            company,
+            prefix,
+            max_pages,
+            max_depth,
+            delay_ms,
+            timeout,
+            allow_private,
+            no_sitemap,
+            chunking,
+        } => {
+            bot.operator_context(&company).await?;
+            let opts = options(bot, &chunking)?;
+            let mut site = SiteOptions::new(&url)?;
+            site.prefix = prefix;
+            site.max_pages = max_pages.max(1);
+            site.max_depth = max_depth;
+            site.delay = Duration::from_millis(delay_ms);
+            site.timeout = Duration::from_secs(timeout.max(1));
+            site.allow_private = allow_private;
+            site.use_sitemaps = !no_sitemap;
+            let cancel = cancel_on_ctrl_c();
+            let (sink, mp) = event_sink(json);
+            let summary = ingest::ingest_site(&sinks(bot), &company, &site, &opts, sink, &cancel).await?;
+            finish(&summary, mp, json)
+        }
+        IngestCommand::Files { paths, company, chunking } => {
+            bot.operator_context(&company).await?;
+            let opts = options(bot, &chunking)?;
+            let cancel = cancel_on_ctrl_c();
+            let (sink, mp) = event_sink(json);
+            let summary = ingest::ingest_files(&sinks(bot), &company, &paths, &opts, sink, &cancel).await?;
+            finish(&summary, mp, json)
+        }
+        IngestCommand::Status { company_id } => {
+            bot.operator_context(&company_id).await?;
+            let st = ingest::status(&sinks(bot), &company_id).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&st)?);
+            } else {
+                println!(
+                    "company {}: {} sources, {} chunks, last ingest {}",
+                    st.company_id,
+                    st.sources.len(),
+                    st.chunks,
+                    st.last_ingest.map_or_else(|| "never".to_string(), |t| t.to_rfc3339())
+                );
+                for s in &st.sources {
+                    println!("{:>6}  {}  {}", s.chunks, s.ingested_at.format("%Y-%m-%d %H:%M:%S"), s.source);
+                }
+            }
+            Ok(())
+        }
+        IngestCommand::Forget { company_id, source } => {
+            bot.operator_context(&company_id).await?;
+            let f = ingest::forget(&sinks(bot), &company_id, source.as_deref()).await?;
+            if json {
+                println!("{}", serde_json::to_string(&f)?);
+            } else {
+                println!("forgot {} sources and {} chunks of company {company_id}", f.sources, f.chunks);
+            }
+            Ok(())
+        }
+    }
 }

@@ -53,6 +53,64 @@ pub async fn ensure_embedder_identity(
     }
 }
 
+/// How [`index_chunks_with`] batches and retries.
+#[derive(Debug, Clone, Copy)]
+pub struct IndexOptions {
+    /// Batches embedded and upserted at once.
+    pub concurrency: usize,
+    /// Retries of a batch after a transient (retryable) failure.
+    pub max_retries: u32,
+    /// Largest upsert request body to aim for (Pinecone's limit is 2 MB).
+    pub max_request_bytes: usize,
+}
+
+impl Default for IndexOptions {
+    fn default() -> Self {
+        Self { concurrency: 4, max_retries: 4, max_request_bytes: 2_000_000 }
+    }
+}
+
+/// Chunks per embed/upsert call: the embedder's and the vector store's limits, and a body-size
+/// estimate (a float is ~12 bytes of JSON, plus metadata).
+pub fn batch_size(embedder: &dyn Embedder, vectors: &dyn VectorStore, max_request_bytes: usize) -> usize {
+    let per_vector = embedder.dimension().saturating_mul(12).saturating_add(2048).max(1);
+    embedder
+        .max_batch()
+        .max(1)
+        .min(vectors.max_upsert_batch().max(1))
+        .min((max_request_bytes / per_vector).max(1))
+}
+
+/// Run `f` again after retryable failures, with exponential backoff (or the server's
+/// `retry_after`).
+///
+/// # Errors
+/// The last error, or the first non-retryable one.
+pub async fn with_retries<T, F, Fut>(max_retries: u32, mut f: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut attempt = 0u32;
+    loop {
+        match f().await {
+            Ok(v) => return Ok(v),
+            Err(e) if e.is_retryable() && attempt < max_retries => {
+                let backoff = match &e {
+                    Error::Upstream { retry_after: Some(d), .. } | Error::RateLimited { retry_after: d } => {
+                        *d
+                    }
+                    _ => std::time::Duration::from_millis(200u64 << attempt.min(6)),
+                };
+                tracing::warn!(error = %e, attempt, "transient failure, retrying in {:?}", backoff);
+                tokio::time::sleep(backoff.min(std::time::Duration::from_secs(60))).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// Embed and store chunks. Returns the vector ids written, in input order.
 ///
 /// # Errors
@@ -64,46 +122,86 @@ pub async fn index_chunks(
     company_id: &str,
     chunks: &[NewChunk],
 ) -> Result<Vec<String>> {
+    index_chunks_with(store, embedder, vectors, company_id, chunks, IndexOptions::default(), &|_| {}).await
+}
+
+/// [`index_chunks`] with explicit batching, concurrency and retries; `on_batch` is called with
+/// the size of every batch once it is embedded and upserted.
+///
+/// # Errors
+/// Embedder, vector store or storage failures (after retries); [`Error::EmbedderMismatch`].
+pub async fn index_chunks_with(
+    store: &Arc<dyn Store>,
+    embedder: &Arc<dyn Embedder>,
+    vectors: &Arc<dyn VectorStore>,
+    company_id: &str,
+    chunks: &[NewChunk],
+    opts: IndexOptions,
+    on_batch: &(dyn Fn(usize) + Sync),
+) -> Result<Vec<String>> {
+    use futures::StreamExt as _;
     if chunks.is_empty() {
         return Ok(Vec::new());
     }
     ensure_embedder_identity(store.as_ref(), company_id, embedder.as_ref(), true).await?;
-    let batch = embedder.max_batch().clamp(1, 256).min(vectors.max_upsert_batch().max(1));
+    let batch = batch_size(embedder.as_ref(), vectors.as_ref(), opts.max_request_bytes);
+    let results: Vec<Result<Vec<String>>> = futures::stream::iter(chunks.chunks(batch))
+        .map(|group| async move {
+            let ids = index_batch(store, embedder, vectors, company_id, group, opts.max_retries).await?;
+            on_batch(ids.len());
+            Ok(ids)
+        })
+        .buffered(opts.concurrency.max(1))
+        .collect()
+        .await;
     let mut ids = Vec::with_capacity(chunks.len());
-    for group in chunks.chunks(batch) {
-        let texts: Vec<String> = group.iter().map(|c| c.text.clone()).collect();
-        let embedded = embedder.embed(&texts).await?;
-        if embedded.len() != group.len() {
-            return Err(Error::upstream(
-                "embeddings",
-                "returned a different number of vectors than inputs",
-                false,
-            ));
-        }
-        let mut records = Vec::with_capacity(group.len());
-        let mut rows = Vec::with_capacity(group.len());
-        for (c, values) in group.iter().zip(embedded) {
-            let id = vector_id(company_id, &c.source, &c.text);
-            let mut md = Metadata::new();
-            md.insert("source".into(), c.source.clone().into());
-            md.insert("position".into(), (c.position as u64).into());
-            if let Some(t) = &c.title {
-                md.insert("title".into(), t.chars().take(200).collect::<String>().into());
-            }
-            rows.push(ChunkRecord {
-                company_id: company_id.to_string(),
-                vector_id: id.clone(),
-                content: c.text.clone(),
-                metadata: serde_json::Value::Object(md.clone()),
-                source: Some(c.source.clone()),
-            });
-            records.push(VectorRecord { id: id.clone(), values, metadata: md });
-            ids.push(id);
-        }
-        // Text first: a vector is never searchable without its text.
-        store.upsert_chunks(&rows).await?;
-        vectors.upsert(company_id, &records).await?;
+    for r in results {
+        ids.extend(r?);
     }
+    Ok(ids)
+}
+
+async fn index_batch(
+    store: &Arc<dyn Store>,
+    embedder: &Arc<dyn Embedder>,
+    vectors: &Arc<dyn VectorStore>,
+    company_id: &str,
+    group: &[NewChunk],
+    max_retries: u32,
+) -> Result<Vec<String>> {
+    let texts: Vec<String> = group.iter().map(|c| c.text.clone()).collect();
+    let embedded = with_retries(max_retries, || embedder.embed(&texts)).await?;
+    if embedded.len() != group.len() {
+        return Err(Error::upstream(
+            "embeddings",
+            "returned a different number of vectors than inputs",
+            false,
+        ));
+    }
+    let mut records = Vec::with_capacity(group.len());
+    let mut rows = Vec::with_capacity(group.len());
+    let mut ids = Vec::with_capacity(group.len());
+    for (c, values) in group.iter().zip(embedded) {
+        let id = vector_id(company_id, &c.source, &c.text);
+        let mut md = Metadata::new();
+        md.insert("source".into(), c.source.clone().into());
+        md.insert("position".into(), (c.position as u64).into());
+        if let Some(t) = &c.title {
+            md.insert("title".into(), t.chars().take(200).collect::<String>().into());
+        }
+        rows.push(ChunkRecord {
+            company_id: company_id.to_string(),
+            vector_id: id.clone(),
+            content: c.text.clone(),
+            metadata: serde_json::Value::Object(md.clone()),
+            source: Some(c.source.clone()),
+        });
+        records.push(VectorRecord { id: id.clone(), values, metadata: md });
+        ids.push(id);
+    }
+    // Text first: a vector is never searchable without its text.
+    with_retries(max_retries, || store.upsert_chunks(&rows)).await?;
+    with_retries(max_retries, || vectors.upsert(company_id, &records)).await?;
     Ok(ids)
 }
 
@@ -120,7 +218,9 @@ pub async fn delete_chunks(
     if ids.is_empty() {
         return Ok(0);
     }
-    vectors.delete(company_id, ids).await?;
+    for group in ids.chunks(1000) {
+        with_retries(IndexOptions::default().max_retries, || vectors.delete(company_id, group)).await?;
+    }
     store.delete_chunks(company_id, ids).await
 }
 
@@ -136,5 +236,36 @@ mod tests {
         assert_ne!(a, vector_id("123", "https://x/b", "hello"));
         assert_ne!(vector_id("12", "3x", "y"), vector_id("123", "x", "y"));
         assert!(a.len() < 512);
+    }
+}
+
+#[cfg(test)]
+mod retry_tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn retries_transient_errors_only() {
+        let calls = AtomicU32::new(0);
+        let r = with_retries(3, || async {
+            if calls.fetch_add(1, Ordering::SeqCst) < 2 {
+                Err(Error::upstream("embeddings", "503", true))
+            } else {
+                Ok(7)
+            }
+        })
+        .await;
+        assert_eq!(r.unwrap(), 7);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+
+        let calls = AtomicU32::new(0);
+        let r: Result<()> = with_retries(3, || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(Error::upstream("embeddings", "400 bad input", false))
+        })
+        .await;
+        assert!(r.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 }

@@ -1,0 +1,633 @@
+//! Text extraction: HTML to clean main text (Markdown-flavoured: headings, lists and tables kept
+//! as text), PDFs through pdf-extract under `catch_unwind` with a timeout, Markdown and plain
+//! text as they are.
+//!
+//! Everything here is synchronous and works on owned data (scraper's `Html` is not `Send`); the
+//! pipeline runs it inside `spawn_blocking`.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use regex::Regex;
+use scraper::{ElementRef, Html, Node, Selector};
+use url::Url;
+
+use crate::error::{Error, Result};
+
+/// How a document's text is structured (chooses the splitter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TextFormat {
+    /// Markdown, or Markdown-flavoured text produced from HTML.
+    Markdown,
+    /// Plain text (PDFs, .txt).
+    Plain,
+}
+
+/// What [`html_to_text`] found in a page.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HtmlPage {
+    /// `<title>`, else the first `<h1>`.
+    pub title: Option<String>,
+    /// The main text, Markdown-flavoured.
+    pub text: String,
+    /// `<link rel="canonical">`, resolved against the page URL.
+    pub canonical: Option<Url>,
+    /// Every `<a href>` (and `<area href>`), resolved, fragments removed, http(s) only.
+    pub links: Vec<Url>,
+    /// `<meta name="robots" content="noindex">`.
+    pub noindex: bool,
+    /// `<meta name="robots" content="nofollow">`.
+    pub nofollow: bool,
+}
+
+/// Elements whose whole subtree is boilerplate or not text.
+fn is_dropped_tag(name: &str) -> bool {
+    matches!(
+        name,
+        "script"
+            | "style"
+            | "noscript"
+            | "template"
+            | "nav"
+            | "header"
+            | "footer"
+            | "aside"
+            | "form"
+            | "iframe"
+            | "svg"
+            | "canvas"
+            | "button"
+            | "select"
+            | "textarea"
+            | "input"
+            | "object"
+            | "embed"
+            | "video"
+            | "audio"
+            | "map"
+            | "dialog"
+            | "head"
+    )
+}
+
+fn is_block_tag(name: &str) -> bool {
+    matches!(
+        name,
+        "p" | "div"
+            | "section"
+            | "article"
+            | "main"
+            | "body"
+            | "blockquote"
+            | "address"
+            | "figure"
+            | "figcaption"
+            | "details"
+            | "summary"
+            | "dl"
+            | "dt"
+            | "dd"
+            | "ul"
+            | "ol"
+            | "table"
+            | "caption"
+            | "thead"
+            | "tbody"
+            | "tfoot"
+            | "center"
+            | "fieldset"
+            | "legend"
+            | "hgroup"
+    )
+}
+
+/// Class or id tokens that mark navigation, cookie banners and other chrome.
+static BOILERPLATE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^(nav|navbar|navheader|navfooter|navigation|navigation-bar|menu|menubar|main-menu|sidebar|sphinxsidebar|sphinxsidebarwrapper|breadcrumb|breadcrumbs|skip-link|skiplink|skip-to-content|related|footer|site-footer|site-header|masthead|toc-sidebar|share|sharing|social|social-links|advert|advertisement|ads|ad-banner|newsletter|popup|modal|pagination|pager|visually-hidden|sr-only|screen-reader-text)$|cookie|consent|gdpr",
+    )
+    .ok()
+});
+
+fn is_boilerplate_element(el: &scraper::node::Element) -> bool {
+    if el.attr("hidden").is_some() || el.attr("aria-hidden") == Some("true") {
+        return true;
+    }
+    if let Some(role) = el.attr("role")
+        && matches!(role, "navigation" | "banner" | "contentinfo" | "search" | "complementary" | "dialog")
+    {
+        return true;
+    }
+    if let Some(style) = el.attr("style") {
+        let s: String = style.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
+        if s.contains("display:none") || s.contains("visibility:hidden") {
+            return true;
+        }
+    }
+    let Some(re) = BOILERPLATE.as_ref() else { return false };
+    if let Some(id) = el.id()
+        && re.is_match(id)
+    {
+        return true;
+    }
+    el.classes().any(|c| re.is_match(c))
+}
+
+/// Accumulates text with collapsed whitespace and paragraph breaks.
+struct Out {
+    buf: String,
+    /// A space is owed before the next word.
+    space: bool,
+    /// Newlines owed before the next text (0, 1 or 2).
+    breaks: u8,
+    /// Prefix owed at the start of the next line (list bullet, heading marks).
+    prefix: String,
+}
+
+impl Out {
+    fn new() -> Self {
+        Self { buf: String::with_capacity(16 * 1024), space: false, breaks: 0, prefix: String::new() }
+    }
+
+    fn block(&mut self, n: u8) {
+        if !self.buf.is_empty() {
+            self.breaks = self.breaks.max(n);
+        }
+        self.space = false;
+    }
+
+    fn flush_pending(&mut self) {
+        if self.breaks > 0 {
+            for _ in 0..self.breaks {
+                self.buf.push('\n');
+            }
+            self.breaks = 0;
+            self.space = false;
+        } else if self.space && !self.buf.is_empty() {
+            self.buf.push(' ');
+        }
+        self.space = false;
+        if !self.prefix.is_empty() {
+            let p = std::mem::take(&mut self.prefix);
+            self.buf.push_str(&p);
+        }
+    }
+
+    fn text(&mut self, t: &str) {
+        let mut first = true;
+        for word in t.split_whitespace() {
+            if first {
+                if t.starts_with(char::is_whitespace) {
+                    self.space = true;
+                }
+                first = false;
+            } else {
+                self.space = true;
+            }
+            self.flush_pending();
+            self.buf.push_str(word);
+        }
+        if first {
+            // Whitespace-only text.
+            if !t.is_empty() {
+                self.space = true;
+            }
+        } else if t.ends_with(char::is_whitespace) {
+            self.space = true;
+        }
+    }
+
+    fn raw(&mut self, t: &str) {
+        if t.is_empty() {
+            return;
+        }
+        self.flush_pending();
+        self.buf.push_str(t);
+    }
+
+    fn finish(self) -> String {
+        self.buf.trim().to_string()
+    }
+}
+
+struct Walker {
+    out: Out,
+    /// Nesting of lists, for indentation.
+    list_depth: usize,
+}
+
+const MAX_DEPTH: usize = 512;
+
+impl Walker {
+    fn walk(&mut self, el: ElementRef<'_>, depth: usize) {
+        for child in el.children() {
+            match child.value() {
+                Node::Text(t) => self.out.text(t),
+                Node::Element(_) => {
+                    if let Some(c) = ElementRef::wrap(child) {
+                        self.element(c, depth + 1);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn element(&mut self, el: ElementRef<'_>, depth: usize) {
+        let v = el.value();
+        let name = v.name();
+        if is_dropped_tag(name) || is_boilerplate_element(v) {
+            return;
+        }
+        if depth > MAX_DEPTH {
+            // Pathologically deep markup: keep the text, drop the structure.
+            for t in el.text() {
+                self.out.text(t);
+            }
+            return;
+        }
+        match name {
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
+                let level = usize::from(name.as_bytes()[1].saturating_sub(b'0')).clamp(1, 6);
+                self.out.block(2);
+                self.out.prefix = format!("{} ", "#".repeat(level));
+                self.walk(el, depth);
+                self.out.prefix.clear();
+                self.out.block(2);
+            }
+            "br" => self.out.block(1),
+            "hr" => self.out.block(2),
+            "li" => {
+                self.out.block(1);
+                self.out.prefix = format!("{}- ", "  ".repeat(self.list_depth.saturating_sub(1)));
+                self.walk(el, depth);
+                self.out.prefix.clear();
+                self.out.block(1);
+            }
+            "ul" | "ol" | "menu" => {
+                self.out.block(2);
+                self.list_depth += 1;
+                self.walk(el, depth);
+                self.list_depth -= 1;
+                self.out.block(2);
+            }
+            "pre" => {
+                self.out.block(2);
+                let text: String = el.text().collect();
+                self.out.raw(text.trim_end());
+                self.out.block(2);
+            }
+            "tr" => {
+                self.out.block(1);
+                let mut first = true;
+                for cell in el.children().filter_map(ElementRef::wrap) {
+                    let cname = cell.value().name();
+                    if cname != "td" && cname != "th" {
+                        continue;
+                    }
+                    if !first {
+                        self.out.raw("|");
+                        self.out.space = true;
+                    }
+                    first = false;
+                    self.walk(cell, depth + 1);
+                    self.out.space = true;
+                }
+                self.out.block(1);
+            }
+            "td" | "th" => {
+                self.out.space = true;
+                self.walk(el, depth);
+                self.out.space = true;
+            }
+            "img" => {
+                if let Some(alt) = v.attr("alt").map(str::trim).filter(|a| a.len() > 3) {
+                    self.out.text(" ");
+                    self.out.text(alt);
+                    self.out.text(" ");
+                }
+            }
+            n if is_block_tag(n) => {
+                self.out.block(
+                    if matches!(n, "p" | "blockquote" | "table" | "figure" | "section" | "article") {
+                        2
+                    } else {
+                        1
+                    },
+                );
+                self.walk(el, depth);
+                self.out.block(
+                    if matches!(n, "p" | "blockquote" | "table" | "figure" | "section" | "article") {
+                        2
+                    } else {
+                        1
+                    },
+                );
+            }
+            _ => self.walk(el, depth),
+        }
+    }
+}
+
+static SEL_TITLE: LazyLock<Option<Selector>> = LazyLock::new(|| Selector::parse("title").ok());
+static SEL_H1: LazyLock<Option<Selector>> = LazyLock::new(|| Selector::parse("h1").ok());
+static SEL_LINK_META: LazyLock<Option<Selector>> =
+    LazyLock::new(|| Selector::parse("link[rel], meta[name], base[href]").ok());
+static SEL_A: LazyLock<Option<Selector>> = LazyLock::new(|| Selector::parse("a[href], area[href]").ok());
+static SEL_BODY: LazyLock<Option<Selector>> = LazyLock::new(|| Selector::parse("body").ok());
+static SEL_MAIN: LazyLock<Option<Selector>> =
+    LazyLock::new(|| Selector::parse(r#"main, [role="main"], article"#).ok());
+
+fn collapse(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Extract a page's main text, title, canonical URL and links.
+///
+/// The main content is `<main>` / `[role=main]` / a single `<article>` when the page has one
+/// holding most of the text, else `<body>`; navigation, headers, footers, scripts, styles,
+/// forms, hidden elements and cookie banners are dropped. `base` resolves relative links.
+pub fn html_to_text(html: &str, base: Option<&Url>) -> HtmlPage {
+    let doc = Html::parse_document(html);
+    let mut page = HtmlPage::default();
+
+    if let Some(sel) = SEL_TITLE.as_ref() {
+        page.title =
+            doc.select(sel).next().map(|t| collapse(&t.text().collect::<String>())).filter(|t| !t.is_empty());
+    }
+    let mut base = base.cloned();
+    if let Some(sel) = SEL_LINK_META.as_ref() {
+        for el in doc.select(sel) {
+            let v = el.value();
+            match v.name() {
+                "base" => {
+                    if let Some(b) = v.attr("href").and_then(|h| resolve(base.as_ref(), h)) {
+                        base = Some(b);
+                    }
+                }
+                "link" => {
+                    let rel = v.attr("rel").unwrap_or_default();
+                    if rel.split_ascii_whitespace().any(|r| r.eq_ignore_ascii_case("canonical")) {
+                        page.canonical = v.attr("href").and_then(|h| resolve(base.as_ref(), h));
+                    }
+                }
+                "meta" if v.attr("name").is_some_and(|n| n.eq_ignore_ascii_case("robots")) => {
+                    let c = v.attr("content").unwrap_or_default().to_ascii_lowercase();
+                    page.noindex |= c.contains("noindex") || c.contains("none");
+                    page.nofollow |= c.contains("nofollow") || c.contains("none");
+                }
+                _ => {}
+            }
+        }
+    }
+    if let Some(sel) = SEL_A.as_ref() {
+        let mut seen = std::collections::HashSet::new();
+        for a in doc.select(sel) {
+            let v = a.value();
+            if v.attr("rel")
+                .is_some_and(|r| r.split_ascii_whitespace().any(|x| x.eq_ignore_ascii_case("nofollow")))
+            {
+                continue;
+            }
+            if let Some(u) = v.attr("href").and_then(|h| resolve(base.as_ref(), h))
+                && seen.insert(u.as_str().to_string())
+            {
+                page.links.push(u);
+            }
+        }
+    }
+
+    let body = SEL_BODY.as_ref().and_then(|s| doc.select(s).next());
+    let main = SEL_MAIN.as_ref().and_then(|s| {
+        let found: Vec<ElementRef<'_>> = doc.select(s).collect();
+        // The first <main>/[role=main] wins; an <article> only when it is the only one.
+        found
+            .iter()
+            .find(|e| e.value().name() == "main" || e.value().attr("role") == Some("main"))
+            .copied()
+            .or_else(|| if found.len() == 1 { found.first().copied() } else { None })
+    });
+    let mut walker = Walker { out: Out::new(), list_depth: 0 };
+    if let Some(m) = main {
+        walker.element(m, 0);
+    }
+    let mut text = walker.out.finish();
+    // A main element with little text (a wrapper around the real content elsewhere): use the body.
+    if text.len() < 200
+        && let Some(b) = body
+    {
+        let mut w = Walker { out: Out::new(), list_depth: 0 };
+        w.walk(b, 0);
+        let t = w.out.finish();
+        if t.len() > text.len() {
+            text = t;
+        }
+    } else if main.is_none() {
+        let root = body.unwrap_or_else(|| doc.root_element());
+        let mut w = Walker { out: Out::new(), list_depth: 0 };
+        w.walk(root, 0);
+        text = w.out.finish();
+    }
+    page.text = text;
+    if page.title.is_none() {
+        page.title = SEL_H1
+            .as_ref()
+            .and_then(|s| doc.select(s).next())
+            .map(|h| collapse(&h.text().collect::<String>()))
+            .filter(|t| !t.is_empty());
+    }
+    page
+}
+
+/// Resolve `href` against `base`: http(s) only, fragment removed.
+pub fn resolve(base: Option<&Url>, href: &str) -> Option<Url> {
+    let href = href.trim();
+    if href.is_empty() || href.starts_with('#') {
+        return None;
+    }
+    let mut u = match base {
+        Some(b) => b.join(href).ok()?,
+        None => Url::parse(href).ok()?,
+    };
+    if u.scheme() != "http" && u.scheme() != "https" {
+        return None;
+    }
+    u.set_fragment(None);
+    Some(u)
+}
+
+/// Decode bytes as text: UTF-8 (BOM stripped), else Windows-1252/Latin-1 byte by byte.
+pub fn decode_text(bytes: &[u8]) -> String {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
+/// Title of a Markdown document: its first `# ` heading.
+pub fn markdown_title(text: &str) -> Option<String> {
+    text.lines()
+        .map(str::trim)
+        .find_map(|l| l.strip_prefix("# ").map(|t| t.trim().to_string()))
+        .filter(|t| !t.is_empty())
+}
+
+/// Normalise extracted PDF text: drop control characters, collapse runs of blank lines and
+/// spaces (pdf-extract emits many), keep paragraph breaks.
+pub fn tidy_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank = 0usize;
+    for line in text.lines() {
+        let l = line.split_whitespace().collect::<Vec<_>>().join(" ");
+        let l: String = l.chars().filter(|c| !c.is_control()).collect();
+        if l.is_empty() {
+            blank += 1;
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(if blank > 0 { "\n\n" } else { "\n" });
+        }
+        blank = 0;
+        out.push_str(&l);
+    }
+    out
+}
+
+/// Extract a PDF's text, synchronously. Panics inside pdf-extract are caught and reported as
+/// errors; when pdf-extract fails the fallback extractor (lopdf's own text extraction) is tried.
+///
+/// # Errors
+/// [`Error::Invalid`] (field `pdf`) when neither extractor yields text.
+pub fn pdf_to_text_blocking(bytes: &[u8]) -> Result<String> {
+    let primary = catch_unwind(AssertUnwindSafe(|| pdf_extract::extract_text_from_mem(bytes)));
+    let primary_err = match primary {
+        Ok(Ok(text)) => {
+            let t = tidy_text(&text);
+            if !t.is_empty() {
+                return Ok(t);
+            }
+            "no text (figure-only or scanned PDF?)".to_string()
+        }
+        Ok(Err(e)) => format!("pdf-extract: {e}"),
+        Err(p) => format!("pdf-extract panicked: {}", panic_message(&p)),
+    };
+    match catch_unwind(AssertUnwindSafe(|| lopdf_text(bytes))) {
+        Ok(Ok(t)) if !t.is_empty() => Ok(t),
+        Ok(Ok(_)) => Err(Error::invalid("pdf", primary_err)),
+        Ok(Err(e)) => Err(Error::invalid("pdf", format!("{primary_err}; fallback: {e}"))),
+        Err(p) => {
+            Err(Error::invalid("pdf", format!("{primary_err}; fallback panicked: {}", panic_message(&p))))
+        }
+    }
+}
+
+fn lopdf_text(bytes: &[u8]) -> std::result::Result<String, String> {
+    let doc = lopdf::Document::load_mem(bytes).map_err(|e| e.to_string())?;
+    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+    let mut out = String::new();
+    for p in pages {
+        // Pages that fail are skipped; the rest still count.
+        if let Ok(t) = doc.extract_text(&[p]) {
+            out.push_str(&t);
+            out.push('\n');
+        }
+    }
+    Ok(tidy_text(&out))
+}
+
+fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}
+
+/// Extract a PDF's text on the blocking pool with a timeout. A PDF that panics, fails or hangs
+/// is reported as an error (a hung extraction thread is left to finish on its own).
+///
+/// # Errors
+/// [`Error::Invalid`] (field `pdf`) for unreadable PDFs and timeouts.
+pub async fn pdf_to_text(bytes: Vec<u8>, timeout: Duration) -> Result<String> {
+    let task = tokio::task::spawn_blocking(move || pdf_to_text_blocking(&bytes));
+    match tokio::time::timeout(timeout, task).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => Err(Error::invalid("pdf", format!("extraction task failed: {e}"))),
+        Err(_) => Err(Error::invalid("pdf", format!("extraction timed out after {}s", timeout.as_secs()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drops_chrome_keeps_structure() {
+        let html = r#"<html><head><title> My  Page </title><style>p{}</style>
+            <link rel="canonical" href="/canon/"><meta name="robots" content="nofollow"></head>
+            <body><header>Site header</header><nav><a href="/nav">Nav link</a></nav>
+            <div class="cookie-banner">We use cookies</div>
+            <div id="content"><h1>Hello <em>world</em></h1><p>First   para
+            with <a href="b.html#x">a link</a>.</p><ul><li>one</li><li>two<ul><li>nested</li></ul></li></ul>
+            <table><tr><th>A</th><th>B</th></tr><tr><td>1</td><td>2</td></tr></table>
+            <script>var x = 1;</script><pre>code
+  indented</pre></div><footer>Copyright</footer></body></html>"#;
+        let base = Url::parse("http://h/dir/page.html").unwrap();
+        let p = html_to_text(html, Some(&base));
+        assert_eq!(p.title.as_deref(), Some("My Page"));
+        assert_eq!(p.canonical.as_ref().map(Url::as_str), Some("http://h/canon/"));
+        assert!(p.nofollow && !p.noindex);
+        let t = &p.text;
+        for gone in ["Site header", "Nav link", "cookies", "Copyright", "var x", "p{}"] {
+            assert!(!t.contains(gone), "{gone:?} in {t}");
+        }
+        assert!(t.contains("# Hello world"), "{t}");
+        assert!(t.contains("First para with a link."), "{t}");
+        assert!(t.contains("- one\n- two"), "{t}");
+        assert!(t.contains("  - nested"), "{t}");
+        assert!(t.contains("A | B\n1 | 2"), "{t}");
+        assert!(t.contains("code\n  indented"), "{t}");
+        let links: Vec<&str> = p.links.iter().map(Url::as_str).collect();
+        assert!(links.contains(&"http://h/dir/b.html"), "{links:?}");
+    }
+
+    #[test]
+    fn main_element_wins_and_title_falls_back_to_h1() {
+        let body = "x ".repeat(150);
+        let html = format!("<body><div>Outside</div><main><h1>T</h1><p>{body}</p></main></body>");
+        let p = html_to_text(&html, None);
+        assert!(!p.text.contains("Outside"));
+        assert_eq!(p.title.as_deref(), Some("T"));
+    }
+
+    #[test]
+    fn garbage_does_not_panic() {
+        for s in [
+            "",
+            "<",
+            "<<<>>>",
+            "<html><body><p>unclosed <b>bold",
+            "\u{0}\u{1}",
+            "<a href='javascript:x'>j</a>",
+        ] {
+            let p = html_to_text(s, None);
+            assert!(p.links.is_empty());
+        }
+    }
+
+    #[test]
+    fn broken_pdf_is_an_error_not_a_panic() {
+        let e = pdf_to_text_blocking(b"%PDF-1.4 this is not a pdf").unwrap_err();
+        assert_eq!(e.field(), Some("pdf"));
+    }
+
+    #[test]
+    fn tidy_collapses_blank_runs() {
+        assert_eq!(tidy_text("a  b\n\n\n\nc\nd\u{c}"), "a b\n\nc\nd");
+    }
+}

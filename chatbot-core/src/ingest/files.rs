@@ -1,0 +1,234 @@
+//! Ingest files from disk: Markdown, plain text, HTML and PDF, recursing into folders.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use futures::StreamExt as _;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::chunk::Chunker;
+use super::extract::{self, TextFormat};
+use super::pipeline::{
+    Document, EventSink, Indexer, IngestEvent, IngestSummary, Reporter, Sinks, sweep_vanished,
+};
+use super::{IngestOptions, strip_validator, with_validator};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Markdown,
+    Text,
+    Html,
+    Pdf,
+}
+
+fn kind_of(path: &Path) -> Option<Kind> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "md" | "markdown" | "mdown" | "mkd" => Kind::Markdown,
+        "txt" | "text" | "rst" | "asciidoc" | "adoc" => Kind::Text,
+        "html" | "htm" | "xhtml" => Kind::Html,
+        "pdf" => Kind::Pdf,
+        _ => return None,
+    })
+}
+
+/// Every file under `roots` (recursing into folders, not following directory symlinks,
+/// skipping hidden entries), sorted; plus the entries that could not be read, with reasons.
+fn walk(roots: &[PathBuf]) -> (Vec<PathBuf>, Vec<(String, String)>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    let mut stack: Vec<PathBuf> = roots.to_vec();
+    while let Some(p) = stack.pop() {
+        let meta = match std::fs::metadata(&p) {
+            Ok(m) => m,
+            Err(e) => {
+                errors.push((p.display().to_string(), e.to_string()));
+                continue;
+            }
+        };
+        if meta.is_dir() {
+            let is_link = std::fs::symlink_metadata(&p).map(|m| m.file_type().is_symlink()).unwrap_or(false);
+            if is_link && !roots.contains(&p) {
+                continue;
+            }
+            match std::fs::read_dir(&p) {
+                Ok(rd) => {
+                    for entry in rd.flatten() {
+                        if entry.file_name().to_string_lossy().starts_with('.') {
+                            continue;
+                        }
+                        stack.push(entry.path());
+                    }
+                }
+                Err(e) => errors.push((p.display().to_string(), e.to_string())),
+            }
+        } else if meta.is_file() {
+            files.push(p);
+        }
+    }
+    files.sort();
+    (files, errors)
+}
+
+/// Read and extract one file. `Ok(None)` when it is unchanged (same size, mtime and settings).
+async fn read_one(
+    sinks: &Sinks,
+    company_id: &str,
+    path: PathBuf,
+    opts: &IngestOptions,
+    fingerprint: &str,
+    reporter: &Reporter,
+) -> Result<Option<Document>> {
+    let source = path.display().to_string();
+    let Some(kind) = kind_of(&path) else {
+        return Err(Error::invalid("file", "unsupported file type (expected .md, .txt, .html or .pdf)"));
+    };
+    let meta = tokio::fs::metadata(&path).await?;
+    if meta.len() > opts.max_document_bytes {
+        return Err(Error::invalid("file", format!("larger than {} bytes", opts.max_document_bytes)));
+    }
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let etag = format!("{}-{}", meta.len(), mtime);
+    if let Some(prev) = sinks.store.get_source(company_id, &source).await?
+        && strip_validator(fingerprint, prev.etag.as_deref()) == Some(etag.as_str())
+    {
+        reporter.emit(IngestEvent::Fetched { source: source.clone(), status: 304 });
+        reporter.emit(IngestEvent::Unchanged { source });
+        return Ok(None);
+    }
+    let bytes = tokio::fs::read(&path).await?;
+    reporter.emit(IngestEvent::Fetched { source: source.clone(), status: 200 });
+    let (title, text, format) = match kind {
+        Kind::Markdown => {
+            let t = extract::decode_text(&bytes);
+            (extract::markdown_title(&t), t, TextFormat::Markdown)
+        }
+        Kind::Text => (None, extract::decode_text(&bytes), TextFormat::Plain),
+        Kind::Html => {
+            let page = tokio::task::spawn_blocking(move || {
+                extract::html_to_text(&extract::decode_text(&bytes), None)
+            })
+            .await
+            .map_err(|e| Error::Internal(format!("html task failed: {e}")))?;
+            (page.title, page.text, TextFormat::Markdown)
+        }
+        Kind::Pdf => (None, extract::pdf_to_text(bytes, opts.pdf_timeout).await?, TextFormat::Plain),
+    };
+    let title = title.or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()));
+    if text.trim().is_empty() {
+        return Err(Error::invalid("file", "no text"));
+    }
+    reporter.emit(IngestEvent::Extracted { source: source.clone(), chars: text.len() });
+    Ok(Some(Document {
+        source,
+        title,
+        text,
+        format,
+        etag: with_validator(fingerprint, Some(&etag)),
+        last_modified: None,
+    }))
+}
+
+/// Ingest files and folders into a company's knowledge. Unchanged files (same size, mtime and
+/// chunk settings) are not even read; files that disappeared from a given folder are forgotten.
+///
+/// # Errors
+/// Storage, embedder or vector store failures; [`Error::Invalid`] (field `paths`) when nothing
+/// was given. Unreadable files are reported in the summary, not as errors.
+pub async fn ingest_files(
+    sinks: &Sinks,
+    company_id: &str,
+    paths: &[PathBuf],
+    opts: &IngestOptions,
+    events: EventSink,
+    cancel: &CancellationToken,
+) -> Result<IngestSummary> {
+    if paths.is_empty() {
+        return Err(Error::invalid("paths", "give at least one file or folder"));
+    }
+    let reporter = Reporter::new(events);
+    let chunker = Arc::new(Chunker::new(opts.chunk)?);
+    let fingerprint = opts.chunk.fingerprint();
+    let roots: Vec<PathBuf> =
+        paths.iter().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())).collect();
+    let walk_roots = roots.clone();
+    let (files, walk_errors) = tokio::task::spawn_blocking(move || walk(&walk_roots))
+        .await
+        .map_err(|e| Error::Internal(format!("walk task failed: {e}")))?;
+    for (p, reason) in &walk_errors {
+        reporter.fail(p, reason.clone());
+    }
+    let indexer = Indexer {
+        sinks: sinks.clone(),
+        company_id: company_id.to_string(),
+        chunker,
+        reporter: reporter.clone(),
+        opts: opts.index,
+    };
+    let (tx, rx) = mpsc::channel::<Document>(256);
+    let mut keep: HashSet<String> = HashSet::new();
+    let producer = async {
+        let mut stream = futures::stream::iter(files)
+            .map(|p| {
+                let source = p.display().to_string();
+                reporter.emit(IngestEvent::Discovered { source: source.clone() });
+                let r = (sinks, &reporter, &fingerprint);
+                async move { (source, read_one(r.0, company_id, p, opts, r.2, r.1).await) }
+            })
+            .buffer_unordered(opts.concurrency.max(1));
+        while let Some((source, r)) = stream.next().await {
+            if cancel.is_cancelled() {
+                break;
+            }
+            match r {
+                Ok(Some(doc)) => {
+                    keep.insert(source);
+                    if tx.send(doc).await.is_err() {
+                        break;
+                    }
+                }
+                Ok(None) => {
+                    keep.insert(source);
+                }
+                Err(Error::Invalid { field, reason })
+                    if field == "file" && reason.starts_with("unsupported") =>
+                {
+                    reporter.skip(&source, reason);
+                }
+                Err(e) => {
+                    // Keep what an earlier run stored for a file that fails now.
+                    keep.insert(source.clone());
+                    reporter.fail(&source, e.to_string());
+                }
+            }
+        }
+        drop(tx);
+    };
+    let (_, indexed) = tokio::join!(producer, indexer.run(rx, cancel));
+    indexed?;
+    let mut summary = reporter.summary();
+    if cancel.is_cancelled() {
+        summary.cancelled = true;
+        return Ok(summary);
+    }
+    let dir_roots: Vec<String> =
+        roots.iter().filter(|r| r.is_dir()).map(|r| format!("{}/", r.display())).collect();
+    let file_roots: HashSet<String> = roots.iter().map(|r| r.display().to_string()).collect();
+    sweep_vanished(
+        sinks,
+        company_id,
+        &keep,
+        |s| file_roots.contains(s) || dir_roots.iter().any(|d| s.starts_with(d.as_str())),
+        &reporter,
+    )
+    .await?;
+    Ok(reporter.summary())
+}
