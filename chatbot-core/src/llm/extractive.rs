@@ -1,30 +1,500 @@
-//! The offline extractive answerer. (Skeleton; filled by the models work.)
+//! The offline extractive answerer: it answers only with sentences taken from the retrieved
+//! passages, so it can never invent anything. It is the default model without an API key and the
+//! fallback when the remote model fails.
+//!
+//! How it picks: every passage is split into sentences; each sentence is scored by how much of
+//! the question's content words (lower-cased, light English stemming, a few customer-service
+//! synonyms) it covers, weighted by how rare the word is among the candidate sentences and by the
+//! passage's retrieval score. The best one to three sentences (at most ~600 characters) are
+//! returned in document order with their source. Below a relevance threshold it says it does not
+//! know and invites the visitor to leave contact details.
+
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 
-use super::{ChatModel, ChatRequest, Completion, StreamEvent};
+use super::{ChatModel, ChatRequest, Completion, Passage, StreamEvent};
 use crate::error::Result;
 
+/// The model name reported for extractive answers.
+pub const MODEL_NAME: &str = "offline-extractive";
+
+/// Default cap on the answer length (characters, without the source line).
+const DEFAULT_MAX_CHARS: usize = 600;
+/// At most this many sentences.
+const DEFAULT_MAX_SENTENCES: usize = 3;
+/// Share of the question's (weighted) content words a sentence must cover to count as an answer.
+const DEFAULT_MIN_COVERAGE: f32 = 0.3;
+/// Additional sentences must score at least this share of the best one.
+const COMPANION_RATIO: f32 = 0.6;
+/// Words per streamed delta.
+const WORDS_PER_DELTA: usize = 4;
+/// A synonym counts this much of an exact word match.
+const SYNONYM_MATCH: f32 = 0.6;
+
 /// Answers from the retrieved passages only; never invents.
-#[derive(Debug, Clone, Default)]
-pub struct ExtractiveAnswerer {}
+#[derive(Debug, Clone)]
+pub struct ExtractiveAnswerer {
+    max_chars: usize,
+    max_sentences: usize,
+    min_coverage: f32,
+}
+
+impl Default for ExtractiveAnswerer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// One candidate sentence.
+#[derive(Debug, Clone)]
+struct Candidate {
+    passage: usize,
+    position: usize,
+    text: String,
+    terms: HashSet<String>,
+    concepts: HashSet<&'static str>,
+    fragment: bool,
+}
+
+impl Candidate {
+    /// How well the sentence matches one question term: 1 for the same stem, 0.6 for a synonym.
+    fn matches(&self, term: &str) -> f32 {
+        if self.terms.contains(term) {
+            1.0
+        } else if concept(term).is_some_and(|c| self.concepts.contains(c)) {
+            SYNONYM_MATCH
+        } else {
+            0.0
+        }
+    }
+}
 
 impl ExtractiveAnswerer {
     pub fn new() -> Self {
-        Self {}
+        Self {
+            max_chars: DEFAULT_MAX_CHARS,
+            max_sentences: DEFAULT_MAX_SENTENCES,
+            min_coverage: DEFAULT_MIN_COVERAGE,
+        }
+    }
+
+    /// Cap on the answer length in characters (source citation not counted); at least 80.
+    pub fn with_max_chars(mut self, max_chars: usize) -> Self {
+        self.max_chars = max_chars.max(80);
+        self
+    }
+
+    /// Most sentences in one answer (1 or more).
+    pub fn with_max_sentences(mut self, n: usize) -> Self {
+        self.max_sentences = n.max(1);
+        self
+    }
+
+    /// Relevance threshold in `0.0..=1.0`: the share of the question's weighted content words the
+    /// best sentence must contain.
+    pub fn with_min_coverage(mut self, min_coverage: f32) -> Self {
+        self.min_coverage = min_coverage.clamp(0.0, 1.0);
+        self
     }
 
     /// The answer text for a request (synchronous, CPU only).
     pub fn answer(&self, req: &ChatRequest) -> String {
-        match req.passages.first() {
-            Some(p) => p.text.clone(),
-            None => format!(
-                "I'm sorry, I don't have information about that. If you leave your name and e-mail or phone number, someone from {} will get back to you.",
-                req.company_name
-            ),
+        match self.select(&req.question, &req.passages) {
+            Some(answer) => answer,
+            None => no_information(&req.company_name),
         }
     }
+
+    /// The extracted answer with its citation, or `None` when no passage is relevant enough.
+    fn select(&self, question: &str, passages: &[Passage]) -> Option<String> {
+        let q_terms = question_terms(question);
+        if q_terms.is_empty() || passages.is_empty() {
+            return None;
+        }
+        let candidates = candidates(passages);
+        if candidates.is_empty() {
+            return None;
+        }
+
+        // Rarer words say more about which sentence answers (idf over the candidate sentences).
+        let n = candidates.len() as f32;
+        let weight: HashMap<&str, f32> = q_terms
+            .iter()
+            .map(|t| {
+                // A word no sentence has counts like a word one sentence has, so that one unknown
+                // word does not sink an otherwise well-covered question.
+                let df = candidates.iter().filter(|c| c.matches(t) > 0.0).count().max(1) as f32;
+                (t.as_str(), (1.0 + (n + 1.0) / (df + 1.0)).ln())
+            })
+            .collect();
+        let total: f32 = weight.values().sum();
+        if total <= 0.0 {
+            return None;
+        }
+        let max_score = passages.iter().map(|p| p.score).fold(f32::MIN, f32::max);
+        let rel = |p: &Passage| -> f32 {
+            if max_score > 0.0 && p.score.is_finite() { (p.score / max_score).clamp(0.0, 1.0) } else { 1.0 }
+        };
+        let title_cover: Vec<f32> = passages
+            .iter()
+            .map(|p| {
+                let t = p.title.as_deref().map(terms).unwrap_or_default();
+                let c = Candidate {
+                    passage: 0,
+                    position: 0,
+                    text: String::new(),
+                    concepts: concepts_of(&t),
+                    terms: t,
+                    fragment: true,
+                };
+                weight.iter().map(|(k, w)| w * c.matches(k)).sum::<f32>() / total
+            })
+            .collect();
+
+        // (candidate index, coverage, score)
+        let mut scored: Vec<(usize, f32, f32)> = candidates
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                let covered: f32 = weight.iter().map(|(k, w)| w * c.matches(k)).sum();
+                if covered <= 0.0 {
+                    return None;
+                }
+                let coverage = covered / total;
+                let p = &passages[c.passage];
+                let mut score = coverage * (0.4 + 0.6 * rel(p)) + 0.15 * title_cover[c.passage];
+                if c.fragment {
+                    score *= 0.5;
+                }
+                // Very long sentences are often run-on lists or navigation text.
+                if c.text.chars().count() > self.max_chars {
+                    score *= 0.7;
+                }
+                Some((i, coverage, score))
+            })
+            .collect();
+        scored.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
+        tracing::trace!(?scored, "extractive scores");
+        let &(best_i, best_cov, best_score) = scored.first()?;
+        if best_cov < self.min_coverage {
+            return None;
+        }
+
+        let mut chosen = vec![best_i];
+        let mut seen: HashSet<String> = HashSet::from([normalized(&candidates[best_i].text)]);
+        let mut used = candidates[best_i].text.chars().count();
+        for &(i, coverage, score) in scored.iter().skip(1) {
+            if chosen.len() >= self.max_sentences {
+                break;
+            }
+            if score < best_score * COMPANION_RATIO || coverage < self.min_coverage * 0.5 {
+                continue;
+            }
+            let len = candidates[i].text.chars().count();
+            if used + 1 + len > self.max_chars || !seen.insert(normalized(&candidates[i].text)) {
+                continue;
+            }
+            used += 1 + len;
+            chosen.push(i);
+        }
+        // Document order: passages in retrieval order, sentences in text order.
+        chosen.sort_by_key(|&i| (candidates[i].passage, candidates[i].position));
+
+        let body = chosen.iter().map(|&i| candidates[i].text.as_str()).collect::<Vec<_>>().join(" ");
+        let body = truncate_words(&body, self.max_chars);
+        let mut sources: Vec<&str> = Vec::new();
+        for &i in &chosen {
+            let p = &passages[candidates[i].passage];
+            let s = p.source.as_deref().filter(|s| !s.trim().is_empty()).or(p.title.as_deref());
+            if let Some(s) = s.map(str::trim).filter(|s| !s.is_empty())
+                && !sources.contains(&s)
+            {
+                sources.push(s);
+            }
+        }
+        Some(match sources.as_slice() {
+            [] => body,
+            [one] => format!("{body} (Source: {one})"),
+            many => format!("{body} (Sources: {})", many.join("; ")),
+        })
+    }
+}
+
+/// The polite "I don't know" with an invitation to leave contact details.
+pub fn no_information(company_name: &str) -> String {
+    let who = company_name.trim();
+    let who = if who.is_empty() { "our team" } else { who };
+    format!(
+        "I'm sorry, I don't have information about that. If you leave your name and your e-mail address or phone number, someone from {who} will get back to you."
+    )
+}
+
+fn candidates(passages: &[Passage]) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    for (pi, p) in passages.iter().enumerate() {
+        for (si, s) in split_sentences(&p.text).into_iter().enumerate() {
+            let t = terms(&s);
+            if t.is_empty() {
+                continue;
+            }
+            let words = s.split_whitespace().count();
+            let fragment = words < 6 && !s.ends_with(['.', '!', '?', ':', ')']);
+            out.push(Candidate {
+                passage: pi,
+                position: si,
+                text: s,
+                concepts: concepts_of(&t),
+                terms: t,
+                fragment,
+            });
+        }
+    }
+    out
+}
+
+fn normalized(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+/// Cut at a word boundary so the result has at most `max` characters (an ellipsis included).
+fn truncate_words(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let limit = max.saturating_sub(1);
+    let cut: String = s.chars().take(limit).collect();
+    let cut = match cut.rfind(char::is_whitespace) {
+        Some(i) if i > limit / 2 => &cut[..i],
+        _ => cut.as_str(),
+    };
+    format!("{}…", cut.trim_end_matches(|c: char| c.is_whitespace() || c == ',' || c == ';'))
+}
+
+/// Words that end a sentence-like token but not a sentence.
+const ABBREVIATIONS: &[&str] = &[
+    "e.g", "i.e", "etc", "mr", "mrs", "ms", "dr", "prof", "st", "no", "nr", "vs", "approx", "incl", "excl",
+    "ca", "cf", "fig", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+    "mon", "tue", "wed", "thu", "fri", "sat", "sun", "inc", "ltd", "co", "corp", "dept", "tel", "min", "max",
+];
+
+/// Split text into sentences: at `.`, `!`, `?` followed by white space and a capital, digit or
+/// quote (not after an abbreviation or a single letter), and at line breaks. List markers and
+/// markdown heading signs are dropped.
+pub(crate) fn split_sentences(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim().trim_start_matches(['#', '-', '*', '•', '>', '|']).trim();
+        if line.is_empty() {
+            continue;
+        }
+        let chars: Vec<(usize, char)> = line.char_indices().collect();
+        let mut start = 0usize;
+        for (k, &(i, c)) in chars.iter().enumerate() {
+            if !matches!(c, '.' | '!' | '?') {
+                continue;
+            }
+            // Include closing quotes/brackets right after the punctuation.
+            let mut end_k = k;
+            while let Some(&(_, n)) = chars.get(end_k + 1) {
+                if matches!(n, '"' | '\'' | ')' | '”' | '’' | '.' | '!' | '?') {
+                    end_k += 1;
+                } else {
+                    break;
+                }
+            }
+            let Some(&(_, ws)) = chars.get(end_k + 1) else { continue };
+            if !ws.is_whitespace() {
+                continue;
+            }
+            let next = chars[end_k + 1..].iter().map(|&(_, c)| c).find(|c| !c.is_whitespace());
+            let Some(next) = next else { continue };
+            if !(next.is_uppercase() || next.is_ascii_digit() || matches!(next, '"' | '\'' | '“' | '(' | '['))
+            {
+                continue;
+            }
+            if c == '.' {
+                let word: String = line[start..i]
+                    .rsplit(|ch: char| ch.is_whitespace() || ch == '(')
+                    .next()
+                    .unwrap_or_default()
+                    .to_lowercase();
+                let alpha = word.chars().filter(|ch| ch.is_alphabetic()).count();
+                if ABBREVIATIONS.contains(&word.as_str()) || (alpha == 1 && word.chars().count() <= 2) {
+                    continue;
+                }
+            }
+            let end = chars.get(end_k + 1).map_or(line.len(), |&(j, _)| j);
+            if end <= start {
+                continue;
+            }
+            let s = line[start..end].trim();
+            if !s.is_empty() {
+                out.push(s.to_string());
+            }
+            start = end;
+        }
+        let rest = line[start..].trim();
+        if !rest.is_empty() {
+            out.push(rest.to_string());
+        }
+    }
+    out
+}
+
+const STOPWORDS: &[&str] = &[
+    "a", "about", "above", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at",
+    "be", "been", "before", "being", "but", "by", "can", "could", "did", "do", "does", "doing", "for",
+    "from", "get", "got", "had", "has", "have", "having", "he", "hello", "her", "here", "hey", "hi", "him",
+    "his", "how", "i", "if", "in", "into", "is", "it", "its", "just", "know", "let", "like", "many", "may",
+    "me", "might", "more", "most", "much", "must", "my", "need", "of", "on", "or", "other", "our", "ours",
+    "please", "she", "should", "so", "some", "tell", "than", "thank", "thanks", "that", "the", "their",
+    "them", "then", "there", "these", "they", "this", "those", "to", "too", "us", "very", "want", "was",
+    "we", "were", "what", "when", "where", "which", "who", "whom", "why", "will", "with", "would", "you",
+    "your", "yours", "there's", "it's", "i'm", "don't", "ok", "okay", "not", "no", "yes", "there", "able",
+];
+
+/// The concept a stem belongs to, if any.
+fn concept(stem: &str) -> Option<&'static str> {
+    SYNONYMS.iter().find(|(from, to)| *from == stem || *to == stem).map(|(_, to)| *to)
+}
+
+fn concepts_of(terms: &HashSet<String>) -> HashSet<&'static str> {
+    terms.iter().filter_map(|t| concept(t)).collect()
+}
+
+/// Customer-service synonyms: stems mapped onto one concept.
+const SYNONYMS: &[(&str, &str)] = &[
+    ("deliveri", "ship"),
+    ("deliver", "ship"),
+    ("dispatch", "ship"),
+    ("post", "ship"),
+    ("mail", "contact"),
+    ("email", "contact"),
+    ("phone", "contact"),
+    ("telephon", "contact"),
+    ("call", "contact"),
+    ("reach", "contact"),
+    ("price", "cost"),
+    ("pric", "cost"),
+    ("fee", "cost"),
+    ("charg", "cost"),
+    ("expens", "cost"),
+    ("cheap", "cost"),
+    ("hour", "open"),
+    ("clos", "open"),
+    ("refund", "return"),
+    ("exchang", "return"),
+    ("locat", "address"),
+    ("situat", "address"),
+    ("buy", "order"),
+    ("purchas", "order"),
+];
+
+/// The question's terms, plus the concepts some stopword phrases carry ("how much" asks a cost).
+fn question_terms(question: &str) -> HashSet<String> {
+    let mut t = terms(question);
+    let lower = question.to_lowercase();
+    if ["how much", "how expensive", "what does it cost"].iter().any(|p| lower.contains(p)) {
+        t.insert("cost".into());
+    }
+    t
+}
+
+/// Content-word stems of a text (stopwords dropped).
+fn terms(text: &str) -> HashSet<String> {
+    let lower = text.to_lowercase();
+    let mut out = HashSet::new();
+    for raw in lower.split(|c: char| !(c.is_alphanumeric() || c == '\'')) {
+        let w = raw.trim_matches('\'');
+        let w = w.strip_suffix("'s").unwrap_or(w);
+        if w.chars().count() < 2 || STOPWORDS.contains(&w) {
+            continue;
+        }
+        out.insert(stem(w));
+    }
+    out
+}
+
+/// A light English stemmer (plural, -ed, -ing, -ly, final -e and -y), enough to match
+/// "shipping"/"ships"/"shipped" or "opening"/"open" without a dictionary.
+fn stem(word: &str) -> String {
+    if word.chars().any(|c| c.is_ascii_digit()) || !word.is_ascii() {
+        return word.to_string();
+    }
+    let mut w = word.to_string();
+    if w.len() > 4 && w.ends_with("ies") {
+        w.truncate(w.len() - 3);
+        w.push('i');
+    } else if w.ends_with("sses") {
+        w.truncate(w.len() - 2);
+    } else if w.len() > 3
+        && w.ends_with('s')
+        && !w.ends_with("ss")
+        && !w.ends_with("us")
+        && !w.ends_with("is")
+    {
+        w.truncate(w.len() - 1);
+    }
+    let mut stripped = false;
+    if w.len() >= 7 && w.ends_with("ment") {
+        // payment -> pay, shipment -> ship
+        w.truncate(w.len() - 4);
+        return w;
+    }
+    for suf in ["ing", "ed", "ly"] {
+        if w.len() > suf.len() + 2 && w.ends_with(suf) {
+            w.truncate(w.len() - suf.len());
+            stripped = true;
+            break;
+        }
+    }
+    if stripped {
+        // shipp -> ship, but keep -ll, -ss, -zz (call, pass).
+        let b = w.as_bytes();
+        if b.len() > 3 {
+            let (x, y) = (b[b.len() - 1], b[b.len() - 2]);
+            if x == y && !matches!(x, b'l' | b's' | b'z') && !b"aeiou".contains(&x) {
+                w.truncate(w.len() - 1);
+            }
+        }
+    }
+    if w.len() > 4 && w.ends_with('y') {
+        w.truncate(w.len() - 1);
+        w.push('i');
+    }
+    if w.len() > 4 && w.ends_with('e') {
+        w.truncate(w.len() - 1);
+    }
+    w
+}
+
+/// Split a text into deltas of a few words; concatenated they give the text back exactly.
+fn word_groups(text: &str, words_per_group: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut words = 0usize;
+    let mut in_word = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            if in_word {
+                words += 1;
+                in_word = false;
+            }
+        } else {
+            if !in_word && words >= words_per_group {
+                out.push(std::mem::take(&mut cur));
+                words = 0;
+            }
+            in_word = true;
+        }
+        cur.push(c);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
 }
 
 #[async_trait]
@@ -38,15 +508,224 @@ impl ChatModel for ExtractiveAnswerer {
     }
 
     async fn complete(&self, req: &ChatRequest) -> Result<Completion> {
-        Ok(Completion { text: self.answer(req), model: "offline-extractive".into(), usage: None })
+        Ok(Completion { text: self.answer(req), model: MODEL_NAME.into(), usage: None })
     }
 
     async fn stream(&self, req: &ChatRequest) -> Result<BoxStream<'static, Result<StreamEvent>>> {
         let text = self.answer(req);
-        let events = vec![
-            Ok(StreamEvent::Delta(text)),
-            Ok(StreamEvent::Done { model: "offline-extractive".into(), usage: None }),
-        ];
+        let mut events: Vec<Result<StreamEvent>> =
+            word_groups(&text, WORDS_PER_DELTA).into_iter().map(|d| Ok(StreamEvent::Delta(d))).collect();
+        events.push(Ok(StreamEvent::Done { model: MODEL_NAME.into(), usage: None }));
         Ok(Box::pin(futures::stream::iter(events)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::StreamExt as _;
+
+    use super::*;
+    use crate::demo::DEMO_PAGES;
+
+    fn demo_passages(scores: &[f32]) -> Vec<Passage> {
+        DEMO_PAGES
+            .iter()
+            .zip(scores.iter().copied().chain(std::iter::repeat(0.2)))
+            .map(|((src, title, text), score)| Passage {
+                text: (*text).to_string(),
+                source: Some((*src).to_string()),
+                title: Some((*title).to_string()),
+                score,
+            })
+            .collect()
+    }
+
+    fn req(question: &str, passages: Vec<Passage>) -> ChatRequest {
+        ChatRequest {
+            messages: Vec::new(),
+            passages,
+            question: question.into(),
+            company_name: "Demo Shop".into(),
+            model: None,
+            temperature: 0.2,
+            max_tokens: 300,
+        }
+    }
+
+    /// Every sentence of an answer (without its citation) occurs verbatim in some passage.
+    fn assert_extracted(answer: &str, passages: &[Passage]) {
+        let body = answer.rsplit_once(" (Source").map_or(answer, |(b, _)| b);
+        for s in split_sentences(body) {
+            let s = s.trim_end_matches('…');
+            assert!(passages.iter().any(|p| p.text.contains(s)), "invented sentence: {s:?} in {answer:?}");
+        }
+    }
+
+    #[test]
+    fn splits_sentences_without_breaking_numbers_emails_or_abbreviations() {
+        let s = split_sentences(
+            "Shipping costs 4.95 euros. E-mail support@demo-shop.example with your order number. \
+             We stock e.g. Mugs and teapots. Call Dr. Jansen at 9:00! Is it free? Yes.\n\
+             ## Returns\n- Free returns in the Netherlands",
+        );
+        assert_eq!(
+            s,
+            vec![
+                "Shipping costs 4.95 euros.",
+                "E-mail support@demo-shop.example with your order number.",
+                "We stock e.g. Mugs and teapots.",
+                "Call Dr. Jansen at 9:00!",
+                "Is it free?",
+                "Yes.",
+                "Returns",
+                "Free returns in the Netherlands",
+            ]
+        );
+    }
+
+    #[test]
+    fn stems_match_word_forms() {
+        assert_eq!(stem("shipping"), "ship");
+        assert_eq!(stem("shipped"), "ship");
+        assert_eq!(stem("ships"), "ship");
+        assert_eq!(stem("opening"), "open");
+        assert_eq!(stem("deliveries"), stem("delivery"));
+        assert_eq!(stem("returns"), "return");
+        assert_eq!(stem("calls"), "call");
+        assert_eq!(stem("hours"), "hour");
+        assert!(terms("What are your opening hours?").contains("open"));
+        assert_eq!(concept(&stem("delivery")), Some("ship"));
+        assert_eq!(concept("ship"), Some("ship"));
+        assert!(question_terms("How much is it?").contains("cost"));
+    }
+
+    #[test]
+    fn answers_opening_hours_from_the_right_passage_with_its_source() {
+        let passages = demo_passages(&[0.82, 0.31, 0.2, 0.2, 0.2, 0.4]);
+        let a = ExtractiveAnswerer::new()
+            .answer(&req("What are your opening hours on Saturday?", passages.clone()));
+        assert!(a.contains("Saturday from 10:00 to 17:00"), "{a}");
+        assert!(a.ends_with("(Source: https://demo-shop.example/opening-hours)"), "{a}");
+        assert!(!a.contains("I'm sorry"), "{a}");
+        assert_extracted(&a, &passages);
+    }
+
+    #[test]
+    fn picks_the_shipping_sentences_and_keeps_document_order() {
+        let passages = demo_passages(&[0.2, 0.9, 0.3, 0.2, 0.25, 0.2]);
+        let a = ExtractiveAnswerer::new()
+            .answer(&req("Do you ship outside the European Union?", passages.clone()));
+        assert!(a.contains("We do not ship outside the European Union."), "{a}");
+        assert!(a.contains("(Source: https://demo-shop.example/shipping)"), "{a}");
+        // If the first shipping sentence is included too, it comes first (document order).
+        if let (Some(i), Some(j)) = (a.find("We ship to the Netherlands"), a.find("We do not ship outside")) {
+            assert!(i < j, "{a}");
+        }
+        assert_extracted(&a, &passages);
+        let body = a.rsplit_once(" (Source").map_or(a.as_str(), |(b, _)| b);
+        assert!(body.chars().count() <= 600, "{}", body.len());
+        assert!((1..=3).contains(&split_sentences(body).len()), "{a}");
+    }
+
+    #[test]
+    fn synonyms_and_word_forms_find_the_answer() {
+        let passages = demo_passages(&[0.3, 0.3, 0.7, 0.3, 0.3, 0.3]);
+        let a = ExtractiveAnswerer::new().answer(&req("When do I get my money refunded?", passages.clone()));
+        assert!(a.contains("We refund the purchase price within 14 days"), "{a}");
+        assert!(a.contains("https://demo-shop.example/returns"), "{a}");
+        assert_extracted(&a, &passages);
+
+        let a = ExtractiveAnswerer::new().answer(&req("How much is the teapot?", passages.clone()));
+        assert!(a.contains("Teapots hold 1 litre and cost 59 euros."), "{a}");
+        assert_extracted(&a, &passages);
+    }
+
+    #[test]
+    fn cites_every_source_it_uses() {
+        let passages = demo_passages(&[0.5, 0.5, 0.5, 0.5, 0.5, 0.5]);
+        let a = ExtractiveAnswerer::new()
+            .answer(&req("What is the e-mail address of support?", passages.clone()));
+        assert!(a.contains("support@demo-shop.example"), "{a}");
+        assert!(a.contains("Source"), "{a}");
+        assert_extracted(&a, &passages);
+    }
+
+    #[test]
+    fn no_passages_or_no_overlap_gives_the_polite_contact_invitation() {
+        let x = ExtractiveAnswerer::new();
+        let a = x.answer(&req("Do you have parking spaces for bicycles?", demo_passages(&[0.1; 6])));
+        assert!(a.starts_with("I'm sorry, I don't have information about that."), "{a}");
+        assert!(a.contains("name") && a.contains("e-mail") && a.contains("phone"), "{a}");
+        assert!(a.contains("someone from Demo Shop"), "{a}");
+        let a = x.answer(&req("What are your opening hours?", Vec::new()));
+        assert!(a.starts_with("I'm sorry"), "{a}");
+        let a = x.answer(&req("?!", demo_passages(&[0.9; 6])));
+        assert!(a.starts_with("I'm sorry"), "{a}");
+        let mut r = req("Anything?", Vec::new());
+        r.company_name = "  ".into();
+        assert!(x.answer(&r).contains("someone from our team"));
+    }
+
+    #[test]
+    fn a_weak_single_word_match_in_a_long_question_is_not_enough() {
+        let a = ExtractiveAnswerer::new().answer(&req(
+            "Can your accountant help me with the tax declaration of my bakery business in Spain?",
+            demo_passages(&[0.3; 6]),
+        ));
+        assert!(a.starts_with("I'm sorry"), "{a}");
+    }
+
+    #[test]
+    fn respects_the_length_cap_and_truncates_a_long_sentence_at_a_word() {
+        let long =
+            format!("Our warranty covers {} for two years.", "every ceramic mug and teapot ".repeat(40));
+        let p = vec![Passage { text: long, source: None, title: Some("Warranty".into()), score: 0.9 }];
+        let a = ExtractiveAnswerer::new().answer(&req("What does the warranty cover?", p));
+        let body = a.rsplit_once(" (Source").map_or(a.as_str(), |(b, _)| b);
+        assert!(body.chars().count() <= 600, "{}", body.chars().count());
+        assert!(body.ends_with('…'), "{body}");
+        assert!(a.ends_with("(Source: Warranty)"), "{a}");
+    }
+
+    #[test]
+    fn duplicate_sentences_from_overlapping_chunks_appear_once() {
+        let t = "Gift wrapping is available for 3 euros per order. All ceramics are dishwasher safe.";
+        let p = |s: f32| Passage {
+            text: t.into(),
+            source: Some("https://x.example/a".into()),
+            title: None,
+            score: s,
+        };
+        let a = ExtractiveAnswerer::new().answer(&req("Is gift wrapping available?", vec![p(0.9), p(0.8)]));
+        assert_eq!(a.matches("Gift wrapping is available").count(), 1, "{a}");
+        assert_eq!(a.matches("Source").count(), 1, "{a}");
+    }
+
+    #[test]
+    fn word_groups_reassemble_exactly() {
+        let t = "We ship  to the Netherlands,\nBelgium and Germany. (Source: https://x.example)";
+        let g = word_groups(t, 4);
+        assert!(g.len() > 1);
+        assert_eq!(g.concat(), t);
+        assert!(word_groups("", 4).is_empty());
+    }
+
+    #[tokio::test]
+    async fn stream_yields_word_group_deltas_then_done_and_matches_complete() {
+        let x = ExtractiveAnswerer::new();
+        let r = req("Which payment methods do you accept?", demo_passages(&[0.3, 0.3, 0.3, 0.3, 0.9, 0.3]));
+        let full = x.complete(&r).await.unwrap();
+        assert!(full.text.contains("iDEAL"), "{}", full.text);
+        let events: Vec<StreamEvent> = x.stream(&r).await.unwrap().map(|e| e.unwrap()).collect().await;
+        assert!(events.len() > 2);
+        let mut text = String::new();
+        for e in &events[..events.len() - 1] {
+            match e {
+                StreamEvent::Delta(d) => text.push_str(d),
+                StreamEvent::Done { .. } => panic!("Done before the end"),
+            }
+        }
+        assert_eq!(text, full.text);
+        assert_eq!(events.last(), Some(&StreamEvent::Done { model: MODEL_NAME.into(), usage: None }));
     }
 }

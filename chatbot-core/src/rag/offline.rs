@@ -1,11 +1,35 @@
-//! The offline embedder: no network, no download. (Skeleton; filled by the retrieval work.)
+//! The offline embedder: no network, no download, deterministic and fast.
+//!
+//! A sparse lexical model folded into a dense vector ("feature hashing"):
+//! 1. tokenize: lowercase Unicode words (letters and digits), split on everything else;
+//! 2. drop English stopwords, stem the rest with a light English suffix stripper;
+//! 3. weight each stem by a static rarity prior (long, rare-looking words weigh more than short,
+//!    common ones) times a sublinear term frequency `1 + ln(tf)`;
+//! 4. add hashed word bigrams (phrases) and character trigrams of the words (robust to
+//!    morphology and typos) at lower weights;
+//! 5. hash every feature into [`DIMENSION`] signed buckets and L2-normalise.
+//!
+//! The output depends only on the text: the same text always gives the same vector, on every
+//! machine, so vectors stored months ago stay comparable. Changing any of the above changes
+//! [`MODEL`], which the engine records per company to detect a mismatch.
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 
 use super::Embedder;
 use crate::error::Result;
 
-/// Offline embedder.
+/// Identity of this embedder (bump the version whenever features or weights change).
+pub const MODEL: &str = "offline-hash-v1";
+/// Vector length.
+pub const DIMENSION: usize = 1536;
+
+/// Relative weights of the feature families.
+const BIGRAM_WEIGHT: f32 = 0.55;
+const TRIGRAM_WEIGHT: f32 = 0.35;
+
+/// Offline embedder (stateless; cheap to clone).
 #[derive(Debug, Clone, Default)]
 pub struct OfflineEmbedder {}
 
@@ -14,20 +38,68 @@ impl OfflineEmbedder {
         Self {}
     }
 
-    /// Embed one text synchronously (CPU only).
-    pub fn embed_one(&self, _text: &str) -> Vec<f32> {
-        vec![0.0; 512]
+    /// Embed one text synchronously (CPU only). Always [`DIMENSION`] long; unit length unless
+    /// the text holds no word at all (then all zeros).
+    pub fn embed_one(&self, text: &str) -> Vec<f32> {
+        let mut out = vec![0f32; DIMENSION];
+        let terms = analyze(text);
+        if terms.is_empty() {
+            return out;
+        }
+        // Unigrams and character trigrams, with sublinear tf.
+        let mut tf: HashMap<&str, u32> = HashMap::new();
+        for t in &terms {
+            *tf.entry(t.stem.as_str()).or_insert(0) += 1;
+        }
+        let mut surface: HashMap<&str, &str> = HashMap::new();
+        for t in &terms {
+            surface.entry(t.stem.as_str()).or_insert(t.word.as_str());
+        }
+        for (stem, count) in &tf {
+            let w = rarity(stem) * (1.0 + (*count as f32).ln());
+            add(&mut out, b'w', stem.as_bytes(), w);
+            let word = surface.get(stem).copied().unwrap_or(stem);
+            let chars: Vec<char> = word.chars().collect();
+            if chars.len() >= 4 {
+                let mut padded = Vec::with_capacity(chars.len() + 2);
+                padded.push('^');
+                padded.extend_from_slice(&chars);
+                padded.push('$');
+                let grams = padded.len() - 2;
+                let gw = TRIGRAM_WEIGHT * w / (grams as f32).sqrt();
+                let mut buf = String::new();
+                for g in padded.windows(3) {
+                    buf.clear();
+                    buf.extend(g.iter());
+                    add(&mut out, b'c', buf.as_bytes(), gw);
+                }
+            }
+        }
+        // Bigrams of consecutive content words (stopwords removed, adjacency kept per sentence).
+        let mut bigrams: HashMap<String, u32> = HashMap::new();
+        for pair in terms.windows(2) {
+            if pair[1].pos == pair[0].pos + 1 {
+                *bigrams.entry(format!("{} {}", pair[0].stem, pair[1].stem)).or_insert(0) += 1;
+            }
+        }
+        for (bg, count) in &bigrams {
+            let (a, b) = bg.split_once(' ').unwrap_or((bg, ""));
+            let w = BIGRAM_WEIGHT * (rarity(a) * rarity(b)).sqrt() * (1.0 + (*count as f32).ln());
+            add(&mut out, b'b', bg.as_bytes(), w);
+        }
+        super::normalize(&mut out);
+        out
     }
 }
 
 #[async_trait]
 impl Embedder for OfflineEmbedder {
     fn model(&self) -> &str {
-        "offline-v1"
+        MODEL
     }
 
     fn dimension(&self) -> usize {
-        512
+        DIMENSION
     }
 
     fn max_batch(&self) -> usize {
@@ -36,5 +108,530 @@ impl Embedder for OfflineEmbedder {
 
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
         Ok(texts.iter().map(|t| self.embed_one(t)).collect())
+    }
+}
+
+/// One content word: its position among all words (for adjacency), surface form and stem.
+#[derive(Debug)]
+struct Term {
+    pos: usize,
+    word: String,
+    stem: String,
+}
+
+/// Lowercase words without stopwords, stemmed.
+fn analyze(text: &str) -> Vec<Term> {
+    let mut out = Vec::new();
+    let mut pos = 0usize;
+    for raw in text.split(|c: char| !c.is_alphanumeric()) {
+        if raw.is_empty() {
+            continue;
+        }
+        pos += 1;
+        let word = raw.to_lowercase();
+        if word.chars().count() > 40 || is_stopword(&word) {
+            continue;
+        }
+        if word.len() == 1 && !word.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let stem = stem(&word);
+        out.push(Term { pos, word, stem });
+    }
+    out
+}
+
+/// Static rarity prior in (0, 1.5]: stands in for IDF without a corpus. Common English words
+/// (a short list) weigh little; short words weigh less than long ones; numbers are middling.
+fn rarity(stem: &str) -> f32 {
+    if common_stems().contains(stem) {
+        return 0.35;
+    }
+    let n = stem.chars().count();
+    if stem.chars().all(|c| c.is_ascii_digit()) {
+        return 0.6;
+    }
+    match n {
+        0..=2 => 0.55,
+        3 => 0.8,
+        4 => 0.95,
+        5 => 1.05,
+        6 => 1.15,
+        7 => 1.25,
+        _ => 1.35,
+    }
+}
+
+/// Add `weight` to the signed bucket of feature `(kind, bytes)`.
+fn add(out: &mut [f32], kind: u8, bytes: &[u8], weight: f32) {
+    let h = mix(fnv1a(kind, bytes));
+    let idx = (h % out.len() as u64) as usize;
+    let sign = if (h >> 63) == 1 { -1.0 } else { 1.0 };
+    out[idx] += sign * weight;
+}
+
+/// FNV-1a 64 (stable across platforms and Rust versions, unlike `DefaultHasher`).
+fn fnv1a(kind: u8, bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in std::iter::once(&kind).chain(bytes) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// splitmix64 finaliser: spreads FNV's weak low bits.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// [`COMMON`], stemmed (computed once).
+fn common_stems() -> &'static std::collections::HashSet<String> {
+    static SET: std::sync::OnceLock<std::collections::HashSet<String>> = std::sync::OnceLock::new();
+    SET.get_or_init(|| COMMON.iter().flat_map(|w| [w.to_string(), stem(w)]).collect())
+}
+
+fn is_stopword(w: &str) -> bool {
+    STOPWORDS.binary_search(&w).is_ok()
+}
+
+/// A light English stemmer (Porter step 1 plus the common derivational suffixes). Only ASCII
+/// words are stemmed; others are returned as they are.
+pub fn stem(word: &str) -> String {
+    if !word.is_ascii() || word.len() <= 3 {
+        return word.to_string();
+    }
+    let mut w = word.to_string();
+    // Step 1a: plurals.
+    if w.ends_with("sses") {
+        w.truncate(w.len() - 2);
+    } else if w.ends_with("ies") && w.len() > 4 {
+        w.truncate(w.len() - 3);
+        w.push('y');
+    } else if w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") && !w.ends_with("is") {
+        w.truncate(w.len() - 1);
+    }
+    // Step 1b: -ed / -ing / -eed.
+    let mut stripped = false;
+    if w.ends_with("eed") {
+        if w.len() > 5 {
+            w.truncate(w.len() - 1);
+        }
+    } else {
+        for suf in ["ing", "ed"] {
+            if w.ends_with(suf) && has_vowel(&w[..w.len() - suf.len()]) && w.len() - suf.len() >= 3 {
+                w.truncate(w.len() - suf.len());
+                stripped = true;
+                break;
+            }
+        }
+    }
+    if stripped {
+        if w.ends_with("at") || w.ends_with("bl") || w.ends_with("iz") {
+            w.push('e');
+        } else if ends_double_consonant(&w) && !w.ends_with('l') && !w.ends_with('s') && !w.ends_with('z') {
+            w.truncate(w.len() - 1);
+        }
+    }
+    // Step 1c: y -> i is skipped (keeps stems readable); map trailing 'y' after consonant to 'i'
+    // only for matching with the plural rule above ("libraries" -> "library").
+    // Derivational suffixes (Porter steps 2-4, simplified).
+    const SUFFIXES: [(&str, &str); 24] = [
+        ("ational", "ate"),
+        ("ization", "ize"),
+        ("fulness", "ful"),
+        ("iveness", "ive"),
+        ("ousness", "ous"),
+        ("isation", "ize"),
+        ("tional", "tion"),
+        ("biliti", "ble"),
+        ("ations", "ate"),
+        ("ation", "ate"),
+        ("alism", "al"),
+        ("ement", ""),
+        ("ment", ""),
+        ("ness", ""),
+        ("ably", "able"),
+        ("ibly", "ible"),
+        ("ally", "al"),
+        ("ator", "ate"),
+        ("ities", "ity"),
+        ("ously", "ous"),
+        ("ently", "ent"),
+        ("ise", "ize"),
+        ("ly", ""),
+        ("er", ""),
+    ];
+    for (suf, rep) in SUFFIXES {
+        if w.ends_with(suf) {
+            let base = &w[..w.len() - suf.len()];
+            if base.len() >= 3 && has_vowel(base) {
+                let mut s = base.to_string();
+                s.push_str(rep);
+                w = s;
+            }
+            break;
+        }
+    }
+    if w.ends_with('e') && w.len() > 4 {
+        w.truncate(w.len() - 1);
+    }
+    w
+}
+
+fn has_vowel(s: &str) -> bool {
+    s.bytes().any(|b| matches!(b, b'a' | b'e' | b'i' | b'o' | b'u' | b'y'))
+}
+
+fn ends_double_consonant(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 2
+        && b[b.len() - 1] == b[b.len() - 2]
+        && !matches!(b[b.len() - 1], b'a' | b'e' | b'i' | b'o' | b'u')
+}
+
+/// English stopwords (sorted; binary searched).
+const STOPWORDS: &[&str] = &[
+    "a",
+    "about",
+    "above",
+    "after",
+    "again",
+    "against",
+    "all",
+    "also",
+    "am",
+    "an",
+    "and",
+    "any",
+    "are",
+    "as",
+    "at",
+    "be",
+    "because",
+    "been",
+    "before",
+    "being",
+    "below",
+    "between",
+    "both",
+    "but",
+    "by",
+    "can",
+    "could",
+    "did",
+    "do",
+    "does",
+    "doing",
+    "down",
+    "during",
+    "each",
+    "either",
+    "else",
+    "etc",
+    "ever",
+    "every",
+    "few",
+    "for",
+    "from",
+    "further",
+    "had",
+    "has",
+    "have",
+    "having",
+    "he",
+    "her",
+    "here",
+    "hers",
+    "herself",
+    "him",
+    "himself",
+    "his",
+    "how",
+    "however",
+    "i",
+    "if",
+    "in",
+    "into",
+    "is",
+    "it",
+    "its",
+    "itself",
+    "just",
+    "may",
+    "me",
+    "might",
+    "more",
+    "most",
+    "much",
+    "must",
+    "my",
+    "myself",
+    "neither",
+    "no",
+    "nor",
+    "not",
+    "now",
+    "of",
+    "off",
+    "on",
+    "once",
+    "only",
+    "or",
+    "other",
+    "our",
+    "ours",
+    "ourselves",
+    "out",
+    "over",
+    "own",
+    "same",
+    "shall",
+    "she",
+    "should",
+    "so",
+    "some",
+    "such",
+    "than",
+    "that",
+    "the",
+    "their",
+    "theirs",
+    "them",
+    "themselves",
+    "then",
+    "there",
+    "these",
+    "they",
+    "this",
+    "those",
+    "through",
+    "thus",
+    "to",
+    "too",
+    "under",
+    "until",
+    "up",
+    "upon",
+    "us",
+    "very",
+    "via",
+    "was",
+    "we",
+    "were",
+    "what",
+    "when",
+    "where",
+    "whether",
+    "which",
+    "while",
+    "who",
+    "whom",
+    "whose",
+    "why",
+    "will",
+    "with",
+    "within",
+    "without",
+    "would",
+    "yet",
+    "you",
+    "your",
+    "yours",
+    "yourself",
+    "yourselves",
+];
+
+/// Frequent, weakly discriminative English words (sorted).
+const COMMON: &[&str] = &[
+    "able",
+    "add",
+    "allow",
+    "almost",
+    "already",
+    "although",
+    "always",
+    "another",
+    "anyone",
+    "anything",
+    "appear",
+    "ask",
+    "back",
+    "bad",
+    "begin",
+    "believe",
+    "big",
+    "bring",
+    "build",
+    "buy",
+    "call",
+    "case",
+    "change",
+    "come",
+    "consider",
+    "continue",
+    "create",
+    "cut",
+    "day",
+    "die",
+    "different",
+    "early",
+    "even",
+    "everyone",
+    "everything",
+    "example",
+    "expect",
+    "fact",
+    "fall",
+    "false",
+    "feel",
+    "find",
+    "first",
+    "follow",
+    "following",
+    "get",
+    "give",
+    "go",
+    "good",
+    "great",
+    "grow",
+    "happen",
+    "hear",
+    "hello",
+    "hi",
+    "high",
+    "important",
+    "include",
+    "instead",
+    "keep",
+    "kill",
+    "kind",
+    "know",
+    "large",
+    "last",
+    "lead",
+    "learn",
+    "least",
+    "leave",
+    "less",
+    "let",
+    "like",
+    "little",
+    "live",
+    "long",
+    "look",
+    "lose",
+    "lot",
+    "lots",
+    "love",
+    "made",
+    "make",
+    "many",
+    "mean",
+    "meet",
+    "move",
+    "need",
+    "never",
+    "new",
+    "next",
+    "nothing",
+    "number",
+    "offer",
+    "often",
+    "ok",
+    "okay",
+    "old",
+    "one",
+    "ones",
+    "open",
+    "part",
+    "pay",
+    "people",
+    "place",
+    "play",
+    "please",
+    "point",
+    "provide",
+    "public",
+    "put",
+    "quite",
+    "rather",
+    "reach",
+    "read",
+    "really",
+    "remain",
+    "remember",
+    "right",
+    "run",
+    "said",
+    "say",
+    "see",
+    "seem",
+    "send",
+    "serve",
+    "set",
+    "show",
+    "since",
+    "sit",
+    "small",
+    "someone",
+    "something",
+    "sort",
+    "speak",
+    "spend",
+    "stand",
+    "stay",
+    "still",
+    "stop",
+    "take",
+    "tell",
+    "thank",
+    "thanks",
+    "thing",
+    "think",
+    "though",
+    "time",
+    "true",
+    "try",
+    "two",
+    "understand",
+    "use",
+    "used",
+    "using",
+    "usually",
+    "wait",
+    "walk",
+    "want",
+    "watch",
+    "way",
+    "well",
+    "whatever",
+    "win",
+    "work",
+    "write",
+    "year",
+    "yes",
+    "young",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_are_sorted_for_binary_search() {
+        assert!(STOPWORDS.windows(2).all(|w| w[0] < w[1]), "STOPWORDS not sorted");
+        assert!(COMMON.windows(2).all(|w| w[0] < w[1]), "COMMON not sorted");
+    }
+
+    #[test]
+    fn stems_inflections_together() {
+        assert_eq!(stem("connections"), stem("connection"));
+        assert_eq!(stem("running"), stem("runs"));
+        assert_eq!(stem("libraries"), stem("library"));
+        assert_eq!(stem("configured"), stem("configure"));
+        assert_eq!(stem("shipping"), stem("ship"));
     }
 }
