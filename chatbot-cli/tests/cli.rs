@@ -1,4 +1,5 @@
 //! Black-box tests of the `chatbot` binary on a temporary SQLite database and local index.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
 use std::process::{Command, Output};
