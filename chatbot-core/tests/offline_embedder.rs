@@ -11,7 +11,7 @@ fn deterministic_and_normalised() {
     assert_eq!(a.len(), e.dimension());
     let norm: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
     assert!((norm - 1.0).abs() < 1e-4, "norm {norm}");
-    assert_eq!(e.model(), "offline-hash-v1");
+    assert_eq!(e.model(), "offline-hash-v2");
 }
 
 #[test]

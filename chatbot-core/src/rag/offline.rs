@@ -21,13 +21,13 @@ use super::Embedder;
 use crate::error::Result;
 
 /// Identity of this embedder (bump the version whenever features or weights change).
-pub const MODEL: &str = "offline-hash-v1";
+pub const MODEL: &str = "offline-hash-v2";
 /// Vector length.
 pub const DIMENSION: usize = 1536;
 
 /// Relative weights of the feature families.
 const BIGRAM_WEIGHT: f32 = 0.55;
-const TRIGRAM_WEIGHT: f32 = 0.35;
+const TRIGRAM_WEIGHT: f32 = 0.5;
 
 /// Offline embedder (stateless; cheap to clone).
 #[derive(Debug, Clone)]
