@@ -167,7 +167,7 @@ async fn live_chat_turn_through_the_chatbot() {
             store,
             embedder: Arc::new(OfflineEmbedder::new()),
             vectors,
-            model: Arc::new(model(&url)),
+            model: Arc::new(Short(model(&url))),
         },
     );
     let seeded = chatbot_core::demo::seed(&bot).await.unwrap();
