@@ -94,6 +94,12 @@ stop_servers() {
         # Only stop a process that is still our llama-server (the pid may have been reused).
         if [ -n "$pid" ] && grep -q llama-server "/proc/$pid/cmdline" 2>/dev/null; then
             kill "$pid" 2>/dev/null || true
+            # llama-server shuts down gracefully; give it a few seconds, then insist.
+            for _ in 1 2 3 4 5 6 7 8 9 10; do
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.5
+            done
+            kill -9 "$pid" 2>/dev/null || true
         fi
         rm -f "$f"
     done
