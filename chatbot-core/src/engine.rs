@@ -49,7 +49,12 @@ impl Components {
         let embedder: Arc<dyn Embedder> = match &config.embedder {
             EmbedderChoice::Offline => Arc::new(OfflineEmbedder::new()),
             EmbedderChoice::OpenAi { api_key, base_url, model, dimensions } => {
-                Arc::new(OpenAiEmbedder::new(api_key, base_url.as_deref(), model, *dimensions))
+                let e = OpenAiEmbedder::new(api_key, base_url.as_deref(), model, *dimensions);
+                if e.dimension() == 0 {
+                    // A model we do not know: learn its dimension before anything is indexed.
+                    e.ensure_dimension().await?;
+                }
+                Arc::new(e)
             }
         };
         let vectors: Arc<dyn VectorStore> = match &config.vector_store {
