@@ -485,6 +485,19 @@ impl Chatbot {
             .ok_or_else(|| Error::not_found(format!("widget settings of {}", ctx.company_id())))
     }
 
+    /// The public widget settings of an active company in one store round trip (the widget's
+    /// first request; no cache, so every instance sees a write at once).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] (unknown company), [`Error::Forbidden`] (inactive).
+    pub async fn public_widget_settings(&self, company_id: &str) -> Result<WidgetSettings> {
+        match self.store().get_public_widget_settings(company_id).await? {
+            None => Err(Error::not_found(format!("company {company_id}"))),
+            Some((false, _)) => Err(Error::Forbidden(format!("company {company_id} is inactive"))),
+            Some((true, s)) => Ok(s),
+        }
+    }
+
     /// Partial update, visible to the next read on every instance (no cache).
     ///
     /// # Errors

@@ -107,8 +107,7 @@ impl App {
     // ----- widget settings (004) -----
 
     async fn get_settings(&self, cx: &mut Cx) -> Res {
-        let ctx = self.bot.public_context(cx.param(0)).await?;
-        let settings = self.bot.widget_settings(&ctx).await?;
+        let settings = self.bot.public_widget_settings(cx.param(0)).await?;
         cx.allow_by(&settings);
         let mut r = body::json(StatusCode::OK, &settings);
         r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));

@@ -86,6 +86,12 @@ pub trait Store: Send + Sync + 'static {
 
     // --- widget settings ---
     async fn get_widget_settings(&self, company_id: &str) -> Result<Option<WidgetSettings>>;
+    /// The settings with the company's `is_active`, in one round trip (the public GET, the
+    /// busiest route). `None` when the company does not exist.
+    async fn get_public_widget_settings(&self, company_id: &str) -> Result<Option<(bool, WidgetSettings)>> {
+        let Some(c) = self.get_company(company_id).await? else { return Ok(None) };
+        Ok(self.get_widget_settings(company_id).await?.map(|s| (c.is_active, s)))
+    }
     /// Apply a partial update atomically (one UPDATE; concurrent patches of different fields
     /// both land) and return the new row. [`Error::NotFound`] if the company has no row.
     async fn update_widget_settings(

@@ -383,6 +383,22 @@ impl Store for PostgresStore {
         row.as_ref().map(settings_row).transpose()
     }
 
+    async fn get_public_widget_settings(&self, company_id: &str) -> Result<Option<(bool, WidgetSettings)>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            settings_cols!(),
+            ", (SELECT c.is_active FROM user_companies c WHERE c.company_id = widget_settings.company_id) \
+             AS company_active FROM widget_settings WHERE company_id = $1"
+        ))
+        .bind(company_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(r) => Ok(Some((r.try_get::<bool, _>("company_active")?, settings_row(&r)?))),
+            None => Ok(None),
+        }
+    }
+
     async fn update_widget_settings(
         &self,
         company_id: &str,

@@ -366,7 +366,12 @@ pub async fn companies_create_get_list_deactivate(ctx: &Ctx) {
     let ids: Vec<String> = s.list_companies().await.unwrap().into_iter().map(|c| c.company_id).collect();
     assert_eq!(ids, vec!["123".to_string(), "456".to_string()]);
 
+    // The one-round-trip public read agrees with the two separate reads.
+    assert_eq!(s.get_public_widget_settings("123").await.unwrap(), Some((true, ws.clone())));
+    assert_eq!(s.get_public_widget_settings("nope").await.unwrap(), None);
+
     s.set_company_active("123", false).await.unwrap();
+    assert_eq!(s.get_public_widget_settings("123").await.unwrap().map(|(active, _)| active), Some(false));
     let c2 = s.get_company("123").await.unwrap().unwrap();
     assert!(!c2.is_active);
     assert!(c2.updated_at >= c.updated_at);
