@@ -92,10 +92,8 @@ pub struct Chunker {
 }
 
 enum Inner {
-    Chars {
-        text: TextSplitter<Characters>,
-        md: MarkdownSplitter<Characters>,
-    },
+    /// Plain text goes through [`split_chars`], Markdown through text-splitter.
+    Chars { md: MarkdownSplitter<Characters> },
     Tokens {
         text: TextSplitter<&'static tiktoken_rs::CoreBPE>,
         md: MarkdownSplitter<&'static tiktoken_rs::CoreBPE>,
@@ -114,10 +112,7 @@ impl Chunker {
     /// [`Error::Invalid`] for settings text-splitter rejects.
     pub fn new(settings: ChunkSettings) -> Result<Self> {
         let inner = match settings.sizing {
-            Sizing::Characters => Inner::Chars {
-                text: TextSplitter::new(config(&settings, Characters)?),
-                md: MarkdownSplitter::new(config(&settings, Characters)?),
-            },
+            Sizing::Characters => Inner::Chars { md: MarkdownSplitter::new(config(&settings, Characters)?) },
             Sizing::Tokens => {
                 let bpe = tiktoken_rs::cl100k_base_singleton();
                 Inner::Tokens {
