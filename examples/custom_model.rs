@@ -29,7 +29,10 @@ impl ChatModel for Shouting {
         Ok(Completion { text, model: "shouting-1".into(), usage: None })
     }
 
-    async fn stream(&self, req: &ChatRequest) -> chatbot_core::Result<BoxStream<'static, chatbot_core::Result<StreamEvent>>> {
+    async fn stream(
+        &self,
+        req: &ChatRequest,
+    ) -> chatbot_core::Result<BoxStream<'static, chatbot_core::Result<StreamEvent>>> {
         let c = self.complete(req).await?;
         Ok(Box::pin(futures::stream::iter([
             Ok(StreamEvent::Delta(c.text)),

@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use chatbot_core::auth::KeyKind;
 use chatbot_core::lead::{LeadFilter, LeadStatus};
-use chatbot_core::{AiConfig, ChatEvent, ChatInput, Chatbot, ClientInfo, Config, NewCompany, WidgetSettingsPatch};
+use chatbot_core::{
+    AiConfig, ChatEvent, ChatInput, Chatbot, ClientInfo, Config, NewCompany, WidgetSettingsPatch,
+};
 use clap::{Args, Parser, Subcommand};
 use futures::StreamExt as _;
 use serde_json::json;
@@ -405,7 +407,9 @@ async fn company(g: &Global, cmd: CompanyCommand) -> anyhow::Result<()> {
             let chunks = bot.store().count_chunks(&company_id).await?;
             let c = ctx.company();
             if g.json {
-                print_json(&json!({"company": c, "budget": budget, "knowledge": {"sources": sources.len(), "chunks": chunks}}))?;
+                print_json(
+                    &json!({"company": c, "budget": budget, "knowledge": {"sources": sources.len(), "chunks": chunks}}),
+                )?;
             } else {
                 println!("company_id:   {}", c.company_id);
                 println!("name:         {}", c.company_name);
@@ -482,10 +486,15 @@ async fn keys(g: &Global, cmd: KeysCommand) -> anyhow::Result<()> {
             let ctx = bot.operator_context(&company_id).await?;
             let issued = bot.create_key(&ctx, KeyKind::parse(&kind)?).await?;
             if g.json {
-                print_json(&json!({"key": issued.token, "key_id": issued.record.key_id, "kind": kind, "company_id": company_id}))?;
+                print_json(
+                    &json!({"key": issued.token, "key_id": issued.record.key_id, "kind": kind, "company_id": company_id}),
+                )?;
             } else {
                 println!("{}", issued.token);
-                eprintln!("key id {} ({kind}, company {company_id}): store the key now, it is not shown again", issued.record.key_id);
+                eprintln!(
+                    "key id {} ({kind}, company {company_id}): store the key now, it is not shown again",
+                    issued.record.key_id
+                );
             }
         }
         KeysCommand::List { company_id } => {
@@ -496,7 +505,9 @@ async fn keys(g: &Global, cmd: KeysCommand) -> anyhow::Result<()> {
             } else {
                 for k in list {
                     let state = if k.is_active() { "active" } else { "revoked" };
-                    let used = k.last_used_at.map_or("never used".into(), |t| format!("last used {}", t.to_rfc3339()));
+                    let used = k
+                        .last_used_at
+                        .map_or("never used".into(), |t| format!("last used {}", t.to_rfc3339()));
                     println!("{}\t{}\t{}…\t{}\t{}", k.key_id, k.kind.as_str(), k.prefix, state, used);
                 }
             }
@@ -544,7 +555,12 @@ fn print_settings(g: &Global, s: &chatbot_core::WidgetSettings) -> anyhow::Resul
     Ok(())
 }
 
-async fn chat(g: &Global, company_id: &str, message: Option<String>, session: Option<String>) -> anyhow::Result<()> {
+async fn chat(
+    g: &Global,
+    company_id: &str,
+    message: Option<String>,
+    session: Option<String>,
+) -> anyhow::Result<()> {
     let bot = open(g).await?;
     tracing::info!(target: "chatbot", "components: {}", bot.components_info());
     let ctx = bot.operator_context(company_id).await?;
@@ -553,7 +569,8 @@ async fn chat(g: &Global, company_id: &str, message: Option<String>, session: Op
     }
     let info = bot.open_session(&ctx, Some("terminal".into()), session, ClientInfo::default()).await?;
     if let Some(m) = message {
-        let input = ChatInput { session_id: info.session_id.clone(), message: m, client: ClientInfo::default() };
+        let input =
+            ChatInput { session_id: info.session_id.clone(), message: m, client: ClientInfo::default() };
         if g.json {
             let reply = bot.chat(&ctx, input).await?;
             print_json(&json!({
@@ -581,7 +598,8 @@ async fn chat(g: &Global, company_id: &str, message: Option<String>, session: Op
             std::io::stdout().flush()?;
         }
         line.clear();
-        let n = tokio::task::block_in_place(|| stdin.read_line(&mut line)).context("reading standard input")?;
+        let n =
+            tokio::task::block_in_place(|| stdin.read_line(&mut line)).context("reading standard input")?;
         if n == 0 {
             break;
         }
@@ -592,7 +610,11 @@ async fn chat(g: &Global, company_id: &str, message: Option<String>, session: Op
         if matches!(text, "/quit" | "/exit") {
             break;
         }
-        let input = ChatInput { session_id: info.session_id.clone(), message: text.to_string(), client: ClientInfo::default() };
+        let input = ChatInput {
+            session_id: info.session_id.clone(),
+            message: text.to_string(),
+            client: ClientInfo::default(),
+        };
         if let Err(e) = stream_reply(&bot, &ctx, input).await {
             eprintln!("error: {}", one_line(&e));
         }
@@ -600,7 +622,11 @@ async fn chat(g: &Global, company_id: &str, message: Option<String>, session: Op
     Ok(())
 }
 
-async fn stream_reply(bot: &Chatbot, ctx: &chatbot_core::TenantContext, input: ChatInput) -> anyhow::Result<()> {
+async fn stream_reply(
+    bot: &Chatbot,
+    ctx: &chatbot_core::TenantContext,
+    input: ChatInput,
+) -> anyhow::Result<()> {
     let mut stream = bot.chat_stream(ctx, input).await?;
     let mut out = std::io::stdout();
     if out.is_terminal() {
@@ -680,7 +706,14 @@ async fn leads(g: &Global, cmd: LeadsCommand) -> anyhow::Result<()> {
             if g.json {
                 print_json(&lead)?;
             } else {
-                println!("{} [{}] {} <{}> {}", lead.lead_id, lead.status.as_str(), lead.name, lead.email, lead.phone);
+                println!(
+                    "{} [{}] {} <{}> {}",
+                    lead.lead_id,
+                    lead.status.as_str(),
+                    lead.name,
+                    lead.email,
+                    lead.phone
+                );
                 println!("summary: {}", lead.ai_summary);
                 for m in &lead.messages {
                     println!("  {:?}: {}", m.role, m.content);

@@ -1,4 +1,5 @@
 //! Black-box tests of the `chatbot` binary on a temporary SQLite database and local index.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -52,7 +53,10 @@ fn table_columns(db: &Path, table: &str) -> Vec<String> {
         use sqlx::Row as _;
         let url = format!("sqlite://{}", db.display());
         let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA table_info({table})"))).fetch_all(&pool).await.unwrap();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA table_info({table})")))
+            .fetch_all(&pool)
+            .await
+            .unwrap();
         rows.iter().map(|r| r.get::<String, _>("name")).collect()
     })
 }
@@ -62,12 +66,18 @@ fn migrate_creates_the_seed_tables_with_every_column() {
     let env = Env::new();
     env.ok(&["db", "migrate"]);
     let want: &[(&str, &str)] = &[
-        ("user_companies", "id,company_id,company_name,email,phone,website,logo_url,settings,ai_config,is_active,created_at,updated_at"),
+        (
+            "user_companies",
+            "id,company_id,company_name,email,phone,website,logo_url,settings,ai_config,is_active,created_at,updated_at",
+        ),
         (
             "widget_settings",
             "id,company_id,primary_color,secondary_color,text_color,background_color,border_radius,company_name,company_logo,welcome_message,placeholder_text,position,auto_open,show_typing_indicator,ai_personality,ai_temperature,max_tokens,created_at,updated_at",
         ),
-        ("chat_conversations", "id,company_id,user_id,session_id,messages,metadata,last_activity_at,created_at,updated_at"),
+        (
+            "chat_conversations",
+            "id,company_id,user_id,session_id,messages,metadata,last_activity_at,created_at,updated_at",
+        ),
         ("pinecone_vectors", "id,company_id,vector_id,content,metadata,source,created_at,updated_at"),
     ];
     for (table, cols) in want {
@@ -128,13 +138,26 @@ fn invalid_setting_fails_naming_the_field_and_changes_nothing() {
 
     env.ok(&["settings", "set", "123", "primary_color=#ff0000", "welcome_message=Hello!", "max_tokens=300"]);
     let s = env.json(&["settings", "get", "123"]);
-    assert_eq!((s["primary_color"].as_str(), s["welcome_message"].as_str(), s["max_tokens"].as_i64()), (Some("#ff0000"), Some("Hello!"), Some(300)));
+    assert_eq!(
+        (s["primary_color"].as_str(), s["welcome_message"].as_str(), s["max_tokens"].as_i64()),
+        (Some("#ff0000"), Some("Hello!"), Some(300))
+    );
 }
 
 #[test]
 fn companies_and_keys() {
     let env = Env::new();
-    env.ok(&["company", "create", "acme", "--name", "Acme", "--email", "ops@acme.test", "--allowed-origin", "https://acme.test"]);
+    env.ok(&[
+        "company",
+        "create",
+        "acme",
+        "--name",
+        "Acme",
+        "--email",
+        "ops@acme.test",
+        "--allowed-origin",
+        "https://acme.test",
+    ]);
     let out = env.run(&["company", "create", "acme", "--name", "Acme", "--email", "ops@acme.test"]);
     assert!(!out.status.success(), "duplicate id must fail");
     let out = env.run(&["company", "create", "bad id", "--name", "X", "--email", "x@y.test"]);
@@ -179,7 +202,9 @@ fn search_and_chat_answer_from_the_demo_knowledge_offline() {
     let c = env.json(&["chat", "123", "--message", "How many days do I have to return something?"]);
     assert!(c["message"].as_str().unwrap().contains("30 days"), "{c}");
     assert_eq!(c["answered_by"], "fallback");
-    assert!(c["sources"].as_array().unwrap().iter().any(|s| s["source"].as_str().unwrap().ends_with("/returns")));
+    assert!(
+        c["sources"].as_array().unwrap().iter().any(|s| s["source"].as_str().unwrap().ends_with("/returns"))
+    );
 }
 
 #[test]

@@ -17,6 +17,7 @@ use crate::conversation::{Conversation, Message, Role, Session, history_window};
 use crate::error::{Error, Result};
 use crate::guard::{self, RateLimiter, TopicDecision};
 use crate::ingest::index::{NewChunk, ensure_embedder_identity, index_chunks};
+use crate::lead::llm_extract::LlmExtractor;
 use crate::lead::{Lead, LeadFilter, LeadStatus, extract};
 use crate::llm::{
     ChatModel, ChatRequest, ExtractiveAnswerer, OpenAiChat, Passage, PromptMessage, StreamEvent, Usage,
@@ -221,6 +222,8 @@ struct Inner {
     limiter: RateLimiter,
     metrics: Metrics,
     http: reqwest::Client,
+    /// Structured-output lead extraction, when an OpenAI-compatible model is configured.
+    extractor: Option<LlmExtractor>,
 }
 
 /// The facade. Cheap to clone.
@@ -253,6 +256,12 @@ impl Chatbot {
             .user_agent(concat!("chatbot-toolkit/", env!("CARGO_PKG_VERSION")))
             .build()
             .unwrap_or_default();
+        let extractor = match &config.model {
+            ModelChoice::OpenAi { api_key, base_url, model } => {
+                Some(LlmExtractor::new(api_key, base_url.as_deref(), model).with_http_client(http.clone()))
+            }
+            ModelChoice::Offline => None,
+        };
         Self {
             inner: Arc::new(Inner {
                 config,
@@ -260,6 +269,7 @@ impl Chatbot {
                 fallback: ExtractiveAnswerer::new(),
                 limiter: RateLimiter::new(),
                 metrics: Metrics::default(),
+                extractor,
                 http,
             }),
         }
@@ -378,12 +388,12 @@ impl Chatbot {
         if !key.is_active() {
             return Err(Error::Unauthorized("this API key was revoked".into()));
         }
-        if let Some(cid) = company_id {
-            if cid != key.company_id {
-                // Do not reveal whether the other company exists beyond what the route does.
-                self.company_or_404(cid).await?;
-                return Err(Error::Forbidden("this key belongs to another company".into()));
-            }
+        if let Some(cid) = company_id
+            && cid != key.company_id
+        {
+            // A 404 for an unknown company in the path, a 403 for someone else's key.
+            self.company_or_404(cid).await?;
+            return Err(Error::Forbidden("this key belongs to another company".into()));
         }
         let company = self.company_or_404(&key.company_id).await?;
         if !company.is_active {
@@ -721,18 +731,33 @@ impl Chatbot {
             if became_ready || (l.is_lead_ready && visitor_turns % SUMMARY_EVERY == 0) {
                 l.ai_summary = extract::offline_summary(l);
             }
+            // The webhook fires once per lead: `notified_at` is set before the lead is saved.
+            let notify =
+                became_ready && l.notified_at.is_none() && ctx.company().ai_config.lead_webhook_url.is_some();
+            if notify {
+                l.notified_at = Some(Utc::now());
+            }
             if update.changed || became_ready {
                 l.updated_at = Utc::now();
                 store.update_lead(l).await?;
             }
             if became_ready {
                 self.inner.metrics.leads_ready.inc();
+            }
+            if notify {
                 self.notify_lead_ready(ctx, l.clone());
             }
         }
 
         // Retrieval: a failing vector store means an answer without context, never an error.
-        let passages = match self.retrieve(ctx, message, self.inner.config.top_k).await {
+        // An injection attempt is refused without spending an embedding call.
+        let injection = guard::injection_reason(message).is_some();
+        let retrieved = if injection {
+            Ok(Vec::new())
+        } else {
+            self.retrieve(ctx, message, self.inner.config.top_k).await
+        };
+        let passages = match retrieved {
             Ok(p) => p,
             Err(e) => {
                 warn!(company = cid, error = %e, "retrieval failed; answering without context");
@@ -748,7 +773,7 @@ impl Chatbot {
         let decision = guard::classify_topic(message, best, &ctx.company().ai_config.allowed_topics);
         let req = self.build_request(ctx, &settings, &history, &passages, message);
 
-        let (mut text, answered_by, usage) = match decision {
+        let (mut text, answered_by, usage) = match &decision {
             TopicDecision::Refuse { reason } => {
                 info!(company = cid, reason, "refused off-topic request");
                 let t = guard::refusal_message(&settings.company_name);
@@ -757,6 +782,13 @@ impl Chatbot {
             }
             TopicDecision::Greeting if !self.model().is_paid() => {
                 let t = settings.welcome_message.clone();
+                send(&sink, ChatEvent::Delta(t.clone())).await;
+                (t, AnsweredBy::Fallback, None)
+            }
+            // Contact details with no question: acknowledge (the lead follow-up below thanks
+            // or asks for what is missing) instead of searching the knowledge for an answer.
+            TopicDecision::Contact if !self.model().is_paid() && lead.is_some() => {
+                let t = if became_ready { String::new() } else { "Thank you!".to_string() };
                 send(&sink, ChatEvent::Delta(t.clone())).await;
                 (t, AnsweredBy::Fallback, None)
             }
@@ -770,6 +802,8 @@ impl Chatbot {
                     "Thank you, {}! We have your contact details and someone from {} will get back to you soon.",
                     l.name, settings.company_name
                 ))
+            } else if !l.is_lead_ready && matches!(decision, TopicDecision::Contact) {
+                Some(contact_ask(l))
             } else if !l.is_lead_ready && answered_by != AnsweredBy::Refusal {
                 let visitor_turns = conv.messages.iter().filter(|m| m.role == Role::User).count() + 1;
                 (visitor_turns % ASK_CONTACT_EVERY == 1 && visitor_turns > 1).then(|| contact_ask(l))
@@ -777,7 +811,7 @@ impl Chatbot {
                 None
             };
             if let Some(extra) = extra {
-                let piece = format!("\n\n{extra}");
+                let piece = if text.is_empty() { extra } else { format!("\n\n{extra}") };
                 send(&sink, ChatEvent::Delta(piece.clone())).await;
                 text.push_str(&piece);
             }
@@ -791,6 +825,9 @@ impl Chatbot {
             msgs.push(visitor);
             msgs.push(reply_msg);
             l.messages = msgs;
+            if answered_by == AnsweredBy::Model {
+                self.spawn_llm_extraction(ctx, l);
+            }
         }
         Ok(ChatReply {
             message: text,
@@ -969,6 +1006,48 @@ Answer from the reference text below; if it does not contain the answer, say you
             temperature: settings.ai_temperature as f32,
             max_tokens: u32::try_from(settings.max_tokens).unwrap_or(500),
         }
+    }
+
+    /// Refine the lead with the model's structured extraction (contacts checked against what the
+    /// visitor wrote, the company's profile fields, a summary), off the reply's path.
+    fn spawn_llm_extraction(&self, ctx: &TenantContext, lead: &Lead) {
+        let Some(extractor) = self.inner.extractor.clone() else { return };
+        let visitor: Vec<String> =
+            lead.messages.iter().filter(|m| m.role == Role::User).map(|m| m.content.clone()).collect();
+        let (bot, ctx, lead_id) = (self.clone(), ctx.clone(), lead.lead_id.clone());
+        tokio::spawn(async move {
+            let fields = ctx.company().ai_config.lead_profile_fields.clone();
+            let x = match extractor.extract(&visitor, &fields).await {
+                Ok(x) => x,
+                Err(e) => {
+                    warn!(company = ctx.company_id(), error = %e, "lead extraction by the model failed");
+                    bot.inner.metrics.upstream_error("openai");
+                    return;
+                }
+            };
+            let Ok(Some(mut l)) = bot.store().get_lead(ctx.company_id(), &lead_id).await else { return };
+            let update = extract::apply_extracted(&mut l, "", &x.contacts, &x.profile);
+            if let Some(summary) = x.summary.filter(|s| !s.trim().is_empty()) {
+                l.ai_summary = summary;
+            }
+            let notify = update.became_ready
+                && l.notified_at.is_none()
+                && ctx.company().ai_config.lead_webhook_url.is_some();
+            if notify {
+                l.notified_at = Some(Utc::now());
+            }
+            l.updated_at = Utc::now();
+            if let Err(e) = bot.store().update_lead(&l).await {
+                warn!(company = ctx.company_id(), error = %e, "could not save the extracted lead");
+                return;
+            }
+            if update.became_ready {
+                bot.inner.metrics.leads_ready.inc();
+            }
+            if notify {
+                bot.notify_lead_ready(&ctx, l);
+            }
+        });
     }
 
     fn notify_lead_ready(&self, ctx: &TenantContext, lead: Lead) {

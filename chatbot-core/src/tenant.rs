@@ -407,10 +407,10 @@ impl WidgetSettingsPatch {
                 validate_color(field, c)?;
             }
         }
-        if let Some(r) = self.border_radius {
-            if !(0..=64).contains(&r) {
-                return Err(Error::invalid("border_radius", "must be between 0 and 64"));
-            }
+        if let Some(r) = self.border_radius
+            && !(0..=64).contains(&r)
+        {
+            return Err(Error::invalid("border_radius", "must be between 0 and 64"));
         }
         if let Some(n) = &self.company_name {
             check_len("company_name", n, 1, 255)?;
@@ -428,15 +428,15 @@ impl WidgetSettingsPatch {
         if let Some(p) = &self.ai_personality {
             check_len("ai_personality", p, 1, 1000)?;
         }
-        if let Some(t) = self.ai_temperature {
-            if !(0.0..=2.0).contains(&t) || !t.is_finite() {
-                return Err(Error::invalid("ai_temperature", "must be between 0.0 and 2.0"));
-            }
+        if let Some(t) = self.ai_temperature
+            && (!(0.0..=2.0).contains(&t) || !t.is_finite())
+        {
+            return Err(Error::invalid("ai_temperature", "must be between 0.0 and 2.0"));
         }
-        if let Some(m) = self.max_tokens {
-            if !(1..=4096).contains(&m) {
-                return Err(Error::invalid("max_tokens", "must be between 1 and 4096"));
-            }
+        if let Some(m) = self.max_tokens
+            && !(1..=4096).contains(&m)
+        {
+            return Err(Error::invalid("max_tokens", "must be between 1 and 4096"));
         }
         if let Some(origins) = &self.allowed_origins {
             if origins.len() > 100 {

@@ -130,7 +130,7 @@ async fn token_sized_chunks_fit_the_budget() {
         chunk: ChunkSettings::new(Sizing::Tokens, 100, 10).unwrap(),
         ..IngestOptions::default()
     };
-    let s = run(&stack, &[p.clone()], &opts).await;
+    let s = run(&stack, std::slice::from_ref(&p), &opts).await;
     assert!(s.chunks > 10, "{s:?}");
     let ids = stack.sinks.store.chunk_ids_for_source(COMPANY, &p.display().to_string()).await.unwrap();
     let bpe = tiktoken_rs::cl100k_base_singleton();

@@ -137,6 +137,10 @@ fn nothing_invented_from_tricky_text() {
         "My order from 12-05-2024 (order #A12345) arrived broken",
         "I'm interested in teapots; is 1.0 litre the biggest?",
         "Ref: 2024/05/12-0001",
+        // The company's own contact details, quoted by the visitor, are not the visitor's.
+        "Is +31 20 123 4567 your number?",
+        "I called your +31 20 123 4567 twice and mailed your support@demo-shop.example",
+        "is support@demo-shop.example still your e-mail address?",
     ];
     for t in tricky {
         assert_eq!(extract_contacts(t), Contacts::default(), "invented contacts from {t:?}");
@@ -149,6 +153,10 @@ fn full_message_with_everything() {
     assert_eq!(c.name.as_deref(), Some("Jane Doe"));
     assert_eq!(c.email.as_deref(), Some("jane@example.com"));
     assert_eq!(c.phone.as_deref(), Some("+31612345678"));
+    // "your" earlier in the sentence does not hide the visitor's own details.
+    let c = extract_contacts("Your teapot is lovely! You can reach me at jane@example.com or 06-12345678");
+    assert_eq!(c.email.as_deref(), Some("jane@example.com"));
+    assert_eq!(c.phone.as_deref(), Some("06-12345678"));
 }
 
 #[test]
@@ -248,4 +256,398 @@ fn offline_summary_is_short_and_built_from_fields() {
     let s = offline_summary(&l);
     assert!(s.starts_with("Anonymous visitor (no contact details yet)."), "{s}");
     assert!(s.contains('…') && s.chars().count() < 300, "{s}");
+}
+
+// ----- webhook wire tests (wiremock on 127.0.0.1) -----
+
+mod webhook {
+    use std::time::Duration;
+
+    use chatbot_core::lead::Lead;
+    use chatbot_core::lead::extract::apply_message;
+    use chatbot_core::lead::webhook::{WebhookPolicy, payload, send_signed, verify};
+    use wiremock::matchers::{header, header_exists, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    fn fast() -> WebhookPolicy {
+        WebhookPolicy {
+            attempts: 4,
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(50),
+        }
+    }
+
+    fn ready_lead() -> Lead {
+        let mut l = Lead::new("lead_w".into(), "123", "sess_w", "u");
+        apply_message(&mut l, "Hi, I'm Jane Doe, jane@example.com. Do you ship teapots to Belgium?");
+        assert!(l.is_lead_ready);
+        l.ai_summary = "Jane Doe wants a teapot shipped to Belgium.".into();
+        l
+    }
+
+    fn body_of(l: &Lead) -> Vec<u8> {
+        serde_json::to_vec(&payload("123", l, chrono::Utc::now())).unwrap()
+    }
+
+    #[tokio::test]
+    async fn signed_post_with_the_documented_body() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/hook"))
+            .and(header("content-type", "application/json"))
+            .and(header("x-chatbot-event", "lead.ready"))
+            .and(header_exists("x-chatbot-signature"))
+            .respond_with(ResponseTemplate::new(204))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let l = ready_lead();
+        let body = body_of(&l);
+        let out = send_signed(
+            &reqwest::Client::new(),
+            &format!("{}/hook", server.uri()),
+            "whsec_1",
+            &body,
+            &fast(),
+        )
+        .await;
+        assert!(out.delivered && out.attempts == 1 && out.status_code == Some(204), "{out:?}");
+        let reqs = server.received_requests().await.unwrap();
+        let r = &reqs[0];
+        let sig = r.headers.get("x-chatbot-signature").unwrap().to_str().unwrap();
+        assert!(verify("whsec_1", &r.body, sig), "signature must verify over the exact body");
+        assert!(!verify("whsec_other", &r.body, sig));
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(v["event"], "lead.ready");
+        assert_eq!(v["company_id"], "123");
+        assert_eq!(v["lead"]["lead_id"], "lead_w");
+        assert_eq!(v["lead"]["name"], "Jane Doe");
+        assert_eq!(v["lead"]["email"], "jane@example.com");
+        assert_eq!(v["lead"]["phone"], "");
+        assert_eq!(v["lead"]["status"], "new");
+        assert!(v["lead"]["message"].as_str().unwrap().contains("Belgium"));
+        assert_eq!(v["lead"]["ai_summary"], "Jane Doe wants a teapot shipped to Belgium.");
+        assert!(v["lead"]["created_at"].is_string() && v["sent_at"].is_string());
+    }
+
+    #[tokio::test]
+    async fn retries_5xx_and_429_then_succeeds() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(503))
+            .up_to_n_times(1)
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0"))
+            .up_to_n_times(1)
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).expect(1).mount(&server).await;
+        let body = body_of(&ready_lead());
+        let out = send_signed(&reqwest::Client::new(), &server.uri(), "s", &body, &fast()).await;
+        assert!(out.delivered, "{out:?}");
+        assert_eq!(out.attempts, 3);
+        // Every attempt carries the same signed body.
+        let reqs = server.received_requests().await.unwrap();
+        assert_eq!(reqs.len(), 3);
+        assert!(reqs.iter().all(|r| r.body == body));
+    }
+
+    #[tokio::test]
+    async fn gives_up_after_the_attempts_and_never_retries_4xx() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/down"))
+            .respond_with(ResponseTemplate::new(500))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/gone"))
+            .respond_with(ResponseTemplate::new(410))
+            .mount(&server)
+            .await;
+        let http = reqwest::Client::new();
+        let body = body_of(&ready_lead());
+        let out = send_signed(&http, &format!("{}/down", server.uri()), "s", &body, &fast()).await;
+        assert_eq!((out.delivered, out.attempts, out.status_code), (false, 4, Some(500)));
+        assert!(out.error.as_deref().unwrap().contains("500"));
+        let out = send_signed(&http, &format!("{}/gone", server.uri()), "s", &body, &fast()).await;
+        assert_eq!((out.delivered, out.attempts, out.status_code), (false, 1, Some(410)));
+        // A closed port: network errors are retried too.
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let out = send_signed(&http, &format!("http://127.0.0.1:{port}/x"), "s", &body, &fast()).await;
+        assert_eq!((out.delivered, out.attempts, out.status_code), (false, 4, None));
+        assert!(out.error.unwrap().contains("request failed"));
+    }
+}
+
+// ----- structured-output extraction (wiremock following the Chat Completions docs) -----
+
+mod llm {
+    use chatbot_core::lead::Lead;
+    use chatbot_core::lead::extract::{apply_extracted, apply_message};
+    use chatbot_core::lead::llm_extract::LlmExtractor;
+    use serde_json::json;
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    fn completion(content: &serde_json::Value) -> serde_json::Value {
+        json!({
+            "id": "chatcmpl-abc123",
+            "object": "chat.completion",
+            "created": 1_700_000_000,
+            "model": "gpt-4o-mini-2024-07-18",
+            "choices": [{
+                "index": 0,
+                "message": {"role": "assistant", "content": content.to_string(), "refusal": null},
+                "logprobs": null,
+                "finish_reason": "stop"
+            }],
+            "usage": {"prompt_tokens": 120, "completion_tokens": 40, "total_tokens": 160},
+            "system_fingerprint": "fp_test"
+        })
+    }
+
+    #[tokio::test]
+    async fn json_schema_request_and_profile_for_a_realtor() {
+        let server = MockServer::start().await;
+        let answer = json!({
+            "name": "Jane Doe",
+            "email": "jane@example.com",
+            "phone": null,
+            "summary": "Jane Doe wants to buy a house in Utrecht within 3 months, budget about 450k euros.",
+            "profile": {"budget": "450k euros", "area": "Utrecht", "buying_or_selling": "buying", "timeline": "within 3 months"}
+        });
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .and(header("authorization", "Bearer sk-test"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(completion(&answer)))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let fields: Vec<String> =
+            ["budget", "area", "buying_or_selling", "timeline"].iter().map(|s| s.to_string()).collect();
+        let x = LlmExtractor::new("sk-test", Some(&format!("{}/v1", server.uri())), "gpt-4o-mini");
+        let msgs = vec![
+            "Hi, we want to buy a house in Utrecht within 3 months, budget about 450k euros".to_string(),
+            "I'm Jane Doe, jane@example.com".to_string(),
+        ];
+        let got = x.extract(&msgs, &fields).await.unwrap();
+        assert_eq!(got.contacts.name.as_deref(), Some("Jane Doe"));
+        assert_eq!(got.contacts.email.as_deref(), Some("jane@example.com"));
+        assert_eq!(got.contacts.phone, None);
+        assert_eq!(got.profile["area"], "Utrecht");
+        assert_eq!(got.profile["buying_or_selling"], "buying");
+        assert!(got.summary.as_deref().unwrap().starts_with("Jane Doe wants to buy"));
+
+        // What was sent: the documented structured-output request.
+        let reqs = server.received_requests().await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&reqs[0].body).unwrap();
+        assert_eq!(body["model"], "gpt-4o-mini");
+        assert_eq!(body["messages"][0]["role"], "system");
+        assert_eq!(body["messages"][1]["role"], "user");
+        assert!(body["messages"][1]["content"].as_str().unwrap().contains("budget about 450k"));
+        let rf = &body["response_format"];
+        assert_eq!(rf["type"], "json_schema");
+        assert_eq!(rf["json_schema"]["name"], "lead_extraction");
+        assert_eq!(rf["json_schema"]["strict"], true);
+        let schema = &rf["json_schema"]["schema"];
+        assert_eq!(schema["additionalProperties"], false);
+        assert_eq!(schema["required"], json!(["name", "email", "phone", "summary", "profile"]));
+        assert_eq!(schema["properties"]["summary"]["type"], json!(["string", "null"]));
+        assert_eq!(schema["properties"]["profile"]["required"], json!(fields));
+        assert_eq!(schema["properties"]["profile"]["additionalProperties"], false);
+
+        // Applied to a lead: the profile fills in, readiness follows.
+        let mut lead = Lead::new("l".into(), "c", "s", "u");
+        for m in &msgs {
+            apply_message(&mut lead, m);
+        }
+        let u = apply_extracted(&mut lead, "", &got.contacts, &got.profile);
+        assert!(lead.is_lead_ready && !u.became_ready, "the rules had already made it ready");
+        assert_eq!(lead.profile["timeline"], "within 3 months");
+        assert!(lead.message.contains("buy a house"));
+    }
+
+    #[tokio::test]
+    async fn model_inventions_are_dropped_and_errors_are_upstream() {
+        let server = MockServer::start().await;
+        let answer = json!({
+            "name": "John Smith",
+            "email": "john@shop.example",
+            "phone": "+31 6 11111111",
+            "summary": null,
+            "profile": {"order_number": "A-1001", "product": "teapot", "issue": "arrived broken"}
+        });
+        Mock::given(method("POST"))
+            .and(path("/chat/completions"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(completion(&answer)))
+            .mount(&server)
+            .await;
+        let x = LlmExtractor::new("sk-test", Some(&server.uri()), "gpt-4o-mini");
+        let fields: Vec<String> =
+            ["order_number", "product", "issue"].iter().map(|s| s.to_string()).collect();
+        let got = x
+            .extract(
+                &["my teapot from order A-1001 arrived broken, see https://x.example/john@shop.example"
+                    .into()],
+                &fields,
+            )
+            .await
+            .unwrap();
+        assert_eq!(got.contacts.name, None, "the visitor never gave a name");
+        assert_eq!(got.contacts.email, None, "an address inside a URL is not the visitor's");
+        assert_eq!(got.contacts.phone, None, "no phone was written");
+        assert_eq!(got.profile["order_number"], "A-1001");
+
+        // A 400 from the API is an upstream error, not a panic or an invented result.
+        let bad = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+                "message": "Invalid schema for response_format 'lead_extraction'",
+                "type": "invalid_request_error", "param": "response_format", "code": null}})))
+            .mount(&bad)
+            .await;
+        let x = LlmExtractor::new("sk-test", Some(&bad.uri()), "gpt-4o-mini");
+        let e = x.extract(&["hi".into()], &[]).await.unwrap_err();
+        assert!(
+            matches!(e, chatbot_core::Error::Upstream { ref service, .. } if service == "openai"),
+            "{e:?}"
+        );
+    }
+}
+
+// ----- the whole flow through `Chatbot` (real SQLite store, local index, offline models) -----
+
+mod flow {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use chatbot_core::engine::Components;
+    use chatbot_core::lead::webhook::verify;
+    use chatbot_core::lead::{ANONYMOUS, LeadFilter};
+    use chatbot_core::llm::ExtractiveAnswerer;
+    use chatbot_core::rag::{LocalIndex, OfflineEmbedder};
+    use chatbot_core::{AiConfig, Chatbot, Config, PartnerChat};
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    async fn bot(dir: &tempfile::TempDir) -> Chatbot {
+        let db = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let store = chatbot_core::store::open(&db).await.unwrap();
+        let config = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
+        let c = Components {
+            store,
+            embedder: Arc::new(OfflineEmbedder::new()),
+            vectors: Arc::new(LocalIndex::open(&dir.path().join("index")).unwrap()),
+            model: Arc::new(ExtractiveAnswerer::new()),
+        };
+        let bot = Chatbot::from_parts(config, c);
+        chatbot_core::demo::seed(&bot).await.unwrap();
+        bot
+    }
+
+    async fn wait_for_requests(server: &MockServer, n: usize) -> Vec<wiremock::Request> {
+        for _ in 0..200 {
+            let r = server.received_requests().await.unwrap();
+            if r.len() >= n {
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        server.received_requests().await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn lead_becomes_ready_once_and_the_webhook_is_signed() {
+        let dir = tempfile::tempdir().unwrap();
+        let bot = bot(&dir).await;
+        let hook = MockServer::start().await;
+        Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&hook).await;
+        let op = bot.operator_context("123").await.unwrap();
+        let cfg = AiConfig { lead_webhook_url: Some(format!("{}/leads", hook.uri())), ..AiConfig::default() };
+        bot.set_ai_config(&op, &cfg).await.unwrap();
+        let ctx = bot.public_context("123").await.unwrap();
+        let say = |m: &str| PartnerChat { user_id: Some("visitor_1".into()), ..PartnerChat::new(m) };
+
+        let r = bot.partner_chat(&ctx, say("Hello")).await.unwrap();
+        let lead = r.lead.unwrap();
+        assert!(!lead.is_lead_ready && lead.message.is_empty() && lead.name == ANONYMOUS);
+        let r = bot.partner_chat(&ctx, say("Do you ship teapots to Belgium?")).await.unwrap();
+        assert_eq!(r.lead.unwrap().message, "Do you ship teapots to Belgium?");
+        let r = bot.partner_chat(&ctx, say("I'm Jane Doe")).await.unwrap();
+        let lead = r.lead.unwrap();
+        assert!(!lead.is_lead_ready, "a name alone is not enough");
+        assert_eq!(lead.name, "Jane Doe");
+        let r = bot.partner_chat(&ctx, say("my email is jane@example.com")).await.unwrap();
+        let lead = r.lead.unwrap();
+        assert!(lead.is_lead_ready);
+        assert!(r.message.contains("Jane Doe"), "the reply confirms: {}", r.message);
+        assert!(lead.ai_summary.starts_with("Jane Doe (jane@example.com)."), "{}", lead.ai_summary);
+        assert!(lead.ai_summary.contains("Belgium"), "{}", lead.ai_summary);
+
+        // Exactly one signed POST.
+        let reqs = wait_for_requests(&hook, 1).await;
+        assert_eq!(reqs.len(), 1);
+        let secret = bot.store().webhook_secret("123").await.unwrap();
+        let sig = reqs[0].headers.get("x-chatbot-signature").unwrap().to_str().unwrap();
+        assert!(verify(&secret, &reqs[0].body, sig));
+        let v: serde_json::Value = serde_json::from_slice(&reqs[0].body).unwrap();
+        assert_eq!(v["lead"]["lead_id"], lead.lead_id.as_str());
+        assert_eq!(v["lead"]["email"], "jane@example.com");
+
+        // More messages (and a correction) never send it again.
+        bot.partner_chat(&ctx, say("sorry, my email is actually jane.doe@example.com")).await.unwrap();
+        bot.partner_chat(&ctx, say("thanks!")).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(hook.received_requests().await.unwrap().len(), 1);
+
+        // Stored: the corrected lead, and the delivery record.
+        let leads =
+            bot.list_leads(&op, &LeadFilter { ready: Some(true), ..LeadFilter::default() }).await.unwrap();
+        assert_eq!(leads.len(), 1);
+        assert_eq!(leads[0].email, "jane.doe@example.com");
+        let deliveries = bot.store().list_webhook_deliveries("123", 10).await.unwrap();
+        assert_eq!(deliveries.len(), 1);
+        assert!(deliveries[0].delivered && deliveries[0].attempts == 1);
+        assert_eq!(deliveries[0].status_code, Some(200));
+    }
+
+    #[tokio::test]
+    async fn failed_webhook_is_recorded_and_the_chat_still_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let bot = bot(&dir).await;
+        let hook = MockServer::start().await;
+        Mock::given(method("POST")).respond_with(ResponseTemplate::new(404)).mount(&hook).await;
+        let op = bot.operator_context("123").await.unwrap();
+        let cfg = AiConfig { lead_webhook_url: Some(hook.uri()), ..AiConfig::default() };
+        bot.set_ai_config(&op, &cfg).await.unwrap();
+        let ctx = bot.public_context("123").await.unwrap();
+        let r = bot
+            .partner_chat(
+                &ctx,
+                PartnerChat::new("I'm Piet, call me on +31 6 12345678 about a wholesale order"),
+            )
+            .await
+            .unwrap();
+        assert!(r.lead.unwrap().is_lead_ready);
+        let mut deliveries = Vec::new();
+        for _ in 0..200 {
+            deliveries = bot.store().list_webhook_deliveries("123", 10).await.unwrap();
+            if !deliveries.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        assert_eq!(deliveries.len(), 1);
+        assert!(!deliveries[0].delivered);
+        assert_eq!((deliveries[0].attempts, deliveries[0].status_code), (1, Some(404)));
+        assert_eq!(bot.metrics().webhook_failures.get(), 1);
+    }
 }

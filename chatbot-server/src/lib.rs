@@ -1,29 +1,278 @@
-//! The HTTP server: the documented API over hyper, on top of [`chatbot_core::Chatbot`].
-//! (Skeleton; filled by the server work.)
+//! The HTTP server: the documented API over hyper 1.x, on top of [`chatbot_core::Chatbot`].
+//!
+//! The server only translates: it maps requests to `Chatbot` calls and core errors to status
+//! codes (one JSON error shape, `{"error":{"code","message","field"?}}`), answers CORS per
+//! company, streams replies as server-sent events, and exposes health, readiness and Prometheus
+//! metrics. It keeps no per-company cache, so several instances behind a load balancer always
+//! see each other's settings writes.
+//!
+//! ```no_run
+//! # async fn run() -> anyhow::Result<()> {
+//! use chatbot_core::{Chatbot, Config};
+//! use chatbot_server::ServerConfig;
+//! let bot = Chatbot::from_config(Config::from_env()?).await?;
+//! let running = chatbot_server::bind(bot, ServerConfig::default()).await?;
+//! println!("listening on {}", running.local_addr());
+//! running.shutdown().await;
+//! # Ok(()) }
+//! ```
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use chatbot_core::Chatbot;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+mod app;
+mod body;
+mod cors;
+mod error;
+mod handlers;
+mod metrics;
+mod net;
+mod routes;
+
+pub use net::IpNet;
+pub use routes::ROUTES;
+
+/// Default bind address (`CHATBOT_BIND`, `--bind`).
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+/// Largest accepted request body (413 above it).
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
 /// Server options.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
+    /// Address to listen on (`CHATBOT_BIND`; port 0 picks a free port).
     pub bind: SocketAddr,
+    /// Peers whose `X-Forwarded-For` is believed (`CHATBOT_TRUSTED_PROXIES`, IPs or CIDRs).
+    pub trusted_proxies: Vec<IpNet>,
+    /// Largest accepted request body in bytes (`CHATBOT_MAX_BODY_BYTES`, default 64 KiB).
+    pub body_limit: usize,
+    /// Time allowed for a non-streaming request (`CHATBOT_REQUEST_TIMEOUT_SECS`, default 60).
+    pub request_timeout: Duration,
+    /// Time in-flight requests get to finish after SIGTERM / Ctrl-C
+    /// (`CHATBOT_SHUTDOWN_GRACE_SECS`, default 30).
+    pub shutdown_grace: Duration,
 }
 
-impl ServerConfig {
-    /// # Errors
-    /// When `CHATBOT_BIND` is not an address.
-    pub fn from_env() -> anyhow::Result<Self> {
-        let bind = std::env::var("CHATBOT_BIND").unwrap_or_else(|_| "127.0.0.1:8080".into()).parse()?;
-        Ok(Self { bind })
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            trusted_proxies: Vec::new(),
+            body_limit: DEFAULT_BODY_LIMIT,
+            request_timeout: Duration::from_secs(60),
+            shutdown_grace: Duration::from_secs(30),
+        }
     }
 }
 
-/// Serve until Ctrl-C or SIGTERM.
+impl ServerConfig {
+    /// Read `CHATBOT_BIND`, `CHATBOT_TRUSTED_PROXIES`, `CHATBOT_MAX_BODY_BYTES`,
+    /// `CHATBOT_REQUEST_TIMEOUT_SECS` and `CHATBOT_SHUTDOWN_GRACE_SECS`.
+    ///
+    /// # Errors
+    /// When a variable is set but cannot be parsed (the message names it).
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Like [`ServerConfig::from_env`] with any lookup (tests).
+    ///
+    /// # Errors
+    /// When a variable is set but cannot be parsed (the message names it).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let mut c = Self::default();
+        if let Some(b) = get("CHATBOT_BIND") {
+            c.bind = parse_bind(&b).map_err(|e| anyhow::anyhow!("CHATBOT_BIND: {e}"))?;
+        }
+        if let Some(p) = get("CHATBOT_TRUSTED_PROXIES") {
+            c.trusted_proxies =
+                IpNet::parse_list(&p).map_err(|e| anyhow::anyhow!("CHATBOT_TRUSTED_PROXIES: {e}"))?;
+        }
+        if let Some(v) = get("CHATBOT_MAX_BODY_BYTES") {
+            c.body_limit =
+                v.trim().parse().map_err(|_| anyhow::anyhow!("CHATBOT_MAX_BODY_BYTES: not a number: {v}"))?;
+        }
+        if let Some(v) = get("CHATBOT_REQUEST_TIMEOUT_SECS") {
+            c.request_timeout = Duration::from_secs(
+                v.trim()
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("CHATBOT_REQUEST_TIMEOUT_SECS: not a number: {v}"))?,
+            );
+        }
+        if let Some(v) = get("CHATBOT_SHUTDOWN_GRACE_SECS") {
+            c.shutdown_grace = Duration::from_secs(
+                v.trim()
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("CHATBOT_SHUTDOWN_GRACE_SECS: not a number: {v}"))?,
+            );
+        }
+        Ok(c)
+    }
+
+    /// The same options with another bind address.
+    #[must_use]
+    pub fn with_bind(mut self, bind: SocketAddr) -> Self {
+        self.bind = bind;
+        self
+    }
+}
+
+/// Parse `host:port` (`localhost` is accepted as 127.0.0.1).
+///
+/// # Errors
+/// When the address is not `ip:port`.
+pub fn parse_bind(s: &str) -> anyhow::Result<SocketAddr> {
+    let s = s.trim();
+    let s2 = s.strip_prefix("localhost:").map(|p| format!("127.0.0.1:{p}"));
+    s2.as_deref()
+        .unwrap_or(s)
+        .parse()
+        .map_err(|_| anyhow::anyhow!("expected IP:PORT (e.g. 127.0.0.1:8080), got {s:?}"))
+}
+
+/// Install the tracing subscriber: JSON lines when `CHATBOT_LOG_FORMAT=json`, human-readable
+/// otherwise; the level from `RUST_LOG` (default `info`). Does nothing when one is installed.
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = std::env::var("CHATBOT_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if json { builder.json().flatten_event(true).try_init() } else { builder.try_init() };
+}
+
+/// A server accepting connections in the background.
+pub struct RunningServer {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stop accepting, let in-flight requests (and streams) finish within the grace period,
+    /// and return when every connection is closed.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+
+    /// Run until Ctrl-C or SIGTERM, then shut down gracefully.
+    pub async fn run_until_signal(self) {
+        shutdown_signal().await;
+        info!("shutdown signal received; finishing in-flight requests");
+        self.shutdown().await;
+    }
+}
+
+/// Bind and start serving in the background.
 ///
 /// # Errors
 /// When the address cannot be bound.
-pub async fn serve(_bot: Chatbot, _config: ServerConfig) -> anyhow::Result<()> {
-    anyhow::bail!("the server is not implemented yet")
+pub async fn bind(bot: Chatbot, config: ServerConfig) -> anyhow::Result<RunningServer> {
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
+    let addr = listener.local_addr()?;
+    let (stop, stop_rx) = watch::channel(false);
+    let grace = config.shutdown_grace;
+    let app = Arc::new(app::App::new(bot, config));
+    let task = tokio::spawn(accept_loop(listener, app, stop_rx, grace));
+    info!(%addr, "listening");
+    Ok(RunningServer { addr, stop, task })
+}
+
+/// Serve until Ctrl-C or SIGTERM; in-flight replies finish before it returns.
+///
+/// # Errors
+/// When the address cannot be bound.
+pub async fn serve(bot: Chatbot, config: ServerConfig) -> anyhow::Result<()> {
+    let running = bind(bot, config).await?;
+    running.run_until_signal().await;
+    info!("server stopped");
+    Ok(())
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    app: Arc<app::App>,
+    mut stop: watch::Receiver<bool>,
+    grace: Duration,
+) {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).keep_alive(true).header_read_timeout(Duration::from_secs(30));
+    builder.http2().timer(TokioTimer::new()).max_concurrent_streams(256);
+    let graceful = GracefulShutdown::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        // EMFILE and friends: back off instead of spinning.
+                        warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let app = app.clone();
+                let svc = service_fn(move |req| {
+                    let app = app.clone();
+                    async move { Ok::<_, Infallible>(app.handle(req, peer).await) }
+                });
+                let conn = builder.serve_connection(TokioIo::new(stream), svc).into_owned();
+                let fut = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = fut.await {
+                        tracing::debug!(error = %e, %peer, "connection ended with an error");
+                    }
+                });
+            }
+            _ = stop.changed() => break,
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => info!("all connections closed"),
+        () = tokio::time::sleep(grace) => warn!(?grace, "grace period over; dropping remaining connections"),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
 }

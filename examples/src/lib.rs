@@ -29,7 +29,9 @@ mod tests {
     #[tokio::test]
     async fn the_embed_template_answers_from_the_demo_knowledge() {
         let dir = tempfile::tempdir().unwrap();
-        let reply = super::ask_demo_shop(dir.path(), "How long does delivery take in the Netherlands?").await.unwrap();
+        let reply = super::ask_demo_shop(dir.path(), "How long does delivery take in the Netherlands?")
+            .await
+            .unwrap();
         assert_eq!(reply.company_id, "123");
         assert!(reply.message.contains("business days"), "{}", reply.message);
         assert!(reply.sources.iter().any(|s| s.source.ends_with("/shipping")), "{:?}", reply.sources);

@@ -449,6 +449,9 @@ pub fn extract_email(text: &str) -> Option<String> {
         if local.contains("..") || domain.contains("..") {
             continue;
         }
+        if addresses_the_company(text, m.start(), m.end()) {
+            continue;
+        }
         return Some(format!("{local}@{}", domain.to_lowercase()));
     }
     None
@@ -580,6 +583,9 @@ pub fn extract_phone(text: &str) -> Option<String> {
         if t.contains(" - ") && !international && !phone_ctx {
             continue;
         }
+        if addresses_the_company(text, s, s + cand.len()) {
+            continue;
+        }
         if international {
             let d = digits.strip_prefix("00").filter(|_| !t.starts_with('+')).unwrap_or(&digits);
             // "+31 (0)6 ..." writes a trunk zero that E.164 drops.
@@ -592,6 +598,21 @@ pub fn extract_phone(text: &str) -> Option<String> {
         return Some(t.split_whitespace().collect::<Vec<_>>().join(" "));
     }
     None
+}
+
+/// The contact at `start..end` is the company's, not the visitor's: "your" is the nearest owner
+/// before it ("I called your +31 20 ...", "your support@...") or right after it ("is
+/// +31 20 123 4567 your number?").
+fn addresses_the_company(text: &str, start: usize, end: usize) -> bool {
+    let lower = text.to_lowercase();
+    let before = &lower[floor_char(&lower, start.saturating_sub(40))..start];
+    let your = rfind_word(before, "your");
+    let mine = ["my", "me", "i'm", "i am", "mine"].iter().filter_map(|w| rfind_word(before, w)).max();
+    if your.is_some_and(|y| mine.is_none_or(|m| y > m)) {
+        return true;
+    }
+    let after: Vec<&str> = lower[end.min(lower.len())..].split_whitespace().take(3).collect();
+    after.iter().any(|w| w.trim_matches(|c: char| !c.is_alphanumeric()) == "your")
 }
 
 /// The last occurrence of `word` in `hay` as a whole word (symbols like `€` match anywhere).

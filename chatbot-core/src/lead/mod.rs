@@ -7,6 +7,7 @@ use crate::conversation::Message;
 use crate::error::{Error, Result};
 
 pub mod extract;
+pub mod llm_extract;
 pub mod webhook;
 
 /// Lead pipeline status.

@@ -1,17 +1,254 @@
 //! Lead-ready webhooks: one signed POST per lead, retried with backoff, recorded.
-//! (Skeleton; filled by the leads work.)
+//!
+//! Body: `{"event":"lead.ready","company_id",...,"lead":{lead_id,name,email,phone,message,
+//! ai_summary,status,created_at},"sent_at"}`. Headers: `Content-Type: application/json`,
+//! `X-Chatbot-Event: lead.ready`, `X-Chatbot-Signature: sha256=<hex HMAC-SHA256(body, secret)>`
+//! with the company's webhook secret. Network errors, 5xx and 429 are retried with exponential
+//! backoff (429's `Retry-After` is honoured up to the cap); other 4xx are final. The outcome is
+//! stored as a [`WebhookDelivery`]; the chat never waits for it (the engine spawns it).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use serde_json::json;
+use sha2::Sha256;
+use tracing::{info, warn};
 
 use crate::lead::Lead;
 use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::store::{Store, WebhookDelivery};
+
+/// The event name in the body and the `X-Chatbot-Event` header.
+pub const EVENT_LEAD_READY: &str = "lead.ready";
+/// Header carrying `sha256=<hex>`.
+pub const SIGNATURE_HEADER: &str = "X-Chatbot-Signature";
+/// Header carrying the event name.
+pub const EVENT_HEADER: &str = "X-Chatbot-Event";
+
+/// Retry policy: `attempts` tries in all; the n-th retry waits `base_delay * 2^(n-1)`, at most
+/// `max_delay`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebhookPolicy {
+    pub attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for WebhookPolicy {
+    /// 4 attempts: at once, then after 0.5 s, 1 s and 2 s.
+    fn default() -> Self {
+        Self { attempts: 4, base_delay: Duration::from_millis(500), max_delay: Duration::from_secs(30) }
+    }
+}
+
+impl WebhookPolicy {
+    /// The wait before retry number `retry` (1-based).
+    pub fn delay(&self, retry: u32) -> Duration {
+        let factor = 2u32.saturating_pow(retry.saturating_sub(1));
+        self.base_delay.saturating_mul(factor).min(self.max_delay)
+    }
+}
+
+/// The JSON body for a ready lead.
+pub fn payload(company_id: &str, lead: &Lead, sent_at: DateTime<Utc>) -> serde_json::Value {
+    json!({
+        "event": EVENT_LEAD_READY,
+        "company_id": company_id,
+        "lead": {
+            "lead_id": lead.lead_id,
+            "name": lead.name,
+            "email": lead.email,
+            "phone": lead.phone,
+            "message": lead.message,
+            "ai_summary": lead.ai_summary,
+            "status": lead.status.as_str(),
+            "created_at": lead.created_at,
+        },
+        "sent_at": sent_at,
+    })
+}
+
+fn mac(secret: &str) -> Option<Hmac<Sha256>> {
+    <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).ok()
+}
+
+/// `sha256=<hex HMAC-SHA256(body, secret)>`, the `X-Chatbot-Signature` value.
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    let Some(mut m) = mac(secret) else { return String::new() };
+    m.update(body);
+    format!("sha256={}", hex::encode(m.finalize().into_bytes()))
+}
+
+/// Check a signature header in constant time (for receivers written in Rust, and the tests).
+pub fn verify(secret: &str, body: &[u8], header: &str) -> bool {
+    let Some(hex_sig) = header.trim().strip_prefix("sha256=") else { return false };
+    let Ok(sig) = hex::decode(hex_sig) else { return false };
+    let Some(mut m) = mac(secret) else { return false };
+    m.update(body);
+    m.verify_slice(&sig).is_ok()
+}
+
+/// What a delivery attempt series ended with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub attempts: i32,
+    pub status_code: Option<i32>,
+    pub error: Option<String>,
+    pub delivered: bool,
+}
+
+/// POST `body` signed with `secret` to `url` under `policy` (no store involved).
+pub async fn send_signed(
+    http: &reqwest::Client,
+    url: &str,
+    secret: &str,
+    body: &[u8],
+    policy: &WebhookPolicy,
+) -> Outcome {
+    let signature = sign(secret, body);
+    let attempts = policy.attempts.max(1);
+    let mut out = Outcome { attempts: 0, status_code: None, error: None, delivered: false };
+    for attempt in 1..=attempts {
+        out.attempts = i32::try_from(attempt).unwrap_or(i32::MAX);
+        let result = http
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(SIGNATURE_HEADER, &signature)
+            .header(EVENT_HEADER, EVENT_LEAD_READY)
+            .body(body.to_vec())
+            .send()
+            .await;
+        let mut wait_hint = None;
+        match result {
+            Ok(resp) => {
+                let status = resp.status();
+                out.status_code = Some(i32::from(status.as_u16()));
+                if status.is_success() {
+                    out.error = None;
+                    out.delivered = true;
+                    return out;
+                }
+                out.error = Some(format!("HTTP {status}"));
+                let retryable = status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS;
+                if !retryable {
+                    return out;
+                }
+                wait_hint = resp
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs);
+            }
+            Err(e) => {
+                out.status_code = None;
+                out.error = Some(format!("request failed: {e}"));
+            }
+        }
+        if attempt < attempts {
+            let wait = wait_hint.map_or(policy.delay(attempt), |h| h.max(policy.delay(attempt)));
+            tokio::time::sleep(wait.min(policy.max_delay)).await;
+        }
+    }
+    out
+}
 
 /// Deliver the lead to `url`. Never fails the caller; failures are recorded.
 pub async fn deliver(
-    _http: &reqwest::Client,
-    _store: &dyn Store,
-    _metrics: &Metrics,
-    _company_id: &str,
-    _url: &str,
-    _lead: &Lead,
+    http: &reqwest::Client,
+    store: &dyn Store,
+    metrics: &Metrics,
+    company_id: &str,
+    url: &str,
+    lead: &Lead,
 ) {
+    deliver_with(http, store, metrics, company_id, url, lead, &WebhookPolicy::default()).await;
+}
+
+/// [`deliver`] with an explicit retry policy; returns the recorded delivery.
+pub async fn deliver_with(
+    http: &reqwest::Client,
+    store: &dyn Store,
+    metrics: &Metrics,
+    company_id: &str,
+    url: &str,
+    lead: &Lead,
+    policy: &WebhookPolicy,
+) -> WebhookDelivery {
+    let created_at = Utc::now();
+    let outcome = match store.webhook_secret(company_id).await {
+        Ok(secret) => match serde_json::to_vec(&payload(company_id, lead, created_at)) {
+            Ok(body) => send_signed(http, url, &secret, &body, policy).await,
+            Err(e) => Outcome {
+                attempts: 0,
+                status_code: None,
+                error: Some(format!("could not encode the body: {e}")),
+                delivered: false,
+            },
+        },
+        Err(e) => Outcome {
+            attempts: 0,
+            status_code: None,
+            error: Some(format!("no webhook secret: {e}")),
+            delivered: false,
+        },
+    };
+    if outcome.delivered {
+        info!(
+            company = company_id,
+            lead = lead.lead_id,
+            attempts = outcome.attempts,
+            "lead webhook delivered"
+        );
+    } else {
+        warn!(
+            company = company_id,
+            lead = lead.lead_id,
+            attempts = outcome.attempts,
+            error = outcome.error.as_deref().unwrap_or(""),
+            "lead webhook failed"
+        );
+        metrics.webhook_failures.inc();
+        metrics.upstream_error("webhook");
+    }
+    let delivery = WebhookDelivery {
+        company_id: company_id.to_string(),
+        lead_id: lead.lead_id.clone(),
+        url: url.to_string(),
+        attempts: outcome.attempts,
+        status_code: outcome.status_code,
+        error: outcome.error,
+        delivered: outcome.delivered,
+        created_at,
+    };
+    if let Err(e) = store.record_webhook_delivery(&delivery).await {
+        warn!(company = company_id, lead = lead.lead_id, error = %e, "could not record the webhook delivery");
+    }
+    delivery
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let p = WebhookPolicy::default();
+        assert_eq!(
+            (p.delay(1), p.delay(2), p.delay(3)),
+            (Duration::from_millis(500), Duration::from_secs(1), Duration::from_secs(2))
+        );
+        assert_eq!(p.delay(40), p.max_delay);
+    }
+
+    #[test]
+    fn signatures_verify() {
+        let s = sign("secret", b"{}");
+        assert!(s.starts_with("sha256=") && s.len() == 7 + 64);
+        assert!(verify("secret", b"{}", &s));
+        assert!(!verify("other", b"{}", &s));
+        assert!(!verify("secret", b"{ }", &s));
+        assert!(!verify("secret", b"{}", "sha1=00"));
+    }
 }

@@ -390,6 +390,14 @@ const SYNONYMS: &[(&str, &str)] = &[
     ("situat", "address"),
     ("buy", "order"),
     ("purchas", "order"),
+    ("abroad", "countri"),
+    ("oversea", "countri"),
+    ("foreign", "countri"),
+    ("internation", "countri"),
+    ("international", "countri"),
+    ("european", "countri"),
+    ("europ", "countri"),
+    ("worldwid", "countri"),
 ];
 
 /// The question's terms, plus the concepts some stopword phrases carry ("how much" asks a cost).

@@ -30,18 +30,52 @@ const BIGRAM_WEIGHT: f32 = 0.55;
 const TRIGRAM_WEIGHT: f32 = 0.35;
 
 /// Offline embedder (stateless; cheap to clone).
-#[derive(Debug, Clone, Default)]
-pub struct OfflineEmbedder {}
+#[derive(Debug, Clone)]
+pub struct OfflineEmbedder {
+    opts: OfflineOptions,
+    model: String,
+}
+
+/// Tuning knobs (for experiments; the defaults are what [`MODEL`] names).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OfflineOptions {
+    pub dimension: usize,
+    pub bigram_weight: f32,
+    pub trigram_weight: f32,
+}
+
+impl Default for OfflineOptions {
+    fn default() -> Self {
+        Self { dimension: DIMENSION, bigram_weight: BIGRAM_WEIGHT, trigram_weight: TRIGRAM_WEIGHT }
+    }
+}
+
+impl Default for OfflineEmbedder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl OfflineEmbedder {
     pub fn new() -> Self {
-        Self {}
+        Self::with_options(OfflineOptions::default())
     }
 
-    /// Embed one text synchronously (CPU only). Always [`DIMENSION`] long; unit length unless
+    /// An embedder with non-default options; its [`Embedder::model`] names them, so vectors of
+    /// different options are never mixed in one namespace.
+    pub fn with_options(opts: OfflineOptions) -> Self {
+        let model = if opts == OfflineOptions::default() {
+            MODEL.to_string()
+        } else {
+            format!("{MODEL}-d{}-b{}-t{}", opts.dimension.max(1), opts.bigram_weight, opts.trigram_weight)
+        };
+        Self { opts: OfflineOptions { dimension: opts.dimension.max(1), ..opts }, model }
+    }
+
+    /// Embed one text synchronously (CPU only). Always [`Embedder::dimension`] long; unit length unless
     /// the text holds no word at all (then all zeros).
     pub fn embed_one(&self, text: &str) -> Vec<f32> {
-        let mut out = vec![0f32; DIMENSION];
+        let mut out = vec![0f32; self.opts.dimension];
         let terms = analyze(text);
         if terms.is_empty() {
             return out;
@@ -60,13 +94,13 @@ impl OfflineEmbedder {
             add(&mut out, b'w', stem.as_bytes(), w);
             let word = surface.get(stem).copied().unwrap_or(stem);
             let chars: Vec<char> = word.chars().collect();
-            if chars.len() >= 4 {
+            if chars.len() >= 4 && self.opts.trigram_weight > 0.0 {
                 let mut padded = Vec::with_capacity(chars.len() + 2);
                 padded.push('^');
                 padded.extend_from_slice(&chars);
                 padded.push('$');
                 let grams = padded.len() - 2;
-                let gw = TRIGRAM_WEIGHT * w / (grams as f32).sqrt();
+                let gw = self.opts.trigram_weight * w / (grams as f32).sqrt();
                 let mut buf = String::new();
                 for g in padded.windows(3) {
                     buf.clear();
@@ -84,7 +118,7 @@ impl OfflineEmbedder {
         }
         for (bg, count) in &bigrams {
             let (a, b) = bg.split_once(' ').unwrap_or((bg, ""));
-            let w = BIGRAM_WEIGHT * (rarity(a) * rarity(b)).sqrt() * (1.0 + (*count as f32).ln());
+            let w = self.opts.bigram_weight * (rarity(a) * rarity(b)).sqrt() * (1.0 + (*count as f32).ln());
             add(&mut out, b'b', bg.as_bytes(), w);
         }
         super::normalize(&mut out);
@@ -95,11 +129,11 @@ impl OfflineEmbedder {
 #[async_trait]
 impl Embedder for OfflineEmbedder {
     fn model(&self) -> &str {
-        MODEL
+        &self.model
     }
 
     fn dimension(&self) -> usize {
-        DIMENSION
+        self.opts.dimension
     }
 
     fn max_batch(&self) -> usize {

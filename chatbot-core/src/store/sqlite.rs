@@ -118,6 +118,9 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(max)
             .min_connections(1)
+            // No liveness ping before each query: that would double the round trips of the hot
+            // reads. A broken connection fails its query and is dropped by the pool.
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .idle_timeout(None)
             .max_lifetime(None)

@@ -1,0 +1,217 @@
+//! Rate limits per (company, client IP) and per (company, session), with governor's keyed GCRA
+//! limiters. Each distinct quota (requests per minute) gets its own limiter, so companies can
+//! have different limits; idle keys are dropped periodically so memory stays bounded.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::state::keyed::DashMapStateStore;
+use governor::{Quota, RateLimiter as Governor};
+use ipnet::IpNet;
+
+use crate::error::{Error, Result};
+
+/// Default chat requests per minute per session.
+pub const DEFAULT_PER_SESSION: u32 = 20;
+/// Default requests per minute per client IP (chat and session creation).
+pub const DEFAULT_PER_IP: u32 = 60;
+/// Drop idle keys every this many checks.
+const RETAIN_EVERY: u64 = 4096;
+
+type Keyed<K> = Governor<K, DashMapStateStore<K>, DefaultClock>;
+
+/// Keyed limiters, one per distinct quota.
+struct ByQuota<K: Hash + Eq + Clone> {
+    limiters: Mutex<HashMap<u32, Arc<Keyed<K>>>>,
+}
+
+impl<K: Hash + Eq + Clone> Default for ByQuota<K> {
+    fn default() -> Self {
+        Self { limiters: Mutex::new(HashMap::new()) }
+    }
+}
+
+impl<K: Hash + Eq + Clone> ByQuota<K> {
+    fn map(&self) -> MutexGuard<'_, HashMap<u32, Arc<Keyed<K>>>> {
+        // A poisoned lock only means another thread panicked while holding it; the map is still
+        // consistent (inserts are atomic), so keep using it.
+        self.limiters.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn limiter(&self, per_minute: u32) -> Arc<Keyed<K>> {
+        let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
+        self.map()
+            .entry(per_minute.get())
+            .or_insert_with(|| Arc::new(Governor::dashmap(Quota::per_minute(per_minute))))
+            .clone()
+    }
+
+    fn check(&self, key: &K, per_minute: u32, what: &str) -> Result<()> {
+        let limiter = self.limiter(per_minute);
+        match limiter.check_key(key) {
+            Ok(()) => Ok(()),
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                tracing::debug!(what, per_minute, wait_ms = wait.as_millis() as u64, "rate limited");
+                Err(Error::RateLimited { retry_after: round_up_secs(wait) })
+            }
+        }
+    }
+
+    fn retain_recent(&self) {
+        for l in self.map().values() {
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.map().values().map(|l| l.len()).sum()
+    }
+}
+
+/// Whole seconds, at least one (what `Retry-After` carries).
+fn round_up_secs(d: Duration) -> Duration {
+    let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    Duration::from_secs(secs.max(1))
+}
+
+/// Rate limiter state shared by every front end.
+#[derive(Default)]
+pub struct RateLimiter {
+    ip: ByQuota<(String, IpAddr)>,
+    session: ByQuota<(String, String)>,
+    checks: AtomicU64,
+}
+
+impl RateLimiter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn tick(&self) {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % RETAIN_EVERY == RETAIN_EVERY - 1 {
+            self.retain_recent();
+        }
+    }
+
+    /// Requests (chat and session creation) from one client IP to one company.
+    ///
+    /// # Errors
+    /// [`crate::Error::RateLimited`] with the wait.
+    pub fn check_ip(&self, company_id: &str, ip: IpAddr, per_minute: u32) -> Result<()> {
+        self.tick();
+        self.ip.check(&(company_id.to_string(), canonical(ip)), per_minute, "ip")
+    }
+
+    /// Chat requests in one session.
+    ///
+    /// # Errors
+    /// [`crate::Error::RateLimited`] with the wait.
+    pub fn check_session(&self, company_id: &str, session_id: &str, per_minute: u32) -> Result<()> {
+        self.tick();
+        self.session.check(&(company_id.to_string(), session_id.to_string()), per_minute, "session")
+    }
+
+    /// Forget keys whose state is indistinguishable from fresh (called every few thousand checks).
+    pub fn retain_recent(&self) {
+        self.ip.retain_recent();
+        self.session.retain_recent();
+    }
+
+    /// Keys currently tracked (IP keys, session keys).
+    pub fn tracked_keys(&self) -> (usize, usize) {
+        (self.ip.len(), self.session.len())
+    }
+}
+
+/// IPv4-mapped IPv6 addresses count as their IPv4 address; an IPv6 client is limited by its
+/// /64 (one host usually owns the whole prefix, so rotating addresses must not escape the limit).
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        v4 => v4,
+    }
+}
+
+/// Parse `CHATBOT_TRUSTED_PROXIES`: IPs and CIDRs separated by commas or whitespace.
+///
+/// # Errors
+/// [`Error::Config`] naming the entry that is neither.
+pub fn parse_trusted_proxies(s: &str) -> Result<Vec<IpNet>> {
+    s.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            t.parse::<IpNet>().or_else(|_| t.parse::<IpAddr>().map(IpNet::from)).map_err(|_| {
+                Error::Config(format!("CHATBOT_TRUSTED_PROXIES: {t:?} is neither an IP address nor a CIDR"))
+            })
+        })
+        .collect()
+}
+
+fn parse_hop(s: &str) -> Option<IpAddr> {
+    let s = s.trim().trim_matches('"');
+    s.parse::<IpAddr>()
+        .ok()
+        .or_else(|| s.parse::<SocketAddr>().ok().map(|a| a.ip()))
+        .or_else(|| s.strip_prefix('[').and_then(|r| r.strip_suffix(']')).and_then(|r| r.parse().ok()))
+}
+
+fn trusted_ip(ip: IpAddr, trusted: &[IpNet]) -> bool {
+    let ip = canonical_host(ip);
+    trusted.iter().any(|n| n.contains(&ip))
+}
+
+fn canonical_host(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// The client's IP: the socket peer, unless the peer is a trusted proxy; then the right-most
+/// `X-Forwarded-For` hop that is not itself a trusted proxy (hops further left are written by
+/// the client and cannot be believed).
+pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpNet]) -> IpAddr {
+    let peer = canonical_host(peer);
+    if !trusted_ip(peer, trusted) {
+        return peer;
+    }
+    let Some(xff) = forwarded_for else { return peer };
+    let mut client = peer;
+    for hop in xff.rsplit(',') {
+        let Some(ip) = parse_hop(hop).map(canonical_host) else {
+            // Garbage from here on was not written by a proxy we trust.
+            return client;
+        };
+        client = ip;
+        if !trusted_ip(ip, trusted) {
+            return ip;
+        }
+    }
+    client
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding() {
+        assert_eq!(round_up_secs(Duration::from_millis(1)), Duration::from_secs(1));
+        assert_eq!(round_up_secs(Duration::from_millis(2500)), Duration::from_secs(3));
+        assert_eq!(round_up_secs(Duration::ZERO), Duration::from_secs(1));
+    }
+}

@@ -1,0 +1,243 @@
+//! One request: route, run the handler (with a timeout and a panic net), apply CORS, count and
+//! log it.
+
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::time::Instant;
+
+use bytes::Bytes;
+use chatbot_core::metrics::{ReplyLabels, ServiceLabels};
+use chatbot_core::{Chatbot, ClientInfo};
+use futures::FutureExt as _;
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::http::request::Parts;
+use hyper::{Method, Request, StatusCode};
+use prometheus_client::registry::Registry;
+use tracing::{debug, error, info};
+
+use crate::ServerConfig;
+use crate::body::{self, Resp};
+use crate::cors::{self, Cors};
+use crate::error::ApiError;
+use crate::metrics::{HttpMetrics, RequestLabels, RouteLabels};
+use crate::net;
+use crate::routes::{self, Match};
+
+pub(crate) struct App {
+    pub bot: Chatbot,
+    pub config: ServerConfig,
+    pub metrics: HttpMetrics,
+    pub registry: Registry,
+}
+
+/// What a handler sees of its request.
+pub(crate) struct Cx {
+    pub parts: Parts,
+    body: Option<Incoming>,
+    pub params: Vec<String>,
+    pub client: ClientInfo,
+    /// The CORS decision; `None` until the handler knows the company.
+    pub cors: Option<Cors>,
+    pub body_limit: usize,
+}
+
+impl Cx {
+    pub fn param(&self, i: usize) -> &str {
+        self.params.get(i).map_or("", String::as_str)
+    }
+
+    pub fn origin(&self) -> Option<&str> {
+        cors::origin(&self.parts.headers)
+    }
+
+    /// The bearer token (401 when missing or not a bearer token).
+    pub fn bearer(&self) -> Result<String, ApiError> {
+        let h = self.parts.headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
+        Ok(chatbot_core::auth::parse_bearer(h)?.to_string())
+    }
+
+    pub fn wants_stream(&self) -> bool {
+        self.parts
+            .headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .any(|v| v.to_str().is_ok_and(|s| s.contains("text/event-stream")))
+    }
+
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.parts.uri.query()?.split('&').find_map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (k == name).then_some(v)
+        })
+    }
+
+    /// The raw body (415 for a non-JSON content type, 413 over the limit).
+    pub async fn bytes(&mut self) -> Result<Bytes, ApiError> {
+        body::require_json(&self.parts.headers)?;
+        match self.body.take() {
+            Some(b) => body::read(b, &self.parts.headers, self.body_limit).await,
+            None => Ok(Bytes::new()),
+        }
+    }
+
+    /// Decide CORS from the company's allow-list.
+    pub fn allow_by(&mut self, settings: &chatbot_core::WidgetSettings) {
+        let ok = self.origin().is_some_and(|o| settings.origin_allowed(o));
+        self.cors = Some(if ok { Cors::Echo } else { Cors::Deny });
+    }
+}
+
+fn method_label(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::HEAD => "HEAD",
+        _ => "OTHER",
+    }
+}
+
+impl App {
+    pub fn new(bot: Chatbot, config: ServerConfig) -> Self {
+        let metrics = HttpMetrics::new();
+        let mut registry = Registry::default();
+        // Show every series from the start (at 0), so dashboards and alerts see them before
+        // the first event.
+        let core = bot.metrics();
+        for by in ["model", "fallback", "refusal"] {
+            let _ = core.replies.get_or_create(&ReplyLabels { answered_by: by.into() });
+        }
+        for service in [bot.model().provider(), bot.vectors().name()] {
+            let _ = core.upstream_errors.get_or_create(&ServiceLabels { service: service.to_string() });
+        }
+        core.register(&mut registry);
+        metrics.register(&mut registry);
+        Self { bot, config, metrics, registry }
+    }
+
+    pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Resp {
+        let start = Instant::now();
+        let (parts, body) = req.into_parts();
+        let method = parts.method.clone();
+        let path = parts.uri.path().to_string();
+        let origin = cors::origin(&parts.headers).map(str::to_string);
+        let ip = net::client_ip(peer.ip(), &parts.headers, &self.config.trusted_proxies);
+
+        let (route, mut resp) = match routes::find(&method, &path) {
+            Match::NotFound => {
+                ("unmatched", body::error(&ApiError::not_found(format!("no route for {method} {path}"))))
+            }
+            Match::MethodNotAllowed { template, allowed } => {
+                let mut e = ApiError::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method_not_allowed",
+                    format!("{method} is not allowed on {template}; allowed: {}", allowed.join(", ")),
+                );
+                e.allow = Some(allowed.iter().copied().chain(["OPTIONS"]).collect::<Vec<_>>().join(", "));
+                (template, body::error(&e))
+            }
+            Match::Preflight { template, params, allowed } => {
+                let cors = self.preflight_cors(template, &params, origin.as_deref()).await;
+                (template, cors::preflight(&allowed, cors, origin.as_deref()))
+            }
+            Match::Route { template, params } => {
+                let mut cx = Cx {
+                    parts,
+                    body: Some(body),
+                    params: params.into_iter().map(str::to_string).collect(),
+                    client: ClientInfo { ip: Some(ip) },
+                    cors: None,
+                    body_limit: self.config.body_limit,
+                };
+                let run = AssertUnwindSafe(self.dispatch(template, &mut cx)).catch_unwind();
+                let result = match tokio::time::timeout(self.config.request_timeout, run).await {
+                    Ok(Ok(r)) => r,
+                    Ok(Err(_)) => {
+                        self.metrics.panics.inc();
+                        error!(route = template, "handler panicked");
+                        Err(ApiError::new(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            "internal",
+                            "internal server error",
+                        ))
+                    }
+                    Err(_) => Err(ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "timeout",
+                        "the request took too long; try again",
+                    )),
+                };
+                let mut resp = result.unwrap_or_else(|e| body::error(&e));
+                let decided = match cx.cors {
+                    Some(c) => c,
+                    None => self.undecided_cors(template, &cx.params, origin.as_deref()).await,
+                };
+                cors::apply(&mut resp, decided, origin.as_deref());
+                (template, resp)
+            }
+        };
+        if !resp.headers().contains_key(header::CACHE_CONTROL) {
+            resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+
+        let status = resp.status().as_u16();
+        let elapsed = start.elapsed();
+        self.metrics
+            .requests
+            .get_or_create(&RequestLabels { method: method_label(&method), route, status })
+            .inc();
+        self.metrics.latency.get_or_create(&RouteLabels { route }).observe(elapsed.as_secs_f64());
+        let ms = elapsed.as_secs_f64() * 1000.0;
+        if route == "/healthz" || route == "/readyz" || route == "/metrics" {
+            debug!(%method, route, path, status, ms, client = %ip, "request");
+        } else {
+            info!(%method, route, path, status, ms, client = %ip, "request");
+        }
+        resp
+    }
+
+    /// CORS of a preflight: the company's list for company routes; any origin for the key routes
+    /// (the preflight carries no key; the real response is checked against the key's company).
+    async fn preflight_cors(&self, template: &str, params: &[&str], origin: Option<&str>) -> Cors {
+        let Some(origin) = origin else { return Cors::Deny };
+        if template == "/widget.js" {
+            return Cors::Any;
+        }
+        if template.starts_with("/api/chatbot/") {
+            return Cors::Echo;
+        }
+        if template.contains("{companyId}")
+            && let Some(cid) = params.first()
+        {
+            return self.company_cors(cid, origin).await;
+        }
+        Cors::Deny
+    }
+
+    /// CORS for a response whose handler failed before it knew (company routes: look the
+    /// company's list up, so the widget can read the error).
+    async fn undecided_cors(&self, template: &str, params: &[String], origin: Option<&str>) -> Cors {
+        let Some(origin) = origin else { return Cors::Deny };
+        if template == "/widget.js" || template == "/demo" {
+            return Cors::Any;
+        }
+        if template.contains("{companyId}")
+            && let Some(cid) = params.first()
+        {
+            return self.company_cors(cid, origin).await;
+        }
+        Cors::Deny
+    }
+
+    async fn company_cors(&self, company_id: &str, origin: &str) -> Cors {
+        let Ok(ctx) = self.bot.public_context(company_id).await else { return Cors::Deny };
+        match self.bot.widget_settings(&ctx).await {
+            Ok(s) if s.origin_allowed(origin) => Cors::Echo,
+            _ => Cors::Deny,
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! Streaming: server-sent events with deltas, a final `done` event carrying the JSON answer,
+//! plain JSON without the Accept header; graceful shutdown lets an open stream finish.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use chatbot_tests::{TestServer, status_json};
+use serde_json::{Value, json};
+
+/// Parse an SSE body into (event, data) pairs.
+fn events(body: &str) -> Vec<(String, Value)> {
+    body.split("\n\n")
+        .filter(|b| !b.trim().is_empty())
+        .map(|block| {
+            let mut ev = "message".to_string();
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(e) = line.strip_prefix("event: ") {
+                    ev = e.to_string();
+                } else if let Some(d) = line.strip_prefix("data: ") {
+                    data.push_str(d);
+                }
+            }
+            (ev, serde_json::from_str(&data).unwrap_or(Value::Null))
+        })
+        .collect()
+}
+
+fn check_stream(list: &[(String, Value)]) -> Value {
+    assert!(list.len() >= 2, "{list:?}");
+    let (last, done) = list.last().unwrap();
+    assert_eq!(last, "done", "{list:?}");
+    let text: String = list
+        .iter()
+        .filter(|(e, _)| e == "delta")
+        .map(|(_, d)| d["text"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!text.is_empty());
+    assert_eq!(done["message"].as_str(), Some(text.as_str()), "the deltas add up to the final message");
+    done.clone()
+}
+
+#[tokio::test]
+async fn partner_chat_streams_when_asked() {
+    let s = TestServer::start().await;
+    s.demo().await;
+    let r = s
+        .http
+        .post(s.url("/api/partner-chat/123"))
+        .header("Accept", "text/event-stream")
+        .json(&json!({"message": "Do you ship abroad?", "user_id": "streamer"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    assert_eq!(r.headers()["cache-control"], "no-cache");
+    let done = check_stream(&events(&r.text().await.unwrap()));
+    // the same JSON as the non-streaming answer
+    let (_, plain) = status_json(
+        s.post("/api/partner-chat/123", None, &json!({"message": "Do you ship abroad?", "user_id": "plain"}))
+            .await,
+    )
+    .await;
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&done), keys(&plain));
+    assert_eq!(done["company_id"], "123");
+    assert_eq!(done["user_id"], "streamer");
+    // errors before the stream starts are ordinary JSON errors with their status
+    let r = s
+        .http
+        .post(s.url("/api/partner-chat/123"))
+        .header("Accept", "text/event-stream")
+        .json(&json!({"message": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn session_chat_streams_when_asked() {
+    let s = TestServer::start().await;
+    let t = s.demo().await;
+    let sid = s.session(&t.pk).await;
+    let r = s
+        .http
+        .post(s.url("/api/chatbot/chat"))
+        .bearer_auth(&t.pk)
+        .header("Accept", "text/event-stream")
+        .json(&json!({"session_id": sid, "message": "What are your opening hours?"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let done = check_stream(&events(&r.text().await.unwrap()));
+    assert_eq!(done["session_id"].as_str(), Some(sid.as_str()));
+    assert!(done["lead"].is_object());
+    // the reply was stored
+    let convs: Value = s.get("/api/companies/123/conversations", Some(&t.sk)).await.json().await.unwrap();
+    let c = convs["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["session_id"] == sid.as_str())
+        .unwrap()
+        .clone();
+    let msgs = c["messages"].as_array().unwrap();
+    assert_eq!(msgs.last().unwrap()["content"], done["message"]);
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn graceful_shutdown_lets_an_open_stream_finish() {
+    let s = TestServer::start().await;
+    s.demo().await;
+    let url = s.url("/api/partner-chat/123");
+    let http = s.http.clone();
+    // the response head has arrived: the request is in flight
+    let r = http
+        .post(&url)
+        .header("Accept", "text/event-stream")
+        .json(&json!({"message": "What is your return policy?"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let stop = tokio::spawn(s.shutdown());
+    let body = r.text().await.unwrap();
+    assert!(events(&body).iter().any(|(e, _)| e == "done"), "{body}");
+    stop.await.unwrap();
+    // and then the port is closed
+    assert!(http.get(url.replace("/api/partner-chat/123", "/healthz")).send().await.is_err());
+}
