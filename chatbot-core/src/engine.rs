@@ -770,10 +770,13 @@ impl Chatbot {
         // Retrieval: a failing vector store means an answer without context, never an error.
         // An injection attempt is refused without spending an embedding call.
         let injection = guard::injection_reason(message).is_some();
+        // A short follow-up ("how big are they?") is searched together with the visitor's
+        // previous message, so it finds the knowledge the conversation is about.
+        let query = follow_up_query(&conv.messages, message);
         let retrieved = if injection {
             Ok(Vec::new())
         } else {
-            self.retrieve(ctx, message, self.inner.config.top_k).await
+            self.retrieve(ctx, &query, self.inner.config.top_k).await
         };
         let passages = match retrieved {
             Ok(p) => p,
@@ -1235,6 +1238,17 @@ fn sources_of(passages: &[Passage]) -> Vec<SourceRef> {
         }
     }
     out
+}
+
+/// Words below which a message is treated as a follow-up of the previous one.
+const FOLLOW_UP_WORDS: usize = 8;
+
+fn follow_up_query(history: &[Message], message: &str) -> String {
+    let short = message.split_whitespace().count() < FOLLOW_UP_WORDS;
+    match history.iter().rev().find(|m| m.role == Role::User) {
+        Some(prev) if short => format!("{} {}", prev.content, message.trim()),
+        _ => message.trim().to_string(),
+    }
 }
 
 fn contact_ask(lead: &Lead) -> String {

@@ -1,0 +1,331 @@
+//! The chat turn through `Chatbot`, on the real SQLite store, local index and offline embedder,
+//! with scripted chat models at the model seam: budgets, fallbacks, streaming, prompt shape,
+//! embedder identity and tenant isolation.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chatbot_core::auth::KeyKind;
+use chatbot_core::conversation::Role;
+use chatbot_core::llm::{ChatModel, ChatRequest, Completion, StreamEvent, Usage};
+use chatbot_core::rag::{Embedder, MetadataFilter, NamespaceStats, QueryMatch, VectorRecord, VectorStore};
+use chatbot_core::{
+    AiConfig, AnsweredBy, ChatEvent, ChatInput, Chatbot, ClientInfo, Components, Config, Error, PartnerChat,
+};
+use futures::StreamExt as _;
+use futures::stream::BoxStream;
+
+/// A paid model that answers from a script and records what it was asked.
+#[derive(Default)]
+struct Scripted {
+    fail: bool,
+    tokens: u32,
+    seen: Mutex<Vec<ChatRequest>>,
+}
+
+#[async_trait]
+impl ChatModel for Scripted {
+    fn provider(&self) -> &'static str {
+        "scripted"
+    }
+
+    fn is_paid(&self) -> bool {
+        true
+    }
+
+    async fn complete(&self, req: &ChatRequest) -> chatbot_core::Result<Completion> {
+        self.seen.lock().unwrap().push(req.clone());
+        if self.fail {
+            return Err(Error::upstream("scripted", "503 from upstream", true));
+        }
+        let usage = Usage {
+            prompt_tokens: self.tokens / 2,
+            completion_tokens: self.tokens / 2,
+            total_tokens: self.tokens,
+        };
+        Ok(Completion { text: "MODEL ANSWER".into(), model: "scripted-1".into(), usage: Some(usage) })
+    }
+
+    async fn stream(
+        &self,
+        req: &ChatRequest,
+    ) -> chatbot_core::Result<BoxStream<'static, chatbot_core::Result<StreamEvent>>> {
+        let c = self.complete(req).await?;
+        Ok(Box::pin(futures::stream::iter([
+            Ok(StreamEvent::Delta("MODEL ".into())),
+            Ok(StreamEvent::Delta("ANSWER".into())),
+            Ok(StreamEvent::Done { model: c.model, usage: c.usage }),
+        ])))
+    }
+}
+
+/// A vector store whose every call fails, as an unreachable Pinecone would.
+struct Down;
+
+#[async_trait]
+impl VectorStore for Down {
+    fn name(&self) -> &'static str {
+        "down"
+    }
+    fn max_upsert_batch(&self) -> usize {
+        100
+    }
+    async fn upsert(&self, _: &str, _: &[VectorRecord]) -> chatbot_core::Result<usize> {
+        Err(Error::upstream("down", "connection refused", true))
+    }
+    async fn query(
+        &self,
+        _: &str,
+        _: &[f32],
+        _: usize,
+        _: Option<&MetadataFilter>,
+    ) -> chatbot_core::Result<Vec<QueryMatch>> {
+        Err(Error::upstream("down", "connection refused", true))
+    }
+    async fn fetch(&self, _: &str, _: &[String]) -> chatbot_core::Result<Vec<VectorRecord>> {
+        Err(Error::upstream("down", "connection refused", true))
+    }
+    async fn delete(&self, _: &str, _: &[String]) -> chatbot_core::Result<()> {
+        Err(Error::upstream("down", "connection refused", true))
+    }
+    async fn delete_namespace(&self, _: &str) -> chatbot_core::Result<()> {
+        Err(Error::upstream("down", "connection refused", true))
+    }
+    async fn stats(&self, _: &str) -> chatbot_core::Result<NamespaceStats> {
+        Err(Error::upstream("down", "connection refused", true))
+    }
+}
+
+/// An embedder of another model and dimension (a configuration change).
+struct Other;
+
+#[async_trait]
+impl Embedder for Other {
+    fn model(&self) -> &str {
+        "other-embedder"
+    }
+    fn dimension(&self) -> usize {
+        8
+    }
+    fn max_batch(&self) -> usize {
+        16
+    }
+    async fn embed(&self, texts: &[String]) -> chatbot_core::Result<Vec<Vec<f32>>> {
+        Ok(texts.iter().map(|_| vec![0.5; 8]).collect())
+    }
+}
+
+async fn offline(dir: &std::path::Path) -> (Config, Components) {
+    let config = Config::offline(dir.to_path_buf());
+    let parts = Components::from_config(&config).await.unwrap();
+    (config, parts)
+}
+
+async fn with_model(dir: &std::path::Path, model: Arc<dyn ChatModel>) -> Chatbot {
+    let (config, mut parts) = offline(dir).await;
+    parts.model = model;
+    let bot = Chatbot::from_parts(config, parts);
+    chatbot_core::demo::seed(&bot).await.unwrap();
+    bot
+}
+
+#[tokio::test]
+async fn a_spent_daily_budget_switches_to_the_fallback() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = Arc::new(Scripted { tokens: 100, ..Scripted::default() });
+    let bot = with_model(dir.path(), model.clone()).await;
+    let op = bot.operator_context("123").await.unwrap();
+    bot.set_ai_config(&op, &AiConfig { daily_token_budget: Some(150), ..AiConfig::default() }).await.unwrap();
+    let ctx = bot.public_context("123").await.unwrap();
+    let ask =
+        || PartnerChat { user_id: Some("v1".into()), ..PartnerChat::new("What are your opening hours?") };
+
+    let first = bot.partner_chat(&ctx, ask()).await.unwrap();
+    assert_eq!(first.answered_by, AnsweredBy::Model);
+    assert_eq!(first.message, "MODEL ANSWER");
+    let second = bot.partner_chat(&ctx, ask()).await.unwrap();
+    assert_eq!(second.answered_by, AnsweredBy::Model, "100 of 150 tokens spent: still under budget");
+    let status = bot.budget_status(&ctx).await.unwrap();
+    assert_eq!((status.used_today, status.exhausted), (200, true));
+
+    let third = bot.partner_chat(&ctx, ask()).await.unwrap();
+    assert_eq!(third.answered_by, AnsweredBy::Fallback);
+    assert!(third.message.contains("9:00"), "the offline answer comes from the knowledge: {}", third.message);
+    assert_eq!(model.seen.lock().unwrap().len(), 2, "no paid call once the budget is spent");
+    assert_eq!(bot.metrics().budget_exhausted.get(), 1);
+}
+
+#[tokio::test]
+async fn a_failing_model_falls_back_and_nothing_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let bot = with_model(dir.path(), Arc::new(Scripted { fail: true, ..Scripted::default() })).await;
+    let ctx = bot.public_context("123").await.unwrap();
+    let reply = bot
+        .partner_chat(
+            &ctx,
+            PartnerChat {
+                user_id: Some("v2".into()),
+                ..PartnerChat::new("How long do I have to return an item?")
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.answered_by, AnsweredBy::Fallback);
+    assert!(reply.message.contains("30 days"), "{}", reply.message);
+    let conv = bot.store().get_conversation("123", &reply.session_id).await.unwrap().unwrap();
+    let roles: Vec<Role> = conv.messages.iter().map(|m| m.role).collect();
+    assert_eq!(roles, vec![Role::User, Role::Assistant]);
+    assert_eq!(conv.messages[1].content, reply.message);
+}
+
+#[tokio::test]
+async fn a_down_vector_store_still_gets_an_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let bot = with_model(dir.path(), Arc::new(Scripted { tokens: 10, ..Scripted::default() })).await;
+    let (config, mut parts) = offline(dir.path()).await;
+    parts.vectors = Arc::new(Down);
+    parts.model = Arc::new(Scripted { tokens: 10, ..Scripted::default() });
+    drop(bot);
+    let bot = Chatbot::from_parts(config, parts);
+    let ctx = bot.public_context("123").await.unwrap();
+    let reply = bot.partner_chat(&ctx, PartnerChat::new("Do you sell teapots?")).await.unwrap();
+    assert_eq!(reply.answered_by, AnsweredBy::Model);
+    assert!(reply.sources.is_empty());
+    let search = bot.search(&bot.operator_context("123").await.unwrap(), "teapots", 3).await;
+    assert!(matches!(search, Err(Error::Upstream { .. })), "search reports the outage: {search:?}");
+}
+
+#[tokio::test]
+async fn the_prompt_carries_settings_history_and_fenced_untrusted_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = Arc::new(Scripted { tokens: 10, ..Scripted::default() });
+    let bot = with_model(dir.path(), model.clone()).await;
+    let op = bot.operator_context("123").await.unwrap();
+    bot.update_widget_settings(
+        &op,
+        &chatbot_core::WidgetSettingsPatch::from_json(
+            br#"{"ai_personality":"cheerful ceramics expert","ai_temperature":0.3,"max_tokens":200}"#,
+        )
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let ctx = bot.public_context("123").await.unwrap();
+    let first = PartnerChat { user_id: Some("v3".into()), ..PartnerChat::new("Do you sell teapots?") };
+    bot.partner_chat(&ctx, first).await.unwrap();
+    let second = PartnerChat { user_id: Some("v3".into()), ..PartnerChat::new("How big are they?") };
+    bot.partner_chat(&ctx, second).await.unwrap();
+
+    let seen = model.seen.lock().unwrap();
+    let req = seen.last().unwrap();
+    assert_eq!((req.temperature, req.max_tokens), (0.3, 200));
+    let system = &req.messages[0];
+    assert_eq!(system.role, Role::System);
+    assert!(system.content.contains("Demo Shop") && system.content.contains("cheerful ceramics expert"));
+    assert!(
+        system.content.contains("<reference>") && system.content.contains("untrusted"),
+        "{}",
+        system.content
+    );
+    assert!(system.content.contains("Teapots hold 1 litre"), "retrieved context is in the prompt");
+    let turns: Vec<(Role, &str)> = req.messages[1..].iter().map(|m| (m.role, m.content.as_str())).collect();
+    assert_eq!(
+        turns,
+        vec![
+            (Role::User, "Do you sell teapots?"),
+            (Role::Assistant, "MODEL ANSWER"),
+            (Role::User, "How big are they?")
+        ],
+        "history then the question, the question once"
+    );
+}
+
+#[tokio::test]
+async fn streaming_deltas_add_up_to_the_stored_reply() {
+    let dir = tempfile::tempdir().unwrap();
+    let bot = with_model(dir.path(), Arc::new(Scripted { tokens: 10, ..Scripted::default() })).await;
+    let ctx = bot.public_context("123").await.unwrap();
+    let session = bot.open_session(&ctx, Some("v4".into()), None, ClientInfo::default()).await.unwrap();
+    let input = ChatInput {
+        session_id: session.session_id.clone(),
+        message: "Do you sell mugs?".into(),
+        client: ClientInfo::default(),
+    };
+    let mut stream = bot.chat_stream(&ctx, input).await.unwrap();
+    let (mut text, mut done) = (String::new(), None);
+    while let Some(ev) = stream.next().await {
+        match ev {
+            ChatEvent::Delta(d) => text.push_str(&d),
+            ChatEvent::Done(r) => done = Some(r),
+            ChatEvent::Error(e) => panic!("{e}"),
+        }
+    }
+    let done = done.unwrap();
+    assert_eq!(text, done.message);
+    assert_eq!(done.answered_by, AnsweredBy::Model);
+    assert_eq!(done.lead.as_ref().unwrap().lead_id, session.lead_id);
+    let conv = bot.store().get_conversation("123", &session.session_id).await.unwrap().unwrap();
+    assert_eq!(conv.messages.last().unwrap().content, done.message);
+}
+
+#[tokio::test]
+async fn keys_and_sessions_never_cross_tenants() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, parts) = offline(dir.path()).await;
+    let bot = Chatbot::from_parts(config, parts);
+    chatbot_core::demo::seed(&bot).await.unwrap();
+    bot.create_company(chatbot_core::NewCompany {
+        company_id: "other".into(),
+        company_name: "Other".into(),
+        email: "o@other.example".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let op_other = bot.operator_context("other").await.unwrap();
+    let other_sk = bot.create_key(&op_other, KeyKind::Secret).await.unwrap().token;
+    let other_pk = bot.create_key(&op_other, KeyKind::Publishable).await.unwrap().token;
+
+    assert!(matches!(bot.authenticate(&other_sk, Some("123")).await, Err(Error::Forbidden(_))));
+    assert!(matches!(bot.authenticate(&other_pk, Some("123")).await, Err(Error::Forbidden(_))));
+    assert!(matches!(bot.authenticate("sk_forged", Some("123")).await, Err(Error::Unauthorized(_))));
+
+    // A session of company 123 is unknown to company "other".
+    let ctx123 = bot.public_context("123").await.unwrap();
+    let s = bot.open_session(&ctx123, None, None, ClientInfo::default()).await.unwrap();
+    let ctx_other = bot.authenticate(&other_pk, None).await.unwrap();
+    let stolen = ChatInput {
+        session_id: s.session_id.clone(),
+        message: "hello".into(),
+        client: ClientInfo::default(),
+    };
+    assert!(matches!(bot.chat(&ctx_other, stolen).await, Err(Error::NotFound { .. })));
+    assert!(matches!(
+        bot.open_session(&ctx_other, None, Some(s.session_id.clone()), ClientInfo::default()).await,
+        Err(Error::NotFound { .. })
+    ));
+    // Knowledge and leads stay in their tenant.
+    let hits = bot.search(&bot.operator_context("other").await.unwrap(), "teapots", 5).await.unwrap();
+    assert!(hits.is_empty(), "company other has no knowledge: {hits:?}");
+    let secret_ctx = bot.authenticate(&other_sk, Some("other")).await.unwrap();
+    assert!(bot.list_leads(&secret_ctx, &Default::default()).await.unwrap().is_empty());
+    // A publishable key cannot change settings.
+    let patch = chatbot_core::WidgetSettingsPatch::from_json(br##"{"primary_color":"#000000"}"##).unwrap();
+    assert!(matches!(bot.update_widget_settings(&ctx_other, &patch).await, Err(Error::Forbidden(_))));
+}
+
+#[tokio::test]
+async fn a_changed_embedder_is_a_clear_error_not_garbage() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, parts) = offline(dir.path()).await;
+    let bot = Chatbot::from_parts(config.clone(), parts);
+    chatbot_core::demo::seed(&bot).await.unwrap();
+    drop(bot);
+    let (_, mut parts) = offline(dir.path()).await;
+    parts.embedder = Arc::new(Other);
+    let bot = Chatbot::from_parts(config, parts);
+    let err = bot.search(&bot.operator_context("123").await.unwrap(), "teapots", 3).await.unwrap_err();
+    assert!(matches!(err, Error::EmbedderMismatch(_)), "{err:?}");
+    assert!(err.to_string().contains("re-ingest"), "{err}");
+}
