@@ -26,6 +26,7 @@ struct Browser {
     driver: String,
     session: String,
     child: Child,
+    closed: bool,
     _profile: tempfile::TempDir,
 }
 
@@ -93,7 +94,7 @@ impl Browser {
             .as_str()
             .unwrap_or_else(|| panic!("chromedriver did not open a session: {r}"))
             .to_string();
-        Self { http, driver, session, child, _profile: profile }
+        Self { http, driver, session, child, closed: false, _profile: profile }
     }
 
     /// One WebDriver command; returns its `value`, panics on a WebDriver error.
@@ -109,6 +110,12 @@ impl Browser {
             panic!("WebDriver {method} {path}: {e}: {}", value["message"]);
         }
         value
+    }
+
+    /// Close the session: chromedriver quits chromium.
+    async fn quit(mut self) {
+        self.cmd(reqwest::Method::DELETE, "", None).await;
+        self.closed = true;
     }
 
     async fn goto(&self, url: &str) {
@@ -163,19 +170,22 @@ impl Browser {
 }
 
 impl Drop for Browser {
-    /// Close the session (chromedriver then quits chromium), then stop chromedriver. Blocking and
-    /// raw, so it also runs when a test panics.
+    /// Stop chromedriver; after a panic, first close the session (so chromedriver quits
+    /// chromium) with a blocking raw request.
     fn drop(&mut self) {
         let host = self.driver.trim_start_matches("http://").to_string();
-        if let Ok(mut tcp) = std::net::TcpStream::connect(&host) {
+        if !self.closed
+            && let Ok(mut tcp) = std::net::TcpStream::connect(&host)
+        {
             let _ = tcp.set_read_timeout(Some(Duration::from_secs(20)));
             let req = format!(
                 "DELETE /session/{} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
                 self.session
             );
             if tcp.write_all(req.as_bytes()).is_ok() {
-                let mut sink = Vec::new();
-                let _ = tcp.read_to_end(&mut sink);
+                // one read: chromedriver answers once chromium is gone
+                let mut buf = [0u8; 1024];
+                let _ = tcp.read(&mut buf);
             }
         }
         let _ = self.child.kill();
@@ -231,6 +241,7 @@ async fn widget_works_in_a_real_browser() {
     let ctx = s.bot.operator_context("123").await.unwrap();
     let settings = s.bot.widget_settings(&ctx).await.unwrap();
     let browser = Browser::start(&chromium).await;
+    println!("chromedriver + chromium session up after {:.1}s", started.elapsed().as_secs_f64());
 
     // ---- renders on /demo with the company's settings, closed until the bubble is clicked
     browser.goto(&s.url("/demo")).await;
@@ -323,6 +334,8 @@ async fn widget_works_in_a_real_browser() {
     let msgs: Vec<(Role, &str)> = conv.messages.iter().map(|m| (m.role, m.content.as_str())).collect();
     assert_eq!(msgs, vec![(Role::User, QUESTION), (Role::Assistant, reply.as_str())]);
 
+    println!("rendered, chatted and checked the store after {:.1}s", started.elapsed().as_secs_f64());
+
     // ---- a settings change through the API (secret key) shows after a reload
     let patch = json!({
         "primary_color": "#aa3300",
@@ -401,7 +414,7 @@ async fn widget_works_in_a_real_browser() {
         .await;
     assert_eq!(browser.js_async(&probe).await, "ok 200");
 
-    drop(browser);
+    browser.quit().await;
     s.shutdown().await;
     println!("browser widget test took {:.1}s", started.elapsed().as_secs_f64());
 }
