@@ -97,8 +97,8 @@ impl ServerConfig {
             c.bind = parse_bind(&b).map_err(|e| anyhow::anyhow!("CHATBOT_BIND: {e}"))?;
         }
         if let Some(p) = get("CHATBOT_TRUSTED_PROXIES") {
-            c.trusted_proxies =
-                IpNet::parse_list(&p).map_err(|e| anyhow::anyhow!("CHATBOT_TRUSTED_PROXIES: {e}"))?;
+            c.trusted_proxies = chatbot_core::guard::parse_trusted_proxies(&p)
+                .map_err(|e| anyhow::anyhow!("CHATBOT_TRUSTED_PROXIES: {e}"))?;
         }
         if let Some(v) = get("CHATBOT_MAX_BODY_BYTES") {
             c.body_limit =
