@@ -893,6 +893,19 @@ mod tests {
     }
 
     #[test]
+    fn sign_codes_and_hamming() {
+        let a: Vec<f32> = (0..130).map(|i| if i % 3 == 0 { 1.0 } else { -0.5 }).collect();
+        let b: Vec<f32> = (0..130).map(|i| if i % 2 == 0 { 0.25 } else { -2.0 }).collect();
+        let (ca, cb) = (sign_bits(&a), sign_bits(&b));
+        assert_eq!(ca.len(), 3);
+        let naive = a.iter().zip(&b).filter(|(x, y)| (**x > 0.0) != (**y > 0.0)).count();
+        assert_eq!(usize::from(hamming(&ca, &cb)), naive);
+        assert_eq!(hamming(&ca, &ca), 0);
+        assert!(is_sparse(&[0.0, 0.0, 1.0, 0.5]));
+        assert!(!is_sparse(&vec![0.1f32; 64]));
+    }
+
+    #[test]
     fn topk_keeps_best_in_order() {
         let mut t = TopK::new(3);
         for (i, s) in [0.1, 0.9, 0.5, 0.7, 0.2].into_iter().enumerate() {
