@@ -275,3 +275,39 @@ async fn concurrent_readers_during_writes() {
     let idx = LocalIndex::open(dir.path()).unwrap();
     assert_eq!(idx.stats("ns").await.unwrap().vector_count, 400);
 }
+
+#[tokio::test]
+async fn sign_code_fast_path_matches_brute_force_on_clustered_vectors() {
+    // Real-ish dense embeddings: topics (cluster centres) plus per-document noise, wide enough
+    // (256-d) and many enough (6,000 rows > the 1-bit pass's 4,096 kept rows) that the query
+    // goes through the sign-code pass, the int8 re-rank and the exact f32 pass.
+    let dim = 256;
+    let centres = vecs(40, dim, 3);
+    let noise = vecs(6000, dim, 11);
+    let data: Vec<Vec<f32>> = noise
+        .iter()
+        .enumerate()
+        .map(|(i, n)| centres[i % 40].iter().zip(n).map(|(c, e)| c + 0.8 * e).collect())
+        .collect();
+    let idx = LocalIndex::in_memory();
+    let recs: Vec<VectorRecord> =
+        data.iter().enumerate().map(|(i, v)| rec(&format!("v{i}"), v.clone(), Metadata::new())).collect();
+    idx.upsert("clustered", &recs).await.unwrap();
+    let qnoise = vecs(30, dim, 77);
+    for (qi, n) in qnoise.iter().enumerate() {
+        let q: Vec<f32> = centres[(qi * 7) % 40].iter().zip(n).map(|(c, e)| c + 0.8 * e).collect();
+        let mut truth: Vec<(f32, usize)> =
+            data.iter().enumerate().map(|(i, v)| (chatbot_core::rag::cosine(&q, v), i)).collect();
+        truth.sort_by(|a, b| b.0.total_cmp(&a.0));
+        for k in [1, 5, 10] {
+            let hits = idx.query("clustered", &q, k, None).await.unwrap();
+            let got: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
+            let want: Vec<String> = truth[..k].iter().map(|(_, i)| format!("v{i}")).collect();
+            assert_eq!(got, want, "query {qi}, k {k}");
+            for (h, (s, _)) in hits.iter().zip(&truth) {
+                assert!((h.score - s).abs() < 1e-5, "score {} vs exact {s}", h.score);
+            }
+        }
+    }
+    assert_eq!(idx.exact_top_k_for_bench("clustered", &data[17], 3).unwrap()[0], "v17");
+}
