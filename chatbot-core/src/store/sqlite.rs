@@ -112,6 +112,15 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true)
             .statement_cache_capacity(256);
+        if !in_memory {
+            // Switch a new file to WAL on one connection first: journal mode is stored in the
+            // file, and pool connections opening a brand-new file at once would race for the
+            // exclusive lock the switch needs ("database is locked" at open).
+            let first = sqlx::ConnectOptions::connect(&options)
+                .await
+                .map_err(|e| Error::Storage(format!("cannot open SQLite database {url:?}: {e}")))?;
+            sqlx::Connection::close(first).await?;
+        }
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         // An in-memory database exists per connection: keep exactly one.
         let max = if in_memory { 1 } else { u32::try_from((cores * 2).clamp(4, 16)).unwrap_or(8) };
