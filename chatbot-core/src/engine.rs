@@ -739,13 +739,15 @@ impl Chatbot {
         // Nothing is lost: the visitor's message is stored before anything can fail.
         store.append_messages(cid, &target.session_id, std::slice::from_ref(&visitor)).await?;
 
+        // This visitor message's number in the conversation (paces summaries and contact asks).
+        let visitor_turns = conv.messages.iter().filter(|m| m.role == Role::User).count() + 1;
+
         // Lead: what this message reveals.
         let mut lead = target.lead;
         let mut became_ready = false;
         if let Some(l) = lead.as_mut() {
             let update = extract::apply_message(l, message);
             became_ready = update.became_ready;
-            let visitor_turns = conv.messages.iter().filter(|m| m.role == Role::User).count() + 1;
             if became_ready || (l.is_lead_ready && visitor_turns % SUMMARY_EVERY == 0) {
                 l.ai_summary = extract::offline_summary(l);
             }
@@ -826,7 +828,6 @@ impl Chatbot {
             } else if !l.is_lead_ready && matches!(decision, TopicDecision::Contact) {
                 Some(contact_ask(l))
             } else if !l.is_lead_ready && answered_by != AnsweredBy::Refusal {
-                let visitor_turns = conv.messages.iter().filter(|m| m.role == Role::User).count() + 1;
                 (visitor_turns % ASK_CONTACT_EVERY == 1 && visitor_turns > 1).then(|| contact_ask(l))
             } else {
                 None
