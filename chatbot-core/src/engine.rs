@@ -23,7 +23,9 @@ use crate::llm::{
     ChatModel, ChatRequest, ExtractiveAnswerer, OpenAiChat, Passage, PromptMessage, StreamEvent, Usage,
 };
 use crate::metrics::Metrics;
-use crate::rag::{Embedder, LocalIndex, OfflineEmbedder, OpenAiEmbedder, PineconeStore, VectorStore};
+use crate::rag::{
+    Embedder, LocalIndex, OfflineEmbedder, OpenAiEmbedder, PineconeStore, QueryMatch, VectorStore,
+};
 use crate::store::{self, Store};
 use crate::tenant::{Access, Company, NewCompany, TenantContext, WidgetSettings, WidgetSettingsPatch};
 
@@ -232,12 +234,19 @@ struct Inner {
     /// Companies whose recorded embedder matched the configured one, and when that was checked
     /// (queries skip the store look-up for [`IDENTITY_RECHECK`]).
     identity_ok: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+    /// Chunk texts by (company, vector id). A vector id is a hash of the chunk's source and
+    /// content, so a cached text is never stale; the age limit bounds metadata edits.
+    chunks: crate::cache::GenCache<(String, String), Arc<crate::store::ChunkRecord>>,
 }
 
 /// How long a query trusts an earlier embedder-identity check of its company. Only another
 /// instance re-ingesting with a different embedder can change it in between, and then this one
 /// is misconfigured anyway: it says so after at most this long.
 const IDENTITY_RECHECK: std::time::Duration = std::time::Duration::from_secs(10);
+/// Chunk texts kept in memory (per generation; a chunk is ~1-2 KB).
+const CHUNK_CACHE_ENTRIES: usize = 4096;
+/// Oldest cached chunk text served.
+const CHUNK_CACHE_AGE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The facade. Cheap to clone.
 #[derive(Clone)]
@@ -285,6 +294,7 @@ impl Chatbot {
                 extractor,
                 http,
                 identity_ok: std::sync::Mutex::default(),
+                chunks: crate::cache::GenCache::new(CHUNK_CACHE_ENTRIES, CHUNK_CACHE_AGE),
             }),
         }
     }
@@ -1227,6 +1237,32 @@ Answer from the reference text below; if it does not contain the answer, say you
         Ok(())
     }
 
+    /// The stored chunks of the matches (from memory when read recently; one store query for
+    /// the rest).
+    async fn chunk_texts(
+        &self,
+        cid: &str,
+        matches: &[QueryMatch],
+    ) -> Result<Vec<Arc<crate::store::ChunkRecord>>> {
+        let cache = &self.inner.chunks;
+        let mut found = Vec::with_capacity(matches.len());
+        let mut missing = Vec::new();
+        for m in matches {
+            match cache.get(&(cid.to_string(), m.id.clone())) {
+                Some(c) => found.push(c),
+                None => missing.push(m.id.clone()),
+            }
+        }
+        if !missing.is_empty() {
+            for c in self.store().get_chunks(cid, &missing).await? {
+                let c = Arc::new(c);
+                cache.insert((cid.to_string(), c.vector_id.clone()), c.clone());
+                found.push(c);
+            }
+        }
+        Ok(found)
+    }
+
     /// Search the company's knowledge.
     ///
     /// # Errors
@@ -1250,10 +1286,9 @@ Answer from the reference text below; if it does not contain the answer, say you
         if matches.is_empty() {
             return Ok(Vec::new());
         }
-        let ids: Vec<String> = matches.iter().map(|m| m.id.clone()).collect();
-        let chunks = self.store().get_chunks(cid, &ids).await?;
+        let chunks = self.chunk_texts(cid, &matches).await?;
         let by_id: std::collections::HashMap<&str, &crate::store::ChunkRecord> =
-            chunks.iter().map(|c| (c.vector_id.as_str(), c)).collect();
+            chunks.iter().map(|c| (c.vector_id.as_str(), c.as_ref())).collect();
         Ok(matches
             .iter()
             .filter_map(|m| {

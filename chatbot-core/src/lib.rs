@@ -15,6 +15,7 @@
 //! ```
 
 pub mod auth;
+pub mod cache;
 pub mod config;
 pub mod conversation;
 pub mod demo;

@@ -410,6 +410,13 @@ fn question_terms(question: &str) -> HashSet<String> {
     t
 }
 
+/// Set membership for [`STOPWORDS`] (a linear scan of the list was a visible share of a turn).
+fn is_stopword(w: &str) -> bool {
+    static SET: std::sync::LazyLock<HashSet<&'static str>> =
+        std::sync::LazyLock::new(|| STOPWORDS.iter().copied().collect());
+    SET.contains(w)
+}
+
 /// Content-word stems of a text (stopwords dropped).
 fn terms(text: &str) -> HashSet<String> {
     let lower = text.to_lowercase();
@@ -417,7 +424,7 @@ fn terms(text: &str) -> HashSet<String> {
     for raw in lower.split(|c: char| !(c.is_alphanumeric() || c == '\'')) {
         let w = raw.trim_matches('\'');
         let w = w.strip_suffix("'s").unwrap_or(w);
-        if w.chars().count() < 2 || STOPWORDS.contains(&w) {
+        if w.chars().count() < 2 || is_stopword(w) {
             continue;
         }
         out.insert(stem(w));
