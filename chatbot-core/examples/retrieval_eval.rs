@@ -63,7 +63,9 @@ fn main() {
     let embed_secs = t0.elapsed().as_secs_f64();
     // The engine's path: statistics of the company's chunks, used on the query side only.
     let t_stats = Instant::now();
-    let stats = corpus_stats(&e, chunks.iter().map(|c| c["text"].as_str().unwrap()));
+    let mut stats = corpus_stats(&e, chunks.iter().map(|c| c["text"].as_str().unwrap()));
+    // As stored by the engine (PRUNE=1 keeps every key).
+    stats.prune(env("PRUNE").map_or(chatbot_core::rag::stats::STORED_MIN_DF, |m| m as u32));
     let stats_secs = t_stats.elapsed().as_secs_f64();
     let stats_bytes = stats.to_bytes().len();
     let stats = use_stats.then_some(&stats);

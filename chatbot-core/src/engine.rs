@@ -229,6 +229,8 @@ struct Inner {
     http: reqwest::Client,
     /// Structured-output lead extraction, when an OpenAI-compatible model is configured.
     extractor: Option<LlmExtractor>,
+    /// Per-company corpus statistics for query embedding (embedders that use them).
+    corpus_stats: crate::rag::stats::StatsCache,
 }
 
 /// The facade. Cheap to clone.
@@ -276,6 +278,7 @@ impl Chatbot {
                 metrics: Metrics::default(),
                 extractor,
                 http,
+                corpus_stats: crate::rag::stats::StatsCache::new(),
             }),
         }
     }
@@ -1116,8 +1119,13 @@ Answer from the reference text below; if it does not contain the answer, say you
     async fn search_hits(&self, ctx: &TenantContext, query: &str, top_k: usize) -> Result<Vec<SearchHit>> {
         let cid = ctx.company_id();
         ensure_embedder_identity(self.store().as_ref(), cid, self.embedder().as_ref(), false).await?;
-        let v = self.embedder().embed(&[query.to_string()]).await?;
-        let Some(v) = v.into_iter().next() else { return Ok(Vec::new()) };
+        // IDF-style query weighting from this company's own corpus (never another's).
+        let stats = if self.embedder().uses_corpus_stats() {
+            self.inner.corpus_stats.get(self.store().as_ref(), cid, self.embedder().model()).await
+        } else {
+            None
+        };
+        let v = self.embedder().embed_query(query, stats.as_deref()).await?;
         let matches = self.vectors().query(cid, &v, top_k, None).await?;
         if matches.is_empty() {
             return Ok(Vec::new());
@@ -1147,7 +1155,10 @@ Answer from the reference text below; if it does not contain the answer, say you
     /// Embedder, vector store or storage failures.
     pub async fn index_chunks(&self, ctx: &TenantContext, chunks: &[NewChunk]) -> Result<Vec<String>> {
         ctx.require_admin()?;
-        index_chunks(self.store(), self.embedder(), self.vectors(), ctx.company_id(), chunks).await
+        let ids = index_chunks(self.store(), self.embedder(), self.vectors(), ctx.company_id(), chunks).await?;
+        crate::rag::stats::refresh_corpus_stats(self.store().as_ref(), self.embedder(), ctx.company_id()).await?;
+        self.inner.corpus_stats.invalidate(ctx.company_id());
+        Ok(ids)
     }
 
     // ----- leads and conversations (secret key or operator) -----

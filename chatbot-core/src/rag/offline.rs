@@ -74,7 +74,9 @@ pub struct QueryWeighting {
     pub idf_trigram: bool,
     /// Keep the rarity prior as well as the IDF.
     pub keep_prior: bool,
-    /// A feature no document holds gets weight 0 (it can only match by hash collision).
+    /// A feature no document holds gets weight 0 (it can only match by hash collision). Off by
+    /// default: stored statistics drop features of one document, and statistics a moment older
+    /// than the newest chunks must not silence their words.
     pub unseen_zero: bool,
     pub bigram_scale: f32,
     pub trigram_scale: f32,
@@ -89,7 +91,7 @@ impl Default for QueryWeighting {
             idf_bigram: true,
             idf_trigram: true,
             keep_prior: false,
-            unseen_zero: true,
+            unseen_zero: false,
             bigram_scale: 0.5,
             trigram_scale: 4.0,
             idf_power: 1.0,
