@@ -116,6 +116,9 @@ fn main() {
     let halves = [queries.len().div_ceil(2) as f64, (queries.len() / 2) as f64];
     println!("recall@5 by half: even={:.4} odd={:.4}", half_rec[0] / halves[0], half_rec[1] / halves[1]);
     if check_exact {
-        println!("LocalIndex top-5 equal to the exact f32 scan for {exact_same} of {} queries", queries.len());
+        println!(
+            "LocalIndex top-5 equal to the exact f32 scan for {exact_same} of {} queries",
+            queries.len()
+        );
     }
 }

@@ -1155,8 +1155,10 @@ Answer from the reference text below; if it does not contain the answer, say you
     /// Embedder, vector store or storage failures.
     pub async fn index_chunks(&self, ctx: &TenantContext, chunks: &[NewChunk]) -> Result<Vec<String>> {
         ctx.require_admin()?;
-        let ids = index_chunks(self.store(), self.embedder(), self.vectors(), ctx.company_id(), chunks).await?;
-        crate::rag::stats::refresh_corpus_stats(self.store().as_ref(), self.embedder(), ctx.company_id()).await?;
+        let ids =
+            index_chunks(self.store(), self.embedder(), self.vectors(), ctx.company_id(), chunks).await?;
+        crate::rag::stats::refresh_corpus_stats(self.store().as_ref(), self.embedder(), ctx.company_id())
+            .await?;
         self.inner.corpus_stats.invalidate(ctx.company_id());
         Ok(ids)
     }

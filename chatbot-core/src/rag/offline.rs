@@ -12,8 +12,16 @@
 //! The output depends only on the text: the same text always gives the same vector, on every
 //! machine, so vectors stored months ago stay comparable. Changing any of the above changes
 //! [`MODEL`], which the engine records per company to detect a mismatch.
+//!
+//! Queries can do better than the static prior: with the company's [`CorpusStats`] (document
+//! frequency of every feature over its chunks), [`OfflineEmbedder::embed_query_with`] weights
+//! each query feature by BM25's IDF instead (see [`QueryWeighting`]). The dot product with a
+//! document vector then sums `idf x query weight x document weight` over shared features, as
+//! BM25 does; document vectors stay corpus-independent, so adding knowledge never forces
+//! re-embedding what is stored. On the Python 3.11 manual this lifts recall@5 from 0.350 to
+//! 0.389 (BM25: 0.380); see `bench/retrieval/README.md`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 
@@ -228,7 +236,7 @@ impl OfflineEmbedder {
         };
         let prior_of = |stem: &str| if doc.prior { rarity(stem) } else { 1.0 };
         // Unigrams and character trigrams, with sublinear tf.
-        let mut tf: HashMap<&str, u32> = HashMap::new();
+        let mut tf: BTreeMap<&str, u32> = BTreeMap::new();
         for t in &terms {
             *tf.entry(t.stem.as_str()).or_insert(0) += 1;
         }
@@ -239,7 +247,12 @@ impl OfflineEmbedder {
         for (stem, count) in &tf {
             let base = tf_weight(*count);
             let prior = prior_of(stem);
-            feats.push(Feature { hash: feature_hash(b'w', stem.as_bytes()), base, prior, family: Family::Word });
+            feats.push(Feature {
+                hash: feature_hash(b'w', stem.as_bytes()),
+                base,
+                prior,
+                family: Family::Word,
+            });
             let word = surface.get(stem).copied().unwrap_or(stem);
             let chars: Vec<char> = word.chars().collect();
             if chars.len() >= 4 && self.opts.trigram_weight > 0.0 {
@@ -263,7 +276,7 @@ impl OfflineEmbedder {
             }
         }
         // Bigrams of consecutive content words (stopwords removed, adjacency kept per sentence).
-        let mut bigrams: HashMap<String, u32> = HashMap::new();
+        let mut bigrams: BTreeMap<String, u32> = BTreeMap::new();
         for pair in terms.windows(2) {
             if pair[1].pos == pair[0].pos + 1 {
                 *bigrams.entry(format!("{} {}", pair[0].stem, pair[1].stem)).or_insert(0) += 1;
@@ -853,6 +866,68 @@ mod tests {
     fn lists_are_sorted_for_binary_search() {
         assert!(STOPWORDS.windows(2).all(|w| w[0] < w[1]), "STOPWORDS not sorted");
         assert!(COMMON.windows(2).all(|w| w[0] < w[1]), "COMMON not sorted");
+    }
+
+    fn stats_of(e: &OfflineEmbedder, docs: &[String]) -> CorpusStats {
+        let mut s = CorpusStats::new();
+        for d in docs {
+            s.add_document(&e.stats_keys(d));
+        }
+        s
+    }
+
+    #[test]
+    fn query_without_stats_is_the_document_embedding() {
+        let e = OfflineEmbedder::new();
+        let q = "configure the connection pool";
+        assert_eq!(e.embed_query_with(q, None), e.embed_one(q));
+        assert_eq!(e.embed_query_with(q, Some(&CorpusStats::new())), e.embed_one(q));
+        let mut s = CorpusStats::new();
+        s.add_document(&e.stats_keys("pool of connections"));
+        let weighted = e.embed_query_with(q, Some(&s));
+        assert_ne!(weighted, e.embed_one(q));
+        let norm: f32 = weighted.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-4, "unit length, got {norm}");
+    }
+
+    #[test]
+    fn stats_keys_are_distinct_and_cover_every_family() {
+        let e = OfflineEmbedder::new();
+        let keys = e.stats_keys("connection pool connection pool");
+        let mut sorted = keys.clone();
+        sorted.dedup();
+        assert_eq!(keys, sorted, "sorted and distinct");
+        // Words, bigrams ("connection pool", "pool connection") and character trigrams.
+        let w = stats_key(feature_hash(b'w', stem("connection").as_bytes()));
+        let b = stats_key(feature_hash(b'b', format!("{} {}", stem("connection"), stem("pool")).as_bytes()));
+        let c = stats_key(feature_hash(b'c', "^co".as_bytes()));
+        for k in [w, b, c] {
+            assert!(keys.contains(&k));
+        }
+        let mut s = CorpusStats::new();
+        s.add_document(&keys);
+        s.add_document(&e.stats_keys("a connection"));
+        assert_eq!(s.df(w), 2);
+        assert_eq!(s.df(b), 1);
+    }
+
+    #[test]
+    fn a_rare_word_outranks_a_common_long_word_only_with_stats() {
+        let e = OfflineEmbedder::new();
+        let mut docs: Vec<String> =
+            (0..40).map(|i| format!("configuration of the widget, variant {i}")).collect();
+        let common = "the configuration manual".to_string();
+        let rare = "the zork manual".to_string();
+        docs.push(common.clone());
+        docs.push(rare.clone());
+        let stats = stats_of(&e, &docs);
+        let q = "configuration zork manual";
+        let score = |stats: Option<&CorpusStats>, d: &str| {
+            let qv = e.embed_query_with(q, stats);
+            crate::rag::cosine(&qv, &e.embed_one(d))
+        };
+        assert!(score(None, &common) > score(None, &rare), "static prior favours the long word");
+        assert!(score(Some(&stats), &rare) > score(Some(&stats), &common), "IDF favours the rare word");
     }
 
     #[test]

@@ -141,7 +141,11 @@ const REFRESH_PAGE: u32 = 1000;
 ///
 /// # Errors
 /// Storage failures.
-pub async fn refresh_corpus_stats(store: &dyn Store, embedder: &Arc<dyn Embedder>, company_id: &str) -> Result<u64> {
+pub async fn refresh_corpus_stats(
+    store: &dyn Store,
+    embedder: &Arc<dyn Embedder>,
+    company_id: &str,
+) -> Result<u64> {
     if !embedder.uses_corpus_stats() {
         return Ok(0);
     }
@@ -170,7 +174,13 @@ pub async fn refresh_corpus_stats(store: &dyn Store, embedder: &Arc<dyn Embedder
     stats.prune(STORED_MIN_DF);
     let bytes = stats.to_bytes();
     store.put_corpus_stats(company_id, embedder.model(), stats.doc_count(), &bytes).await?;
-    tracing::debug!(company_id, docs = stats.doc_count(), keys = stats.len(), bytes = bytes.len(), "corpus statistics refreshed");
+    tracing::debug!(
+        company_id,
+        docs = stats.doc_count(),
+        keys = stats.len(),
+        bytes = bytes.len(),
+        "corpus statistics refreshed"
+    );
     Ok(stats.doc_count())
 }
 

@@ -177,7 +177,13 @@ pub trait Store: Send + Sync + 'static {
     /// The company's stored corpus statistics, if any.
     async fn get_corpus_stats(&self, company_id: &str) -> Result<Option<CorpusStatsRow>>;
     /// Replace the company's corpus statistics (`updated_at` is set to now).
-    async fn put_corpus_stats(&self, company_id: &str, model: &str, doc_count: u64, stats: &[u8]) -> Result<()>;
+    async fn put_corpus_stats(
+        &self,
+        company_id: &str,
+        model: &str,
+        doc_count: u64,
+        stats: &[u8],
+    ) -> Result<()>;
 }
 
 /// A company's stored corpus statistics: [`crate::rag::CorpusStats::to_bytes`] as counted by the

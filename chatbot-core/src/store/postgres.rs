@@ -1034,7 +1034,13 @@ impl Store for PostgresStore {
         .transpose()
     }
 
-    async fn put_corpus_stats(&self, company_id: &str, model: &str, doc_count: u64, stats: &[u8]) -> Result<()> {
+    async fn put_corpus_stats(
+        &self,
+        company_id: &str,
+        model: &str,
+        doc_count: u64,
+        stats: &[u8],
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO corpus_stats (company_id, model, doc_count, stats, updated_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (company_id) DO UPDATE SET model = excluded.model, doc_count = excluded.doc_count, \

@@ -978,5 +978,8 @@ pub async fn corpus_stats_put_get_replace(ctx: &Ctx) {
     let row = s.get_corpus_stats("cs").await.unwrap().unwrap();
     assert_eq!((row.model.as_str(), row.doc_count, row.stats.len()), ("offline-hash-v3", 0, 0));
     assert_eq!(s.get_corpus_stats("other").await.unwrap().unwrap().stats, b"x".to_vec());
-    assert_eq!(ctx.columns("corpus_stats").await, set(&["company_id", "model", "doc_count", "stats", "updated_at"]));
+    assert_eq!(
+        ctx.columns("corpus_stats").await,
+        set(&["company_id", "model", "doc_count", "stats", "updated_at"])
+    );
 }
