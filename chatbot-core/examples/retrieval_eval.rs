@@ -2,6 +2,10 @@
 //! `bench/retrieval/prepare.py` (same chunks, queries and metrics as `bench/retrieval/bm25.py`).
 //!
 //! `cargo run --release -p chatbot-core --example retrieval_eval -- /tmp/rag-bench`
+//!
+//! Queries are embedded as the engine embeds them: weighted by corpus statistics (document
+//! frequencies over all chunks, pruned as stored) unless `IDF=0`. `CHECK_EXACT=1` also compares
+//! LocalIndex's top 5 with an exact f32 scan.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashSet;
@@ -67,8 +71,8 @@ fn main() {
     // As stored by the engine (PRUNE=1 keeps every key).
     stats.prune(env("PRUNE").map_or(chatbot_core::rag::stats::STORED_MIN_DF, |m| m as u32));
     let stats_secs = t_stats.elapsed().as_secs_f64();
-    let stats_bytes = stats.to_bytes().len();
     let stats = use_stats.then_some(&stats);
+    let stats_bytes = stats.map_or(0, |s| s.to_bytes().len());
     for batch in records.chunks(1000) {
         idx.upsert_sync("bench", batch).unwrap();
     }

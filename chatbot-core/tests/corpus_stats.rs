@@ -126,3 +126,51 @@ async fn statistics_follow_forget() {
     chatbot_core::ingest::forget(&sinks, "b", None).await.unwrap();
     assert_eq!(b.store().get_corpus_stats("b").await.unwrap().unwrap().doc_count, 0);
 }
+
+#[tokio::test]
+async fn an_ingest_run_refreshes_the_statistics_when_knowledge_changed() {
+    use chatbot_core::ingest::{IngestOptions, ingest_files};
+    use tokio_util::sync::CancellationToken;
+    let dir = tempfile::tempdir().unwrap();
+    let docs = dir.path().join("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    std::fs::write(docs.join("a.md"), "# Zork\n\nThe zork manual explains zork tips.\n").unwrap();
+    std::fs::write(docs.join("b.md"), "# Colours\n\nConfiguration of the widget colour.\n").unwrap();
+    let b = bot(&dir.path().join("data")).await;
+    company(&b, "b").await;
+    let sinks = chatbot_core::ingest::Sinks {
+        store: b.store().clone(),
+        embedder: b.embedder().clone(),
+        vectors: b.vectors().clone(),
+    };
+    let run = || async {
+        ingest_files(
+            &sinks,
+            "b",
+            std::slice::from_ref(&docs),
+            &IngestOptions::default(),
+            std::sync::Arc::new(|_| {}),
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap()
+    };
+    let first = run().await;
+    assert!(first.embedded > 0);
+    let chunks = b.store().count_chunks("b").await.unwrap();
+    let row = b.store().get_corpus_stats("b").await.unwrap().expect("stats after ingest");
+    assert_eq!(row.doc_count, u64::try_from(chunks).unwrap());
+    let stats = CorpusStats::from_bytes(&row.stats).unwrap();
+    assert_eq!(stats.doc_count(), row.doc_count);
+
+    // A vanished file is swept and the statistics shrink with it.
+    std::fs::remove_file(docs.join("a.md")).unwrap();
+    let second = run().await;
+    assert!(second.deleted > 0);
+    let left = b.store().count_chunks("b").await.unwrap();
+    assert!(left < chunks);
+    assert_eq!(
+        b.store().get_corpus_stats("b").await.unwrap().unwrap().doc_count,
+        u64::try_from(left).unwrap()
+    );
+}
