@@ -23,6 +23,15 @@ fn stats(mut v: Vec<Duration>) -> (f64, f64) {
     (ms(v[v.len() / 2]), ms(v[(v.len() * 99 / 100).min(v.len() - 1)]))
 }
 
+/// CPU time (user + system) of this process so far, from /proc (Linux; None elsewhere). Under
+/// a shared machine's load this is steadier than wall-clock throughput.
+fn process_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {
@@ -65,6 +74,47 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 Err(e) => return Err(e.into()),
             }
         }
+        // Throughput: 64 concurrent visitors, each turn a new one (a lead and a conversation
+        // created, four writes), for a few seconds on the multi-threaded runtime.
+        let secs = std::env::var("CHAT_LOAD_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(5u64);
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let started = Instant::now();
+        let cpu0 = process_cpu_secs();
+        let mut tasks = Vec::new();
+        for t in 0..64u64 {
+            let (bot, ctx, counter) = (bot.clone(), ctx.clone(), counter.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                let mut i = 0u64;
+                while Instant::now() < deadline {
+                    let input = PartnerChat {
+                        user_id: Some(format!("load-{t}-{i}")),
+                        ..PartnerChat::new(QUESTIONS[(i as usize) % QUESTIONS.len()])
+                    };
+                    let s = Instant::now();
+                    bot.partner_chat(&ctx, input).await.map_err(|e| e.to_string())?;
+                    lat.push(s.elapsed());
+                    counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    i += 1;
+                }
+                Ok::<_, String>(lat)
+            }));
+        }
+        let mut lat = Vec::new();
+        for t in tasks {
+            lat.extend(t.await??);
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let cpu = process_cpu_secs().zip(cpu0).map(|(b, a)| b - a);
+        let done = counter.load(std::sync::atomic::Ordering::Relaxed);
+        let (l50, l99) = stats(lat);
+        println!(
+            "partner_chat load (64 concurrent new visitors, {secs} s): {:.0} turns/s, median {l50:.2} ms, p99 {l99:.2} ms, CPU {} per turn",
+            done as f64 / elapsed,
+            cpu.map_or("n/a".to_string(), |c| format!("{:.3} ms", c * 1000.0 / done.max(1) as f64))
+        );
+
         let (p50, p99) = stats(partner);
         println!("partner_chat turn (offline defaults, {n} turns): median {p50:.2} ms, p99 {p99:.2} ms");
         let count = session.len();

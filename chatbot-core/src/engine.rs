@@ -229,9 +229,17 @@ struct Inner {
     http: reqwest::Client,
     /// Structured-output lead extraction, when an OpenAI-compatible model is configured.
     extractor: Option<LlmExtractor>,
+    /// Companies whose recorded embedder matched the configured one, and when that was checked
+    /// (queries skip the store look-up for [`IDENTITY_RECHECK`]).
+    identity_ok: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
     /// Per-company corpus statistics for query embedding (embedders that use them).
     corpus_stats: crate::rag::stats::StatsCache,
 }
+
+/// How long a query trusts an earlier embedder-identity check of its company. Only another
+/// instance re-ingesting with a different embedder can change it in between, and then this one
+/// is misconfigured anyway: it says so after at most this long.
+const IDENTITY_RECHECK: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The facade. Cheap to clone.
 #[derive(Clone)]
@@ -278,6 +286,7 @@ impl Chatbot {
                 metrics: Metrics::default(),
                 extractor,
                 http,
+                identity_ok: std::sync::Mutex::default(),
                 corpus_stats: crate::rag::stats::StatsCache::new(),
             }),
         }
@@ -643,7 +652,7 @@ impl Chatbot {
         Ok(Target {
             session_id: s.session_id,
             user_id: s.user_id,
-            lead: Some(lead),
+            lead: TargetLead::Loaded(Box::new(lead)),
             client_history: Vec::new(),
         })
     }
@@ -696,15 +705,9 @@ impl Chatbot {
         if input.user_id.is_some() {
             self.inner.limiter.check_session(ctx.company_id(), &session_id, per_session)?;
         }
-        let lead = match self.store().get_lead_by_session(ctx.company_id(), &session_id).await? {
-            Some(l) => l,
-            None => {
-                let l = Lead::new(auth::random_token("lead_", 12), ctx.company_id(), &session_id, &user_id);
-                self.store().insert_lead(&l).await?;
-                l
-            }
-        };
-        Ok(Target { session_id, user_id, lead: Some(lead), client_history })
+        // The lead is found or made in the turn, after the conversation's first write: a new
+        // visitor's lead is then inserted once, with what the first message revealed.
+        Ok(Target { session_id, user_id, lead: TargetLead::BySession, client_history })
     }
 
     fn spawn_turn(
@@ -737,40 +740,31 @@ impl Chatbot {
         let store = self.store();
         let cid = ctx.company_id();
         let settings = self.widget_settings(ctx).await?;
-        let conv = store.ensure_conversation(cid, &target.session_id, &target.user_id).await?;
         let visitor = Message::new(Role::User, message.trim());
-        // Nothing is lost: the visitor's message is stored before anything can fail.
-        store.append_messages(cid, &target.session_id, std::slice::from_ref(&visitor)).await?;
+        // Nothing is lost: the visitor's message is stored before anything can fail (one
+        // statement creates the conversation if needed and appends to it).
+        let mut conv = store
+            .append_to_conversation(cid, &target.session_id, &target.user_id, std::slice::from_ref(&visitor))
+            .await?;
+        // What came before this message (the history of this turn).
+        conv.messages.pop();
 
         // This visitor message's number in the conversation (paces summaries and contact asks).
         let visitor_turns = conv.messages.iter().filter(|m| m.role == Role::User).count() + 1;
 
         // Lead: what this message reveals.
-        let mut lead = target.lead;
-        let mut became_ready = false;
-        if let Some(l) = lead.as_mut() {
-            let update = extract::apply_message(l, message);
-            became_ready = update.became_ready;
-            if became_ready || (l.is_lead_ready && visitor_turns % SUMMARY_EVERY == 0) {
-                l.ai_summary = extract::offline_summary(l);
+        let (mut lead, became_ready) = match target.lead {
+            TargetLead::Loaded(mut l) => {
+                let step = self.learn_and_save(ctx, &mut l, message, visitor_turns).await?;
+                (Some(*l), step.became_ready)
             }
-            // The webhook fires once per lead: `notified_at` is set before the lead is saved.
-            let notify =
-                became_ready && l.notified_at.is_none() && ctx.company().ai_config.lead_webhook_url.is_some();
-            if notify {
-                l.notified_at = Some(Utc::now());
+            TargetLead::BySession => {
+                let (l, ready) = self
+                    .partner_lead(ctx, &target.session_id, &target.user_id, &conv, message, visitor_turns)
+                    .await?;
+                (Some(l), ready)
             }
-            if update.changed || became_ready {
-                l.updated_at = Utc::now();
-                store.update_lead(l).await?;
-            }
-            if became_ready {
-                self.inner.metrics.leads_ready.inc();
-            }
-            if notify {
-                self.notify_lead_ready(ctx, l.clone());
-            }
-        }
+        };
 
         // Retrieval: a failing vector store means an answer without context, never an error.
         // An injection attempt is refused without spending an embedding call.
@@ -863,6 +857,110 @@ impl Chatbot {
             lead,
             usage,
         })
+    }
+
+    /// Apply a visitor message to a lead (contacts, readiness, summary, the once-only webhook
+    /// stamp).
+    fn lead_learns(
+        &self,
+        ctx: &TenantContext,
+        l: &mut Lead,
+        message: &str,
+        visitor_turns: usize,
+    ) -> LeadStep {
+        let update = extract::apply_message(l, message);
+        let became_ready = update.became_ready;
+        if became_ready || (l.is_lead_ready && visitor_turns.is_multiple_of(SUMMARY_EVERY)) {
+            l.ai_summary = extract::offline_summary(l);
+        }
+        // The webhook fires once per lead: `notified_at` is set before the lead is saved.
+        let notify =
+            became_ready && l.notified_at.is_none() && ctx.company().ai_config.lead_webhook_url.is_some();
+        if notify {
+            l.notified_at = Some(Utc::now());
+        }
+        let changed = update.changed || became_ready;
+        if changed {
+            l.updated_at = Utc::now();
+        }
+        LeadStep { changed, became_ready, notify }
+    }
+
+    /// Apply a visitor message to a stored lead and save what changed. The message is applied
+    /// to the lead as loaded first (most messages change nothing: no write); a change is then
+    /// re-applied to the stored row under [`Store::modify_lead`], so a concurrent turn of the
+    /// same visitor never undoes this one, nor this one it. `l` becomes the saved lead.
+    async fn learn_and_save(
+        &self,
+        ctx: &TenantContext,
+        l: &mut Lead,
+        message: &str,
+        visitor_turns: usize,
+    ) -> Result<LeadStep> {
+        let mut step = self.lead_learns(ctx, l, message, visitor_turns);
+        if step.changed {
+            let mut apply = |x: &mut Lead| {
+                step = self.lead_learns(ctx, x, message, visitor_turns);
+                step.changed
+            };
+            match self.store().modify_lead(ctx.company_id(), &l.lead_id, &mut apply).await? {
+                Some(saved) => *l = saved,
+                None => return Err(Error::not_found(format!("lead {}", l.lead_id))),
+            }
+        }
+        self.lead_saved(ctx, l, step);
+        Ok(step)
+    }
+
+    /// After a lead was saved: count a lead that became ready, notify the webhook once.
+    fn lead_saved(&self, ctx: &TenantContext, l: &Lead, step: LeadStep) {
+        if step.became_ready {
+            self.inner.metrics.leads_ready.inc();
+        }
+        if step.notify {
+            self.notify_lead_ready(ctx, l.clone());
+        }
+    }
+
+    /// The partner-chat visitor's lead, one per conversation: a new conversation's lead is
+    /// inserted with what its first message revealed (one write); an existing one is loaded and
+    /// updated when the message changes it. Two first turns of one visitor racing: the loser
+    /// finds the winner's lead and applies its message to it.
+    async fn partner_lead(
+        &self,
+        ctx: &TenantContext,
+        session_id: &str,
+        user_id: &str,
+        conv: &Conversation,
+        message: &str,
+        visitor_turns: usize,
+    ) -> Result<(Lead, bool)> {
+        let store = self.store();
+        let cid = ctx.company_id();
+        let existing =
+            if conv.messages.is_empty() { None } else { store.get_lead_by_session(cid, session_id).await? };
+        let mut l = match existing {
+            Some(l) => l,
+            None => {
+                let mut l = Lead::new(auth::random_token("lead_", 12), cid, session_id, user_id);
+                let step = self.lead_learns(ctx, &mut l, message, visitor_turns);
+                match store.insert_lead(&l).await {
+                    Ok(()) => {
+                        self.lead_saved(ctx, &l, step);
+                        return Ok((l, step.became_ready));
+                    }
+                    // A lead of this conversation exists already (a concurrent first turn, or a
+                    // conversation deleted while its lead was kept): use that one.
+                    Err(Error::Conflict(_)) => store
+                        .get_lead_by_session(cid, session_id)
+                        .await?
+                        .ok_or_else(|| Error::Internal("lead conflict without a lead".into()))?,
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        let step = self.learn_and_save(ctx, &mut l, message, visitor_turns).await?;
+        Ok((l, step.became_ready))
     }
 
     /// Call the model (streaming when a sink is given); on failure, timeout or a spent budget,
@@ -1050,22 +1148,31 @@ Answer from the reference text below; if it does not contain the answer, say you
                     return;
                 }
             };
-            let Ok(Some(mut l)) = bot.store().get_lead(ctx.company_id(), &lead_id).await else { return };
-            let update = extract::apply_extracted(&mut l, "", &x.contacts, &x.profile);
-            if let Some(summary) = x.summary.filter(|s| !s.trim().is_empty()) {
-                l.ai_summary = summary;
-            }
-            let notify = update.became_ready
-                && l.notified_at.is_none()
-                && ctx.company().ai_config.lead_webhook_url.is_some();
-            if notify {
-                l.notified_at = Some(Utc::now());
-            }
-            l.updated_at = Utc::now();
-            if let Err(e) = bot.store().update_lead(&l).await {
-                warn!(company = ctx.company_id(), error = %e, "could not save the extracted lead");
-                return;
-            }
+            // Applied to the lead as stored now, atomically: the visitor's next turn may be
+            // saving it at the same moment.
+            let summary = x.summary.filter(|s| !s.trim().is_empty());
+            let has_webhook = ctx.company().ai_config.lead_webhook_url.is_some();
+            let (mut update, mut notify) = (extract::LeadUpdate::default(), false);
+            let mut apply = |l: &mut Lead| {
+                update = extract::apply_extracted(l, "", &x.contacts, &x.profile);
+                if let Some(s) = &summary {
+                    l.ai_summary.clone_from(s);
+                }
+                notify = update.became_ready && l.notified_at.is_none() && has_webhook;
+                if notify {
+                    l.notified_at = Some(Utc::now());
+                }
+                l.updated_at = Utc::now();
+                true
+            };
+            let l = match bot.store().modify_lead(ctx.company_id(), &lead_id, &mut apply).await {
+                Ok(Some(l)) => l,
+                Ok(None) => return,
+                Err(e) => {
+                    warn!(company = ctx.company_id(), error = %e, "could not save the extracted lead");
+                    return;
+                }
+            };
             if update.became_ready {
                 bot.inner.metrics.leads_ready.inc();
             }
@@ -1102,6 +1209,22 @@ Answer from the reference text below; if it does not contain the answer, say you
             .collect())
     }
 
+    /// The configured embedder must be the one the company's knowledge was embedded with
+    /// (checked in the store at most every [`IDENTITY_RECHECK`] per company).
+    async fn check_query_identity(&self, cid: &str) -> Result<()> {
+        let fresh = |t: &std::time::Instant| t.elapsed() < IDENTITY_RECHECK;
+        if let Ok(map) = self.inner.identity_ok.lock()
+            && map.get(cid).is_some_and(fresh)
+        {
+            return Ok(());
+        }
+        ensure_embedder_identity(self.store().as_ref(), cid, self.embedder().as_ref(), false).await?;
+        if let Ok(mut map) = self.inner.identity_ok.lock() {
+            map.insert(cid.to_string(), std::time::Instant::now());
+        }
+        Ok(())
+    }
+
     /// Search the company's knowledge.
     ///
     /// # Errors
@@ -1118,7 +1241,7 @@ Answer from the reference text below; if it does not contain the answer, say you
 
     async fn search_hits(&self, ctx: &TenantContext, query: &str, top_k: usize) -> Result<Vec<SearchHit>> {
         let cid = ctx.company_id();
-        ensure_embedder_identity(self.store().as_ref(), cid, self.embedder().as_ref(), false).await?;
+        self.check_query_identity(cid).await?;
         // IDF-style query weighting from this company's own corpus (never another's).
         let stats = if self.embedder().uses_corpus_stats() {
             self.inner.corpus_stats.get(self.store().as_ref(), cid, self.embedder().model()).await
@@ -1185,15 +1308,28 @@ Answer from the reference text below; if it does not contain the answer, say you
         status: LeadStatus,
     ) -> Result<Lead> {
         ctx.require_admin()?;
-        let mut lead = self
+        // Atomic, so a visitor's turn saving the lead at the same moment keeps its details.
+        let mut refused = None;
+        let mut apply = |l: &mut Lead| match l.status.transition(status) {
+            Ok(next) => {
+                l.status = next;
+                l.updated_at = Utc::now();
+                true
+            }
+            Err(e) => {
+                refused = Some(e);
+                false
+            }
+        };
+        let lead = self
             .store()
-            .get_lead(ctx.company_id(), lead_id)
+            .modify_lead(ctx.company_id(), lead_id, &mut apply)
             .await?
             .ok_or_else(|| Error::not_found(format!("lead {lead_id}")))?;
-        lead.status = lead.status.transition(status)?;
-        lead.updated_at = Utc::now();
-        self.store().update_lead(&lead).await?;
-        Ok(lead)
+        match refused {
+            Some(e) => Err(e),
+            None => Ok(lead),
+        }
     }
 
     /// # Errors
@@ -1233,8 +1369,27 @@ Answer from the reference text below; if it does not contain the answer, say you
 struct Target {
     session_id: String,
     user_id: String,
-    lead: Option<Lead>,
+    lead: TargetLead,
     client_history: Vec<Message>,
+}
+
+/// What one visitor message did to a lead.
+#[derive(Debug, Clone, Copy)]
+struct LeadStep {
+    /// The lead changed and must be saved.
+    changed: bool,
+    /// It became ready with this message.
+    became_ready: bool,
+    /// Its webhook is due (stamped `notified_at`; send after the save).
+    notify: bool,
+}
+
+/// Where a turn's lead comes from.
+enum TargetLead {
+    /// Loaded before the turn (the session routes make it with the session).
+    Loaded(Box<Lead>),
+    /// Found or made in the turn, by the conversation's session id (partner chat).
+    BySession,
 }
 
 async fn send(sink: &Option<mpsc::Sender<ChatEvent>>, ev: ChatEvent) {

@@ -619,6 +619,40 @@ mod flow {
         assert_eq!(deliveries[0].status_code, Some(200));
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_visitors_racing_first_messages_make_one_lead_and_lose_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let bot = bot(&dir).await;
+        let ctx = bot.public_context("123").await.unwrap();
+        let msgs = ["Do you ship to Belgium?", "I'm Jane Doe", "my email is jane@example.com", "Hello"];
+        let tasks: Vec<_> = msgs
+            .iter()
+            .map(|m| {
+                let (bot, ctx) = (bot.clone(), ctx.clone());
+                let input = PartnerChat { user_id: Some("racer".into()), ..PartnerChat::new(*m) };
+                tokio::spawn(async move { bot.partner_chat(&ctx, input).await })
+            })
+            .collect();
+        let mut lead_ids = std::collections::HashSet::new();
+        for t in tasks {
+            let r = t.await.unwrap().expect("no turn fails on the race (no conflict error)");
+            lead_ids.insert(r.lead.unwrap().lead_id);
+        }
+        assert_eq!(lead_ids.len(), 1, "one lead for the visitor's conversation");
+        let op = bot.operator_context("123").await.unwrap();
+        let leads = bot.list_leads(&op, &LeadFilter::default()).await.unwrap();
+        assert_eq!(leads.len(), 1);
+        let l = &leads[0];
+        assert_eq!(
+            (l.name.as_str(), l.email.as_str()),
+            ("Jane Doe", "jane@example.com"),
+            "every message applied"
+        );
+        assert!(l.is_lead_ready);
+        let conv = bot.store().get_conversation("123", &l.session_id).await.unwrap().unwrap();
+        assert_eq!(conv.messages.len(), 8, "four questions and four replies stored");
+    }
+
     #[tokio::test]
     async fn failed_webhook_is_recorded_and_the_chat_still_answers() {
         let dir = tempfile::tempdir().unwrap();

@@ -58,6 +58,8 @@ suite!(
     sessions_insert_get_update,
     conversations_ensure_append_list_delete,
     concurrent_appends_are_never_lost,
+    append_to_conversation_creates_then_appends,
+    modify_lead_is_atomic_and_tenant_scoped,
     leads_crud_filters_and_messages,
     chunks_upsert_is_idempotent,
     sources_upsert_get_list_delete,

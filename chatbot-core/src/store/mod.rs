@@ -126,6 +126,16 @@ pub trait Store: Send + Sync + 'static {
     async fn get_conversation(&self, company_id: &str, session_id: &str) -> Result<Option<Conversation>>;
     /// Append messages atomically (never loses a concurrent append) and bump `last_activity_at`.
     async fn append_messages(&self, company_id: &str, session_id: &str, messages: &[Message]) -> Result<()>;
+    /// Append messages to the session's conversation, creating it (for `user_id`) if missing, in
+    /// one atomic step; returns the conversation as it is right after the append. A chat turn's
+    /// first write: one statement where `ensure_conversation` + `append_messages` take three.
+    async fn append_to_conversation(
+        &self,
+        company_id: &str,
+        session_id: &str,
+        user_id: &str,
+        messages: &[Message],
+    ) -> Result<Conversation>;
     /// Newest activity first.
     async fn list_conversations(
         &self,
@@ -145,6 +155,16 @@ pub trait Store: Send + Sync + 'static {
     async fn find_lead_any_company(&self, lead_id: &str) -> Result<Option<Lead>>;
     /// Update every mutable field (`messages` are not written: they live in the conversation).
     async fn update_lead(&self, lead: &Lead) -> Result<()>;
+    /// Read-modify-write of one lead, atomic against every other writer of it: `f` gets the lead
+    /// as stored now and says whether it changed it; a change is saved before anyone else can
+    /// write the lead (so two turns of one visitor never undo each other). Returns the lead after
+    /// `f`, or `None` when there is no such lead.
+    async fn modify_lead(
+        &self,
+        company_id: &str,
+        lead_id: &str,
+        f: &mut (dyn for<'l> FnMut(&'l mut Lead) -> bool + Send),
+    ) -> Result<Option<Lead>>;
     /// Newest first; `messages` filled.
     async fn list_leads(&self, company_id: &str, filter: &LeadFilter) -> Result<Vec<Lead>>;
 

@@ -269,6 +269,35 @@ fn json_null_to_none(v: &serde_json::Value) -> Option<Json<&serde_json::Value>> 
     if v.is_null() { None } else { Some(Json(v)) }
 }
 
+/// `UPDATE leads` of every mutable field; the number of rows changed.
+async fn exec_update_lead<'e, E: sqlx::Executor<'e, Database = sqlx::Postgres>>(
+    e: E,
+    l: &Lead,
+) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE leads SET user_id = $3, source = $4, status = $5, is_lead_ready = $6, name = $7, \
+         email = $8, phone = $9, message = $10, ai_summary = $11, profile = $12, notified_at = $13, \
+         updated_at = $14 WHERE lead_id = $1 AND company_id = $2",
+    )
+    .bind(&l.lead_id)
+    .bind(&l.company_id)
+    .bind(&l.user_id)
+    .bind(&l.source)
+    .bind(l.status.as_str())
+    .bind(l.is_lead_ready)
+    .bind(&l.name)
+    .bind(&l.email)
+    .bind(&l.phone)
+    .bind(&l.message)
+    .bind(&l.ai_summary)
+    .bind(Json(&l.profile))
+    .bind(l.notified_at)
+    .bind(rows::now())
+    .execute(e)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 #[async_trait]
 impl Store for PostgresStore {
     fn backend(&self) -> &'static str {
@@ -623,6 +652,32 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn append_to_conversation(
+        &self,
+        company_id: &str,
+        session_id: &str,
+        user_id: &str,
+        messages: &[Message],
+    ) -> Result<Conversation> {
+        let row = sqlx::query(concat!(
+            "INSERT INTO chat_conversations (company_id, user_id, session_id, messages, last_activity_at, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5, $5) \
+             ON CONFLICT (company_id, session_id) DO UPDATE SET \
+             messages = chat_conversations.messages || EXCLUDED.messages, \
+             last_activity_at = EXCLUDED.last_activity_at, updated_at = EXCLUDED.updated_at \
+             RETURNING ",
+            conversation_cols!()
+        ))
+        .bind(company_id)
+        .bind(user_id)
+        .bind(session_id)
+        .bind(Json(messages))
+        .bind(rows::now())
+        .fetch_one(&self.pool)
+        .await?;
+        conversation_row(&row)
+    }
+
     async fn list_conversations(
         &self,
         company_id: &str,
@@ -706,31 +761,36 @@ impl Store for PostgresStore {
     }
 
     async fn update_lead(&self, l: &Lead) -> Result<()> {
-        let done = sqlx::query(
-            "UPDATE leads SET user_id = $3, source = $4, status = $5, is_lead_ready = $6, name = $7, \
-             email = $8, phone = $9, message = $10, ai_summary = $11, profile = $12, notified_at = $13, \
-             updated_at = $14 WHERE lead_id = $1 AND company_id = $2",
-        )
-        .bind(&l.lead_id)
-        .bind(&l.company_id)
-        .bind(&l.user_id)
-        .bind(&l.source)
-        .bind(l.status.as_str())
-        .bind(l.is_lead_ready)
-        .bind(&l.name)
-        .bind(&l.email)
-        .bind(&l.phone)
-        .bind(&l.message)
-        .bind(&l.ai_summary)
-        .bind(Json(&l.profile))
-        .bind(l.notified_at)
-        .bind(rows::now())
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 0 {
+        if exec_update_lead(&self.pool, l).await? == 0 {
             return Err(Error::not_found(format!("lead {}", l.lead_id)));
         }
         Ok(())
+    }
+
+    async fn modify_lead(
+        &self,
+        company_id: &str,
+        lead_id: &str,
+        f: &mut (dyn for<'l> FnMut(&'l mut Lead) -> bool + Send),
+    ) -> Result<Option<Lead>> {
+        let mut tx = self.pool.begin().await?;
+        // The lead's row stays locked until the commit.
+        let row = sqlx::query(concat!(
+            lead_select!(),
+            "WHERE l.lead_id = $1 AND l.company_id = $2 FOR UPDATE OF l"
+        ))
+        .bind(lead_id)
+        .bind(company_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(mut lead) = row.as_ref().map(lead_row).transpose()? else {
+            return Ok(None);
+        };
+        if f(&mut lead) {
+            exec_update_lead(&mut *tx, &lead).await?;
+            tx.commit().await?;
+        }
+        Ok(Some(lead))
     }
 
     async fn list_leads(&self, company_id: &str, filter: &LeadFilter) -> Result<Vec<Lead>> {

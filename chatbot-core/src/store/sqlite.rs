@@ -26,7 +26,12 @@ use crate::tenant::{AiConfig, Company, NewCompany, WidgetSettings, WidgetSetting
 
 /// SQLite store.
 pub struct SqliteStore {
+    /// Readers: several connections, concurrent under WAL.
     pool: sqlx::SqlitePool,
+    /// The one writer. SQLite admits one write transaction at a time; writers sharing the
+    /// reader pool would collide on its lock and back off in `busy_timeout` sleeps (1, 2, 5,
+    /// 10 ms ...), so writes queue here, in order, instead.
+    writer: sqlx::SqlitePool,
     touch: TouchThrottle,
 }
 
@@ -122,21 +127,25 @@ impl SqliteStore {
             sqlx::Connection::close(first).await?;
         }
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-        // An in-memory database exists per connection: keep exactly one.
-        let max = if in_memory { 1 } else { u32::try_from((cores * 2).clamp(4, 16)).unwrap_or(8) };
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max)
-            .min_connections(1)
-            // No liveness ping before each query: that would double the round trips of the hot
-            // reads. A broken connection fails its query and is dropped by the pool.
-            .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(10))
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options)
-            .await
-            .map_err(|e| Error::Storage(format!("cannot open SQLite database {url:?}: {e}")))?;
-        Ok(Self { pool, touch: TouchThrottle::default() })
+        // An in-memory database exists per connection: keep exactly one, for reads and writes.
+        let readers = if in_memory { 1 } else { u32::try_from((cores * 2).clamp(4, 16)).unwrap_or(8) };
+        let open = |max: u32| {
+            SqlitePoolOptions::new()
+                .max_connections(max)
+                .min_connections(1)
+                // No liveness ping before each query: that would double the round trips of the
+                // hot reads. A broken connection fails its query and is dropped by the pool.
+                .test_before_acquire(false)
+                .acquire_timeout(Duration::from_secs(10))
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with(options.clone())
+        };
+        let cannot_open =
+            |e: sqlx::Error| Error::Storage(format!("cannot open SQLite database {url:?}: {e}"));
+        let pool = open(readers).await.map_err(cannot_open)?;
+        let writer = if in_memory { pool.clone() } else { open(1).await.map_err(cannot_open)? };
+        Ok(Self { pool, writer, touch: TouchThrottle::default() })
     }
 
     /// The underlying pool (for tests and tools).
@@ -310,6 +319,32 @@ fn append_sql(n: usize) -> String {
     sql
 }
 
+/// `UPDATE leads` of every mutable field; the number of rows changed.
+async fn exec_update_lead<'e, E: sqlx::Executor<'e, Database = sqlx::Sqlite>>(e: E, l: &Lead) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE leads SET user_id = $3, source = $4, status = $5, is_lead_ready = $6, name = $7, \
+         email = $8, phone = $9, message = $10, ai_summary = $11, profile = $12, notified_at = $13, \
+         updated_at = $14 WHERE lead_id = $1 AND company_id = $2",
+    )
+    .bind(&l.lead_id)
+    .bind(&l.company_id)
+    .bind(&l.user_id)
+    .bind(&l.source)
+    .bind(l.status.as_str())
+    .bind(l.is_lead_ready)
+    .bind(&l.name)
+    .bind(&l.email)
+    .bind(&l.phone)
+    .bind(&l.message)
+    .bind(&l.ai_summary)
+    .bind(Json(&l.profile))
+    .bind(ts_opt(l.notified_at.as_ref()))
+    .bind(ts(&rows::now()))
+    .execute(e)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
@@ -322,7 +357,7 @@ impl Store for SqliteStore {
         let migrator = rows::migrator(rows::SQLITE_MIGRATIONS);
         let mut last = None;
         for attempt in 0..5u64 {
-            match migrator.run(&self.pool).await {
+            match migrator.run(&self.writer).await {
                 Ok(()) => return Ok(()),
                 Err(e) => {
                     tracing::debug!(attempt, error = %e, "sqlite migration attempt failed; retrying");
@@ -342,7 +377,7 @@ impl Store for SqliteStore {
     async fn create_company(&self, new: &NewCompany) -> Result<Company> {
         let now = rows::now();
         let defaults = WidgetSettings::defaults_for(&new.company_id, &new.company_name, now);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let inserted = sqlx::query(concat!(
             "INSERT INTO user_companies (company_id, company_name, email, phone, website, logo_url, \
              settings, ai_config, is_active, created_at, updated_at) \
@@ -405,7 +440,7 @@ impl Store for SqliteStore {
                 .bind(company_id)
                 .bind(active)
                 .bind(ts(&rows::now()))
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
         if done.rows_affected() == 0 {
             return Err(Error::not_found(format!("company {company_id}")));
@@ -419,7 +454,7 @@ impl Store for SqliteStore {
                 .bind(company_id)
                 .bind(Json(config))
                 .bind(ts(&rows::now()))
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
         if done.rows_affected() == 0 {
             return Err(Error::not_found(format!("company {company_id}")));
@@ -498,7 +533,7 @@ impl Store for SqliteStore {
         .bind(patch.allowed_origins.as_ref().map(Json))
         .bind(ts(&rows::now()))
         .bind(company_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await?;
         match row {
             Some(r) => settings_row(&r),
@@ -519,7 +554,7 @@ impl Store for SqliteStore {
         .bind(ts(&key.created_at))
         .bind(ts_opt(key.last_used_at.as_ref()))
         .bind(ts_opt(key.revoked_at.as_ref()))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -548,7 +583,7 @@ impl Store for SqliteStore {
         let done = sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE key_id = $1")
             .bind(key_id)
             .bind(ts(&rows::now()))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         self.touch.forget(key_id);
         Ok(done.rows_affected() > 0)
@@ -561,7 +596,7 @@ impl Store for SqliteStore {
         sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE key_id = $1")
             .bind(key_id)
             .bind(ts(&at))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -579,7 +614,7 @@ impl Store for SqliteStore {
         .bind(ts(&s.expires_at))
         .bind(ts(&s.created_at))
         .bind(ts(&s.last_seen_at))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -609,7 +644,7 @@ impl Store for SqliteStore {
         .bind(&s.client_ip)
         .bind(ts(&s.expires_at))
         .bind(ts(&s.last_seen_at))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         if done.rows_affected() == 0 {
             return Err(Error::not_found("session"));
@@ -636,7 +671,7 @@ impl Store for SqliteStore {
         .bind(user_id)
         .bind(session_id)
         .bind(&now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         self.get_conversation(company_id, session_id)
             .await?
@@ -671,9 +706,9 @@ impl Store for SqliteStore {
         };
         let affected = if encoded.len() <= APPEND_BATCH {
             // The common case: one statement, atomic on its own.
-            run(&encoded, append_sql(encoded.len())).execute(&self.pool).await?.rows_affected()
+            run(&encoded, append_sql(encoded.len())).execute(&self.writer).await?.rows_affected()
         } else {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.writer.begin().await?;
             let mut affected = 0;
             for batch in encoded.chunks(APPEND_BATCH) {
                 affected = run(batch, append_sql(batch.len())).execute(&mut *tx).await?.rows_affected();
@@ -688,6 +723,43 @@ impl Store for SqliteStore {
             return Err(Error::not_found("conversation"));
         }
         Ok(())
+    }
+
+    async fn append_to_conversation(
+        &self,
+        company_id: &str,
+        session_id: &str,
+        user_id: &str,
+        messages: &[Message],
+    ) -> Result<Conversation> {
+        if messages.is_empty() || messages.len() > APPEND_BATCH {
+            self.ensure_conversation(company_id, session_id, user_id).await?;
+            self.append_messages(company_id, session_id, messages).await?;
+            return self
+                .get_conversation(company_id, session_id)
+                .await?
+                .ok_or_else(|| Error::not_found("conversation"));
+        }
+        let now = ts(&rows::now());
+        let params: Vec<String> = (0..messages.len()).map(|i| format!("json(${})", i + 5)).collect();
+        let appended: String = params.iter().map(|p| format!(", '$[#]', {p}")).collect();
+        let sql = format!(
+            "INSERT INTO chat_conversations (company_id, user_id, session_id, messages, last_activity_at, \
+             created_at, updated_at) VALUES ($1, $2, $3, json_array({}), $4, $4, $4) \
+             ON CONFLICT (company_id, session_id) DO UPDATE SET \
+             messages = json_insert(chat_conversations.messages{appended}), \
+             last_activity_at = excluded.last_activity_at, updated_at = excluded.updated_at \
+             RETURNING {}",
+            params.join(", "),
+            conversation_cols!()
+        );
+        let mut q =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id).bind(user_id).bind(session_id).bind(&now);
+        for m in messages {
+            q = q.bind(serde_json::to_string(m)?);
+        }
+        let row = q.fetch_one(&self.writer).await?;
+        conversation_row(&row)
     }
 
     async fn list_conversations(
@@ -714,7 +786,7 @@ impl Store for SqliteStore {
         let done = sqlx::query("DELETE FROM chat_conversations WHERE company_id = $1 AND session_id = $2")
             .bind(company_id)
             .bind(session_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -741,7 +813,7 @@ impl Store for SqliteStore {
         .bind(ts_opt(l.notified_at.as_ref()))
         .bind(ts(&l.created_at))
         .bind(ts(&l.updated_at))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -773,31 +845,33 @@ impl Store for SqliteStore {
     }
 
     async fn update_lead(&self, l: &Lead) -> Result<()> {
-        let done = sqlx::query(
-            "UPDATE leads SET user_id = $3, source = $4, status = $5, is_lead_ready = $6, name = $7, \
-             email = $8, phone = $9, message = $10, ai_summary = $11, profile = $12, notified_at = $13, \
-             updated_at = $14 WHERE lead_id = $1 AND company_id = $2",
-        )
-        .bind(&l.lead_id)
-        .bind(&l.company_id)
-        .bind(&l.user_id)
-        .bind(&l.source)
-        .bind(l.status.as_str())
-        .bind(l.is_lead_ready)
-        .bind(&l.name)
-        .bind(&l.email)
-        .bind(&l.phone)
-        .bind(&l.message)
-        .bind(&l.ai_summary)
-        .bind(Json(&l.profile))
-        .bind(ts_opt(l.notified_at.as_ref()))
-        .bind(ts(&rows::now()))
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 0 {
+        if exec_update_lead(&self.writer, l).await? == 0 {
             return Err(Error::not_found(format!("lead {}", l.lead_id)));
         }
         Ok(())
+    }
+
+    async fn modify_lead(
+        &self,
+        company_id: &str,
+        lead_id: &str,
+        f: &mut (dyn for<'l> FnMut(&'l mut Lead) -> bool + Send),
+    ) -> Result<Option<Lead>> {
+        // IMMEDIATE: take the write lock before the read, so nobody writes in between.
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let row = sqlx::query(concat!(lead_select!(), "WHERE l.lead_id = $1 AND l.company_id = $2"))
+            .bind(lead_id)
+            .bind(company_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(mut lead) = row.as_ref().map(lead_row).transpose()? else {
+            return Ok(None);
+        };
+        if f(&mut lead) {
+            exec_update_lead(&mut *tx, &lead).await?;
+            tx.commit().await?;
+        }
+        Ok(Some(lead))
     }
 
     async fn list_leads(&self, company_id: &str, filter: &LeadFilter) -> Result<Vec<Lead>> {
@@ -822,7 +896,7 @@ impl Store for SqliteStore {
             return Ok(());
         }
         let now = ts(&rows::now());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         for c in rows::dedup_chunks(chunks) {
             sqlx::query(
                 "INSERT INTO pinecone_vectors (company_id, vector_id, content, metadata, source, created_at, \
@@ -882,7 +956,7 @@ impl Store for SqliteStore {
         )
         .bind(company_id)
         .bind(Json(vector_ids))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected())
     }
@@ -926,7 +1000,7 @@ impl Store for SqliteStore {
         .bind(&s.last_modified)
         .bind(s.chunk_count)
         .bind(ts(&s.ingested_at))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -960,7 +1034,7 @@ impl Store for SqliteStore {
         sqlx::query("DELETE FROM ingest_sources WHERE company_id = $1 AND source = $2")
             .bind(company_id)
             .bind(source)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -984,7 +1058,7 @@ impl Store for SqliteStore {
             None => {
                 sqlx::query("DELETE FROM company_embedders WHERE company_id = $1")
                     .bind(company_id)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
             }
             Some(id) => {
@@ -996,7 +1070,7 @@ impl Store for SqliteStore {
                 .bind(company_id)
                 .bind(&id.model)
                 .bind(rows::dimension_to_i64(id.dimension)?)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
             }
         }
@@ -1012,7 +1086,7 @@ impl Store for SqliteStore {
         .bind(company_id)
         .bind(day)
         .bind(rows::to_i64("tokens", tokens)?)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await?;
         Ok(rows::to_u64(total))
     }
@@ -1038,7 +1112,7 @@ impl Store for SqliteStore {
         )
         .bind(company_id)
         .bind(crate::auth::random_token("whsec_", 32))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(sqlx::query_scalar(select).bind(company_id).fetch_one(&self.pool).await?)
     }
@@ -1056,7 +1130,7 @@ impl Store for SqliteStore {
         .bind(&d.error)
         .bind(d.delivered)
         .bind(ts(&d.created_at))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }

@@ -633,6 +633,90 @@ pub async fn concurrent_appends_are_never_lost(ctx: &Ctx) {
     }
 }
 
+pub async fn append_to_conversation_creates_then_appends(ctx: &Ctx) {
+    let s = ctx.store.clone();
+    let m1 = Message::new(Role::User, "Do you ship to Germany? \"quoted\" ü");
+    let c = s.append_to_conversation("ac", "sess_a", "user_a", std::slice::from_ref(&m1)).await.unwrap();
+    assert_eq!(
+        (c.company_id.as_str(), c.session_id.as_str(), c.user_id.as_str()),
+        ("ac", "sess_a", "user_a")
+    );
+    assert_eq!(c.messages, vec![m1.clone()], "created with the message");
+    let m2 = Message::new(Role::Assistant, "Yes.");
+    let m3 = Message::new(Role::User, "Thanks");
+    let c2 =
+        s.append_to_conversation("ac", "sess_a", "someone_else", &[m2.clone(), m3.clone()]).await.unwrap();
+    assert_eq!(c2.id, c.id, "one conversation per session");
+    assert_eq!(c2.user_id, "user_a", "the first writer's user stays");
+    assert_eq!(c2.messages, vec![m1.clone(), m2.clone(), m3.clone()], "returned as it is after the append");
+    assert_eq!(s.get_conversation("ac", "sess_a").await.unwrap().unwrap().messages, c2.messages);
+    // The same session id of another company is another conversation.
+    let other = s.append_to_conversation("ac2", "sess_a", "user_b", std::slice::from_ref(&m3)).await.unwrap();
+    assert_ne!(other.id, c.id);
+    assert_eq!(other.messages, vec![m3.clone()]);
+    assert_eq!(s.get_conversation("ac", "sess_a").await.unwrap().unwrap().messages.len(), 3);
+    // A long batch takes the multi-statement path and keeps its order.
+    let many: Vec<Message> = (0..120).map(|i| Message::new(Role::User, format!("m{i}"))).collect();
+    let long = s.append_to_conversation("ac", "sess_long", "u", &many).await.unwrap();
+    assert_eq!(long.messages, many);
+
+    // Twenty first messages of one new session at once: one conversation, nothing lost, and
+    // each caller sees its own message last.
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let m = Message::new(Role::User, format!("first {i}"));
+                let c = s.append_to_conversation("ac", "sess_race", "u", std::slice::from_ref(&m)).await?;
+                Ok::<_, Error>((m, c))
+            })
+        })
+        .collect();
+    let mut ids = std::collections::HashSet::new();
+    for t in tasks {
+        let (m, c) = t.await.unwrap().unwrap();
+        assert_eq!(c.messages.last(), Some(&m), "the returned conversation ends with this caller's message");
+        ids.insert(c.id);
+    }
+    assert_eq!(ids.len(), 1, "one conversation");
+    assert_eq!(s.get_conversation("ac", "sess_race").await.unwrap().unwrap().messages.len(), 20);
+}
+
+pub async fn modify_lead_is_atomic_and_tenant_scoped(ctx: &Ctx) {
+    let s = ctx.store.clone();
+    s.insert_lead(&Lead::new("lead_m".into(), "ml", "sess_m", "u")).await.unwrap();
+    // Twenty read-modify-writes at once, each adding one word: none is lost.
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let mut add = |l: &mut Lead| {
+                    l.ai_summary.push_str(&format!("w{i} "));
+                    true
+                };
+                s.modify_lead("ml", "lead_m", &mut add).await
+            })
+        })
+        .collect();
+    for t in tasks {
+        assert!(t.await.unwrap().unwrap().is_some());
+    }
+    let l = s.get_lead("ml", "lead_m").await.unwrap().unwrap();
+    for i in 0..20 {
+        assert!(l.ai_summary.contains(&format!("w{i} ")), "write {i} kept: {}", l.ai_summary);
+    }
+    // f saying "unchanged" writes nothing; another company's id finds nothing.
+    let mut touch = |l: &mut Lead| {
+        l.name = "Not saved".into();
+        false
+    };
+    let seen = s.modify_lead("ml", "lead_m", &mut touch).await.unwrap().unwrap();
+    assert_eq!(seen.name, "Not saved", "the caller sees what f did");
+    assert_ne!(s.get_lead("ml", "lead_m").await.unwrap().unwrap().name, "Not saved");
+    let mut never = |_: &mut Lead| -> bool { panic!("f must not run for another company's lead") };
+    assert!(s.modify_lead("other", "lead_m", &mut never).await.unwrap().is_none());
+}
+
 pub async fn leads_crud_filters_and_messages(ctx: &Ctx) {
     let s = &ctx.store;
     let t0 = now() - TimeDelta::seconds(30);
