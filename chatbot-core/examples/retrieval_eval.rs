@@ -50,6 +50,7 @@ fn main() {
             bigram_scale: env("Q_BSCALE").unwrap_or(d.query.bigram_scale),
             trigram_scale: env("Q_TSCALE").unwrap_or(d.query.trigram_scale),
             idf_power: env("Q_IDFPOW").unwrap_or(d.query.idf_power),
+            trigram_word_idf: flag("Q_TWORD", d.query.trigram_word_idf),
         },
     });
     let use_stats = flag("IDF", true);

@@ -90,6 +90,8 @@ pub struct QueryWeighting {
     pub trigram_scale: f32,
     /// IDF is raised to this power.
     pub idf_power: f32,
+    /// Trigrams take the IDF of the word they come from instead of their own.
+    pub trigram_word_idf: bool,
 }
 
 impl Default for QueryWeighting {
@@ -103,6 +105,7 @@ impl Default for QueryWeighting {
             bigram_scale: 0.5,
             trigram_scale: 4.0,
             idf_power: 1.0,
+            trigram_word_idf: false,
         }
     }
 }
@@ -191,7 +194,8 @@ impl OfflineEmbedder {
                 Family::Trigram => q.idf_trigram,
             };
             let w = if use_idf {
-                let df = stats.df(stats_key(f.hash));
+                let key = if f.family == Family::Trigram && q.trigram_word_idf { f.parent } else { f.hash };
+                let df = stats.df(stats_key(key));
                 if df == 0 && q.unseen_zero {
                     0.0
                 } else {
@@ -247,12 +251,8 @@ impl OfflineEmbedder {
         for (stem, count) in &tf {
             let base = tf_weight(*count);
             let prior = prior_of(stem);
-            feats.push(Feature {
-                hash: feature_hash(b'w', stem.as_bytes()),
-                base,
-                prior,
-                family: Family::Word,
-            });
+            let word_hash = feature_hash(b'w', stem.as_bytes());
+            feats.push(Feature { hash: word_hash, base, prior, family: Family::Word, parent: word_hash });
             let word = surface.get(stem).copied().unwrap_or(stem);
             let chars: Vec<char> = word.chars().collect();
             if chars.len() >= 4 && self.opts.trigram_weight > 0.0 {
@@ -271,6 +271,7 @@ impl OfflineEmbedder {
                         base: gb,
                         prior,
                         family: Family::Trigram,
+                        parent: word_hash,
                     });
                 }
             }
@@ -289,6 +290,7 @@ impl OfflineEmbedder {
                 base: self.opts.bigram_weight * tf_weight(*count),
                 prior: (prior_of(a) * prior_of(b)).sqrt(),
                 family: Family::Bigram,
+                parent: 0,
             });
         }
         feats
@@ -310,6 +312,8 @@ struct Feature {
     base: f32,
     prior: f32,
     family: Family,
+    /// For a trigram, the hash of its word (else the feature's own hash).
+    parent: u64,
 }
 
 /// The key a feature's document frequency is counted under (the hash's high half; its low bits
