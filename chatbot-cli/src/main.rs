@@ -615,7 +615,13 @@ async fn chat(
             message: text.to_string(),
             client: ClientInfo::default(),
         };
-        if let Err(e) = stream_reply(&bot, &ctx, input).await {
+        // A fresh context per turn (a context is a snapshot): settings or AI config changed
+        // while chatting are seen at the next message.
+        let turn = async {
+            let ctx = bot.operator_context(company_id).await?;
+            stream_reply(&bot, &ctx, input).await
+        };
+        if let Err(e) = turn.await {
             eprintln!("error: {}", one_line(&e));
         }
     }

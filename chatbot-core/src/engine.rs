@@ -351,8 +351,8 @@ impl Chatbot {
     /// # Errors
     /// [`Error::NotFound`] for an unknown company.
     pub async fn operator_context(&self, company_id: &str) -> Result<TenantContext> {
-        let company = self.company_or_404(company_id).await?;
-        Ok(TenantContext::new(company, Access::Operator))
+        let (company, settings) = self.company_or_404(company_id).await?;
+        Ok(TenantContext::new(company, settings, Access::Operator))
     }
 
     /// Operator context from the `CHATBOT_ADMIN_TOKEN` credential.
@@ -368,11 +368,11 @@ impl Chatbot {
         if !auth::ct_eq(token, expected) {
             return Err(Error::Unauthorized("wrong operator token".into()));
         }
-        let company = self.company_or_404(company_id).await?;
+        let (company, settings) = self.company_or_404(company_id).await?;
         if !company.is_active {
             return Err(Error::Forbidden(format!("company {company_id} is inactive")));
         }
-        Ok(TenantContext::new(company, Access::Operator))
+        Ok(TenantContext::new(company, settings, Access::Operator))
     }
 
     /// Context for public widget traffic (no key): the company must exist and be active.
@@ -380,11 +380,11 @@ impl Chatbot {
     /// # Errors
     /// [`Error::NotFound`], [`Error::Forbidden`] (inactive).
     pub async fn public_context(&self, company_id: &str) -> Result<TenantContext> {
-        let company = self.company_or_404(company_id).await?;
+        let (company, settings) = self.company_or_404(company_id).await?;
         if !company.is_active {
             return Err(Error::Forbidden(format!("company {company_id} is inactive")));
         }
-        Ok(TenantContext::new(company, Access::Public))
+        Ok(TenantContext::new(company, settings, Access::Public))
     }
 
     /// Authenticate an API key. With `company_id`, the key must belong to that company.
@@ -412,7 +412,7 @@ impl Chatbot {
             self.company_or_404(cid).await?;
             return Err(Error::Forbidden("this key belongs to another company".into()));
         }
-        let company = self.company_or_404(&key.company_id).await?;
+        let (company, settings) = self.company_or_404(&key.company_id).await?;
         if !company.is_active {
             return Err(Error::Forbidden(format!("company {} is inactive", company.company_id)));
         }
@@ -425,12 +425,13 @@ impl Chatbot {
             KeyKind::Publishable => Access::Publishable,
             KeyKind::Secret => Access::Secret,
         };
-        Ok(TenantContext::new(company, access))
+        Ok(TenantContext::new(company, settings, access))
     }
 
-    async fn company_or_404(&self, company_id: &str) -> Result<Company> {
+    /// The company and its widget settings (one store round trip).
+    async fn company_or_404(&self, company_id: &str) -> Result<(Company, Option<WidgetSettings>)> {
         self.store()
-            .get_company(company_id)
+            .get_company_with_settings(company_id)
             .await?
             .ok_or_else(|| Error::not_found(format!("company {company_id}")))
     }
@@ -739,7 +740,11 @@ impl Chatbot {
     ) -> Result<ChatReply> {
         let store = self.store();
         let cid = ctx.company_id();
-        let settings = self.widget_settings(ctx).await?;
+        // Loaded with the context (one request's snapshot) where it could be.
+        let settings = match ctx.widget_settings() {
+            Some(s) => s.clone(),
+            None => self.widget_settings(ctx).await?,
+        };
         let visitor = Message::new(Role::User, message.trim());
         // Nothing is lost: the visitor's message is stored before anything can fail (one
         // statement creates the conversation if needed and appends to it).

@@ -606,14 +606,23 @@ impl Access {
 /// functions (and operator entry points) create it, so tenant-scoped calls cannot be made with
 /// a company id that was never checked.
 #[derive(Debug, Clone)]
+///
+/// A context is a snapshot of the company (and of its widget settings when they were loaded
+/// with it) taken when it was made: make one per request, so a change is seen at once.
 pub struct TenantContext {
     company: std::sync::Arc<Company>,
+    settings: Option<std::sync::Arc<WidgetSettings>>,
     access: Access,
 }
 
 impl TenantContext {
-    pub(crate) fn new(company: Company, access: Access) -> Self {
-        Self { company: std::sync::Arc::new(company), access }
+    pub(crate) fn new(company: Company, settings: Option<WidgetSettings>, access: Access) -> Self {
+        Self { company: std::sync::Arc::new(company), settings: settings.map(std::sync::Arc::new), access }
+    }
+
+    /// The company's widget settings as loaded with the context (None when it has none).
+    pub fn widget_settings(&self) -> Option<&WidgetSettings> {
+        self.settings.as_deref()
     }
 
     pub fn company_id(&self) -> &str {

@@ -78,6 +78,11 @@ pub trait Store: Send + Sync + 'static {
     /// [`Error::Conflict`] if the id exists.
     async fn create_company(&self, new: &NewCompany) -> Result<Company>;
     async fn get_company(&self, company_id: &str) -> Result<Option<Company>>;
+    /// The company and its widget settings in one round trip (a request's tenant context).
+    async fn get_company_with_settings(
+        &self,
+        company_id: &str,
+    ) -> Result<Option<(Company, Option<WidgetSettings>)>>;
     async fn list_companies(&self) -> Result<Vec<Company>>;
     /// [`Error::NotFound`] if the company does not exist.
     async fn set_company_active(&self, company_id: &str, active: bool) -> Result<()>;

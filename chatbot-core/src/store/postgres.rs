@@ -44,6 +44,16 @@ macro_rules! settings_cols {
     };
 }
 
+macro_rules! settings_cols_of {
+    ("s") => {
+        "s.company_id, s.primary_color, s.secondary_color, s.text_color, s.background_color, \
+         s.border_radius, s.company_name, s.company_logo, s.welcome_message, \
+         s.placeholder_text, s.position, s.auto_open, s.show_typing_indicator, \
+         s.ai_personality, s.ai_temperature, s.max_tokens, s.allowed_origins, s.created_at, \
+         s.updated_at"
+    };
+}
+
 macro_rules! key_cols {
     () => {
         "key_id, company_id, kind, prefix, key_hash, created_at, last_used_at, revoked_at"
@@ -116,21 +126,27 @@ impl PostgresStore {
 }
 
 fn company_row(r: &PgRow) -> Result<Company> {
-    let settings: Option<Json<serde_json::Value>> = r.try_get("settings")?;
-    let ai_config: Option<Json<serde_json::Value>> = r.try_get("ai_config")?;
+    company_row_p(r, "")
+}
+
+/// A company from columns named with `prefix` (a join's aliases).
+fn company_row_p(r: &PgRow, prefix: &str) -> Result<Company> {
+    let c = |name: &str| format!("{prefix}{name}");
+    let settings: Option<Json<serde_json::Value>> = r.try_get(c("settings").as_str())?;
+    let ai_config: Option<Json<serde_json::Value>> = r.try_get(c("ai_config").as_str())?;
     Ok(Company {
-        id: r.try_get("id")?,
-        company_id: r.try_get("company_id")?,
-        company_name: r.try_get("company_name")?,
-        email: r.try_get("email")?,
-        phone: r.try_get("phone")?,
-        website: r.try_get("website")?,
-        logo_url: r.try_get("logo_url")?,
+        id: r.try_get(c("id").as_str())?,
+        company_id: r.try_get(c("company_id").as_str())?,
+        company_name: r.try_get(c("company_name").as_str())?,
+        email: r.try_get(c("email").as_str())?,
+        phone: r.try_get(c("phone").as_str())?,
+        website: r.try_get(c("website").as_str())?,
+        logo_url: r.try_get(c("logo_url").as_str())?,
         settings: settings.map(|j| j.0),
         ai_config: rows::parse_ai_config(ai_config.map(|j| j.0))?,
-        is_active: r.try_get("is_active")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
+        is_active: r.try_get(c("is_active").as_str())?,
+        created_at: r.try_get(c("created_at").as_str())?,
+        updated_at: r.try_get(c("updated_at").as_str())?,
     })
 }
 
@@ -366,6 +382,29 @@ impl Store for PostgresStore {
                 .fetch_optional(&self.pool)
                 .await?;
         row.as_ref().map(company_row).transpose()
+    }
+
+    async fn get_company_with_settings(
+        &self,
+        company_id: &str,
+    ) -> Result<Option<(Company, Option<WidgetSettings>)>> {
+        let row = sqlx::query(concat!(
+            "SELECT c.id AS c_id, c.company_id AS c_company_id, c.company_name AS c_company_name, \
+             c.email AS c_email, c.phone AS c_phone, c.website AS c_website, c.logo_url AS c_logo_url, \
+             c.settings AS c_settings, c.ai_config AS c_ai_config, c.is_active AS c_is_active, \
+             c.created_at AS c_created_at, c.updated_at AS c_updated_at, ",
+            settings_cols_of!("s"),
+            " FROM user_companies c LEFT JOIN widget_settings s ON s.company_id = c.company_id \
+             WHERE c.company_id = $1"
+        ))
+        .bind(company_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let company = company_row_p(&r, "c_")?;
+        let has_settings: Option<String> = r.try_get("company_id")?;
+        let settings = if has_settings.is_some() { Some(settings_row(&r)?) } else { None };
+        Ok(Some((company, settings)))
     }
 
     async fn list_companies(&self) -> Result<Vec<Company>> {

@@ -361,6 +361,10 @@ pub async fn companies_create_get_list_deactivate(ctx: &Ctx) {
     expected.allowed_origins = vec!["https://123.example".into()];
     assert_eq!(ws, expected);
     assert_eq!(ws.welcome_message, "Hi! Welcome to Company 123. How can I help you today?");
+    // The company and its settings in one round trip, equal to the two separate reads.
+    let (jc, js) = s.get_company_with_settings("123").await.unwrap().unwrap();
+    assert_eq!((&jc, js.as_ref()), (&c, Some(&ws)));
+    assert!(s.get_company_with_settings("nope").await.unwrap().is_none());
 
     s.create_company(&new_company("456")).await.unwrap();
     let ids: Vec<String> = s.list_companies().await.unwrap().into_iter().map(|c| c.company_id).collect();
