@@ -40,7 +40,8 @@ def main():
         t0 = time.time()
         bm = BM25Okapi([tok(c["text"], stop) for c in chunks])
         hit = rec = mrr = 0.0
-        for q in queries:
+        half = [0.0, 0.0]
+        for qi, q in enumerate(queries):
             scores = bm.get_scores(tok(q["query"], stop))
             top = np.argsort(-scores, kind="stable")[:10]
             rel = set(q["relevant"])
@@ -48,6 +49,7 @@ def main():
             found5 = sum(1 for g in got[:5] if g in rel)
             hit += found5 > 0
             rec += found5 / min(5, len(rel))
+            half[qi % 2] += found5 / min(5, len(rel))
             for r, g in enumerate(got):
                 if g in rel:
                     mrr += 1 / (r + 1)
@@ -55,6 +57,7 @@ def main():
         n = len(queries)
         name = "bm25-stopwords" if stop else "bm25"
         print(f"{name}: queries={n} chunks={len(chunks)} hit@5={hit/n:.4f} recall@5={rec/n:.4f} mrr@10={mrr/n:.4f} ({time.time()-t0:.1f}s)")
+        print(f"  recall@5 by half: even={half[0]/((n+1)//2):.4f} odd={half[1]/(n//2):.4f}")
 
 
 if __name__ == "__main__":

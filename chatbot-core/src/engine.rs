@@ -237,6 +237,8 @@ struct Inner {
     /// Chunk texts by (company, vector id). A vector id is a hash of the chunk's source and
     /// content, so a cached text is never stale; the age limit bounds metadata edits.
     chunks: crate::cache::GenCache<(String, String), Arc<crate::store::ChunkRecord>>,
+    /// Per-company corpus statistics for query embedding (embedders that use them).
+    corpus_stats: crate::rag::stats::StatsCache,
 }
 
 /// How long a query trusts an earlier embedder-identity check of its company. Only another
@@ -295,6 +297,7 @@ impl Chatbot {
                 http,
                 identity_ok: std::sync::Mutex::default(),
                 chunks: crate::cache::GenCache::new(CHUNK_CACHE_ENTRIES, CHUNK_CACHE_AGE),
+                corpus_stats: crate::rag::stats::StatsCache::new(),
             }),
         }
     }
@@ -1280,8 +1283,13 @@ Answer from the reference text below; if it does not contain the answer, say you
     async fn search_hits(&self, ctx: &TenantContext, query: &str, top_k: usize) -> Result<Vec<SearchHit>> {
         let cid = ctx.company_id();
         self.check_query_identity(cid).await?;
-        let v = self.embedder().embed(&[query.to_string()]).await?;
-        let Some(v) = v.into_iter().next() else { return Ok(Vec::new()) };
+        // IDF-style query weighting from this company's own corpus (never another's).
+        let stats = if self.embedder().uses_corpus_stats() {
+            self.inner.corpus_stats.get(self.store().as_ref(), cid, self.embedder().model()).await
+        } else {
+            None
+        };
+        let v = self.embedder().embed_query(query, stats.as_deref()).await?;
         let matches = self.vectors().query(cid, &v, top_k, None).await?;
         if matches.is_empty() {
             return Ok(Vec::new());
@@ -1310,7 +1318,12 @@ Answer from the reference text below; if it does not contain the answer, say you
     /// Embedder, vector store or storage failures.
     pub async fn index_chunks(&self, ctx: &TenantContext, chunks: &[NewChunk]) -> Result<Vec<String>> {
         ctx.require_admin()?;
-        index_chunks(self.store(), self.embedder(), self.vectors(), ctx.company_id(), chunks).await
+        let ids =
+            index_chunks(self.store(), self.embedder(), self.vectors(), ctx.company_id(), chunks).await?;
+        crate::rag::stats::refresh_corpus_stats(self.store().as_ref(), self.embedder(), ctx.company_id())
+            .await?;
+        self.inner.corpus_stats.invalidate(ctx.company_id());
+        Ok(ids)
     }
 
     // ----- leads and conversations (secret key or operator) -----

@@ -11,6 +11,9 @@ mod store_suite {
     pub mod tests;
 }
 
+/// Number of embedded migrations (0001_init, 0002_corpus_stats).
+const MIGRATIONS: i64 = 2;
+
 use store_suite::harness::{Ctx, PG_ENV, pg_ctx, pg_fresh_schema, sqlite_ctx};
 
 macro_rules! suite {
@@ -64,6 +67,7 @@ suite!(
     token_usage_upsert,
     webhook_secret_and_deliveries,
     tenant_isolation,
+    corpus_stats_put_get_replace,
 );
 
 #[tokio::test]
@@ -104,7 +108,7 @@ async fn sqlite_two_stores_migrate_the_same_new_file_concurrently() {
     rb.unwrap();
     let n: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations").fetch_one(a.pool()).await.unwrap();
-    assert_eq!(n, 1);
+    assert_eq!(n, MIGRATIONS, "every embedded migration applied once");
 }
 
 #[tokio::test]
@@ -146,7 +150,7 @@ async fn postgres_several_processes_migrate_a_fresh_schema_at_once() {
         .fetch_one(stores[0].pool())
         .await
         .unwrap();
-    assert_eq!(n, 1);
+    assert_eq!(n, MIGRATIONS, "every embedded migration applied once");
     stores[0].ping().await.unwrap();
     for s in stores {
         s.pool().close().await;

@@ -729,6 +729,7 @@ pub async fn ingest_site(
     let mut summary = reporter.summary();
     if cancel.is_cancelled() {
         summary.cancelled = true;
+        super::pipeline::refresh_stats_if_changed(sinks, company_id, &summary).await?;
         return Ok(summary);
     }
     if truncated {
@@ -747,6 +748,7 @@ pub async fn ingest_site(
         .await?;
         summary = reporter.summary();
     }
+    super::pipeline::refresh_stats_if_changed(sinks, company_id, &summary).await?;
     Ok(summary)
 }
 

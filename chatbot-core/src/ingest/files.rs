@@ -217,6 +217,7 @@ pub async fn ingest_files(
     let mut summary = reporter.summary();
     if cancel.is_cancelled() {
         summary.cancelled = true;
+        super::pipeline::refresh_stats_if_changed(sinks, company_id, &summary).await?;
         return Ok(summary);
     }
     let dir_roots: Vec<String> =
@@ -230,5 +231,7 @@ pub async fn ingest_files(
         &reporter,
     )
     .await?;
-    Ok(reporter.summary())
+    let summary = reporter.summary();
+    super::pipeline::refresh_stats_if_changed(sinks, company_id, &summary).await?;
+    Ok(summary)
 }

@@ -132,6 +132,7 @@ pub async fn forget(sinks: &Sinks, company_id: &str, source: Option<&str>) -> Re
         if !known && n == 0 {
             return Err(crate::Error::not_found(format!("source {src} of company {company_id}")));
         }
+        crate::rag::stats::refresh_corpus_stats(sinks.store.as_ref(), &sinks.embedder, company_id).await?;
         return Ok(Forgotten { sources: usize::from(known), chunks: n });
     }
     let mut out = Forgotten::default();
@@ -154,6 +155,7 @@ pub async fn forget(sinks: &Sinks, company_id: &str, source: Option<&str>) -> Re
     }
     sinks.vectors.delete_namespace(company_id).await?;
     sinks.store.set_embedder_identity(company_id, None).await?;
+    crate::rag::stats::refresh_corpus_stats(sinks.store.as_ref(), &sinks.embedder, company_id).await?;
     Ok(out)
 }
 

@@ -349,6 +349,19 @@ pub async fn forget_source(sinks: &Sinks, company_id: &str, source: &str) -> Res
     Ok(usize::try_from(n).unwrap_or(ids.len()))
 }
 
+/// After a run (complete or cancelled): recompute the company's corpus statistics when its
+/// knowledge changed (see [`crate::rag::stats`]; only for embedders that use them).
+pub(crate) async fn refresh_stats_if_changed(
+    sinks: &Sinks,
+    company_id: &str,
+    summary: &IngestSummary,
+) -> Result<()> {
+    if summary.chunks > 0 || summary.embedded > 0 || summary.deleted > 0 {
+        crate::rag::stats::refresh_corpus_stats(sinks.store.as_ref(), &sinks.embedder, company_id).await?;
+    }
+    Ok(())
+}
+
 /// After a complete run: delete sources in scope that were not seen.
 pub(crate) async fn sweep_vanished(
     sinks: &Sinks,

@@ -10,11 +10,13 @@ pub mod local;
 pub mod offline;
 pub mod openai;
 pub mod pinecone;
+pub mod stats;
 
 pub use local::LocalIndex;
 pub use offline::OfflineEmbedder;
 pub use openai::OpenAiEmbedder;
 pub use pinecone::PineconeStore;
+pub use stats::CorpusStats;
 
 /// Turns texts into vectors. Order is preserved: output `i` embeds input `i`.
 #[async_trait]
@@ -30,6 +32,47 @@ pub trait Embedder: Send + Sync + 'static {
     /// # Errors
     /// [`crate::Error::Upstream`] (retryable or not) for a remote failure.
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>>;
+
+    /// Whether [`Embedder::embed_query`] uses corpus statistics (then the engine keeps
+    /// [`CorpusStats`] per company, built with [`Embedder::stats_keys`]). Default: no.
+    fn uses_corpus_stats(&self) -> bool {
+        false
+    }
+
+    /// The feature keys a document contributes to [`CorpusStats`] (empty unless
+    /// [`Embedder::uses_corpus_stats`]).
+    fn stats_keys(&self, _text: &str) -> Vec<u32> {
+        Vec::new()
+    }
+
+    /// Embed a search query, optionally weighted by the searched corpus's statistics. Document
+    /// vectors never depend on them. Default: [`Embedder::embed`] of the one text.
+    ///
+    /// # Errors
+    /// As [`Embedder::embed`].
+    async fn embed_query(&self, query: &str, _stats: Option<&CorpusStats>) -> Result<Vec<f32>> {
+        let mut v = self.embed(&[query.to_string()]).await?;
+        if v.len() != 1 {
+            return Err(crate::Error::Upstream {
+                service: "embedder".into(),
+                message: format!("expected 1 vector, got {}", v.len()),
+                retryable: false,
+                retry_after: None,
+            });
+        }
+        Ok(v.remove(0))
+    }
+}
+
+/// Statistics of a corpus as `embedder` counts them (empty when it uses none).
+pub fn corpus_stats<'a>(embedder: &dyn Embedder, texts: impl IntoIterator<Item = &'a str>) -> CorpusStats {
+    let mut stats = CorpusStats::new();
+    if embedder.uses_corpus_stats() {
+        for t in texts {
+            stats.add_document(&embedder.stats_keys(t));
+        }
+    }
+    stats
 }
 
 /// Flat metadata (Pinecone's rules: no nesting, no nulls).

@@ -197,6 +197,29 @@ pub trait Store: Send + Sync + 'static {
     async fn webhook_secret(&self, company_id: &str) -> Result<String>;
     async fn record_webhook_delivery(&self, delivery: &WebhookDelivery) -> Result<()>;
     async fn list_webhook_deliveries(&self, company_id: &str, limit: u32) -> Result<Vec<WebhookDelivery>>;
+
+    // Corpus statistics (derived from pinecone_vectors; see crate::rag::stats).
+    /// The company's stored corpus statistics, if any.
+    async fn get_corpus_stats(&self, company_id: &str) -> Result<Option<CorpusStatsRow>>;
+    /// Replace the company's corpus statistics (`updated_at` is set to now).
+    async fn put_corpus_stats(
+        &self,
+        company_id: &str,
+        model: &str,
+        doc_count: u64,
+        stats: &[u8],
+    ) -> Result<()>;
+}
+
+/// A company's stored corpus statistics: [`crate::rag::CorpusStats::to_bytes`] as counted by the
+/// embedder `model`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CorpusStatsRow {
+    pub company_id: String,
+    pub model: String,
+    pub doc_count: u64,
+    pub stats: Vec<u8>,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// Open the store a URL names: `sqlite://...` or `postgres://...`. Runs migrations.

@@ -1113,4 +1113,45 @@ impl Store for PostgresStore {
         .await?;
         rows.iter().map(delivery_row).collect()
     }
+
+    async fn get_corpus_stats(&self, company_id: &str) -> Result<Option<super::CorpusStatsRow>> {
+        let row = sqlx::query(
+            "SELECT company_id, model, doc_count, stats, updated_at FROM corpus_stats WHERE company_id = $1",
+        )
+        .bind(company_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| -> Result<super::CorpusStatsRow> {
+            Ok(super::CorpusStatsRow {
+                company_id: r.try_get("company_id")?,
+                model: r.try_get("model")?,
+                doc_count: rows::to_u64(r.try_get("doc_count")?),
+                stats: r.try_get("stats")?,
+                updated_at: r.try_get("updated_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn put_corpus_stats(
+        &self,
+        company_id: &str,
+        model: &str,
+        doc_count: u64,
+        stats: &[u8],
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO corpus_stats (company_id, model, doc_count, stats, updated_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (company_id) DO UPDATE SET model = excluded.model, doc_count = excluded.doc_count, \
+             stats = excluded.stats, updated_at = excluded.updated_at",
+        )
+        .bind(company_id)
+        .bind(model)
+        .bind(rows::to_i64("doc_count", doc_count)?)
+        .bind(stats)
+        .bind(rows::now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
 }

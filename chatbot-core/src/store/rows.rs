@@ -17,11 +17,15 @@ use crate::tenant::{AiConfig, Position};
 /// time; add a new file here with the next version number.
 pub(crate) type MigrationList = &'static [(i64, &'static str, &'static str)];
 
-pub(crate) const SQLITE_MIGRATIONS: MigrationList =
-    &[(1, "init", include_str!("../../migrations/sqlite/0001_init.sql"))];
+pub(crate) const SQLITE_MIGRATIONS: MigrationList = &[
+    (1, "init", include_str!("../../migrations/sqlite/0001_init.sql")),
+    (2, "corpus stats", include_str!("../../migrations/sqlite/0002_corpus_stats.sql")),
+];
 
-pub(crate) const POSTGRES_MIGRATIONS: MigrationList =
-    &[(1, "init", include_str!("../../migrations/postgres/0001_init.sql"))];
+pub(crate) const POSTGRES_MIGRATIONS: MigrationList = &[
+    (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
+    (2, "corpus stats", include_str!("../../migrations/postgres/0002_corpus_stats.sql")),
+];
 
 /// Build a migrator from an embedded list (what `sqlx::migrate!` does, without the proc macro).
 pub(crate) fn migrator(list: MigrationList) -> Migrator {

@@ -1047,3 +1047,27 @@ pub async fn tenant_isolation(ctx: &Ctx) {
     assert!(b_conv.messages.is_empty());
     assert_eq!(s.get_conversation("A", "sess_A").await.unwrap().unwrap().messages.len(), 1);
 }
+
+pub async fn corpus_stats_put_get_replace(ctx: &Ctx) {
+    let s = &ctx.store;
+    assert_eq!(s.get_corpus_stats("cs").await.unwrap(), None);
+    let blob: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+    let before = now();
+    s.put_corpus_stats("cs", "offline-hash-v2", 12, &blob).await.unwrap();
+    let row = s.get_corpus_stats("cs").await.unwrap().unwrap();
+    assert_eq!(
+        (row.company_id.as_str(), row.model.as_str(), row.doc_count, &row.stats),
+        ("cs", "offline-hash-v2", 12, &blob)
+    );
+    assert!(row.updated_at >= before - TimeDelta::seconds(1), "updated_at is set on write");
+    // Replacing keeps one row per company; other companies are untouched.
+    s.put_corpus_stats("other", "m", 1, b"x").await.unwrap();
+    s.put_corpus_stats("cs", "offline-hash-v3", 0, &[]).await.unwrap();
+    let row = s.get_corpus_stats("cs").await.unwrap().unwrap();
+    assert_eq!((row.model.as_str(), row.doc_count, row.stats.len()), ("offline-hash-v3", 0, 0));
+    assert_eq!(s.get_corpus_stats("other").await.unwrap().unwrap().stats, b"x".to_vec());
+    assert_eq!(
+        ctx.columns("corpus_stats").await,
+        set(&["company_id", "model", "doc_count", "stats", "updated_at"])
+    );
+}
