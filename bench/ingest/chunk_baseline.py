@@ -27,3 +27,5 @@ print(
     f"langchain RecursiveCharacterTextSplitter(1000, 200): {n} chunks from {size/1e6:.1f} MB, "
     f"median of {runs} {med:.4f} s: {size/1e6/med:.2f} MB/s (best {size/1e6/min(secs):.2f} MB/s)"
 )
+lens = [len(c) for d in docs for c in splitter.split_text(d)]
+print(f"  (langchain: chunk length mean {sum(lens)/max(len(lens),1):.0f} chars, max {max(lens, default=0)} chars)")

@@ -79,6 +79,13 @@ fn chunking(texts: &[String]) {
     time_chunking("chars 1000/200 plain (ours, one pass)", runs, bytes, || {
         texts.iter().map(|x| ours.split(x, TextFormat::Plain).len()).sum()
     });
+    let lens: Vec<usize> =
+        texts.iter().flat_map(|x| ours.split(x, TextFormat::Plain)).map(|c| c.chars().count()).collect();
+    println!(
+        "  (ours: chunk length mean {:.0} chars, max {} chars)",
+        lens.iter().sum::<usize>() as f64 / lens.len().max(1) as f64,
+        lens.iter().max().unwrap_or(&0)
+    );
     let ts = TextSplitter::new(ChunkConfig::new(1000).with_overlap(200).unwrap());
     time_chunking("chars 1000/200 plain (text-splitter TextSplitter<Characters>)", slow, bytes, || {
         texts.iter().map(|x| ts.chunks(x).map(str::to_string).count()).sum()

@@ -157,6 +157,17 @@ fn is_ascii_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0B | 0x0C)
 }
 
+/// How many characters start in `s` (bytes that are not UTF-8 continuation bytes). Counted in
+/// blocks of 64 with a byte-wide sum, which the compiler turns into SIMD compares and adds.
+fn count_char_starts(s: &[u8]) -> usize {
+    let mut blocks = s.chunks_exact(64);
+    let mut n = 0;
+    for block in &mut blocks {
+        n += usize::from(block.iter().fold(0u8, |acc, &b| acc + u8::from(is_char_start(b))));
+    }
+    n + blocks.remainder().iter().filter(|&&b| is_char_start(b)).count()
+}
+
 /// Byte index `n` characters after `from` (or the end). `from` is a character boundary.
 fn advance_chars(b: &[u8], from: usize, n: usize) -> usize {
     let len = b.len();
@@ -165,12 +176,11 @@ fn advance_chars(b: &[u8], from: usize, n: usize) -> usize {
     if b[from..guess].is_ascii() {
         return guess;
     }
-    // Count character starts a slice at a time: `left` characters take at least `left` bytes,
-    // so each slice can be counted whole; the count is vectorised by the compiler.
+    // `left` characters take at least `left` bytes, so each slice can be counted whole.
     let (mut i, mut left) = (from, n);
     while left > 0 && i < len {
         let end = i.saturating_add(left).min(len);
-        left -= b[i..end].iter().filter(|&&c| is_char_start(c)).count();
+        left -= count_char_starts(&b[i..end]);
         i = end;
     }
     // `i` may sit inside the last counted character: move to its end.
@@ -189,10 +199,13 @@ fn retreat_chars(b: &[u8], to: usize, n: usize, floor: usize) -> usize {
     }
     let (mut i, mut left) = (to, n);
     while left > 0 && i > floor {
-        i -= 1;
-        if is_char_start(b[i]) {
-            left -= 1;
-        }
+        let begin = i.saturating_sub(left).max(floor);
+        left -= count_char_starts(&b[begin..i]);
+        i = begin;
+    }
+    // `i` may sit inside the character counted last: move to its start, which follows.
+    while i < to && !is_char_start(b[i]) {
+        i += 1;
     }
     i
 }
@@ -609,5 +622,27 @@ mod tests {
         let c = Chunker::new(ChunkSettings::default()).unwrap();
         assert!(c.split("", TextFormat::Plain).is_empty());
         assert!(c.split("   \n ", TextFormat::Plain).is_empty());
+    }
+
+    #[test]
+    fn char_counting_matches_char_indices() {
+        let mut rng = Rng(42);
+        let text = random_text(&mut rng, 3000);
+        let starts: Vec<usize> = text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
+        let b = text.as_bytes();
+        for _ in 0..3000 {
+            let k = rng.below(starts.len());
+            let n = rng.below(300);
+            let from = starts[k];
+            assert_eq!(
+                advance_chars(b, from, n),
+                starts[(k + n).min(starts.len() - 1)],
+                "advance {n} from {from}"
+            );
+            let floor = starts[rng.below(k + 1)];
+            let want = starts[k.saturating_sub(n)].max(floor);
+            assert_eq!(retreat_chars(b, from, n, floor), want, "retreat {n} from {from} to {floor}");
+        }
+        assert_eq!(count_char_starts(text.as_bytes()), text.chars().count());
     }
 }
