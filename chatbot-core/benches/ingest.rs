@@ -3,6 +3,14 @@
 //!
 //! `CARGO_TARGET_DIR=/work/target-release cargo bench -p chatbot-core --bench ingest -- [HTML_DIR] [PDF_DIR]`
 //! Defaults: /usr/share/doc/python3.11/html and /usr/share/doc/texlive-doc.
+//!
+//! Environment:
+//! - `INGEST_BENCH_SKIP_PDF=1`: skip the PDF part.
+//! - `INGEST_BENCH_CORPUS_IN=PATH`: read the chunking corpus from PATH (documents separated by
+//!   `"\n\x1e\n"`, as this bench writes it) and skip the HTML part.
+//! - `INGEST_BENCH_CHUNK=chars`: only the plain-text character paths (ours and text-splitter's).
+//! - `INGEST_BENCH_RUNS=N` (default 5): timed passes of each fast chunking path (median and best
+//!   printed); `INGEST_BENCH_SLOW_RUNS=N` (default 1) for text-splitter's paths.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
@@ -10,6 +18,7 @@ use std::time::Instant;
 
 use chatbot_core::ingest::extract::{TextFormat, html_to_text, pdf_to_text_blocking};
 use chatbot_core::ingest::{ChunkSettings, Chunker, Sizing};
+use text_splitter::{ChunkConfig, ChunkSizer, TextSplitter};
 
 fn files(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(dir) else { return };
@@ -27,72 +36,138 @@ fn mb(bytes: usize) -> f64 {
     bytes as f64 / 1e6
 }
 
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default).max(1)
+}
+
+/// Characters, counted with an ASCII fast path (to see whether text-splitter's sizer is its cost).
+struct FastChars;
+
+impl ChunkSizer for FastChars {
+    fn size(&self, chunk: &str) -> usize {
+        if chunk.is_ascii() { chunk.len() } else { chunk.chars().count() }
+    }
+}
+
+/// Time `runs` passes of `f` over the corpus; print chunks, median and best MB/s.
+fn time_chunking(name: &str, runs: usize, bytes: usize, mut f: impl FnMut() -> usize) {
+    let mut secs = Vec::with_capacity(runs);
+    let mut n = 0;
+    for _ in 0..runs {
+        let t = Instant::now();
+        n = std::hint::black_box(f());
+        secs.push(t.elapsed().as_secs_f64());
+    }
+    secs.sort_by(f64::total_cmp);
+    let median = secs[secs.len() / 2];
+    println!(
+        "chunk {name}: {n} chunks from {:.1} MB, median of {runs} {median:.4} s: {:.1} MB/s (best {:.1} MB/s)",
+        mb(bytes),
+        mb(bytes) / median,
+        mb(bytes) / secs[0],
+    );
+}
+
+fn chunking(texts: &[String]) {
+    let bytes: usize = texts.iter().map(String::len).sum();
+    let runs = env_usize("INGEST_BENCH_RUNS", 5);
+    let slow = env_usize("INGEST_BENCH_SLOW_RUNS", 1);
+    let only_chars = std::env::var("INGEST_BENCH_CHUNK").is_ok_and(|v| v == "chars");
+
+    // Per document, as the pipeline does.
+    let ours = Chunker::new(ChunkSettings::new(Sizing::Characters, 1000, 200).unwrap()).unwrap();
+    time_chunking("chars 1000/200 plain (ours, one pass)", runs, bytes, || {
+        texts.iter().map(|x| ours.split(x, TextFormat::Plain).len()).sum()
+    });
+    let lens: Vec<usize> =
+        texts.iter().flat_map(|x| ours.split(x, TextFormat::Plain)).map(|c| c.chars().count()).collect();
+    println!(
+        "  (ours: chunk length mean {:.0} chars, max {} chars)",
+        lens.iter().sum::<usize>() as f64 / lens.len().max(1) as f64,
+        lens.iter().max().unwrap_or(&0)
+    );
+    let ts = TextSplitter::new(ChunkConfig::new(1000).with_overlap(200).unwrap());
+    time_chunking("chars 1000/200 plain (text-splitter TextSplitter<Characters>)", slow, bytes, || {
+        texts.iter().map(|x| ts.chunks(x).map(str::to_string).count()).sum()
+    });
+    let ts_fast = TextSplitter::new(ChunkConfig::new(1000).with_sizer(FastChars).with_overlap(200).unwrap());
+    time_chunking("chars 1000/200 plain (text-splitter, ASCII-fast ChunkSizer)", slow, bytes, || {
+        texts.iter().map(|x| ts_fast.chunks(x).map(str::to_string).count()).sum()
+    });
+    let ts_range = TextSplitter::new(
+        ChunkConfig::new(800..1000).with_sizer(FastChars).with_overlap(200).unwrap().with_trim(false),
+    );
+    time_chunking(
+        "chars 800..1000/200 plain (text-splitter, ASCII-fast, range, no trim)",
+        slow,
+        bytes,
+        || texts.iter().map(|x| ts_range.chunks(x).map(str::to_string).count()).sum(),
+    );
+    if only_chars {
+        return;
+    }
+    let md = Chunker::new(ChunkSettings::new(Sizing::Characters, 1000, 200).unwrap()).unwrap();
+    time_chunking("chars 1000/200 markdown (text-splitter MarkdownSplitter)", slow, bytes, || {
+        texts.iter().map(|x| md.split(x, TextFormat::Markdown).len()).sum()
+    });
+    let tok = Chunker::new(ChunkSettings::new(Sizing::Tokens, 500, 50).unwrap()).unwrap();
+    time_chunking("tokens 500/50 plain (text-splitter, cl100k)", slow, bytes, || {
+        texts.iter().map(|x| tok.split(x, TextFormat::Plain).len()).sum()
+    });
+    time_chunking("tokens 500/50 markdown (text-splitter, cl100k)", slow, bytes, || {
+        texts.iter().map(|x| tok.split(x, TextFormat::Markdown).len()).sum()
+    });
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let html_dir = PathBuf::from(args.first().map_or("/usr/share/doc/python3.11/html", String::as_str));
     let pdf_dir = PathBuf::from(args.get(1).map_or("/usr/share/doc/texlive-doc", String::as_str));
 
-    let mut html_files = Vec::new();
-    files(&html_dir, "html", &mut html_files);
-    html_files.sort();
-    if html_files.is_empty() {
-        println!("skipped HTML: no .html under {}", html_dir.display());
+    if let Ok(path) = std::env::var("INGEST_BENCH_CORPUS_IN") {
+        let corpus = std::fs::read_to_string(&path).unwrap();
+        let texts: Vec<String> = corpus.split("\n\u{1e}\n").map(str::to_string).collect();
+        println!("corpus {path}: {} documents, {:.1} MB", texts.len(), mb(corpus.len()));
+        chunking(&texts);
     } else {
-        let pages: Vec<String> = html_files
-            .iter()
-            .map(|p| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned())
-            .collect();
-        let bytes: usize = pages.iter().map(String::len).sum();
-        // Warm up, then time the best of 3 passes.
-        let mut texts = Vec::new();
-        let mut best = f64::MAX;
-        for _ in 0..3 {
-            let t = Instant::now();
-            texts = pages.iter().map(|p| html_to_text(p, None).text).collect::<Vec<_>>();
-            best = best.min(t.elapsed().as_secs_f64());
-        }
-        let text_bytes: usize = texts.iter().map(String::len).sum();
-        println!(
-            "html_to_text: {} pages, {:.1} MB HTML -> {:.1} MB text in {:.3} s: {:.1} pages/s, {:.1} MB/s",
-            pages.len(),
-            mb(bytes),
-            mb(text_bytes),
-            best,
-            pages.len() as f64 / best,
-            mb(bytes) / best
-        );
-
-        // Chunking the same extracted text (the Python baseline reads bench/ingest/corpus.txt).
-        let corpus = texts.join("\n\u{1e}\n");
-        let out =
-            std::env::var("INGEST_BENCH_CORPUS").unwrap_or_else(|_| "/tmp/ingest-bench-corpus.txt".into());
-        std::fs::write(&out, &corpus).unwrap();
-        for (name, settings, format) in [
-            (
-                "chars 1000/200 plain",
-                ChunkSettings::new(Sizing::Characters, 1000, 200).unwrap(),
-                TextFormat::Plain,
-            ),
-            (
-                "chars 1000/200 markdown",
-                ChunkSettings::new(Sizing::Characters, 1000, 200).unwrap(),
-                TextFormat::Markdown,
-            ),
-            ("tokens 500/50 plain", ChunkSettings::new(Sizing::Tokens, 500, 50).unwrap(), TextFormat::Plain),
-        ] {
-            let c = Chunker::new(settings).unwrap();
-            let t = Instant::now();
-            // Per document, as the pipeline does.
-            let n: usize = texts.iter().map(|x| c.split(x, format).len()).sum();
-            let s = t.elapsed().as_secs_f64();
+        let mut html_files = Vec::new();
+        files(&html_dir, "html", &mut html_files);
+        html_files.sort();
+        if html_files.is_empty() {
+            println!("skipped HTML: no .html under {}", html_dir.display());
+        } else {
+            let pages: Vec<String> = html_files
+                .iter()
+                .map(|p| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned())
+                .collect();
+            let bytes: usize = pages.iter().map(String::len).sum();
+            // Warm up, then time the best of 3 passes.
+            let mut texts = Vec::new();
+            let mut best = f64::MAX;
+            for _ in 0..3 {
+                let t = Instant::now();
+                texts = pages.iter().map(|p| html_to_text(p, None).text).collect::<Vec<_>>();
+                best = best.min(t.elapsed().as_secs_f64());
+            }
+            let text_bytes: usize = texts.iter().map(String::len).sum();
             println!(
-                "chunk {name}: {n} chunks from {:.1} MB in {:.3} s: {:.1} MB/s",
+                "html_to_text: {} pages, {:.1} MB HTML -> {:.1} MB text in {:.3} s: {:.1} pages/s, {:.1} MB/s",
+                pages.len(),
+                mb(bytes),
                 mb(text_bytes),
-                s,
-                mb(text_bytes) / s
+                best,
+                pages.len() as f64 / best,
+                mb(bytes) / best
             );
+
+            // Chunking the same extracted text (the Python baseline reads the corpus file).
+            let corpus = texts.join("\n\u{1e}\n");
+            let out = std::env::var("INGEST_BENCH_CORPUS")
+                .unwrap_or_else(|_| "/tmp/ingest-bench-corpus.txt".into());
+            std::fs::write(&out, &corpus).unwrap();
+            chunking(&texts);
+            println!("(corpus written to {out} for bench/ingest/chunk_baseline.py)");
         }
-        println!("(corpus written to {out} for bench/ingest/chunk_baseline.py)");
     }
 
     let mut pdfs = Vec::new();
