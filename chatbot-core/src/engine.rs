@@ -758,9 +758,30 @@ impl Chatbot {
         let visitor = Message::new(Role::User, message.trim());
         // Nothing is lost: the visitor's message is stored before anything can fail (one
         // statement creates the conversation if needed and appends to it).
-        let mut conv = store
-            .append_to_conversation(cid, &target.session_id, &target.user_id, std::slice::from_ref(&visitor))
-            .await?;
+        // A partner visitor's lead is inserted in the same round trip when the conversation
+        // has none yet, with what this (then first) message revealed.
+        let visitor_slice = std::slice::from_ref(&visitor);
+        let (mut conv, new_lead) = match &target.lead {
+            TargetLead::BySession => {
+                let mut l =
+                    Lead::new(auth::random_token("lead_", 12), cid, &target.session_id, &target.user_id);
+                let step = self.lead_learns(ctx, &mut l, message, 1);
+                let (conv, inserted) = store
+                    .append_to_conversation_with_lead(
+                        cid,
+                        &target.session_id,
+                        &target.user_id,
+                        visitor_slice,
+                        &l,
+                    )
+                    .await?;
+                (conv, inserted.then_some((l, step)))
+            }
+            TargetLead::Loaded(_) => (
+                store.append_to_conversation(cid, &target.session_id, &target.user_id, visitor_slice).await?,
+                None,
+            ),
+        };
         // What came before this message (the history of this turn).
         conv.messages.pop();
 
@@ -773,12 +794,18 @@ impl Chatbot {
                 let step = self.learn_and_save(ctx, &mut l, message, visitor_turns).await?;
                 (Some(*l), step.became_ready)
             }
-            TargetLead::BySession => {
-                let (l, ready) = self
-                    .partner_lead(ctx, &target.session_id, &target.user_id, &conv, message, visitor_turns)
-                    .await?;
-                (Some(l), ready)
-            }
+            TargetLead::BySession => match new_lead {
+                Some((l, step)) => {
+                    self.lead_saved(ctx, &l, step);
+                    (Some(l), step.became_ready)
+                }
+                None => {
+                    let (l, ready) = self
+                        .partner_lead(ctx, &target.session_id, &target.user_id, message, visitor_turns)
+                        .await?;
+                    (Some(l), ready)
+                }
+            },
         };
 
         // Retrieval: a failing vector store means an answer without context, never an error.
@@ -937,24 +964,19 @@ impl Chatbot {
         }
     }
 
-    /// The partner-chat visitor's lead, one per conversation: a new conversation's lead is
-    /// inserted with what its first message revealed (one write); an existing one is loaded and
-    /// updated when the message changes it. Two first turns of one visitor racing: the loser
-    /// finds the winner's lead and applies its message to it.
+    /// The partner-chat visitor's existing lead, with this message applied (the turn's first
+    /// write found one). Made here only if it vanished in between (deleted by an operator).
     async fn partner_lead(
         &self,
         ctx: &TenantContext,
         session_id: &str,
         user_id: &str,
-        conv: &Conversation,
         message: &str,
         visitor_turns: usize,
     ) -> Result<(Lead, bool)> {
         let store = self.store();
         let cid = ctx.company_id();
-        let existing =
-            if conv.messages.is_empty() { None } else { store.get_lead_by_session(cid, session_id).await? };
-        let mut l = match existing {
+        let mut l = match store.get_lead_by_session(cid, session_id).await? {
             Some(l) => l,
             None => {
                 let mut l = Lead::new(auth::random_token("lead_", 12), cid, session_id, user_id);
@@ -964,8 +986,7 @@ impl Chatbot {
                         self.lead_saved(ctx, &l, step);
                         return Ok((l, step.became_ready));
                     }
-                    // A lead of this conversation exists already (a concurrent first turn, or a
-                    // conversation deleted while its lead was kept): use that one.
+                    // Made by a concurrent turn of the same visitor: use that one.
                     Err(Error::Conflict(_)) => store
                         .get_lead_by_session(cid, session_id)
                         .await?

@@ -60,6 +60,7 @@ suite!(
     concurrent_appends_are_never_lost,
     append_to_conversation_creates_then_appends,
     modify_lead_is_atomic_and_tenant_scoped,
+    append_with_lead_inserts_the_lead_once,
     leads_crud_filters_and_messages,
     chunks_upsert_is_idempotent,
     sources_upsert_get_list_delete,

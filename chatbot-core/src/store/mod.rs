@@ -141,6 +141,17 @@ pub trait Store: Send + Sync + 'static {
         user_id: &str,
         messages: &[Message],
     ) -> Result<Conversation>;
+    /// [`Store::append_to_conversation`] and, in the same round trip, insert `lead` unless the
+    /// session has one already. Returns the conversation after the append and whether `lead` was
+    /// inserted. A partner-chat turn's first write.
+    async fn append_to_conversation_with_lead(
+        &self,
+        company_id: &str,
+        session_id: &str,
+        user_id: &str,
+        messages: &[Message],
+        lead: &Lead,
+    ) -> Result<(Conversation, bool)>;
     /// Newest activity first.
     async fn list_conversations(
         &self,

@@ -717,6 +717,56 @@ impl Store for PostgresStore {
         conversation_row(&row)
     }
 
+    async fn append_to_conversation_with_lead(
+        &self,
+        company_id: &str,
+        session_id: &str,
+        user_id: &str,
+        messages: &[Message],
+        l: &Lead,
+    ) -> Result<(Conversation, bool)> {
+        if l.company_id != company_id || l.session_id != session_id {
+            return Err(Error::Internal("lead of another conversation".into()));
+        }
+        let row = sqlx::query(concat!(
+            "WITH lead AS (INSERT INTO leads (company_id, session_id, lead_id, user_id, source, status, \
+             is_lead_ready, name, email, phone, message, ai_summary, profile, notified_at, created_at, \
+             updated_at) VALUES ($1, $3, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
+             ON CONFLICT (company_id, session_id) DO NOTHING RETURNING lead_id), \
+             conv AS (INSERT INTO chat_conversations (company_id, user_id, session_id, messages, \
+             last_activity_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5, $5) \
+             ON CONFLICT (company_id, session_id) DO UPDATE SET \
+             messages = chat_conversations.messages || EXCLUDED.messages, \
+             last_activity_at = EXCLUDED.last_activity_at, updated_at = EXCLUDED.updated_at \
+             RETURNING ",
+            conversation_cols!(),
+            ") SELECT conv.*, (SELECT COUNT(*) FROM lead) AS lead_inserted FROM conv"
+        ))
+        .bind(company_id)
+        .bind(user_id)
+        .bind(session_id)
+        .bind(Json(messages))
+        .bind(rows::now())
+        .bind(&l.lead_id)
+        .bind(&l.user_id)
+        .bind(&l.source)
+        .bind(l.status.as_str())
+        .bind(l.is_lead_ready)
+        .bind(&l.name)
+        .bind(&l.email)
+        .bind(&l.phone)
+        .bind(&l.message)
+        .bind(&l.ai_summary)
+        .bind(Json(&l.profile))
+        .bind(l.notified_at)
+        .bind(l.created_at)
+        .bind(l.updated_at)
+        .fetch_one(&self.pool)
+        .await?;
+        let inserted: i64 = row.try_get("lead_inserted")?;
+        Ok((conversation_row(&row)?, inserted > 0))
+    }
+
     async fn list_conversations(
         &self,
         company_id: &str,

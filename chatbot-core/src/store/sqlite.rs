@@ -801,6 +801,77 @@ impl Store for SqliteStore {
         conversation_row(&row)
     }
 
+    async fn append_to_conversation_with_lead(
+        &self,
+        company_id: &str,
+        session_id: &str,
+        user_id: &str,
+        messages: &[Message],
+        l: &Lead,
+    ) -> Result<(Conversation, bool)> {
+        if messages.is_empty()
+            || messages.len() > APPEND_BATCH
+            || l.company_id != company_id
+            || l.session_id != session_id
+        {
+            let conv = self.append_to_conversation(company_id, session_id, user_id, messages).await?;
+            let inserted = match self.insert_lead(l).await {
+                Ok(()) => true,
+                Err(Error::Conflict(_)) => false,
+                Err(e) => return Err(e),
+            };
+            return Ok((conv, inserted));
+        }
+        // Two statements in one command (one trip to the connection's thread); `$n` numbers
+        // index one shared argument list.
+        let now = ts(&rows::now());
+        let n = messages.len();
+        let params: Vec<String> = (0..n).map(|i| format!("json(${})", i + 5)).collect();
+        let appended: String = params.iter().map(|p| format!(", '$[#]', {p}")).collect();
+        let lead_params: Vec<String> = (0..14).map(|i| format!("${}", n + 5 + i)).collect();
+        let sql = format!(
+            "INSERT INTO chat_conversations (company_id, user_id, session_id, messages, last_activity_at, \
+             created_at, updated_at) VALUES ($1, $2, $3, json_array({}), $4, $4, $4) \
+             ON CONFLICT (company_id, session_id) DO UPDATE SET \
+             messages = json_insert(chat_conversations.messages{appended}), \
+             last_activity_at = excluded.last_activity_at, updated_at = excluded.updated_at \
+             RETURNING {}; \
+             INSERT INTO leads (company_id, session_id, lead_id, user_id, source, status, is_lead_ready, \
+             name, email, phone, message, ai_summary, profile, notified_at, created_at, updated_at) \
+             VALUES ($1, $3, {}) ON CONFLICT (company_id, session_id) DO NOTHING RETURNING lead_id",
+            params.join(", "),
+            conversation_cols!(),
+            lead_params.join(", ")
+        );
+        let mut q =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id).bind(user_id).bind(session_id).bind(&now);
+        for m in messages {
+            q = q.bind(serde_json::to_string(m)?);
+        }
+        let rows = q
+            .bind(&l.lead_id)
+            .bind(&l.user_id)
+            .bind(&l.source)
+            .bind(l.status.as_str())
+            .bind(l.is_lead_ready)
+            .bind(&l.name)
+            .bind(&l.email)
+            .bind(&l.phone)
+            .bind(&l.message)
+            .bind(&l.ai_summary)
+            .bind(Json(&l.profile))
+            .bind(ts_opt(l.notified_at.as_ref()))
+            .bind(ts(&l.created_at))
+            .bind(ts(&l.updated_at))
+            .fetch_all(&self.writer)
+            .await?;
+        let conv = rows
+            .first()
+            .ok_or_else(|| Error::Internal("conversation upsert returned no row".into()))
+            .and_then(conversation_row)?;
+        Ok((conv, rows.len() > 1))
+    }
+
     async fn list_conversations(
         &self,
         company_id: &str,

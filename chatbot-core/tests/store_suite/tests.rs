@@ -686,6 +686,66 @@ pub async fn append_to_conversation_creates_then_appends(ctx: &Ctx) {
     assert_eq!(s.get_conversation("ac", "sess_race").await.unwrap().unwrap().messages.len(), 20);
 }
 
+pub async fn append_with_lead_inserts_the_lead_once(ctx: &Ctx) {
+    let s = ctx.store.clone();
+    let m1 = Message::new(Role::User, "I'm Jane, jane@example.com");
+    let mut lead = Lead::new("lead_w1".into(), "wl", "sess_w", "user_w");
+    lead.name = "Jane".into();
+    lead.email = "jane@example.com".into();
+    let (c, inserted) = s
+        .append_to_conversation_with_lead("wl", "sess_w", "user_w", std::slice::from_ref(&m1), &lead)
+        .await
+        .unwrap();
+    assert!(inserted);
+    assert_eq!(c.messages, vec![m1.clone()]);
+    let stored = s.get_lead_by_session("wl", "sess_w").await.unwrap().unwrap();
+    assert_eq!(
+        (stored.lead_id.as_str(), stored.name.as_str(), stored.email.as_str()),
+        ("lead_w1", "Jane", "jane@example.com")
+    );
+    assert_eq!(stored.messages, vec![m1.clone()], "the lead sees its conversation");
+
+    // The session has a lead now: a second one is not inserted, the first stays as it was.
+    let m2 = Message::new(Role::User, "second");
+    let other = Lead::new("lead_w2".into(), "wl", "sess_w", "user_w");
+    let (c2, inserted) = s
+        .append_to_conversation_with_lead("wl", "sess_w", "user_w", std::slice::from_ref(&m2), &other)
+        .await
+        .unwrap();
+    assert!(!inserted);
+    assert_eq!(c2.messages, vec![m1.clone(), m2.clone()]);
+    assert_eq!(s.get_lead_by_session("wl", "sess_w").await.unwrap().unwrap().lead_id, "lead_w1");
+    assert!(s.get_lead("wl", "lead_w2").await.unwrap().is_none());
+
+    // The same session id in another company is another conversation with its own lead.
+    let theirs = Lead::new("lead_w3".into(), "wl2", "sess_w", "x");
+    let (c3, inserted) = s
+        .append_to_conversation_with_lead("wl2", "sess_w", "x", std::slice::from_ref(&m2), &theirs)
+        .await
+        .unwrap();
+    assert!(inserted);
+    assert_ne!(c3.id, c.id);
+    assert_eq!(s.get_lead_by_session("wl2", "sess_w").await.unwrap().unwrap().lead_id, "lead_w3");
+
+    // Racing first turns of one new session: one lead, every message kept.
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let m = Message::new(Role::User, format!("m{i}"));
+                let l = Lead::new(format!("lead_r{i}"), "wl", "sess_r", "u");
+                s.append_to_conversation_with_lead("wl", "sess_r", "u", std::slice::from_ref(&m), &l).await
+            })
+        })
+        .collect();
+    let mut inserted = 0;
+    for t in tasks {
+        inserted += usize::from(t.await.unwrap().unwrap().1);
+    }
+    assert_eq!(inserted, 1, "exactly one racing turn inserts the lead");
+    assert_eq!(s.get_conversation("wl", "sess_r").await.unwrap().unwrap().messages.len(), 10);
+}
+
 pub async fn modify_lead_is_atomic_and_tenant_scoped(ctx: &Ctx) {
     let s = ctx.store.clone();
     s.insert_lead(&Lead::new("lead_m".into(), "ml", "sess_m", "u")).await.unwrap();
