@@ -30,8 +30,11 @@ pub struct SqliteStore {
     pool: sqlx::SqlitePool,
     /// The one writer. SQLite admits one write transaction at a time; writers sharing the
     /// reader pool would collide on its lock and back off in `busy_timeout` sleeps (1, 2, 5,
-    /// 10 ms ...), so writes queue here, in order, instead.
-    writer: sqlx::SqlitePool,
+    /// 10 ms ...), so writes queue here, in order, instead. A plain connection behind a fair
+    /// async mutex rather than a one-connection pool: a pool pings its connection on every
+    /// release (a second trip to the connection's thread) and hands it over through a spawned
+    /// task.
+    writer: std::sync::Arc<tokio::sync::Mutex<sqlx::SqliteConnection>>,
     touch: TouchThrottle,
 }
 
@@ -111,9 +114,16 @@ impl SqliteStore {
     /// # Errors
     /// [`Error::Config`] for a bad URL, [`Error::Storage`] when it cannot open the file.
     pub async fn connect(url: &str) -> Result<Self> {
-        let options = SqliteConnectOptions::from_str(url)
+        let mut options = SqliteConnectOptions::from_str(url)
             .map_err(|e| Error::Config(format!("bad SQLite URL {url:?}: {e}")))?;
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if in_memory {
+            // A private in-memory database exists per connection; the reader pool and the writer
+            // must share one: a named one with a shared cache, alive while the writer is open.
+            let name = crate::auth::random_token("chatbot-mem-", 8);
+            options = SqliteConnectOptions::from_str(&format!("sqlite:file:{name}?mode=memory&cache=shared"))
+                .map_err(|e| Error::Config(format!("in-memory SQLite: {e}")))?;
+        }
         if !in_memory
             && let Some(dir) = options.get_filename().parent()
             && !dir.as_os_str().is_empty()
@@ -137,7 +147,6 @@ impl SqliteStore {
             sqlx::Connection::close(first).await?;
         }
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-        // An in-memory database exists per connection: keep exactly one, for reads and writes.
         let readers = if in_memory { 1 } else { u32::try_from((cores * 2).clamp(4, 16)).unwrap_or(8) };
         let open = |max: u32| {
             SqlitePoolOptions::new()
@@ -153,8 +162,9 @@ impl SqliteStore {
         };
         let cannot_open =
             |e: sqlx::Error| Error::Storage(format!("cannot open SQLite database {url:?}: {e}"));
+        let writer = sqlx::ConnectOptions::connect(&options).await.map_err(cannot_open)?;
+        let writer = std::sync::Arc::new(tokio::sync::Mutex::new(writer));
         let pool = open(readers).await.map_err(cannot_open)?;
-        let writer = if in_memory { pool.clone() } else { open(1).await.map_err(cannot_open)? };
         Ok(Self { pool, writer, touch: TouchThrottle::default() })
     }
 
@@ -373,7 +383,7 @@ impl Store for SqliteStore {
         let migrator = rows::migrator(rows::SQLITE_MIGRATIONS);
         let mut last = None;
         for attempt in 0..5u64 {
-            match migrator.run(&self.writer).await {
+            match migrator.run(&self.pool).await {
                 Ok(()) => return Ok(()),
                 Err(e) => {
                     tracing::debug!(attempt, error = %e, "sqlite migration attempt failed; retrying");
@@ -393,7 +403,8 @@ impl Store for SqliteStore {
     async fn create_company(&self, new: &NewCompany) -> Result<Company> {
         let now = rows::now();
         let defaults = WidgetSettings::defaults_for(&new.company_id, &new.company_name, now);
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.writer.lock().await;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         let inserted = sqlx::query(concat!(
             "INSERT INTO user_companies (company_id, company_name, email, phone, website, logo_url, \
              settings, ai_config, is_active, created_at, updated_at) \
@@ -479,7 +490,7 @@ impl Store for SqliteStore {
                 .bind(company_id)
                 .bind(active)
                 .bind(ts(&rows::now()))
-                .execute(&self.writer)
+                .execute(&mut *self.writer.lock().await)
                 .await?;
         if done.rows_affected() == 0 {
             return Err(Error::not_found(format!("company {company_id}")));
@@ -493,7 +504,7 @@ impl Store for SqliteStore {
                 .bind(company_id)
                 .bind(Json(config))
                 .bind(ts(&rows::now()))
-                .execute(&self.writer)
+                .execute(&mut *self.writer.lock().await)
                 .await?;
         if done.rows_affected() == 0 {
             return Err(Error::not_found(format!("company {company_id}")));
@@ -572,7 +583,7 @@ impl Store for SqliteStore {
         .bind(patch.allowed_origins.as_ref().map(Json))
         .bind(ts(&rows::now()))
         .bind(company_id)
-        .fetch_optional(&self.writer)
+        .fetch_optional(&mut *self.writer.lock().await)
         .await?;
         match row {
             Some(r) => settings_row(&r),
@@ -593,7 +604,7 @@ impl Store for SqliteStore {
         .bind(ts(&key.created_at))
         .bind(ts_opt(key.last_used_at.as_ref()))
         .bind(ts_opt(key.revoked_at.as_ref()))
-        .execute(&self.writer)
+        .execute(&mut *self.writer.lock().await)
         .await?;
         Ok(())
     }
@@ -622,7 +633,7 @@ impl Store for SqliteStore {
         let done = sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE key_id = $1")
             .bind(key_id)
             .bind(ts(&rows::now()))
-            .execute(&self.writer)
+            .execute(&mut *self.writer.lock().await)
             .await?;
         self.touch.forget(key_id);
         Ok(done.rows_affected() > 0)
@@ -635,7 +646,7 @@ impl Store for SqliteStore {
         sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE key_id = $1")
             .bind(key_id)
             .bind(ts(&at))
-            .execute(&self.writer)
+            .execute(&mut *self.writer.lock().await)
             .await?;
         Ok(())
     }
@@ -653,7 +664,7 @@ impl Store for SqliteStore {
         .bind(ts(&s.expires_at))
         .bind(ts(&s.created_at))
         .bind(ts(&s.last_seen_at))
-        .execute(&self.writer)
+        .execute(&mut *self.writer.lock().await)
         .await?;
         Ok(())
     }
@@ -683,7 +694,7 @@ impl Store for SqliteStore {
         .bind(&s.client_ip)
         .bind(ts(&s.expires_at))
         .bind(ts(&s.last_seen_at))
-        .execute(&self.writer)
+        .execute(&mut *self.writer.lock().await)
         .await?;
         if done.rows_affected() == 0 {
             return Err(Error::not_found("session"));
@@ -710,7 +721,7 @@ impl Store for SqliteStore {
         .bind(user_id)
         .bind(session_id)
         .bind(&now)
-        .execute(&self.writer)
+        .execute(&mut *self.writer.lock().await)
         .await?;
         self.get_conversation(company_id, session_id)
             .await?
@@ -745,9 +756,13 @@ impl Store for SqliteStore {
         };
         let affected = if encoded.len() <= APPEND_BATCH {
             // The common case: one statement, atomic on its own.
-            run(&encoded, append_sql(encoded.len())).execute(&self.writer).await?.rows_affected()
+            run(&encoded, append_sql(encoded.len()))
+                .execute(&mut *self.writer.lock().await)
+                .await?
+                .rows_affected()
         } else {
-            let mut tx = self.writer.begin().await?;
+            let mut conn = self.writer.lock().await;
+            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
             let mut affected = 0;
             for batch in encoded.chunks(APPEND_BATCH) {
                 affected = run(batch, append_sql(batch.len())).execute(&mut *tx).await?.rows_affected();
@@ -797,7 +812,7 @@ impl Store for SqliteStore {
         for m in messages {
             q = q.bind(serde_json::to_string(m)?);
         }
-        let row = q.fetch_one(&self.writer).await?;
+        let row = q.fetch_one(&mut *self.writer.lock().await).await?;
         conversation_row(&row)
     }
 
@@ -863,7 +878,7 @@ impl Store for SqliteStore {
             .bind(ts_opt(l.notified_at.as_ref()))
             .bind(ts(&l.created_at))
             .bind(ts(&l.updated_at))
-            .fetch_all(&self.writer)
+            .fetch_all(&mut *self.writer.lock().await)
             .await?;
         let conv = rows
             .first()
@@ -896,7 +911,7 @@ impl Store for SqliteStore {
         let done = sqlx::query("DELETE FROM chat_conversations WHERE company_id = $1 AND session_id = $2")
             .bind(company_id)
             .bind(session_id)
-            .execute(&self.writer)
+            .execute(&mut *self.writer.lock().await)
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -923,7 +938,7 @@ impl Store for SqliteStore {
         .bind(ts_opt(l.notified_at.as_ref()))
         .bind(ts(&l.created_at))
         .bind(ts(&l.updated_at))
-        .execute(&self.writer)
+        .execute(&mut *self.writer.lock().await)
         .await?;
         Ok(())
     }
@@ -955,7 +970,7 @@ impl Store for SqliteStore {
     }
 
     async fn update_lead(&self, l: &Lead) -> Result<()> {
-        if exec_update_lead(&self.writer, l).await? == 0 {
+        if exec_update_lead(&mut *self.writer.lock().await, l).await? == 0 {
             return Err(Error::not_found(format!("lead {}", l.lead_id)));
         }
         Ok(())
@@ -968,7 +983,8 @@ impl Store for SqliteStore {
         f: &mut (dyn for<'l> FnMut(&'l mut Lead) -> bool + Send),
     ) -> Result<Option<Lead>> {
         // IMMEDIATE: take the write lock before the read, so nobody writes in between.
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let mut conn = self.writer.lock().await;
+        let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
         let row = sqlx::query(concat!(lead_select!(), "WHERE l.lead_id = $1 AND l.company_id = $2"))
             .bind(lead_id)
             .bind(company_id)
@@ -1006,7 +1022,8 @@ impl Store for SqliteStore {
             return Ok(());
         }
         let now = ts(&rows::now());
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.writer.lock().await;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         for c in rows::dedup_chunks(chunks) {
             sqlx::query(
                 "INSERT INTO pinecone_vectors (company_id, vector_id, content, metadata, source, created_at, \
@@ -1066,7 +1083,7 @@ impl Store for SqliteStore {
         )
         .bind(company_id)
         .bind(Json(vector_ids))
-        .execute(&self.writer)
+        .execute(&mut *self.writer.lock().await)
         .await?;
         Ok(done.rows_affected())
     }
@@ -1110,7 +1127,7 @@ impl Store for SqliteStore {
         .bind(&s.last_modified)
         .bind(s.chunk_count)
         .bind(ts(&s.ingested_at))
-        .execute(&self.writer)
+        .execute(&mut *self.writer.lock().await)
         .await?;
         Ok(())
     }
@@ -1144,7 +1161,7 @@ impl Store for SqliteStore {
         sqlx::query("DELETE FROM ingest_sources WHERE company_id = $1 AND source = $2")
             .bind(company_id)
             .bind(source)
-            .execute(&self.writer)
+            .execute(&mut *self.writer.lock().await)
             .await?;
         Ok(())
     }
@@ -1168,7 +1185,7 @@ impl Store for SqliteStore {
             None => {
                 sqlx::query("DELETE FROM company_embedders WHERE company_id = $1")
                     .bind(company_id)
-                    .execute(&self.writer)
+                    .execute(&mut *self.writer.lock().await)
                     .await?;
             }
             Some(id) => {
@@ -1180,7 +1197,7 @@ impl Store for SqliteStore {
                 .bind(company_id)
                 .bind(&id.model)
                 .bind(rows::dimension_to_i64(id.dimension)?)
-                .execute(&self.writer)
+                .execute(&mut *self.writer.lock().await)
                 .await?;
             }
         }
@@ -1196,7 +1213,7 @@ impl Store for SqliteStore {
         .bind(company_id)
         .bind(day)
         .bind(rows::to_i64("tokens", tokens)?)
-        .fetch_one(&self.writer)
+        .fetch_one(&mut *self.writer.lock().await)
         .await?;
         Ok(rows::to_u64(total))
     }
@@ -1222,7 +1239,7 @@ impl Store for SqliteStore {
         )
         .bind(company_id)
         .bind(crate::auth::random_token("whsec_", 32))
-        .execute(&self.writer)
+        .execute(&mut *self.writer.lock().await)
         .await?;
         Ok(sqlx::query_scalar(select).bind(company_id).fetch_one(&self.pool).await?)
     }
@@ -1240,7 +1257,7 @@ impl Store for SqliteStore {
         .bind(&d.error)
         .bind(d.delivered)
         .bind(ts(&d.created_at))
-        .execute(&self.writer)
+        .execute(&mut *self.writer.lock().await)
         .await?;
         Ok(())
     }
