@@ -30,7 +30,7 @@ pub struct SqliteStore {
     /// `writer` for why not a pool).
     readers: Vec<std::sync::Arc<tokio::sync::Mutex<sqlx::SqliteConnection>>>,
     next_reader: std::sync::atomic::AtomicUsize,
-    /// A small pool for migrations, the background checkpointer and tests.
+    /// A small pool for migrations and tests (its connections close when idle).
     pool: sqlx::SqlitePool,
     /// The one writer. SQLite admits one write transaction at a time; writers sharing the
     /// reader pool would collide on its lock and back off in `busy_timeout` sleeps (1, 2, 5,
@@ -55,16 +55,20 @@ const WRITER_CHECKPOINT_PAGES: u32 = 16_384;
 /// this copying and its fsyncs happen inside a chat turn's write every 1,000 pages, and the
 /// serial writer waits for them: new-visitor chat throughput measured 1,300/s that way, 2,100/s
 /// without. Stops when the store is dropped.
-fn spawn_checkpointer(pool: sqlx::SqlitePool, alive: std::sync::Weak<()>) {
+fn spawn_checkpointer(
+    conn: std::sync::Arc<tokio::sync::Mutex<sqlx::SqliteConnection>>,
+    alive: std::sync::Weak<()>,
+) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if alive.strong_count() == 0 || pool.is_closed() {
+            if alive.strong_count() == 0 {
                 break;
             }
-            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+            let mut c = conn.lock().await;
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&mut *c).await {
                 tracing::debug!(error = %e, "background WAL checkpoint failed");
             }
         }
@@ -193,16 +197,22 @@ impl SqliteStore {
             let c = sqlx::ConnectOptions::connect(&options).await.map_err(cannot_open)?;
             conns.push(std::sync::Arc::new(tokio::sync::Mutex::new(c)));
         }
+        // Opened on use, closed when idle (each connection is a thread).
         let pool = SqlitePoolOptions::new()
             .max_connections(2)
             .min_connections(0)
+            .idle_timeout(Duration::from_secs(5))
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.clone())
             .await
             .map_err(cannot_open)?;
         let alive = std::sync::Arc::new(());
         if !in_memory {
-            spawn_checkpointer(pool.clone(), std::sync::Arc::downgrade(&alive));
+            // On the first reader connection: no thread of its own (a thread is ~8 MB of RSS
+            // under load); it holds that reader for a few milliseconds every tick.
+            if let Some(first) = conns.first() {
+                spawn_checkpointer(first.clone(), std::sync::Arc::downgrade(&alive));
+            }
         }
         Ok(Self {
             readers: conns,
