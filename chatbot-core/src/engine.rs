@@ -1184,6 +1184,15 @@ Answer from the reference text below; if it does not contain the answer, say you
                     return;
                 }
             };
+            // The extraction's tokens count against the company's daily budget like a reply's.
+            if x.tokens > 0 {
+                bot.inner.metrics.tokens_used.inc_by(u64::from(x.tokens));
+                let day = Utc::now().date_naive();
+                if let Err(e) = bot.store().add_token_usage(ctx.company_id(), day, u64::from(x.tokens)).await
+                {
+                    warn!(company = ctx.company_id(), error = %e, "could not record the extraction's token usage");
+                }
+            }
             // Applied to the lead as stored now, atomically: the visitor's next turn may be
             // saving it at the same moment.
             let summary = x.summary.filter(|s| !s.trim().is_empty());

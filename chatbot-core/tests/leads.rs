@@ -445,6 +445,7 @@ mod llm {
         assert_eq!(got.profile["area"], "Utrecht");
         assert_eq!(got.profile["buying_or_selling"], "buying");
         assert!(got.summary.as_deref().unwrap().starts_with("Jane Doe wants to buy"));
+        assert_eq!(got.tokens, 160, "the call's usage, for the daily budget");
 
         // What was sent: the documented structured-output request.
         let reqs = server.received_requests().await.unwrap();
@@ -617,6 +618,76 @@ mod flow {
         assert_eq!(deliveries.len(), 1);
         assert!(deliveries[0].delivered && deliveries[0].attempts == 1);
         assert_eq!(deliveries[0].status_code, Some(200));
+    }
+
+    #[tokio::test]
+    async fn the_model_extractions_tokens_count_against_the_daily_budget() {
+        use chatbot_core::config::ModelChoice;
+        use chatbot_core::llm::OpenAiChat;
+        use wiremock::matchers::{body_string_contains, path};
+        let server = MockServer::start().await;
+        let completion = |content: &str, total: u32| {
+            serde_json::json!({
+                "id": "chatcmpl-1", "object": "chat.completion", "created": 1_700_000_000,
+                "model": "gpt-4o-mini",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": content, "refusal": null},
+                             "logprobs": null, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": total - 10, "completion_tokens": 10, "total_tokens": total}
+            })
+        };
+        let extraction = serde_json::json!({"name": "Jane Doe", "email": "jane@example.com", "phone": null,
+            "summary": "Jane Doe asks about shipping.", "profile": {"request_summary": "shipping"}});
+        // The structured-output extraction call (it names its schema), then the reply.
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .and(body_string_contains("lead_extraction"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(completion(&extraction.to_string(), 70)))
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(completion("We ship in 2 days.", 100)))
+            .with_priority(2)
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let base = format!("{}/v1", server.uri());
+        let config = Config {
+            data_dir: dir.path().to_path_buf(),
+            model: ModelChoice::OpenAi {
+                api_key: "sk-test".into(),
+                base_url: Some(base.clone()),
+                model: "gpt-4o-mini".into(),
+            },
+            ..Config::default()
+        };
+        let c = Components {
+            store: chatbot_core::store::open(&db).await.unwrap(),
+            embedder: Arc::new(OfflineEmbedder::new()),
+            vectors: Arc::new(LocalIndex::open(&dir.path().join("index")).unwrap()),
+            model: Arc::new(OpenAiChat::new("sk-test", Some(&base), "gpt-4o-mini", Duration::from_secs(5))),
+        };
+        let bot = Chatbot::from_parts(config, c);
+        chatbot_core::demo::seed(&bot).await.unwrap();
+        let ctx = bot.public_context("123").await.unwrap();
+        let input = PartnerChat {
+            user_id: Some("jane".into()),
+            ..PartnerChat::new("I'm Jane Doe, jane@example.com - do you ship to Belgium?")
+        };
+        let r = bot.partner_chat(&ctx, input).await.unwrap();
+        assert_eq!(r.answered_by, chatbot_core::AnsweredBy::Model);
+        // The extraction runs off the reply path: wait for its tokens to be recorded.
+        let mut used = 0;
+        for _ in 0..200 {
+            used = bot.budget_status(&ctx).await.unwrap().used_today;
+            if used >= 170 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        assert_eq!(used, 170, "100 for the reply + 70 for the lead extraction");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -26,6 +26,8 @@ pub struct Extracted {
     pub profile: Map<String, Value>,
     /// A short profile of the lead in the model's words (for `ai_summary`).
     pub summary: Option<String>,
+    /// Tokens the extraction call used (counted against the company's daily budget).
+    pub tokens: u32,
 }
 
 /// Structured-output extractor.
@@ -132,6 +134,7 @@ An e-mail inside a link is not the visitor's e-mail; an order number, price or d
             .build()
             .map_err(|e| Error::Internal(format!("extraction request: {e}")))?;
         let resp = self.client.chat().create(request).await.map_err(upstream)?;
+        let tokens = resp.usage.as_ref().map_or(0, |u| u.total_tokens);
         let msg = resp
             .choices
             .into_iter()
@@ -144,7 +147,7 @@ An e-mail inside a link is not the visitor's e-mail; an order number, price or d
         let content = msg.content.unwrap_or_default();
         let v: Value = serde_json::from_str(&content)
             .map_err(|e| Error::upstream("openai", format!("extraction is not JSON: {e}"), true))?;
-        Ok(checked(&v, visitor_messages, &fields))
+        Ok(Extracted { tokens, ..checked(&v, visitor_messages, &fields) })
     }
 }
 
@@ -198,7 +201,7 @@ fn checked(v: &Value, visitor_messages: &[String], fields: &[String]) -> Extract
         }
     }
     let summary = str_field(v, "summary").map(|s| s.chars().take(500).collect());
-    Extracted { contacts: Contacts { name, email, phone }, profile, summary }
+    Extracted { contacts: Contacts { name, email, phone }, profile, summary, tokens: 0 }
 }
 
 #[cfg(test)]
