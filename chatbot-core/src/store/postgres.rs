@@ -285,6 +285,25 @@ fn json_null_to_none(v: &serde_json::Value) -> Option<Json<&serde_json::Value>> 
     if v.is_null() { None } else { Some(Json(v)) }
 }
 
+/// Bind a lead's columns from `source` to `updated_at`, in table order (the inserts' tail).
+fn bind_lead_details<'q>(
+    q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    l: &'q Lead,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    q.bind(&l.source)
+        .bind(l.status.as_str())
+        .bind(l.is_lead_ready)
+        .bind(&l.name)
+        .bind(&l.email)
+        .bind(&l.phone)
+        .bind(&l.message)
+        .bind(&l.ai_summary)
+        .bind(Json(&l.profile))
+        .bind(l.notified_at)
+        .bind(l.created_at)
+        .bind(l.updated_at)
+}
+
 /// `UPDATE leads` of every mutable field; the number of rows changed.
 async fn exec_update_lead<'e, E: sqlx::Executor<'e, Database = sqlx::Postgres>>(
     e: E,
@@ -728,7 +747,7 @@ impl Store for PostgresStore {
         if l.company_id != company_id || l.session_id != session_id {
             return Err(Error::Internal("lead of another conversation".into()));
         }
-        let row = sqlx::query(concat!(
+        let q = sqlx::query(concat!(
             "WITH lead AS (INSERT INTO leads (company_id, session_id, lead_id, user_id, source, status, \
              is_lead_ready, name, email, phone, message, ai_summary, profile, notified_at, created_at, \
              updated_at) VALUES ($1, $3, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
@@ -748,21 +767,8 @@ impl Store for PostgresStore {
         .bind(Json(messages))
         .bind(rows::now())
         .bind(&l.lead_id)
-        .bind(&l.user_id)
-        .bind(&l.source)
-        .bind(l.status.as_str())
-        .bind(l.is_lead_ready)
-        .bind(&l.name)
-        .bind(&l.email)
-        .bind(&l.phone)
-        .bind(&l.message)
-        .bind(&l.ai_summary)
-        .bind(Json(&l.profile))
-        .bind(l.notified_at)
-        .bind(l.created_at)
-        .bind(l.updated_at)
-        .fetch_one(&self.pool)
-        .await?;
+        .bind(&l.user_id);
+        let row = bind_lead_details(q, l).fetch_one(&self.pool).await?;
         let inserted: i64 = row.try_get("lead_inserted")?;
         Ok((conversation_row(&row)?, inserted > 0))
     }
@@ -797,7 +803,7 @@ impl Store for PostgresStore {
     }
 
     async fn insert_lead(&self, l: &Lead) -> Result<()> {
-        sqlx::query(
+        let q = sqlx::query(
             "INSERT INTO leads (lead_id, company_id, session_id, user_id, source, status, is_lead_ready, \
              name, email, phone, message, ai_summary, profile, notified_at, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
@@ -805,21 +811,8 @@ impl Store for PostgresStore {
         .bind(&l.lead_id)
         .bind(&l.company_id)
         .bind(&l.session_id)
-        .bind(&l.user_id)
-        .bind(&l.source)
-        .bind(l.status.as_str())
-        .bind(l.is_lead_ready)
-        .bind(&l.name)
-        .bind(&l.email)
-        .bind(&l.phone)
-        .bind(&l.message)
-        .bind(&l.ai_summary)
-        .bind(Json(&l.profile))
-        .bind(l.notified_at)
-        .bind(l.created_at)
-        .bind(l.updated_at)
-        .execute(&self.pool)
-        .await?;
+        .bind(&l.user_id);
+        bind_lead_details(q, l).execute(&self.pool).await?;
         Ok(())
     }
 

@@ -419,6 +419,58 @@ fn append_sql(n: usize) -> String {
     sql
 }
 
+/// The conversation upsert: create the session's conversation holding `n` messages, or append
+/// them to it, `RETURNING` its columns. Arguments: $1 company, $2 user, $3 session, $4 now, then
+/// one per message (bound by [`bind_conversation_upsert`]).
+fn conversation_upsert_sql(n: usize) -> String {
+    let params: Vec<String> = (0..n).map(|i| format!("json(${})", i + 5)).collect();
+    let appended: String = params.iter().map(|p| format!(", '$[#]', {p}")).collect();
+    format!(
+        "INSERT INTO chat_conversations (company_id, user_id, session_id, messages, last_activity_at, \
+         created_at, updated_at) VALUES ($1, $2, $3, json_array({}), $4, $4, $4) \
+         ON CONFLICT (company_id, session_id) DO UPDATE SET \
+         messages = json_insert(chat_conversations.messages{appended}), \
+         last_activity_at = excluded.last_activity_at, updated_at = excluded.updated_at \
+         RETURNING {}",
+        params.join(", "),
+        conversation_cols!()
+    )
+}
+
+/// Bind the arguments of [`conversation_upsert_sql`].
+fn bind_conversation_upsert<'q>(
+    q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+    company_id: &'q str,
+    user_id: &'q str,
+    session_id: &'q str,
+    messages: &[Message],
+) -> Result<sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>> {
+    let mut q = q.bind(company_id).bind(user_id).bind(session_id).bind(ts(&rows::now()));
+    for m in messages {
+        q = q.bind(serde_json::to_string(m)?);
+    }
+    Ok(q)
+}
+
+/// Bind a lead's columns from `source` to `updated_at`, in table order (the inserts' tail).
+fn bind_lead_details<'q>(
+    q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+    l: &'q Lead,
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    q.bind(&l.source)
+        .bind(l.status.as_str())
+        .bind(l.is_lead_ready)
+        .bind(&l.name)
+        .bind(&l.email)
+        .bind(&l.phone)
+        .bind(&l.message)
+        .bind(&l.ai_summary)
+        .bind(Json(&l.profile))
+        .bind(ts_opt(l.notified_at.as_ref()))
+        .bind(ts(&l.created_at))
+        .bind(ts(&l.updated_at))
+}
+
 /// `UPDATE leads` of every mutable field; the number of rows changed.
 async fn exec_update_lead<'e, E: sqlx::Executor<'e, Database = sqlx::Sqlite>>(e: E, l: &Lead) -> Result<u64> {
     let done = sqlx::query(
@@ -868,24 +920,14 @@ impl Store for SqliteStore {
                 .await?
                 .ok_or_else(|| Error::not_found("conversation"));
         }
-        let now = ts(&rows::now());
-        let params: Vec<String> = (0..messages.len()).map(|i| format!("json(${})", i + 5)).collect();
-        let appended: String = params.iter().map(|p| format!(", '$[#]', {p}")).collect();
-        let sql = format!(
-            "INSERT INTO chat_conversations (company_id, user_id, session_id, messages, last_activity_at, \
-             created_at, updated_at) VALUES ($1, $2, $3, json_array({}), $4, $4, $4) \
-             ON CONFLICT (company_id, session_id) DO UPDATE SET \
-             messages = json_insert(chat_conversations.messages{appended}), \
-             last_activity_at = excluded.last_activity_at, updated_at = excluded.updated_at \
-             RETURNING {}",
-            params.join(", "),
-            conversation_cols!()
-        );
-        let mut q =
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id).bind(user_id).bind(session_id).bind(&now);
-        for m in messages {
-            q = q.bind(serde_json::to_string(m)?);
-        }
+        let sql = conversation_upsert_sql(messages.len());
+        let q = bind_conversation_upsert(
+            sqlx::query(sqlx::AssertSqlSafe(sql)),
+            company_id,
+            user_id,
+            session_id,
+            messages,
+        )?;
         let row = q.fetch_one(&mut *self.writer.lock().await).await?;
         conversation_row(&row)
     }
@@ -898,11 +940,10 @@ impl Store for SqliteStore {
         messages: &[Message],
         l: &Lead,
     ) -> Result<(Conversation, bool)> {
-        if messages.is_empty()
-            || messages.len() > APPEND_BATCH
-            || l.company_id != company_id
-            || l.session_id != session_id
-        {
+        if l.company_id != company_id || l.session_id != session_id {
+            return Err(Error::Internal("lead of another conversation".into()));
+        }
+        if messages.is_empty() || messages.len() > APPEND_BATCH {
             let conv = self.append_to_conversation(company_id, session_id, user_id, messages).await?;
             let inserted = match self.insert_lead(l).await {
                 Ok(()) => true,
@@ -912,46 +953,25 @@ impl Store for SqliteStore {
             return Ok((conv, inserted));
         }
         // Two statements in one command (one trip to the connection's thread); `$n` numbers
-        // index one shared argument list.
-        let now = ts(&rows::now());
+        // index one shared argument list: the upsert's, then the lead's.
         let n = messages.len();
-        let params: Vec<String> = (0..n).map(|i| format!("json(${})", i + 5)).collect();
-        let appended: String = params.iter().map(|p| format!(", '$[#]', {p}")).collect();
         let lead_params: Vec<String> = (0..14).map(|i| format!("${}", n + 5 + i)).collect();
         let sql = format!(
-            "INSERT INTO chat_conversations (company_id, user_id, session_id, messages, last_activity_at, \
-             created_at, updated_at) VALUES ($1, $2, $3, json_array({}), $4, $4, $4) \
-             ON CONFLICT (company_id, session_id) DO UPDATE SET \
-             messages = json_insert(chat_conversations.messages{appended}), \
-             last_activity_at = excluded.last_activity_at, updated_at = excluded.updated_at \
-             RETURNING {}; \
-             INSERT INTO leads (company_id, session_id, lead_id, user_id, source, status, is_lead_ready, \
-             name, email, phone, message, ai_summary, profile, notified_at, created_at, updated_at) \
-             VALUES ($1, $3, {}) ON CONFLICT (company_id, session_id) DO NOTHING RETURNING lead_id",
-            params.join(", "),
-            conversation_cols!(),
+            "{}; INSERT INTO leads (company_id, session_id, lead_id, user_id, source, status, \
+             is_lead_ready, name, email, phone, message, ai_summary, profile, notified_at, created_at, \
+             updated_at) VALUES ($1, $3, {}) ON CONFLICT (company_id, session_id) DO NOTHING \
+             RETURNING lead_id",
+            conversation_upsert_sql(n),
             lead_params.join(", ")
         );
-        let mut q =
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id).bind(user_id).bind(session_id).bind(&now);
-        for m in messages {
-            q = q.bind(serde_json::to_string(m)?);
-        }
-        let rows = q
-            .bind(&l.lead_id)
-            .bind(&l.user_id)
-            .bind(&l.source)
-            .bind(l.status.as_str())
-            .bind(l.is_lead_ready)
-            .bind(&l.name)
-            .bind(&l.email)
-            .bind(&l.phone)
-            .bind(&l.message)
-            .bind(&l.ai_summary)
-            .bind(Json(&l.profile))
-            .bind(ts_opt(l.notified_at.as_ref()))
-            .bind(ts(&l.created_at))
-            .bind(ts(&l.updated_at))
+        let q = bind_conversation_upsert(
+            sqlx::query(sqlx::AssertSqlSafe(sql)),
+            company_id,
+            user_id,
+            session_id,
+            messages,
+        )?;
+        let rows = bind_lead_details(q.bind(&l.lead_id).bind(&l.user_id), l)
             .fetch_all(&mut *self.writer.lock().await)
             .await?;
         let conv = rows
@@ -991,7 +1011,7 @@ impl Store for SqliteStore {
     }
 
     async fn insert_lead(&self, l: &Lead) -> Result<()> {
-        sqlx::query(
+        let q = sqlx::query(
             "INSERT INTO leads (lead_id, company_id, session_id, user_id, source, status, is_lead_ready, \
              name, email, phone, message, ai_summary, profile, notified_at, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
@@ -999,21 +1019,8 @@ impl Store for SqliteStore {
         .bind(&l.lead_id)
         .bind(&l.company_id)
         .bind(&l.session_id)
-        .bind(&l.user_id)
-        .bind(&l.source)
-        .bind(l.status.as_str())
-        .bind(l.is_lead_ready)
-        .bind(&l.name)
-        .bind(&l.email)
-        .bind(&l.phone)
-        .bind(&l.message)
-        .bind(&l.ai_summary)
-        .bind(Json(&l.profile))
-        .bind(ts_opt(l.notified_at.as_ref()))
-        .bind(ts(&l.created_at))
-        .bind(ts(&l.updated_at))
-        .execute(&mut *self.writer.lock().await)
-        .await?;
+        .bind(&l.user_id);
+        bind_lead_details(q, l).execute(&mut *self.writer.lock().await).await?;
         Ok(())
     }
 
