@@ -56,6 +56,14 @@ impl<K: Eq + Hash + Clone, V: Clone> GenCache<K, V> {
         }
     }
 
+    /// Drop the entry under `key`.
+    pub fn remove(&self, key: &K) {
+        if let Ok(mut g) = self.inner.lock() {
+            g.young.remove(key);
+            g.old.remove(key);
+        }
+    }
+
     /// Drop every entry whose key matches (e.g. one company's).
     pub fn retain(&self, mut keep: impl FnMut(&K) -> bool) {
         if let Ok(mut g) = self.inner.lock() {
@@ -119,5 +127,7 @@ mod tests {
         c.insert(("b", 1), 2);
         c.retain(|k| k.0 != "a");
         assert_eq!((c.get(&("a", 1)), c.get(&("b", 1))), (None, Some(2)));
+        c.remove(&("b", 1));
+        assert!(c.is_empty());
     }
 }

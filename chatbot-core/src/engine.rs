@@ -233,7 +233,7 @@ struct Inner {
     extractor: Option<LlmExtractor>,
     /// Companies whose recorded embedder matched the configured one, and when that was checked
     /// (queries skip the store look-up for [`IDENTITY_RECHECK`]).
-    identity_ok: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+    identity_ok: crate::cache::GenCache<String, ()>,
     /// Chunk texts by (company, vector id). A vector id is a hash of the chunk's source and
     /// content, so a cached text is never stale; the age limit bounds metadata edits.
     chunks: crate::cache::GenCache<(String, String), Arc<crate::store::ChunkRecord>>,
@@ -245,6 +245,8 @@ struct Inner {
 /// instance re-ingesting with a different embedder can change it in between, and then this one
 /// is misconfigured anyway: it says so after at most this long.
 const IDENTITY_RECHECK: std::time::Duration = std::time::Duration::from_secs(10);
+/// Companies whose identity check is remembered (per generation).
+const IDENTITY_CACHE_ENTRIES: usize = 1024;
 /// Chunk texts kept in memory (per generation; a chunk is ~1-2 KB).
 const CHUNK_CACHE_ENTRIES: usize = 4096;
 /// Oldest cached chunk text served.
@@ -295,7 +297,7 @@ impl Chatbot {
                 metrics: Metrics::default(),
                 extractor,
                 http,
-                identity_ok: std::sync::Mutex::default(),
+                identity_ok: crate::cache::GenCache::new(IDENTITY_CACHE_ENTRIES, IDENTITY_RECHECK),
                 chunks: crate::cache::GenCache::new(CHUNK_CACHE_ENTRIES, CHUNK_CACHE_AGE),
                 corpus_stats: crate::rag::stats::StatsCache::new(),
             }),
@@ -576,7 +578,7 @@ impl Chatbot {
             session_id: auth::random_token("sess_", 32),
             company_id: ctx.company_id().to_string(),
             user_id: user_id.clone(),
-            lead_id: Some(auth::random_token("lead_", 12)),
+            lead_id: Some(new_lead_id()),
             client_ip: client.ip.map(|ip| ip.to_string()),
             expires_at: now + ttl,
             created_at: now,
@@ -616,7 +618,7 @@ impl Chatbot {
         if let Some(l) = self.store().get_lead_by_session(ctx.company_id(), &s.session_id).await? {
             return Ok(l);
         }
-        let lead = Lead::new(auth::random_token("lead_", 12), ctx.company_id(), &s.session_id, &s.user_id);
+        let lead = Lead::new(new_lead_id(), ctx.company_id(), &s.session_id, &s.user_id);
         self.store().insert_lead(&lead).await?;
         Ok(lead)
     }
@@ -763,8 +765,7 @@ impl Chatbot {
         let visitor_slice = std::slice::from_ref(&visitor);
         let (mut conv, new_lead) = match &target.lead {
             TargetLead::BySession => {
-                let mut l =
-                    Lead::new(auth::random_token("lead_", 12), cid, &target.session_id, &target.user_id);
+                let mut l = Lead::new(new_lead_id(), cid, &target.session_id, &target.user_id);
                 let step = self.lead_learns(ctx, &mut l, message, 1);
                 let (conv, inserted) = store
                     .append_to_conversation_with_lead(
@@ -979,7 +980,7 @@ impl Chatbot {
         let mut l = match store.get_lead_by_session(cid, session_id).await? {
             Some(l) => l,
             None => {
-                let mut l = Lead::new(auth::random_token("lead_", 12), cid, session_id, user_id);
+                let mut l = Lead::new(new_lead_id(), cid, session_id, user_id);
                 let step = self.lead_learns(ctx, &mut l, message, visitor_turns);
                 match store.insert_lead(&l).await {
                     Ok(()) => {
@@ -1257,16 +1258,12 @@ Answer from the reference text below; if it does not contain the answer, say you
     /// The configured embedder must be the one the company's knowledge was embedded with
     /// (checked in the store at most every [`IDENTITY_RECHECK`] per company).
     async fn check_query_identity(&self, cid: &str) -> Result<()> {
-        let fresh = |t: &std::time::Instant| t.elapsed() < IDENTITY_RECHECK;
-        if let Ok(map) = self.inner.identity_ok.lock()
-            && map.get(cid).is_some_and(fresh)
-        {
+        let key = cid.to_string();
+        if self.inner.identity_ok.get(&key).is_some() {
             return Ok(());
         }
         ensure_embedder_identity(self.store().as_ref(), cid, self.embedder().as_ref(), false).await?;
-        if let Ok(mut map) = self.inner.identity_ok.lock() {
-            map.insert(cid.to_string(), std::time::Instant::now());
-        }
+        self.inner.identity_ok.insert(key, ());
         Ok(())
     }
 
@@ -1460,6 +1457,11 @@ enum TargetLead {
     Loaded(Box<Lead>),
     /// Found or made in the turn, by the conversation's session id (partner chat).
     BySession,
+}
+
+/// A new lead's id (random, unguessable).
+fn new_lead_id() -> String {
+    auth::random_token("lead_", 12)
 }
 
 async fn send(sink: &Option<mpsc::Sender<ChatEvent>>, ev: ChatEvent) {

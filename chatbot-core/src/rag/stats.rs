@@ -11,10 +11,11 @@
 //! its document frequency.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use super::Embedder;
+use crate::cache::GenCache;
 use crate::error::{Error, Result};
 use crate::store::Store;
 
@@ -186,16 +187,20 @@ pub async fn refresh_corpus_stats(
 
 /// How long [`StatsCache`] serves a company's statistics before reading them again.
 pub const STATS_CACHE_TTL: Duration = Duration::from_secs(5);
-/// Entries kept before expired ones are dropped.
-const STATS_CACHE_SOFT_CAP: usize = 256;
-
-type CacheEntry = (Instant, Option<Arc<CorpusStats>>);
+/// Companies kept per cache generation (at most twice this many).
+const STATS_CACHE_ENTRIES: usize = 256;
 
 /// Per-company statistics for query embedding, read from the store at most once per
 /// [`STATS_CACHE_TTL`] per company. Statistics counted by another model are ignored.
-#[derive(Default)]
 pub struct StatsCache {
-    entries: Mutex<HashMap<String, CacheEntry>>,
+    /// `None`: looked up, and the company has no statistics for this model.
+    entries: GenCache<String, Option<Arc<CorpusStats>>>,
+}
+
+impl Default for StatsCache {
+    fn default() -> Self {
+        Self { entries: GenCache::new(STATS_CACHE_ENTRIES, STATS_CACHE_TTL) }
+    }
 }
 
 impl std::fmt::Debug for StatsCache {
@@ -212,11 +217,8 @@ impl StatsCache {
     /// The company's statistics for `model`, if stored. A storage or decoding failure is logged
     /// and gives `None` (queries then fall back to the embedder's static weights).
     pub async fn get(&self, store: &dyn Store, company_id: &str, model: &str) -> Option<Arc<CorpusStats>> {
-        if let Ok(map) = self.entries.lock()
-            && let Some((at, stats)) = map.get(company_id)
-            && at.elapsed() < STATS_CACHE_TTL
-        {
-            return stats.clone();
+        if let Some(stats) = self.entries.get(&company_id.to_string()) {
+            return stats;
         }
         let loaded = match store.get_corpus_stats(company_id).await {
             Ok(Some(row)) if row.model == model => {
@@ -238,20 +240,13 @@ impl StatsCache {
                 None
             }
         };
-        if let Ok(mut map) = self.entries.lock() {
-            if map.len() >= STATS_CACHE_SOFT_CAP {
-                map.retain(|_, (at, _)| at.elapsed() < STATS_CACHE_TTL);
-            }
-            map.insert(company_id.to_string(), (Instant::now(), loaded.clone()));
-        }
+        self.entries.insert(company_id.to_string(), loaded.clone());
         loaded
     }
 
     /// Forget a company's cached statistics (after this process refreshed them).
     pub fn invalidate(&self, company_id: &str) {
-        if let Ok(mut map) = self.entries.lock() {
-            map.remove(company_id);
-        }
+        self.entries.remove(&company_id.to_string());
     }
 }
 
