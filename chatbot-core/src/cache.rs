@@ -6,6 +6,7 @@
 //! previous old one is dropped. Memory stays under twice `capacity` entries; a hot entry
 //! survives every turnover.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Mutex;
@@ -36,16 +37,20 @@ impl<K: Eq + Hash + Clone, V: Clone> GenCache<K, V> {
     }
 
     /// The value under `key`, if cached and younger than the age limit.
-    pub fn get(&self, key: &K) -> Option<V> {
+    pub fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let mut g = self.inner.lock().ok()?;
         if let Some((v, at)) = g.young.get(key) {
             return (at.elapsed() < self.max_age).then(|| v.clone());
         }
-        let (v, at) = g.old.remove(key)?;
+        let (k, (v, at)) = g.old.remove_entry(key)?;
         if at.elapsed() >= self.max_age {
             return None;
         }
-        self.put(&mut g, key.clone(), v.clone(), at);
+        self.put(&mut g, k, v.clone(), at);
         Some(v)
     }
 

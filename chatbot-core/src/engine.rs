@@ -511,7 +511,8 @@ impl Chatbot {
     }
 
     /// The public widget settings of an active company in one store round trip (the widget's
-    /// first request; no cache, so every instance sees a write at once).
+    /// first request; never stale: a store caches only what it can prove current, so every
+    /// instance sees a write at once).
     ///
     /// # Errors
     /// [`Error::NotFound`] (unknown company), [`Error::Forbidden`] (inactive).
@@ -523,7 +524,7 @@ impl Chatbot {
         }
     }
 
-    /// Partial update, visible to the next read on every instance (no cache).
+    /// Partial update, visible to the next read on every instance.
     ///
     /// # Errors
     /// [`Error::Unauthorized`] without a secret key; [`Error::Invalid`] naming the field.

@@ -192,3 +192,80 @@ async fn sqlite_hot_reads_use_indexes() {
     }
     ctx.cleanup().await;
 }
+
+/// The stamped tenant cache never serves a stale read: writes through another store (its own
+/// connections, as another process has), through a bare connection, and from another OS
+/// process (the `sqlite3`-free way: a child running this test binary's writer) are all seen by
+/// the very next read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_cached_tenant_reads_see_every_write_at_once() {
+    use chatbot_core::store::{SqliteStore, Store};
+    use chatbot_core::tenant::{NewCompany, WidgetSettingsPatch};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("stamp.db").display());
+    let a = SqliteStore::connect(&url).await.unwrap();
+    a.migrate().await.unwrap();
+    let b = SqliteStore::connect(&url).await.unwrap();
+    assert!(a.caches_tenant_reads(), "a WAL database file has a commit stamp");
+    let mem = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    assert!(!mem.caches_tenant_reads(), "an in-memory database reads every time");
+
+    let new = NewCompany {
+        company_id: "st".into(),
+        company_name: "Stamp".into(),
+        email: "a@st.example".into(),
+        ..Default::default()
+    };
+    a.create_company(&new).await.unwrap();
+    let (active, s) = a.get_public_widget_settings("st").await.unwrap().unwrap();
+    assert!(active);
+    assert_eq!(s.company_name, "Stamp");
+
+    // Another store (other connections): every write is seen by A's next read.
+    for i in 0..200 {
+        let colour = format!("#{:06X}", i * 7919 % 0xFF_FFFF);
+        let patch =
+            WidgetSettingsPatch::from_json(format!(r#"{{"primary_color":"{colour}"}}"#).as_bytes()).unwrap();
+        b.update_widget_settings("st", &patch).await.unwrap();
+        let seen = a.get_widget_settings("st").await.unwrap().unwrap();
+        assert_eq!(seen.primary_color, colour, "round {i}: stale settings served");
+        let (_, public) = a.get_public_widget_settings("st").await.unwrap().unwrap();
+        assert_eq!(public.primary_color, colour, "round {i}: stale public settings served");
+    }
+    b.set_company_active("st", false).await.unwrap();
+    assert!(!a.get_public_widget_settings("st").await.unwrap().unwrap().0, "deactivation seen");
+    let (company, _) = a.get_company_with_settings("st").await.unwrap().unwrap();
+    assert!(!company.is_active);
+
+    // A bare connection that knows nothing of the cache.
+    let mut raw = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    sqlx::query("UPDATE widget_settings SET welcome_message = 'raw write' WHERE company_id = 'st'")
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(a.get_widget_settings("st").await.unwrap().unwrap().welcome_message, "raw write");
+
+    // Another process: this test binary, run as a child, writes through its own store.
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new(exe)
+        .args(["--exact", "sqlite_stamp_child_writer", "--nocapture", "--include-ignored"])
+        .env("CHATBOT_STAMP_CHILD_URL", &url)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "child writer failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("child wrote"), "the child really ran");
+    assert_eq!(a.get_widget_settings("st").await.unwrap().unwrap().welcome_message, "from another process");
+}
+
+/// The other process of `sqlite_cached_tenant_reads_see_every_write_at_once` (does nothing on
+/// its own).
+#[tokio::test]
+async fn sqlite_stamp_child_writer() {
+    use chatbot_core::store::{SqliteStore, Store};
+    use chatbot_core::tenant::WidgetSettingsPatch;
+    let Ok(url) = std::env::var("CHATBOT_STAMP_CHILD_URL") else { return };
+    let store = SqliteStore::connect(&url).await.unwrap();
+    let patch = WidgetSettingsPatch::from_json(br#"{"welcome_message":"from another process"}"#).unwrap();
+    store.update_widget_settings("st", &patch).await.unwrap();
+    println!("child wrote");
+}

@@ -3,8 +3,9 @@
 //! The server only translates: it maps requests to `Chatbot` calls and core errors to status
 //! codes (one JSON error shape, `{"error":{"code","message","field"?}}`), answers CORS per
 //! company, streams replies as server-sent events, and exposes health, readiness and Prometheus
-//! metrics. It keeps no per-company cache, so several instances behind a load balancer always
-//! see each other's settings writes.
+//! metrics. It keeps no per-company state of its own: the store decides what may be cached
+//! (the SQLite store serves a company's settings from memory only while the database's commit
+//! stamp is unchanged), so several instances always see each other's settings writes at once.
 //!
 //! ```no_run
 //! # async fn run() -> anyhow::Result<()> {

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use chatbot_core::auth::KeyKind;
 use chatbot_core::{Chatbot, Config, NewCompany};
@@ -30,7 +31,7 @@ pub struct TestServer {
     pub bot: Chatbot,
     pub http: reqwest::Client,
     running: Option<RunningServer>,
-    _dir: tempfile::TempDir,
+    dir: Arc<tempfile::TempDir>,
 }
 
 impl TestServer {
@@ -41,7 +42,16 @@ impl TestServer {
 
     /// Start with the given server options (the bind address is replaced by an ephemeral port).
     pub async fn start_with(server: ServerConfig) -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(Arc::new(tempfile::tempdir().unwrap()), server).await
+    }
+
+    /// A second instance on this one's database and data directory (its own connections and
+    /// caches, as a second process behind a load balancer has).
+    pub async fn sibling(&self) -> Self {
+        Self::start_in(self.dir.clone(), ServerConfig::default()).await
+    }
+
+    async fn start_in(dir: Arc<tempfile::TempDir>, server: ServerConfig) -> Self {
         let mut config = Config::offline(dir.path().to_path_buf());
         config.admin_token = Some(ADMIN_TOKEN.into());
         let bot = Chatbot::from_config(config).await.expect("the offline components start");
@@ -49,7 +59,7 @@ impl TestServer {
             chatbot_server::bind(bot.clone(), server.with_bind(([127, 0, 0, 1], 0).into())).await.unwrap();
         let addr = running.local_addr();
         let http = reqwest::Client::builder().no_proxy().build().unwrap();
-        Self { addr, base: format!("http://{addr}"), bot, http, running: Some(running), _dir: dir }
+        Self { addr, base: format!("http://{addr}"), bot, http, running: Some(running), dir }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -88,6 +88,11 @@ async fn widget_settings_read_and_write() {
     }
     assert_eq!(v["primary_color"], "#007bff");
 
+    // a second instance on the same database has read (and may cache) the settings too
+    let s2 = s.sibling().await;
+    let (st, v) = status_json(s2.get("/api/widget-settings/acme", None).await).await;
+    assert_eq!((st, v["primary_color"].as_str()), (200, Some("#007bff")));
+
     // unknown company 404, inactive company 403
     let (st, v) = status_json(s.get("/api/widget-settings/nobody", None).await).await;
     assert_eq!((st, error_code(&v).as_str()), (404, "not_found"));
@@ -108,8 +113,13 @@ async fn widget_settings_read_and_write() {
         (v["primary_color"].as_str(), v["welcome_message"].as_str()),
         (Some("#ff0000"), Some("Hello!"))
     );
-    // ... and so does a second instance on the same database (no cache anywhere)
-    // (the server keeps none; the core reads the store on every call)
+    // ... and so does the second instance, whose earlier read is never served stale
+    let (_, v) = status_json(s2.get("/api/widget-settings/acme", None).await).await;
+    assert_eq!(
+        (v["primary_color"].as_str(), v["welcome_message"].as_str()),
+        (Some("#ff0000"), Some("Hello!"))
+    );
+    s2.shutdown().await;
 
     // 422 names the field; 400 malformed; 415 wrong type; 413 too big
     let (st, v) =

@@ -15,6 +15,7 @@ use crate::tenant::{AiConfig, Company, NewCompany, WidgetSettings, WidgetSetting
 pub mod postgres;
 mod rows;
 pub mod sqlite;
+mod wal_stamp;
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

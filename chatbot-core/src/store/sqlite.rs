@@ -6,6 +6,7 @@
 //! fixed-width RFC 3339 UTC text with microseconds, JSON as text.
 
 use std::str::FromStr as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -17,8 +18,10 @@ use sqlx::sqlite::{
 use sqlx::types::Json;
 
 use super::rows::{self, TouchThrottle, ts, ts_opt};
+use super::wal_stamp::{Stamp, WalStamp};
 use super::{ChunkRecord, EmbedderIdentity, SourceState, Store, WebhookDelivery};
 use crate::auth::ApiKey;
+use crate::cache::GenCache;
 use crate::conversation::{Conversation, Message, Session};
 use crate::error::{Error, Result};
 use crate::lead::{Lead, LeadFilter};
@@ -40,9 +43,23 @@ pub struct SqliteStore {
     /// task.
     writer: std::sync::Arc<tokio::sync::Mutex<sqlx::SqliteConnection>>,
     touch: TouchThrottle,
+    /// The database's commit stamp (its wal-index header), read without a query.
+    stamp: WalStamp,
+    /// Companies with their widget settings (every widget request's first read), each stamped
+    /// with the commit stamp read before its query: an entry is served only while the stamp is
+    /// unchanged, so a write by any connection or process is seen by the next read.
+    tenants: GenCache<String, (Stamp, Arc<Tenant>)>,
     /// The background checkpointer runs while this lives.
     _alive: std::sync::Arc<()>,
 }
+
+/// A company with its widget settings, as one request's tenant context needs them.
+type Tenant = (Company, Option<WidgetSettings>);
+
+/// Companies kept in the stamped tenant cache (a safety bound; entries are small).
+const TENANT_CACHE_ENTRIES: usize = 10_000;
+/// Age limit of a tenant cache entry (a safety net; the stamp decides freshness).
+const TENANT_CACHE_AGE: Duration = Duration::from_secs(60);
 
 /// How often the background checkpointer copies the WAL back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
@@ -214,12 +231,16 @@ impl SqliteStore {
                 spawn_checkpointer(first.clone(), std::sync::Arc::downgrade(&alive));
             }
         }
+        // The wal-index exists now (WAL connections are open) and stays while they live.
+        let stamp = if in_memory { WalStamp::none() } else { WalStamp::open(options.get_filename()) };
         Ok(Self {
             readers: conns,
             next_reader: std::sync::atomic::AtomicUsize::new(0),
             pool,
             writer,
             touch: TouchThrottle::default(),
+            stamp,
+            tenants: GenCache::new(TENANT_CACHE_ENTRIES, TENANT_CACHE_AGE),
             _alive: alive,
         })
     }
@@ -240,6 +261,50 @@ impl SqliteStore {
             // Never empty (connect opens at least one); the writer serves as a last resort.
             None => self.writer.clone().lock_owned().await,
         }
+    }
+
+    /// The company and its settings: from the stamped cache while no commit happened since it
+    /// was read, else from the database (one query).
+    async fn tenant(&self, company_id: &str) -> Result<Option<Arc<Tenant>>> {
+        // Read before the query: the query's snapshot is at least this new.
+        let stamp = self.stamp.read();
+        if let Some(now) = stamp
+            && let Some((at, t)) = self.tenants.get(company_id)
+            && at == now
+        {
+            return Ok(Some(t));
+        }
+        let loaded = self.load_company_with_settings(company_id).await?.map(Arc::new);
+        if let (Some(s), Some(t)) = (stamp, &loaded) {
+            self.tenants.insert(company_id.to_string(), (s, t.clone()));
+        }
+        Ok(loaded)
+    }
+
+    async fn load_company_with_settings(&self, company_id: &str) -> Result<Option<Tenant>> {
+        let row = sqlx::query(concat!(
+            "SELECT c.id AS c_id, c.company_id AS c_company_id, c.company_name AS c_company_name, \
+             c.email AS c_email, c.phone AS c_phone, c.website AS c_website, c.logo_url AS c_logo_url, \
+             c.settings AS c_settings, c.ai_config AS c_ai_config, c.is_active AS c_is_active, \
+             c.created_at AS c_created_at, c.updated_at AS c_updated_at, ",
+            settings_cols_of!("s"),
+            " FROM user_companies c LEFT JOIN widget_settings s ON s.company_id = c.company_id \
+             WHERE c.company_id = $1"
+        ))
+        .bind(company_id)
+        .fetch_optional(&mut *self.reader().await)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let company = company_row_p(&r, "c_")?;
+        let has_settings: Option<String> = r.try_get("company_id")?;
+        let settings = if has_settings.is_some() { Some(settings_row(&r)?) } else { None };
+        Ok(Some((company, settings)))
+    }
+
+    /// True when company and settings reads are served from the stamped cache (a database
+    /// file in WAL mode; an in-memory database always reads).
+    pub fn caches_tenant_reads(&self) -> bool {
+        self.stamp.read().is_some()
     }
 
     /// The underlying pool (for tests and tools).
@@ -584,23 +649,7 @@ impl Store for SqliteStore {
         &self,
         company_id: &str,
     ) -> Result<Option<(Company, Option<WidgetSettings>)>> {
-        let row = sqlx::query(concat!(
-            "SELECT c.id AS c_id, c.company_id AS c_company_id, c.company_name AS c_company_name, \
-             c.email AS c_email, c.phone AS c_phone, c.website AS c_website, c.logo_url AS c_logo_url, \
-             c.settings AS c_settings, c.ai_config AS c_ai_config, c.is_active AS c_is_active, \
-             c.created_at AS c_created_at, c.updated_at AS c_updated_at, ",
-            settings_cols_of!("s"),
-            " FROM user_companies c LEFT JOIN widget_settings s ON s.company_id = c.company_id \
-             WHERE c.company_id = $1"
-        ))
-        .bind(company_id)
-        .fetch_optional(&mut *self.reader().await)
-        .await?;
-        let Some(r) = row else { return Ok(None) };
-        let company = company_row_p(&r, "c_")?;
-        let has_settings: Option<String> = r.try_get("company_id")?;
-        let settings = if has_settings.is_some() { Some(settings_row(&r)?) } else { None };
-        Ok(Some((company, settings)))
+        Ok(self.tenant(company_id).await?.map(|t| (t.0.clone(), t.1.clone())))
     }
 
     async fn list_companies(&self) -> Result<Vec<Company>> {
@@ -639,28 +688,11 @@ impl Store for SqliteStore {
     }
 
     async fn get_widget_settings(&self, company_id: &str) -> Result<Option<WidgetSettings>> {
-        let row =
-            sqlx::query(concat!("SELECT ", settings_cols!(), " FROM widget_settings WHERE company_id = $1"))
-                .bind(company_id)
-                .fetch_optional(&mut *self.reader().await)
-                .await?;
-        row.as_ref().map(settings_row).transpose()
+        Ok(self.tenant(company_id).await?.and_then(|t| t.1.clone()))
     }
 
     async fn get_public_widget_settings(&self, company_id: &str) -> Result<Option<(bool, WidgetSettings)>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            settings_cols!(),
-            ", (SELECT c.is_active FROM user_companies c WHERE c.company_id = widget_settings.company_id) \
-             AS company_active FROM widget_settings WHERE company_id = $1"
-        ))
-        .bind(company_id)
-        .fetch_optional(&mut *self.reader().await)
-        .await?;
-        match row {
-            Some(r) => Ok(Some((r.try_get::<bool, _>("company_active")?, settings_row(&r)?))),
-            None => Ok(None),
-        }
+        Ok(self.tenant(company_id).await?.and_then(|t| t.1.as_ref().map(|s| (t.0.is_active, s.clone()))))
     }
 
     async fn update_widget_settings(
