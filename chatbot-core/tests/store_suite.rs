@@ -269,3 +269,83 @@ async fn sqlite_stamp_child_writer() {
     store.update_widget_settings("st", &patch).await.unwrap();
     println!("child wrote");
 }
+
+/// Concurrent hot writes share commits, each caller still gets its own write's result, one
+/// failing write never takes its batch down, and nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_group_commit_batches_isolates_failures_and_loses_nothing() {
+    use chatbot_core::conversation::{Message, Role};
+    use chatbot_core::lead::Lead;
+    use chatbot_core::store::{SqliteStore, Store};
+    use chatbot_core::tenant::NewCompany;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("group.db").display());
+    let store = Arc::new(SqliteStore::connect(&url).await.unwrap());
+    store.migrate().await.unwrap();
+    let new = NewCompany {
+        company_id: "g".into(),
+        company_name: "Group".into(),
+        email: "a@g.example".into(),
+        ..Default::default()
+    };
+    store.create_company(&new).await.unwrap();
+    // A lead id already taken: the lead insert of the visitor that reuses it must fail.
+    let taken = Lead::new("lead-taken".into(), "g", "s-first", "u-first");
+    store
+        .append_to_conversation_with_lead(
+            "g",
+            "s-first",
+            "u-first",
+            &[Message::new(Role::User, "hi")],
+            &taken,
+        )
+        .await
+        .unwrap();
+
+    let n = 200;
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let sid = format!("s-{i}");
+            let lead_id = if i == 77 { "lead-taken".to_string() } else { format!("lead-{i}") };
+            let lead = Lead::new(lead_id, "g", &sid, &format!("u-{i}"));
+            let first = Message::new(Role::User, format!("question {i}"));
+            let r =
+                store.append_to_conversation_with_lead("g", &sid, &format!("u-{i}"), &[first], &lead).await;
+            if r.is_ok() {
+                let reply = Message::new(Role::Assistant, format!("answer {i}"));
+                store.append_messages("g", &sid, &[reply]).await.unwrap();
+            }
+            (i, r.map(|(conv, inserted)| (conv.messages.len(), inserted)))
+        }));
+    }
+    let mut failed = Vec::new();
+    for t in tasks {
+        let (i, r) = t.await.unwrap();
+        match r {
+            Ok((len, inserted)) => assert_eq!((len, inserted), (1, true), "visitor {i}"),
+            Err(e) => failed.push((i, e.to_string())),
+        }
+    }
+    assert_eq!(failed.len(), 1, "only the duplicate lead id fails: {failed:?}");
+    assert_eq!(failed[0].0, 77);
+    for i in (0..n).filter(|i| *i != 77) {
+        let conv = store.get_conversation("g", &format!("s-{i}")).await.unwrap().unwrap();
+        let texts: Vec<&str> = conv.messages.iter().map(|m| m.content.as_str()).collect();
+        assert_eq!(texts, [format!("question {i}"), format!("answer {i}")], "visitor {i}");
+        assert!(store.get_lead_by_session("g", &format!("s-{i}")).await.unwrap().is_some(), "lead {i}");
+    }
+    let (batches, writes) = store.group_commit_stats();
+    assert!(writes >= 2 * (n as u64 - 1), "every write went through the queue: {writes}");
+    assert!(batches < writes, "concurrent writes shared commits: {batches} batches for {writes} writes");
+
+    // A caller that goes away after queueing its write: the write still lands.
+    let left = [Message::new(Role::User, "left before the answer")];
+    let gone = store.append_messages("g", "s-1", &left);
+    let _ = tokio::time::timeout(std::time::Duration::ZERO, gone).await;
+    store.append_messages("g", "s-2", &[Message::new(Role::User, "later")]).await.unwrap();
+    let conv = store.get_conversation("g", "s-1").await.unwrap().unwrap();
+    assert_eq!(conv.messages.last().unwrap().content, "left before the answer");
+}

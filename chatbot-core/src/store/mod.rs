@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::lead::{Lead, LeadFilter};
 use crate::tenant::{AiConfig, Company, NewCompany, WidgetSettings, WidgetSettingsPatch};
 
+mod group_commit;
 pub mod postgres;
 mod rows;
 pub mod sqlite;

@@ -17,6 +17,7 @@ use sqlx::sqlite::{
 };
 use sqlx::types::Json;
 
+use super::group_commit::GroupCommit;
 use super::rows::{self, TouchThrottle, ts, ts_opt};
 use super::wal_stamp::{Stamp, WalStamp};
 use super::{ChunkRecord, EmbedderIdentity, SourceState, Store, WebhookDelivery};
@@ -42,6 +43,9 @@ pub struct SqliteStore {
     /// release (a second trip to the connection's thread) and hands it over through a spawned
     /// task.
     writer: std::sync::Arc<tokio::sync::Mutex<sqlx::SqliteConnection>>,
+    /// The chat turns' hot writes (conversation appends, a new visitor's lead) queue here and
+    /// commit together on `writer` (see `group_commit`).
+    group: GroupCommit,
     touch: TouchThrottle,
     /// The database's commit stamp (its wal-index header), read without a query.
     stamp: WalStamp,
@@ -237,6 +241,7 @@ impl SqliteStore {
             readers: conns,
             next_reader: std::sync::atomic::AtomicUsize::new(0),
             pool,
+            group: GroupCommit::start(writer.clone()),
             writer,
             touch: TouchThrottle::default(),
             stamp,
@@ -305,6 +310,12 @@ impl SqliteStore {
     /// file in WAL mode; an in-memory database always reads).
     pub fn caches_tenant_reads(&self) -> bool {
         self.stamp.read().is_some()
+    }
+
+    /// Group commits so far: (batches, writes in them). Writes > batches once concurrent
+    /// turns shared commits.
+    pub fn group_commit_stats(&self) -> (u64, u64) {
+        self.group.stats()
     }
 
     /// The underlying pool (for tests and tools).
@@ -913,11 +924,28 @@ impl Store for SqliteStore {
             q
         };
         let affected = if encoded.len() <= APPEND_BATCH {
-            // The common case: one statement, atomic on its own.
-            run(&encoded, append_sql(encoded.len()))
-                .execute(&mut *self.writer.lock().await)
+            // The common case: one statement, atomic on its own; it joins a group commit.
+            let d = Arc::new((
+                append_sql(encoded.len()),
+                company_id.to_string(),
+                session_id.to_string(),
+                now,
+                encoded,
+            ));
+            self.group
+                .write(Box::new(move |conn| {
+                    let d = d.clone();
+                    Box::pin(async move {
+                        let (sql, cid, sid, now, encoded) = &*d;
+                        let mut q =
+                            sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(cid).bind(sid).bind(now);
+                        for m in encoded {
+                            q = q.bind(m);
+                        }
+                        Ok(q.execute(conn).await?.rows_affected())
+                    })
+                }))
                 .await?
-                .rows_affected()
         } else {
             let mut conn = self.writer.lock().await;
             let mut tx = sqlx::Connection::begin(&mut *conn).await?;
@@ -953,15 +981,29 @@ impl Store for SqliteStore {
                 .ok_or_else(|| Error::not_found("conversation"));
         }
         let sql = conversation_upsert_sql(messages.len());
-        let q = bind_conversation_upsert(
-            sqlx::query(sqlx::AssertSqlSafe(sql)),
-            company_id,
-            user_id,
-            session_id,
-            messages,
-        )?;
-        let row = q.fetch_one(&mut *self.writer.lock().await).await?;
-        conversation_row(&row)
+        let d = Arc::new((
+            sql,
+            company_id.to_string(),
+            user_id.to_string(),
+            session_id.to_string(),
+            messages.to_vec(),
+        ));
+        self.group
+            .write(Box::new(move |conn| {
+                let d = d.clone();
+                Box::pin(async move {
+                    let (sql, cid, uid, sid, messages) = &*d;
+                    let q = bind_conversation_upsert(
+                        sqlx::query(sqlx::AssertSqlSafe(sql.as_str())),
+                        cid,
+                        uid,
+                        sid,
+                        messages,
+                    )?;
+                    conversation_row(&q.fetch_one(conn).await?)
+                })
+            }))
+            .await
     }
 
     async fn append_to_conversation_with_lead(
@@ -996,21 +1038,36 @@ impl Store for SqliteStore {
             conversation_upsert_sql(n),
             lead_params.join(", ")
         );
-        let q = bind_conversation_upsert(
-            sqlx::query(sqlx::AssertSqlSafe(sql)),
-            company_id,
-            user_id,
-            session_id,
-            messages,
-        )?;
-        let rows = bind_lead_details(q.bind(&l.lead_id).bind(&l.user_id), l)
-            .fetch_all(&mut *self.writer.lock().await)
-            .await?;
-        let conv = rows
-            .first()
-            .ok_or_else(|| Error::Internal("conversation upsert returned no row".into()))
-            .and_then(conversation_row)?;
-        Ok((conv, rows.len() > 1))
+        let d = Arc::new((
+            sql,
+            company_id.to_string(),
+            user_id.to_string(),
+            session_id.to_string(),
+            messages.to_vec(),
+            l.clone(),
+        ));
+        self.group
+            .write(Box::new(move |conn| {
+                let d = d.clone();
+                Box::pin(async move {
+                    let (sql, cid, uid, sid, messages, l) = &*d;
+                    let q = bind_conversation_upsert(
+                        sqlx::query(sqlx::AssertSqlSafe(sql.as_str())),
+                        cid,
+                        uid,
+                        sid,
+                        messages,
+                    )?;
+                    let rows =
+                        bind_lead_details(q.bind(&l.lead_id).bind(&l.user_id), l).fetch_all(conn).await?;
+                    let conv = rows
+                        .first()
+                        .ok_or_else(|| Error::Internal("conversation upsert returned no row".into()))
+                        .and_then(conversation_row)?;
+                    Ok((conv, rows.len() > 1))
+                })
+            }))
+            .await
     }
 
     async fn list_conversations(
