@@ -10,11 +10,14 @@
 //! know and invites the visitor to leave contact details.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 
 use super::{ChatModel, ChatRequest, Completion, Passage, StreamEvent};
+use crate::cache::GenCache;
 use crate::error::Result;
 
 /// The model name reported for extractive answers.
@@ -39,6 +42,8 @@ pub struct ExtractiveAnswerer {
     max_chars: usize,
     max_sentences: usize,
     min_coverage: f32,
+    /// Passage text -> its analysed sentences (shared by clones).
+    analysed: Arc<GenCache<String, Analysed>>,
 }
 
 impl Default for ExtractiveAnswerer {
@@ -47,10 +52,9 @@ impl Default for ExtractiveAnswerer {
     }
 }
 
-/// One candidate sentence.
-#[derive(Debug, Clone)]
-struct Candidate {
-    passage: usize,
+/// One analysed sentence of a passage (depends on the passage text only, so it is cached).
+#[derive(Debug)]
+struct Sentence {
     position: usize,
     text: String,
     terms: HashSet<String>,
@@ -58,7 +62,30 @@ struct Candidate {
     fragment: bool,
 }
 
-impl Candidate {
+/// One candidate sentence of the passage at index `passage`.
+#[derive(Debug, Clone)]
+struct Candidate {
+    passage: usize,
+    sentence: Arc<Sentence>,
+}
+
+impl std::ops::Deref for Candidate {
+    type Target = Sentence;
+    fn deref(&self) -> &Sentence {
+        &self.sentence
+    }
+}
+
+/// Passages whose sentences are kept analysed (the same chunks answer many questions).
+const ANALYSED_PASSAGES: usize = 1024;
+/// Age limit of an analysed passage (the analysis is a pure function of the text; this only
+/// bounds how long a passage nobody asks about stays in memory).
+const ANALYSED_AGE: Duration = Duration::from_secs(600);
+
+/// Sentences of a passage text, split and analysed.
+type Analysed = Arc<Vec<Arc<Sentence>>>;
+
+impl Sentence {
     /// How well the sentence matches one question term: 1 for the same stem, 0.6 for a synonym.
     fn matches(&self, term: &str) -> f32 {
         if self.terms.contains(term) {
@@ -77,6 +104,7 @@ impl ExtractiveAnswerer {
             max_chars: DEFAULT_MAX_CHARS,
             max_sentences: DEFAULT_MAX_SENTENCES,
             min_coverage: DEFAULT_MIN_COVERAGE,
+            analysed: Arc::new(GenCache::new(ANALYSED_PASSAGES, ANALYSED_AGE)),
         }
     }
 
@@ -113,7 +141,7 @@ impl ExtractiveAnswerer {
         if q_terms.is_empty() || passages.is_empty() {
             return None;
         }
-        let candidates = candidates(passages);
+        let candidates = self.candidates(passages);
         if candidates.is_empty() {
             return None;
         }
@@ -141,8 +169,7 @@ impl ExtractiveAnswerer {
             .iter()
             .map(|p| {
                 let t = p.title.as_deref().map(terms).unwrap_or_default();
-                let c = Candidate {
-                    passage: 0,
+                let c = Sentence {
                     position: 0,
                     text: String::new(),
                     concepts: concepts_of(&t),
@@ -231,25 +258,36 @@ pub fn no_information(company_name: &str) -> String {
     )
 }
 
-fn candidates(passages: &[Passage]) -> Vec<Candidate> {
-    let mut out = Vec::new();
-    for (pi, p) in passages.iter().enumerate() {
-        for (si, s) in split_sentences(&p.text).into_iter().enumerate() {
-            let t = terms(&s);
-            if t.is_empty() {
-                continue;
-            }
-            let words = s.split_whitespace().count();
-            let fragment = words < 6 && !s.ends_with(['.', '!', '?', ':', ')']);
-            out.push(Candidate {
-                passage: pi,
-                position: si,
-                text: s,
-                concepts: concepts_of(&t),
-                terms: t,
-                fragment,
-            });
+impl ExtractiveAnswerer {
+    /// Every sentence of every passage with content words, analysed once per passage text.
+    fn candidates(&self, passages: &[Passage]) -> Vec<Candidate> {
+        let mut out = Vec::new();
+        for (pi, p) in passages.iter().enumerate() {
+            let sentences = match self.analysed.get(p.text.as_str()) {
+                Some(a) => a,
+                None => {
+                    let a: Analysed = Arc::new(analyse(&p.text));
+                    self.analysed.insert(p.text.clone(), a.clone());
+                    a
+                }
+            };
+            out.extend(sentences.iter().map(|s| Candidate { passage: pi, sentence: s.clone() }));
         }
+        out
+    }
+}
+
+/// Split a passage into sentences and analyse those with content words.
+fn analyse(text: &str) -> Vec<Arc<Sentence>> {
+    let mut out = Vec::new();
+    for (si, s) in split_sentences(text).into_iter().enumerate() {
+        let t = terms(&s);
+        if t.is_empty() {
+            continue;
+        }
+        let words = s.split_whitespace().count();
+        let fragment = words < 6 && !s.ends_with(['.', '!', '?', ':', ')']);
+        out.push(Arc::new(Sentence { position: si, text: s, concepts: concepts_of(&t), terms: t, fragment }));
     }
     out
 }
@@ -653,6 +691,26 @@ mod tests {
         let a = ExtractiveAnswerer::new().answer(&req("How much is the teapot?", passages.clone()));
         assert!(a.contains("Teapots hold 1 litre and cost 59 euros."), "{a}");
         assert_extracted(&a, &passages);
+    }
+
+    #[test]
+    fn analysed_passages_are_reused_and_answer_as_fresh_ones() {
+        let passages = demo_passages(&[0.3, 0.9, 0.3, 0.2, 0.25, 0.2]);
+        let warm = ExtractiveAnswerer::new();
+        let questions =
+            ["Do you ship outside the European Union?", "How much is the teapot?", "Opening hours?"];
+        for q in questions {
+            let _ = warm.answer(&req(q, passages.clone()));
+        }
+        assert_eq!(warm.analysed.len(), passages.len(), "one analysis per passage text");
+        for q in questions {
+            let fresh = ExtractiveAnswerer::new().answer(&req(q, passages.clone()));
+            assert_eq!(warm.answer(&req(q, passages.clone())), fresh, "{q}");
+        }
+        // A clone shares the analyses.
+        let twin = warm.clone();
+        let _ = twin.answer(&req("Can I return a mug?", passages.clone()));
+        assert_eq!(warm.analysed.len(), passages.len());
     }
 
     #[test]
