@@ -308,6 +308,48 @@ impl SqliteStore {
         Ok(Some((company, settings)))
     }
 
+    /// Run `sql` (the conversation upsert, then the lead insert when `lead` is given) as a
+    /// group-committed write and return its rows (the conversation's, then the lead id if the
+    /// lead was inserted).
+    async fn upsert_conversation_rows(
+        &self,
+        sql: String,
+        company_id: &str,
+        user_id: &str,
+        session_id: &str,
+        messages: &[Message],
+        lead: Option<&Lead>,
+    ) -> Result<Vec<SqliteRow>> {
+        let d = Arc::new((
+            sql,
+            company_id.to_string(),
+            user_id.to_string(),
+            session_id.to_string(),
+            messages.to_vec(),
+            lead.cloned(),
+        ));
+        self.group
+            .write(Box::new(move |conn| {
+                let d = d.clone();
+                Box::pin(async move {
+                    let (sql, cid, uid, sid, messages, lead) = &*d;
+                    let q = bind_conversation_upsert(
+                        sqlx::query(sqlx::AssertSqlSafe(sql.as_str())),
+                        cid,
+                        uid,
+                        sid,
+                        messages,
+                    )?;
+                    let q = match lead {
+                        Some(l) => bind_lead_details(q.bind(&l.lead_id).bind(&l.user_id), l),
+                        None => q,
+                    };
+                    Ok(q.fetch_all(conn).await?)
+                })
+            }))
+            .await
+    }
+
     /// True when company and settings reads are served from the stamped cache (a database
     /// file in WAL mode; an in-memory database always reads).
     pub fn caches_tenant_reads(&self) -> bool {
@@ -982,30 +1024,19 @@ impl Store for SqliteStore {
                 .await?
                 .ok_or_else(|| Error::not_found("conversation"));
         }
-        let sql = conversation_upsert_sql(messages.len());
-        let d = Arc::new((
-            sql,
-            company_id.to_string(),
-            user_id.to_string(),
-            session_id.to_string(),
-            messages.to_vec(),
-        ));
-        self.group
-            .write(Box::new(move |conn| {
-                let d = d.clone();
-                Box::pin(async move {
-                    let (sql, cid, uid, sid, messages) = &*d;
-                    let q = bind_conversation_upsert(
-                        sqlx::query(sqlx::AssertSqlSafe(sql.as_str())),
-                        cid,
-                        uid,
-                        sid,
-                        messages,
-                    )?;
-                    conversation_row(&q.fetch_one(conn).await?)
-                })
-            }))
-            .await
+        let rows = self
+            .upsert_conversation_rows(
+                conversation_upsert_sql(messages.len()),
+                company_id,
+                user_id,
+                session_id,
+                messages,
+                None,
+            )
+            .await?;
+        rows.first()
+            .ok_or_else(|| Error::Internal("conversation upsert returned no row".into()))
+            .and_then(conversation_row)
     }
 
     async fn append_to_conversation_with_lead(
@@ -1040,36 +1071,13 @@ impl Store for SqliteStore {
             conversation_upsert_sql(n),
             lead_params.join(", ")
         );
-        let d = Arc::new((
-            sql,
-            company_id.to_string(),
-            user_id.to_string(),
-            session_id.to_string(),
-            messages.to_vec(),
-            l.clone(),
-        ));
-        self.group
-            .write(Box::new(move |conn| {
-                let d = d.clone();
-                Box::pin(async move {
-                    let (sql, cid, uid, sid, messages, l) = &*d;
-                    let q = bind_conversation_upsert(
-                        sqlx::query(sqlx::AssertSqlSafe(sql.as_str())),
-                        cid,
-                        uid,
-                        sid,
-                        messages,
-                    )?;
-                    let rows =
-                        bind_lead_details(q.bind(&l.lead_id).bind(&l.user_id), l).fetch_all(conn).await?;
-                    let conv = rows
-                        .first()
-                        .ok_or_else(|| Error::Internal("conversation upsert returned no row".into()))
-                        .and_then(conversation_row)?;
-                    Ok((conv, rows.len() > 1))
-                })
-            }))
-            .await
+        let rows =
+            self.upsert_conversation_rows(sql, company_id, user_id, session_id, messages, Some(l)).await?;
+        let conv = rows
+            .first()
+            .ok_or_else(|| Error::Internal("conversation upsert returned no row".into()))
+            .and_then(conversation_row)?;
+        Ok((conv, rows.len() > 1))
     }
 
     async fn list_conversations(
