@@ -224,3 +224,29 @@ fn leads_from_terminal_chat() {
     assert!(csv.starts_with("lead_id,status"));
     assert!(csv.contains(",contacted,"));
 }
+
+/// A settings change made by the `chatbot` binary (another process) is seen at once by a store
+/// that has the settings cached (the server's store, in production).
+#[test]
+fn settings_set_by_the_cli_is_seen_at_once_by_a_running_store() {
+    use chatbot_core::store::{SqliteStore, Store};
+    let env = Env::new();
+    env.ok(&["demo", "seed"]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = SqliteStore::connect(&format!("sqlite://{}", env.db().display())).await.unwrap();
+        assert!(store.caches_tenant_reads(), "a WAL database file has a commit stamp");
+        for _ in 0..3 {
+            let (_, s) = store.get_public_widget_settings("123").await.unwrap().unwrap();
+            assert_eq!(s.primary_color, "#007bff");
+        }
+        for colour in ["#123456", "#abcdef"] {
+            env.ok(&["settings", "set", "123", &format!("primary_color={colour}")]);
+            let (_, s) = store.get_public_widget_settings("123").await.unwrap().unwrap();
+            assert_eq!(s.primary_color, colour, "the CLI's write is seen by the next read");
+        }
+        env.ok(&["company", "deactivate", "123"]);
+        let (active, _) = store.get_public_widget_settings("123").await.unwrap().unwrap();
+        assert!(!active, "the CLI's deactivation is seen by the next read");
+    });
+}
