@@ -44,16 +44,6 @@ macro_rules! settings_cols {
     };
 }
 
-macro_rules! settings_cols_of {
-    ("s") => {
-        "s.company_id, s.primary_color, s.secondary_color, s.text_color, s.background_color, \
-         s.border_radius, s.company_name, s.company_logo, s.welcome_message, \
-         s.placeholder_text, s.position, s.auto_open, s.show_typing_indicator, \
-         s.ai_personality, s.ai_temperature, s.max_tokens, s.allowed_origins, s.created_at, \
-         s.updated_at"
-    };
-}
-
 macro_rules! key_cols {
     () => {
         "key_id, company_id, kind, prefix, key_hash, created_at, last_used_at, revoked_at"
@@ -407,18 +397,8 @@ impl Store for PostgresStore {
         &self,
         company_id: &str,
     ) -> Result<Option<(Company, Option<WidgetSettings>)>> {
-        let row = sqlx::query(concat!(
-            "SELECT c.id AS c_id, c.company_id AS c_company_id, c.company_name AS c_company_name, \
-             c.email AS c_email, c.phone AS c_phone, c.website AS c_website, c.logo_url AS c_logo_url, \
-             c.settings AS c_settings, c.ai_config AS c_ai_config, c.is_active AS c_is_active, \
-             c.created_at AS c_created_at, c.updated_at AS c_updated_at, ",
-            settings_cols_of!("s"),
-            " FROM user_companies c LEFT JOIN widget_settings s ON s.company_id = c.company_id \
-             WHERE c.company_id = $1"
-        ))
-        .bind(company_id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row =
+            sqlx::query(rows::COMPANY_WITH_SETTINGS_SQL).bind(company_id).fetch_optional(&self.pool).await?;
         let Some(r) = row else { return Ok(None) };
         let company = company_row_p(&r, "c_")?;
         let has_settings: Option<String> = r.try_get("company_id")?;

@@ -27,6 +27,19 @@ pub(crate) const POSTGRES_MIGRATIONS: MigrationList = &[
     (2, "corpus stats", include_str!("../../migrations/postgres/0002_corpus_stats.sql")),
 ];
 
+/// A company with its widget settings in one query (both dialects): the company's columns
+/// prefixed `c_`, the settings' under their own names (NULL when the company has none).
+pub(crate) const COMPANY_WITH_SETTINGS_SQL: &str = "SELECT c.id AS c_id, c.company_id AS c_company_id, \
+     c.company_name AS c_company_name, c.email AS c_email, c.phone AS c_phone, c.website AS c_website, \
+     c.logo_url AS c_logo_url, c.settings AS c_settings, c.ai_config AS c_ai_config, \
+     c.is_active AS c_is_active, c.created_at AS c_created_at, c.updated_at AS c_updated_at, \
+     s.company_id, s.primary_color, s.secondary_color, s.text_color, s.background_color, \
+     s.border_radius, s.company_name, s.company_logo, s.welcome_message, s.placeholder_text, \
+     s.position, s.auto_open, s.show_typing_indicator, s.ai_personality, s.ai_temperature, \
+     s.max_tokens, s.allowed_origins, s.created_at, s.updated_at \
+     FROM user_companies c LEFT JOIN widget_settings s ON s.company_id = c.company_id \
+     WHERE c.company_id = $1";
+
 /// Build a migrator from an embedded list (what `sqlx::migrate!` does, without the proc macro).
 pub(crate) fn migrator(list: MigrationList) -> Migrator {
     Migrator::with_migrations(

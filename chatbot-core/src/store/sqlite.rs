@@ -114,16 +114,6 @@ macro_rules! settings_cols {
     };
 }
 
-macro_rules! settings_cols_of {
-    ("s") => {
-        "s.company_id, s.primary_color, s.secondary_color, s.text_color, s.background_color, \
-         s.border_radius, s.company_name, s.company_logo, s.welcome_message, \
-         s.placeholder_text, s.position, s.auto_open, s.show_typing_indicator, \
-         s.ai_personality, s.ai_temperature, s.max_tokens, s.allowed_origins, s.created_at, \
-         s.updated_at"
-    };
-}
-
 macro_rules! key_cols {
     () => {
         "key_id, company_id, kind, prefix, key_hash, created_at, last_used_at, revoked_at"
@@ -289,18 +279,10 @@ impl SqliteStore {
     }
 
     async fn load_company_with_settings(&self, company_id: &str) -> Result<Option<Tenant>> {
-        let row = sqlx::query(concat!(
-            "SELECT c.id AS c_id, c.company_id AS c_company_id, c.company_name AS c_company_name, \
-             c.email AS c_email, c.phone AS c_phone, c.website AS c_website, c.logo_url AS c_logo_url, \
-             c.settings AS c_settings, c.ai_config AS c_ai_config, c.is_active AS c_is_active, \
-             c.created_at AS c_created_at, c.updated_at AS c_updated_at, ",
-            settings_cols_of!("s"),
-            " FROM user_companies c LEFT JOIN widget_settings s ON s.company_id = c.company_id \
-             WHERE c.company_id = $1"
-        ))
-        .bind(company_id)
-        .fetch_optional(&mut *self.reader().await)
-        .await?;
+        let row = sqlx::query(rows::COMPANY_WITH_SETTINGS_SQL)
+            .bind(company_id)
+            .fetch_optional(&mut *self.reader().await)
+            .await?;
         let Some(r) = row else { return Ok(None) };
         let company = company_row_p(&r, "c_")?;
         let has_settings: Option<String> = r.try_get("company_id")?;
@@ -537,6 +519,21 @@ fn append_sql(n: usize) -> String {
     }
     sql.push_str("), last_activity_at = $3, updated_at = $3 WHERE company_id = $1 AND session_id = $2");
     sql
+}
+
+/// [`append_sql`] with its arguments: company, session, the time, then the encoded messages.
+fn append_query<'q>(
+    sql: &'q str,
+    company_id: &'q str,
+    session_id: &'q str,
+    now: &'q str,
+    encoded: &'q [String],
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id).bind(session_id).bind(now);
+    for m in encoded {
+        q = q.bind(m);
+    }
+    q
 }
 
 /// The conversation upsert: create the session's conversation holding `n` messages, or append
@@ -960,13 +957,6 @@ impl Store for SqliteStore {
         }
         let now = ts(&rows::now());
         let encoded = messages.iter().map(serde_json::to_string).collect::<Result<Vec<_>, _>>()?;
-        let run = |batch: &[String], sql: String| {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company_id).bind(session_id).bind(&now);
-            for m in batch {
-                q = q.bind(m.clone());
-            }
-            q
-        };
         let affected = if encoded.len() <= APPEND_BATCH {
             // The common case: one statement, atomic on its own; it joins a group commit.
             let d = Arc::new((
@@ -981,12 +971,7 @@ impl Store for SqliteStore {
                     let d = d.clone();
                     Box::pin(async move {
                         let (sql, cid, sid, now, encoded) = &*d;
-                        let mut q =
-                            sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(cid).bind(sid).bind(now);
-                        for m in encoded {
-                            q = q.bind(m);
-                        }
-                        Ok(q.execute(conn).await?.rows_affected())
+                        Ok(append_query(sql, cid, sid, now, encoded).execute(conn).await?.rows_affected())
                     })
                 }))
                 .await?
@@ -995,7 +980,11 @@ impl Store for SqliteStore {
             let mut tx = sqlx::Connection::begin(&mut *conn).await?;
             let mut affected = 0;
             for batch in encoded.chunks(APPEND_BATCH) {
-                affected = run(batch, append_sql(batch.len())).execute(&mut *tx).await?.rows_affected();
+                let sql = append_sql(batch.len());
+                affected = append_query(&sql, company_id, session_id, &now, batch)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
                 if affected == 0 {
                     break;
                 }
