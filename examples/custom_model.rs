@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chatbot_core::llm::{ChatModel, ChatRequest, Completion, StreamEvent};
-use chatbot_core::{Chatbot, Components, Config, PartnerChat};
+use chatbot_core::{Chatbot, Config, PartnerChat};
 use futures::stream::BoxStream;
 
 struct Shouting;
@@ -45,9 +45,7 @@ impl ChatModel for Shouting {
 async fn main() -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join("chatbot-example-custom-model");
     let config = Config::offline(dir);
-    let mut parts = Components::from_config(&config).await?;
-    parts.model = Arc::new(Shouting);
-    let bot = Chatbot::from_parts(config, parts);
+    let bot = Chatbot::builder().config(config).model(Arc::new(Shouting)).build().await?;
     chatbot_core::demo::seed(&bot).await?;
     let ctx = bot.public_context("123").await?;
     let reply = bot.partner_chat(&ctx, PartnerChat::new("What are your opening hours?")).await?;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chatbot_core::Chatbot;
 use chatbot_core::ingest::{
-    self, ChunkSettings, EventSink, IngestEvent, IngestOptions, IngestSummary, Sinks, SiteOptions, Sizing,
+    ChunkSettings, EventSink, IngestEvent, IngestOptions, IngestSummary, SiteOptions, Sizing,
 };
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio_util::sync::CancellationToken;
@@ -98,7 +98,7 @@ pub enum IngestCommand {
 fn options(bot: &Chatbot, a: &ChunkArgs) -> anyhow::Result<IngestOptions> {
     let sizing = match a.sizing.as_str() {
         "auto" => {
-            if bot.embedder().model().starts_with("text-embedding") {
+            if bot.components_info().embedder.starts_with("text-embedding") {
                 Sizing::Tokens
             } else {
                 Sizing::Characters
@@ -118,10 +118,6 @@ fn options(bot: &Chatbot, a: &ChunkArgs) -> anyhow::Result<IngestOptions> {
         pdf_timeout: Duration::from_secs(a.pdf_timeout.max(1)),
         ..IngestOptions::default()
     })
-}
-
-fn sinks(bot: &Chatbot) -> Sinks {
-    Sinks { store: bot.store().clone(), embedder: bot.embedder().clone(), vectors: bot.vectors().clone() }
 }
 
 /// Draws events: progress bars on a terminal, log lines otherwise, nothing with `--json`.
@@ -248,7 +244,7 @@ pub async fn run(bot: &Chatbot, cmd: IngestCommand, json: bool) -> anyhow::Resul
             no_sitemap,
             chunking,
         } => {
-            bot.operator_context(&company).await?;
+            let ctx = bot.operator_context(&company).await?;
             let opts = options(bot, &chunking)?;
             let mut site = SiteOptions::new(&url)?;
             site.prefix = prefix;
@@ -260,20 +256,20 @@ pub async fn run(bot: &Chatbot, cmd: IngestCommand, json: bool) -> anyhow::Resul
             site.use_sitemaps = !no_sitemap;
             let cancel = cancel_on_ctrl_c();
             let (sink, mp) = event_sink(json);
-            let summary = ingest::ingest_site(&sinks(bot), &company, &site, &opts, sink, &cancel).await?;
+            let summary = bot.knowledge(&ctx).ingest_site(&site, &opts, sink, &cancel).await?;
             finish(&summary, mp, json)
         }
         IngestCommand::Files { paths, company, chunking } => {
-            bot.operator_context(&company).await?;
+            let ctx = bot.operator_context(&company).await?;
             let opts = options(bot, &chunking)?;
             let cancel = cancel_on_ctrl_c();
             let (sink, mp) = event_sink(json);
-            let summary = ingest::ingest_files(&sinks(bot), &company, &paths, &opts, sink, &cancel).await?;
+            let summary = bot.knowledge(&ctx).ingest_files(&paths, &opts, sink, &cancel).await?;
             finish(&summary, mp, json)
         }
         IngestCommand::Status { company_id } => {
-            bot.operator_context(&company_id).await?;
-            let st = ingest::status(&sinks(bot), &company_id).await?;
+            let ctx = bot.operator_context(&company_id).await?;
+            let st = bot.knowledge(&ctx).status().await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&st)?);
             } else {
@@ -291,8 +287,8 @@ pub async fn run(bot: &Chatbot, cmd: IngestCommand, json: bool) -> anyhow::Resul
             Ok(())
         }
         IngestCommand::Forget { company_id, source } => {
-            bot.operator_context(&company_id).await?;
-            let f = ingest::forget(&sinks(bot), &company_id, source.as_deref()).await?;
+            let ctx = bot.operator_context(&company_id).await?;
+            let f = bot.knowledge(&ctx).forget(source.as_deref()).await?;
             if json {
                 println!("{}", serde_json::to_string(&f)?);
             } else {

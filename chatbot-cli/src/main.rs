@@ -293,9 +293,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Db(DbCommand::Migrate) => {
             let bot = open(&g).await?;
             if g.json {
-                print_json(&json!({"migrated": true, "backend": bot.store().backend()}))?;
+                print_json(&json!({"migrated": true, "backend": bot.components_info().store}))?;
             } else {
-                println!("database is up to date ({})", bot.store().backend());
+                println!("database is up to date ({})", bot.components_info().store);
             }
         }
         Command::Company(cmd) => company(&g, cmd).await?,
@@ -403,8 +403,8 @@ async fn company(g: &Global, cmd: CompanyCommand) -> anyhow::Result<()> {
         CompanyCommand::Show { company_id } => {
             let ctx = bot.operator_context(&company_id).await?;
             let budget = bot.budget_status(&ctx).await?;
-            let sources = bot.store().list_sources(&company_id).await?;
-            let chunks = bot.store().count_chunks(&company_id).await?;
+            let knowledge = bot.knowledge(&ctx).status().await?;
+            let (sources, chunks) = (knowledge.sources, knowledge.chunks);
             let c = ctx.company();
             if g.json {
                 print_json(
@@ -741,11 +741,7 @@ async fn leads(g: &Global, cmd: LeadsCommand) -> anyhow::Result<()> {
 }
 
 async fn find_lead(bot: &Chatbot, lead_id: &str) -> anyhow::Result<chatbot_core::lead::Lead> {
-    Ok(bot
-        .store()
-        .find_lead_any_company(lead_id)
-        .await?
-        .ok_or_else(|| chatbot_core::Error::not_found(format!("lead {lead_id}")))?)
+    Ok(bot.find_lead_as_operator(lead_id).await?)
 }
 
 fn csv_field(s: &str) -> String {

@@ -70,6 +70,7 @@ impl<K: Eq + Hash + Clone, V: Clone> GenCache<K, V> {
     }
 
     /// Drop every entry whose key matches (e.g. one company's).
+    #[cfg(test)]
     pub fn retain(&self, mut keep: impl FnMut(&K) -> bool) {
         if let Ok(mut g) = self.inner.lock() {
             g.young.retain(|k, _| keep(k));
@@ -78,11 +79,13 @@ impl<K: Eq + Hash + Clone, V: Clone> GenCache<K, V> {
     }
 
     /// Live entries (young and old generation).
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.inner.lock().map_or(0, |g| g.young.len() + g.old.len())
     }
 
     /// True when nothing is cached.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

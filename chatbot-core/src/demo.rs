@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::auth::KeyKind;
-use crate::engine::Chatbot;
+use crate::chatbot::Chatbot;
 use crate::error::{Error, Result};
 use crate::ingest::index::NewChunk;
 use crate::tenant::NewCompany;

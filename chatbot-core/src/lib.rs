@@ -15,11 +15,11 @@
 //! ```
 
 pub mod auth;
-pub mod cache;
+mod cache;
+mod chatbot;
 pub mod config;
 pub mod conversation;
 pub mod demo;
-pub mod engine;
 pub mod error;
 pub mod guard;
 pub mod ingest;
@@ -30,10 +30,11 @@ pub mod rag;
 pub mod store;
 pub mod tenant;
 
-pub use config::Config;
-pub use engine::{
-    AnsweredBy, ChatEvent, ChatInput, ChatReply, Chatbot, ClientInfo, Components, PartnerChat, SearchHit,
-    SessionInfo, SourceRef,
+pub use chatbot::{
+    AiConfigPatch, AnsweredBy, BudgetStatus, ChatEvent, ChatInput, ChatReply, Chatbot, ChatbotBuilder,
+    ClientInfo, ComponentsInfo, HistoryItem, Knowledge, Leads, PartnerChat, SearchHit, SessionInfo,
+    SourceRef,
 };
+pub use config::Config;
 pub use error::{Error, Result};
 pub use tenant::{Access, AiConfig, Company, NewCompany, TenantContext, WidgetSettings, WidgetSettingsPatch};

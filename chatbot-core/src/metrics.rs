@@ -30,6 +30,19 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Counters with every series present from the start (at 0): each reply label and each
+    /// upstream service named, so dashboards and alerts see them before the first event.
+    pub(crate) fn with_series(reply_labels: &[&str], services: &[&str]) -> Self {
+        let m = Self::default();
+        for by in reply_labels {
+            let _ = m.replies.get_or_create(&ReplyLabels { answered_by: (*by).into() });
+        }
+        for service in services {
+            let _ = m.upstream_errors.get_or_create(&ServiceLabels { service: (*service).into() });
+        }
+        m
+    }
+
     /// Register every counter under `chatbot_` in `registry`.
     pub fn register(&self, registry: &mut Registry) {
         registry.register(

@@ -5,12 +5,11 @@
 
 use chatbot_core::ingest::index::NewChunk;
 use chatbot_core::rag::CorpusStats;
-use chatbot_core::{Chatbot, Components, Config, NewCompany};
+use chatbot_core::rag::{Embedder as _, OfflineEmbedder};
+use chatbot_core::{Chatbot, Config, NewCompany};
 
 async fn bot(dir: &std::path::Path) -> Chatbot {
-    let config = Config::offline(dir.to_path_buf());
-    let parts = Components::from_config(&config).await.unwrap();
-    Chatbot::from_parts(config, parts)
+    Chatbot::from_config(Config::offline(dir.to_path_buf())).await.unwrap()
 }
 
 async fn company(bot: &Chatbot, id: &str) {
@@ -59,16 +58,16 @@ async fn a_rare_term_outranks_a_common_one_only_with_the_companys_statistics() {
     let b = bot(dir.path()).await;
     company(&b, "b").await;
     b.index_chunks(&b.operator_context("b").await.unwrap(), &corpus_b()).await.unwrap();
-    let row = b.store().get_corpus_stats("b").await.unwrap().expect("stats stored by index_chunks");
+    let row = b.store_unchecked().get_corpus_stats("b").await.unwrap().expect("stats stored by index_chunks");
     assert_eq!(row.doc_count, 32);
-    assert_eq!(row.model, b.embedder().model());
+    assert_eq!(row.model, OfflineEmbedder::new().model());
     let with_stats = ranking(&b, "b").await;
     assert_eq!(with_stats[0].0, "https://b.example/zork-manual", "{with_stats:?}");
     drop(b);
 
     // Statistics of another model are ignored: the static weights prefer the long word.
     let b = bot(dir.path()).await;
-    b.store().put_corpus_stats("b", "some-other-model", row.doc_count, &row.stats).await.unwrap();
+    b.store_unchecked().put_corpus_stats("b", "some-other-model", row.doc_count, &row.stats).await.unwrap();
     let without = ranking(&b, "b").await;
     assert_eq!(without[0].0, "https://b.example/config-manual", "{without:?}");
 }
@@ -81,14 +80,14 @@ async fn one_companys_corpus_never_changes_anothers_ranking() {
     company(&bot1, "b").await;
     bot1.index_chunks(&bot1.operator_context("b").await.unwrap(), &corpus_b()).await.unwrap();
     let before = ranking(&bot1, "b").await;
-    let stats_before = bot1.store().get_corpus_stats("b").await.unwrap().unwrap();
+    let stats_before = bot1.store_unchecked().get_corpus_stats("b").await.unwrap().unwrap();
     assert_eq!(before[0].0, "https://b.example/zork-manual");
 
     // A's corpus makes "zork" common, in A only.
     bot1.index_chunks(&bot1.operator_context("a").await.unwrap(), &corpus_a()).await.unwrap();
-    let a = bot1.store().get_corpus_stats("a").await.unwrap().unwrap();
+    let a = bot1.store_unchecked().get_corpus_stats("a").await.unwrap().unwrap();
     assert_eq!(a.doc_count, 200);
-    let stats_after = bot1.store().get_corpus_stats("b").await.unwrap().unwrap();
+    let stats_after = bot1.store_unchecked().get_corpus_stats("b").await.unwrap().unwrap();
     assert_eq!((stats_after.doc_count, &stats_after.stats), (stats_before.doc_count, &stats_before.stats));
     drop(bot1);
 
@@ -100,10 +99,10 @@ async fn one_companys_corpus_never_changes_anothers_ranking() {
     // the test above would catch a leak.
     let mut mixed = CorpusStats::new();
     for c in corpus_a().iter().chain(corpus_b().iter()) {
-        mixed.add_document(&bot2.embedder().stats_keys(&c.text));
+        mixed.add_document(&OfflineEmbedder::new().stats_keys(&c.text));
     }
-    let model = bot2.embedder().model().to_string();
-    bot2.store().put_corpus_stats("b", &model, mixed.doc_count(), &mixed.to_bytes()).await.unwrap();
+    let model = OfflineEmbedder::new().model().to_string();
+    bot2.store_unchecked().put_corpus_stats("b", &model, mixed.doc_count(), &mixed.to_bytes()).await.unwrap();
     drop(bot2);
     let bot3 = bot(dir.path()).await;
     let leaked = ranking(&bot3, "b").await;
@@ -116,20 +115,16 @@ async fn statistics_follow_forget() {
     let b = bot(dir.path()).await;
     company(&b, "b").await;
     b.index_chunks(&b.operator_context("b").await.unwrap(), &corpus_b()).await.unwrap();
-    let sinks = chatbot_core::ingest::Sinks {
-        store: b.store().clone(),
-        embedder: b.embedder().clone(),
-        vectors: b.vectors().clone(),
-    };
-    chatbot_core::ingest::forget(&sinks, "b", Some("https://b.example/settings")).await.unwrap();
-    assert_eq!(b.store().get_corpus_stats("b").await.unwrap().unwrap().doc_count, 2);
-    chatbot_core::ingest::forget(&sinks, "b", None).await.unwrap();
-    assert_eq!(b.store().get_corpus_stats("b").await.unwrap().unwrap().doc_count, 0);
+    let ctx = b.operator_context("b").await.unwrap();
+    b.knowledge(&ctx).forget(Some("https://b.example/settings")).await.unwrap();
+    assert_eq!(b.store_unchecked().get_corpus_stats("b").await.unwrap().unwrap().doc_count, 2);
+    b.knowledge(&ctx).forget(None).await.unwrap();
+    assert_eq!(b.store_unchecked().get_corpus_stats("b").await.unwrap().unwrap().doc_count, 0);
 }
 
 #[tokio::test]
 async fn an_ingest_run_refreshes_the_statistics_when_knowledge_changed() {
-    use chatbot_core::ingest::{IngestOptions, ingest_files};
+    use chatbot_core::ingest::IngestOptions;
     use tokio_util::sync::CancellationToken;
     let dir = tempfile::tempdir().unwrap();
     let docs = dir.path().join("docs");
@@ -138,27 +133,22 @@ async fn an_ingest_run_refreshes_the_statistics_when_knowledge_changed() {
     std::fs::write(docs.join("b.md"), "# Colours\n\nConfiguration of the widget colour.\n").unwrap();
     let b = bot(&dir.path().join("data")).await;
     company(&b, "b").await;
-    let sinks = chatbot_core::ingest::Sinks {
-        store: b.store().clone(),
-        embedder: b.embedder().clone(),
-        vectors: b.vectors().clone(),
-    };
+    let ctx = b.operator_context("b").await.unwrap();
     let run = || async {
-        ingest_files(
-            &sinks,
-            "b",
-            std::slice::from_ref(&docs),
-            &IngestOptions::default(),
-            std::sync::Arc::new(|_| {}),
-            &CancellationToken::new(),
-        )
-        .await
-        .unwrap()
+        b.knowledge(&ctx)
+            .ingest_files(
+                std::slice::from_ref(&docs),
+                &IngestOptions::default(),
+                std::sync::Arc::new(|_| {}),
+                &CancellationToken::new(),
+            )
+            .await
+            .unwrap()
     };
     let first = run().await;
     assert!(first.embedded > 0);
-    let chunks = b.store().count_chunks("b").await.unwrap();
-    let row = b.store().get_corpus_stats("b").await.unwrap().expect("stats after ingest");
+    let chunks = b.store_unchecked().count_chunks("b").await.unwrap();
+    let row = b.store_unchecked().get_corpus_stats("b").await.unwrap().expect("stats after ingest");
     assert_eq!(row.doc_count, u64::try_from(chunks).unwrap());
     let stats = CorpusStats::from_bytes(&row.stats).unwrap();
     assert_eq!(stats.doc_count(), row.doc_count);
@@ -167,10 +157,10 @@ async fn an_ingest_run_refreshes_the_statistics_when_knowledge_changed() {
     std::fs::remove_file(docs.join("a.md")).unwrap();
     let second = run().await;
     assert!(second.deleted > 0);
-    let left = b.store().count_chunks("b").await.unwrap();
+    let left = b.store_unchecked().count_chunks("b").await.unwrap();
     assert!(left < chunks);
     assert_eq!(
-        b.store().get_corpus_stats("b").await.unwrap().unwrap().doc_count,
+        b.store_unchecked().get_corpus_stats("b").await.unwrap().unwrap().doc_count,
         u64::try_from(left).unwrap()
     );
 }

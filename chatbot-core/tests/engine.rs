@@ -11,7 +11,8 @@ use chatbot_core::conversation::Role;
 use chatbot_core::llm::{ChatModel, ChatRequest, Completion, StreamEvent, Usage};
 use chatbot_core::rag::{Embedder, MetadataFilter, NamespaceStats, QueryMatch, VectorRecord, VectorStore};
 use chatbot_core::{
-    AiConfig, AnsweredBy, ChatEvent, ChatInput, Chatbot, ClientInfo, Components, Config, Error, PartnerChat,
+    AiConfig, AnsweredBy, ChatEvent, ChatInput, Chatbot, ChatbotBuilder, ClientInfo, Config, Error,
+    PartnerChat,
 };
 use futures::StreamExt as _;
 use futures::stream::BoxStream;
@@ -116,16 +117,12 @@ impl Embedder for Other {
     }
 }
 
-async fn offline(dir: &std::path::Path) -> (Config, Components) {
-    let config = Config::offline(dir.to_path_buf());
-    let parts = Components::from_config(&config).await.unwrap();
-    (config, parts)
+fn offline(dir: &std::path::Path) -> ChatbotBuilder {
+    Chatbot::builder().config(Config::offline(dir.to_path_buf()))
 }
 
 async fn with_model(dir: &std::path::Path, model: Arc<dyn ChatModel>) -> Chatbot {
-    let (config, mut parts) = offline(dir).await;
-    parts.model = model;
-    let bot = Chatbot::from_parts(config, parts);
+    let bot = offline(dir).model(model).build().await.unwrap();
     chatbot_core::demo::seed(&bot).await.unwrap();
     bot
 }
@@ -173,7 +170,7 @@ async fn a_failing_model_falls_back_and_nothing_is_lost() {
         .unwrap();
     assert_eq!(reply.answered_by, AnsweredBy::Fallback);
     assert!(reply.message.contains("30 days"), "{}", reply.message);
-    let conv = bot.store().get_conversation("123", &reply.session_id).await.unwrap().unwrap();
+    let conv = bot.store_unchecked().get_conversation("123", &reply.session_id).await.unwrap().unwrap();
     let roles: Vec<Role> = conv.messages.iter().map(|m| m.role).collect();
     assert_eq!(roles, vec![Role::User, Role::Assistant]);
     assert_eq!(conv.messages[1].content, reply.message);
@@ -183,11 +180,13 @@ async fn a_failing_model_falls_back_and_nothing_is_lost() {
 async fn a_down_vector_store_still_gets_an_answer() {
     let dir = tempfile::tempdir().unwrap();
     let bot = with_model(dir.path(), Arc::new(Scripted { tokens: 10, ..Scripted::default() })).await;
-    let (config, mut parts) = offline(dir.path()).await;
-    parts.vectors = Arc::new(Down);
-    parts.model = Arc::new(Scripted { tokens: 10, ..Scripted::default() });
     drop(bot);
-    let bot = Chatbot::from_parts(config, parts);
+    let bot = offline(dir.path())
+        .vectors(Arc::new(Down))
+        .model(Arc::new(Scripted { tokens: 10, ..Scripted::default() }))
+        .build()
+        .await
+        .unwrap();
     let ctx = bot.public_context("123").await.unwrap();
     let reply = bot.partner_chat(&ctx, PartnerChat::new("Do you sell teapots?")).await.unwrap();
     assert_eq!(reply.answered_by, AnsweredBy::Model);
@@ -265,15 +264,14 @@ async fn streaming_deltas_add_up_to_the_stored_reply() {
     assert_eq!(text, done.message);
     assert_eq!(done.answered_by, AnsweredBy::Model);
     assert_eq!(done.lead.as_ref().unwrap().lead_id, session.lead_id);
-    let conv = bot.store().get_conversation("123", &session.session_id).await.unwrap().unwrap();
+    let conv = bot.store_unchecked().get_conversation("123", &session.session_id).await.unwrap().unwrap();
     assert_eq!(conv.messages.last().unwrap().content, done.message);
 }
 
 #[tokio::test]
 async fn keys_and_sessions_never_cross_tenants() {
     let dir = tempfile::tempdir().unwrap();
-    let (config, parts) = offline(dir.path()).await;
-    let bot = Chatbot::from_parts(config, parts);
+    let bot = offline(dir.path()).build().await.unwrap();
     chatbot_core::demo::seed(&bot).await.unwrap();
     bot.create_company(chatbot_core::NewCompany {
         company_id: "other".into(),
@@ -318,13 +316,10 @@ async fn keys_and_sessions_never_cross_tenants() {
 #[tokio::test]
 async fn a_changed_embedder_is_a_clear_error_not_garbage() {
     let dir = tempfile::tempdir().unwrap();
-    let (config, parts) = offline(dir.path()).await;
-    let bot = Chatbot::from_parts(config.clone(), parts);
+    let bot = offline(dir.path()).build().await.unwrap();
     chatbot_core::demo::seed(&bot).await.unwrap();
     drop(bot);
-    let (_, mut parts) = offline(dir.path()).await;
-    parts.embedder = Arc::new(Other);
-    let bot = Chatbot::from_parts(config, parts);
+    let bot = offline(dir.path()).embedder(Arc::new(Other)).build().await.unwrap();
     let err = bot.search(&bot.operator_context("123").await.unwrap(), "teapots", 3).await.unwrap_err();
     assert!(matches!(err, Error::EmbedderMismatch(_)), "{err:?}");
     assert!(err.to_string().contains("re-ingest"), "{err}");

@@ -232,7 +232,6 @@ fn refusal_names_the_company() {
 mod flow {
     use std::sync::Arc;
 
-    use chatbot_core::engine::Components;
     use chatbot_core::llm::ExtractiveAnswerer;
     use chatbot_core::rag::{LocalIndex, OfflineEmbedder};
     use chatbot_core::{AiConfig, AnsweredBy, Chatbot, ClientInfo, Config, Error, PartnerChat};
@@ -241,13 +240,15 @@ mod flow {
         let db = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
         let store = chatbot_core::store::open(&db).await.unwrap();
         let config = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
-        let c = Components {
-            store,
-            embedder: Arc::new(OfflineEmbedder::new()),
-            vectors: Arc::new(LocalIndex::open(&dir.path().join("index")).unwrap()),
-            model: Arc::new(ExtractiveAnswerer::new()),
-        };
-        let bot = Chatbot::from_parts(config, c);
+        let bot = Chatbot::builder()
+            .config(config)
+            .store(store)
+            .embedder(Arc::new(OfflineEmbedder::new()))
+            .vectors(Arc::new(LocalIndex::open(&dir.path().join("index")).unwrap()))
+            .model(Arc::new(ExtractiveAnswerer::new()))
+            .build()
+            .await
+            .unwrap();
         chatbot_core::demo::seed(&bot).await.unwrap();
         bot
     }

@@ -530,7 +530,6 @@ mod flow {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use chatbot_core::engine::Components;
     use chatbot_core::lead::webhook::verify;
     use chatbot_core::lead::{ANONYMOUS, LeadFilter};
     use chatbot_core::llm::ExtractiveAnswerer;
@@ -543,13 +542,15 @@ mod flow {
         let db = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
         let store = chatbot_core::store::open(&db).await.unwrap();
         let config = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
-        let c = Components {
-            store,
-            embedder: Arc::new(OfflineEmbedder::new()),
-            vectors: Arc::new(LocalIndex::open(&dir.path().join("index")).unwrap()),
-            model: Arc::new(ExtractiveAnswerer::new()),
-        };
-        let bot = Chatbot::from_parts(config, c);
+        let bot = Chatbot::builder()
+            .config(config)
+            .store(store)
+            .embedder(Arc::new(OfflineEmbedder::new()))
+            .vectors(Arc::new(LocalIndex::open(&dir.path().join("index")).unwrap()))
+            .model(Arc::new(ExtractiveAnswerer::new()))
+            .build()
+            .await
+            .unwrap();
         chatbot_core::demo::seed(&bot).await.unwrap();
         bot
     }
@@ -596,7 +597,7 @@ mod flow {
         // Exactly one signed POST.
         let reqs = wait_for_requests(&hook, 1).await;
         assert_eq!(reqs.len(), 1);
-        let secret = bot.store().webhook_secret("123").await.unwrap();
+        let secret = bot.store_unchecked().webhook_secret("123").await.unwrap();
         let sig = reqs[0].headers.get("x-chatbot-signature").unwrap().to_str().unwrap();
         assert!(verify(&secret, &reqs[0].body, sig));
         let v: serde_json::Value = serde_json::from_slice(&reqs[0].body).unwrap();
@@ -614,7 +615,7 @@ mod flow {
             bot.list_leads(&op, &LeadFilter { ready: Some(true), ..LeadFilter::default() }).await.unwrap();
         assert_eq!(leads.len(), 1);
         assert_eq!(leads[0].email, "jane.doe@example.com");
-        let deliveries = bot.store().list_webhook_deliveries("123", 10).await.unwrap();
+        let deliveries = bot.store_unchecked().list_webhook_deliveries("123", 10).await.unwrap();
         assert_eq!(deliveries.len(), 1);
         assert!(deliveries[0].delivered && deliveries[0].attempts == 1);
         assert_eq!(deliveries[0].status_code, Some(200));
@@ -663,13 +664,15 @@ mod flow {
             },
             ..Config::default()
         };
-        let c = Components {
-            store: chatbot_core::store::open(&db).await.unwrap(),
-            embedder: Arc::new(OfflineEmbedder::new()),
-            vectors: Arc::new(LocalIndex::open(&dir.path().join("index")).unwrap()),
-            model: Arc::new(OpenAiChat::new("sk-test", Some(&base), "gpt-4o-mini", Duration::from_secs(5))),
-        };
-        let bot = Chatbot::from_parts(config, c);
+        let bot = Chatbot::builder()
+            .config(config)
+            .store(chatbot_core::store::open(&db).await.unwrap())
+            .embedder(Arc::new(OfflineEmbedder::new()))
+            .vectors(Arc::new(LocalIndex::open(&dir.path().join("index")).unwrap()))
+            .model(Arc::new(OpenAiChat::new("sk-test", Some(&base), "gpt-4o-mini", Duration::from_secs(5))))
+            .build()
+            .await
+            .unwrap();
         chatbot_core::demo::seed(&bot).await.unwrap();
         let ctx = bot.public_context("123").await.unwrap();
         let input = PartnerChat {
@@ -720,7 +723,7 @@ mod flow {
             "every message applied"
         );
         assert!(l.is_lead_ready);
-        let conv = bot.store().get_conversation("123", &l.session_id).await.unwrap().unwrap();
+        let conv = bot.store_unchecked().get_conversation("123", &l.session_id).await.unwrap().unwrap();
         assert_eq!(conv.messages.len(), 8, "four questions and four replies stored");
     }
 
@@ -744,7 +747,7 @@ mod flow {
         assert!(r.lead.unwrap().is_lead_ready);
         let mut deliveries = Vec::new();
         for _ in 0..200 {
-            deliveries = bot.store().list_webhook_deliveries("123", 10).await.unwrap();
+            deliveries = bot.store_unchecked().list_webhook_deliveries("123", 10).await.unwrap();
             if !deliveries.is_empty() {
                 break;
             }

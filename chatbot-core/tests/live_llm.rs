@@ -13,7 +13,7 @@ use chatbot_core::conversation::Role;
 use chatbot_core::llm::openai::RetryPolicy;
 use chatbot_core::llm::{ChatModel, ChatRequest, OpenAiChat, PromptMessage, StreamEvent};
 use chatbot_core::rag::{Embedder, LocalIndex, OfflineEmbedder, OpenAiEmbedder, cosine};
-use chatbot_core::{AnsweredBy, Chatbot, Components, Config, PartnerChat};
+use chatbot_core::{AnsweredBy, Chatbot, Config, PartnerChat};
 use futures::StreamExt as _;
 
 const VAR: &str = "CHATBOT_LIVE_OPENAI_BASE_URL";
@@ -161,15 +161,15 @@ async fn live_chat_turn_through_the_chatbot() {
     std::fs::create_dir_all(&config.data_dir).unwrap();
     let store = chatbot_core::store::open(&config.database_url).await.unwrap();
     let vectors = Arc::new(LocalIndex::open(&dir.path().join("index")).unwrap());
-    let bot = Chatbot::from_parts(
-        config,
-        Components {
-            store,
-            embedder: Arc::new(OfflineEmbedder::new()),
-            vectors,
-            model: Arc::new(Short(model(&url))),
-        },
-    );
+    let bot = Chatbot::builder()
+        .config(config)
+        .store(store)
+        .embedder(Arc::new(OfflineEmbedder::new()))
+        .vectors(vectors)
+        .model(Arc::new(Short(model(&url))))
+        .build()
+        .await
+        .unwrap();
     let seeded = chatbot_core::demo::seed(&bot).await.unwrap();
     assert!(seeded.chunks > 0);
     let ctx = bot.public_context(chatbot_core::demo::DEMO_COMPANY_ID).await.unwrap();

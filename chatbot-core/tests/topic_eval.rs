@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use chatbot_core::engine::{AnsweredBy, Components};
+use chatbot_core::AnsweredBy;
 use chatbot_core::guard::{TopicDecision, classify_topic};
 use chatbot_core::llm::ExtractiveAnswerer;
 use chatbot_core::rag::{LocalIndex, OfflineEmbedder};
@@ -42,13 +42,15 @@ async fn demo_company_topic_rates() {
     let db = format!("sqlite://{}?mode=rwc", dir.path().join("eval.db").display());
     let store = chatbot_core::store::open(&db).await.unwrap();
     let config = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
-    let components = Components {
-        store,
-        embedder: Arc::new(OfflineEmbedder::new()),
-        vectors: Arc::new(LocalIndex::open(&dir.path().join("index")).unwrap()),
-        model: Arc::new(ExtractiveAnswerer::new()),
-    };
-    let bot = Chatbot::from_parts(config, components);
+    let bot = Chatbot::builder()
+        .config(config)
+        .store(store)
+        .embedder(Arc::new(OfflineEmbedder::new()))
+        .vectors(Arc::new(LocalIndex::open(&dir.path().join("index")).unwrap()))
+        .model(Arc::new(ExtractiveAnswerer::new()))
+        .build()
+        .await
+        .unwrap();
     chatbot_core::demo::seed(&bot).await.unwrap();
     let ctx = bot.public_context(chatbot_core::demo::DEMO_COMPANY_ID).await.unwrap();
     let verbose = std::env::var_os("TOPIC_EVAL_VERBOSE").is_some();

@@ -6,7 +6,6 @@ use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
 use bytes::Bytes;
-use chatbot_core::metrics::{ReplyLabels, ServiceLabels};
 use chatbot_core::{Chatbot, ClientInfo};
 use futures::FutureExt as _;
 use hyper::body::Incoming;
@@ -105,15 +104,7 @@ impl App {
     pub fn new(bot: Chatbot, config: ServerConfig) -> Self {
         let metrics = HttpMetrics::new();
         let mut registry = Registry::default();
-        // Show every series from the start (at 0), so dashboards and alerts see them before
-        // the first event.
         let core = bot.metrics();
-        for by in ["model", "fallback", "refusal"] {
-            let _ = core.replies.get_or_create(&ReplyLabels { answered_by: by.into() });
-        }
-        for service in [bot.model().provider(), bot.vectors().name()] {
-            let _ = core.upstream_errors.get_or_create(&ServiceLabels { service: service.to_string() });
-        }
         core.register(&mut registry);
         metrics.register(&mut registry);
         Self { bot, config, metrics, registry }

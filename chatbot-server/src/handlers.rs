@@ -1,7 +1,7 @@
 //! Route handlers: HTTP in, `Chatbot` calls, HTTP out. No rules live here.
 
+use chatbot_core::HistoryItem;
 use chatbot_core::auth::{self, KeyKind};
-use chatbot_core::engine::HistoryItem;
 use chatbot_core::lead::{LeadFilter, LeadStatus};
 use chatbot_core::{ChatEvent, ChatInput, ChatReply, PartnerChat, TenantContext, WidgetSettingsPatch};
 use futures::StreamExt as _;
@@ -53,7 +53,7 @@ impl App {
     }
 
     async fn readyz(&self) -> Res {
-        match self.bot.store().ping().await {
+        match self.bot.ping().await {
             Ok(()) => Ok(body::json(StatusCode::OK, &json!({ "status": "ready" }))),
             Err(e) => {
                 tracing::warn!(error = %e, "readiness check failed");

@@ -1,0 +1,190 @@
+//! Companies, API keys, AI configuration and widget settings.
+
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{self, ApiKey, IssuedKey, KeyKind};
+use crate::error::{Error, Result};
+use crate::tenant::{AiConfig, Company, NewCompany, TenantContext, WidgetSettings, WidgetSettingsPatch};
+
+use super::Chatbot;
+use super::access::{ensure_active, require_operator, require_secret};
+
+/// A change to a company's [`AiConfig`]: only the fields given change.
+///
+/// The clearing rules: an empty `model` or `lead_webhook_url` removes it, a `daily_token_budget`
+/// of 0 removes the budget; a non-empty list replaces the list.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AiConfigPatch {
+    #[serde(default)]
+    pub allowed_topics: Option<Vec<String>>,
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub daily_token_budget: Option<u64>,
+    #[serde(default)]
+    pub lead_webhook_url: Option<String>,
+    #[serde(default)]
+    pub lead_profile_fields: Option<Vec<String>>,
+    #[serde(default)]
+    pub rate_limit_per_session: Option<u32>,
+    #[serde(default)]
+    pub rate_limit_per_ip: Option<u32>,
+}
+
+impl AiConfigPatch {
+    /// `config` with this patch applied.
+    pub fn apply_to(&self, config: &AiConfig) -> AiConfig {
+        let mut c = config.clone();
+        if let Some(t) = self.allowed_topics.as_ref().filter(|t| !t.is_empty()) {
+            c.allowed_topics.clone_from(t);
+        }
+        if let Some(m) = &self.model {
+            c.model = Some(m.clone()).filter(|m| !m.is_empty());
+        }
+        if let Some(b) = self.daily_token_budget {
+            c.daily_token_budget = Some(b).filter(|b| *b > 0);
+        }
+        if let Some(u) = &self.lead_webhook_url {
+            c.lead_webhook_url = Some(u.clone()).filter(|u| !u.is_empty());
+        }
+        if let Some(f) = self.lead_profile_fields.as_ref().filter(|f| !f.is_empty()) {
+            c.lead_profile_fields.clone_from(f);
+        }
+        if self.rate_limit_per_session.is_some() {
+            c.rate_limit_per_session = self.rate_limit_per_session;
+        }
+        if self.rate_limit_per_ip.is_some() {
+            c.rate_limit_per_ip = self.rate_limit_per_ip;
+        }
+        c
+    }
+}
+
+impl Chatbot {
+    /// # Errors
+    /// [`Error::Invalid`] naming the field; [`Error::Conflict`] when the id exists.
+    pub async fn create_company(&self, new: NewCompany) -> Result<Company> {
+        new.validate()?;
+        self.store().create_company(&new).await
+    }
+
+    /// # Errors
+    /// Storage failures.
+    pub async fn list_companies(&self) -> Result<Vec<Company>> {
+        self.store().list_companies().await
+    }
+
+    /// Deactivate (or reactivate) a company: its widget stops answering.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub async fn set_company_active(&self, ctx: &TenantContext, active: bool) -> Result<()> {
+        require_operator(ctx)?;
+        self.store().set_company_active(ctx.company_id(), active).await
+    }
+
+    /// Replace the company's AI configuration.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the field.
+    pub async fn set_ai_config(&self, ctx: &TenantContext, config: &AiConfig) -> Result<()> {
+        ctx.require_admin()?;
+        config.validate()?;
+        self.store().update_ai_config(ctx.company_id(), config).await
+    }
+
+    /// Change some fields of the company's AI configuration (see [`AiConfigPatch`] for the
+    /// clearing rules) and return the new configuration.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the field.
+    pub async fn update_ai_config(&self, ctx: &TenantContext, patch: &AiConfigPatch) -> Result<AiConfig> {
+        let c = patch.apply_to(&ctx.company().ai_config);
+        self.set_ai_config(ctx, &c).await?;
+        Ok(c)
+    }
+
+    /// Issue a key (the token is returned once and never stored).
+    ///
+    /// # Errors
+    /// Storage failures; [`Error::Unauthorized`] without operator access.
+    pub async fn create_key(&self, ctx: &TenantContext, kind: KeyKind) -> Result<IssuedKey> {
+        require_operator(ctx)?;
+        let issued = auth::generate_key(ctx.company_id(), kind);
+        self.store().insert_api_key(&issued.record).await?;
+        Ok(issued)
+    }
+
+    /// # Errors
+    /// Storage failures.
+    pub async fn list_keys(&self, ctx: &TenantContext) -> Result<Vec<ApiKey>> {
+        require_operator(ctx)?;
+        self.store().list_api_keys(ctx.company_id()).await
+    }
+
+    /// Revoke a key by its id (operator).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown key id.
+    pub async fn revoke_key(&self, key_id: &str) -> Result<()> {
+        if self.store().revoke_api_key(key_id).await? {
+            Ok(())
+        } else {
+            Err(Error::not_found(format!("key {key_id}")))
+        }
+    }
+
+    /// The widget settings (public).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub async fn widget_settings(&self, ctx: &TenantContext) -> Result<WidgetSettings> {
+        self.store()
+            .get_widget_settings(ctx.company_id())
+            .await?
+            .ok_or_else(|| Error::not_found(format!("widget settings of {}", ctx.company_id())))
+    }
+
+    /// The public widget settings of an active company in one store round trip (the widget's
+    /// first request; never stale: a store caches only what it can prove current, so every
+    /// instance sees a write at once).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] (unknown company), [`Error::Forbidden`] (inactive).
+    pub async fn public_widget_settings(&self, company_id: &str) -> Result<WidgetSettings> {
+        match self.store().get_public_widget_settings(company_id).await? {
+            None => Err(Error::not_found(format!("company {company_id}"))),
+            Some((false, _)) => Err(Error::Forbidden(format!("company {company_id} is inactive"))),
+            Some((true, s)) => Ok(s),
+        }
+    }
+
+    /// Partial update, visible to the next read on every instance.
+    ///
+    /// # Errors
+    /// [`Error::Unauthorized`] without a secret key; [`Error::Invalid`] naming the field.
+    pub async fn update_widget_settings(
+        &self,
+        ctx: &TenantContext,
+        patch: &WidgetSettingsPatch,
+    ) -> Result<WidgetSettings> {
+        require_secret(ctx)?;
+        patch.validate()?;
+        if patch.is_empty() {
+            return self.widget_settings(ctx).await;
+        }
+        self.store().update_widget_settings(ctx.company_id(), patch).await
+    }
+
+    /// An operator context for a company that must be active (operator commands that act for
+    /// the company's visitors, such as the terminal chat).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`], [`Error::Forbidden`] (inactive).
+    pub async fn active_operator_context(&self, company_id: &str) -> Result<TenantContext> {
+        let ctx = self.operator_context(company_id).await?;
+        ensure_active(ctx.company())?;
+        Ok(ctx)
+    }
+}

@@ -1,0 +1,133 @@
+//! The knowledge handle: ingest a site or files into the company's namespace, forget sources,
+//! report status, search. Every call is checked once, when the handle is made.
+
+use std::path::PathBuf;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::error::Result;
+use crate::ingest::index::{NewChunk, index_chunks};
+use crate::ingest::{EventSink, Forgotten, IngestOptions, IngestSummary, KnowledgeStatus, Sinks};
+use crate::tenant::TenantContext;
+
+use super::Chatbot;
+use super::types::SearchHit;
+
+/// A company's knowledge, for the company's secret key or the operator: get one with
+/// [`Chatbot::knowledge`].
+pub struct Knowledge<'a> {
+    bot: &'a Chatbot,
+    ctx: &'a TenantContext,
+}
+
+impl Chatbot {
+    /// The company's knowledge.
+    pub fn knowledge<'a>(&'a self, ctx: &'a TenantContext) -> Knowledge<'a> {
+        Knowledge { bot: self, ctx }
+    }
+
+    /// Embed and index chunks into the company's namespace.
+    ///
+    /// # Errors
+    /// [`crate::Error::Unauthorized`] without a secret key; embedder, vector store or storage
+    /// failures.
+    pub async fn index_chunks(&self, ctx: &TenantContext, chunks: &[NewChunk]) -> Result<Vec<String>> {
+        self.knowledge(ctx).index_chunks(chunks).await
+    }
+}
+
+impl Knowledge<'_> {
+    fn sinks(&self) -> Result<Sinks> {
+        self.ctx.require_admin()?;
+        let c = &self.bot.inner.c;
+        Ok(Sinks { store: c.store.clone(), embedder: c.embedder.clone(), vectors: c.vectors.clone() })
+    }
+
+    fn cid(&self) -> &str {
+        self.ctx.company_id()
+    }
+
+    /// After a change: queries read the new corpus statistics.
+    fn changed(&self) {
+        self.bot.inner.corpus_stats.invalidate(self.cid());
+    }
+
+    /// Crawl a site (see [`crate::ingest::SiteOptions`]).
+    ///
+    /// # Errors
+    /// [`crate::Error::Unauthorized`] without a secret key; as [`crate::ingest::ingest_site`].
+    #[cfg(feature = "crawl")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "crawl")))]
+    pub async fn ingest_site(
+        &self,
+        site: &crate::ingest::SiteOptions,
+        opts: &IngestOptions,
+        events: EventSink,
+        cancel: &CancellationToken,
+    ) -> Result<IngestSummary> {
+        let sinks = self.sinks()?;
+        let r = crate::ingest::ingest_site(&sinks, self.cid(), site, opts, events, cancel).await;
+        self.changed();
+        r
+    }
+
+    /// Ingest files and folders (unchanged files are skipped; files gone from a folder are
+    /// forgotten).
+    ///
+    /// # Errors
+    /// [`crate::Error::Unauthorized`] without a secret key; as [`crate::ingest::ingest_files`].
+    pub async fn ingest_files(
+        &self,
+        paths: &[PathBuf],
+        opts: &IngestOptions,
+        events: EventSink,
+        cancel: &CancellationToken,
+    ) -> Result<IngestSummary> {
+        let sinks = self.sinks()?;
+        let r = crate::ingest::ingest_files(&sinks, self.cid(), paths, opts, events, cancel).await;
+        self.changed();
+        r
+    }
+
+    /// Forget one source (a URL or path, as [`Knowledge::status`] lists it), or everything.
+    ///
+    /// # Errors
+    /// [`crate::Error::Unauthorized`] without a secret key; storage or vector store failures.
+    pub async fn forget(&self, source: Option<&str>) -> Result<Forgotten> {
+        let sinks = self.sinks()?;
+        let r = crate::ingest::forget(&sinks, self.cid(), source).await;
+        self.changed();
+        r
+    }
+
+    /// The company's sources and chunk counts.
+    ///
+    /// # Errors
+    /// [`crate::Error::Unauthorized`] without a secret key; storage failures.
+    pub async fn status(&self) -> Result<KnowledgeStatus> {
+        let sinks = self.sinks()?;
+        crate::ingest::status(&sinks, self.cid()).await
+    }
+
+    /// Search the company's knowledge (`top_k` in 1..=100).
+    ///
+    /// # Errors
+    /// [`crate::Error::Invalid`] (empty query, top_k), [`crate::Error::EmbedderMismatch`],
+    /// upstream failures.
+    pub async fn search(&self, query: &str, top_k: usize) -> Result<Vec<SearchHit>> {
+        self.bot.search(self.ctx, query, top_k).await
+    }
+
+    /// Embed and index ready-made chunks.
+    ///
+    /// # Errors
+    /// [`crate::Error::Unauthorized`] without a secret key; embedder, vector store or storage
+    /// failures.
+    pub async fn index_chunks(&self, chunks: &[NewChunk]) -> Result<Vec<String>> {
+        let sinks = self.sinks()?;
+        let ids = index_chunks(&sinks.store, &sinks.embedder, &sinks.vectors, self.cid(), chunks).await?;
+        crate::rag::stats::refresh_corpus_stats(sinks.store.as_ref(), &sinks.embedder, self.cid()).await?;
+        self.changed();
+        Ok(ids)
+    }
+}

@@ -1,0 +1,328 @@
+//! The lead workflow (what a visitor's message teaches the lead, the model's structured
+//! extraction, the once-only webhook) and the tenant-checked leads calls.
+
+use chrono::Utc;
+#[cfg(feature = "openai")]
+use tracing::warn;
+
+use crate::auth;
+#[cfg(feature = "openai")]
+use crate::conversation::Role;
+use crate::error::{Error, Result};
+use crate::lead::{Lead, LeadFilter, LeadStatus, extract};
+use crate::tenant::TenantContext;
+
+use super::Chatbot;
+
+/// Refresh the lead summary every this many visitor messages once ready.
+const SUMMARY_EVERY: usize = 4;
+/// Most leads one page lists (and the page size when none is asked for).
+const MAX_LEADS_PAGE: u32 = 500;
+const DEFAULT_LEADS_PAGE: u32 = 100;
+
+/// What one visitor message did to a lead.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct LeadStep {
+    /// The lead changed and must be saved.
+    pub(super) changed: bool,
+    /// It became ready with this message.
+    pub(super) became_ready: bool,
+    /// Its webhook is due (stamped `notified_at`; send after the save).
+    pub(super) notify: bool,
+}
+
+impl Chatbot {
+    /// stamp).
+    pub(super) fn lead_learns(
+        &self,
+        ctx: &TenantContext,
+        l: &mut Lead,
+        message: &str,
+        visitor_turns: usize,
+    ) -> LeadStep {
+        let update = extract::apply_message(l, message);
+        let became_ready = update.became_ready;
+        if became_ready || (l.is_lead_ready && visitor_turns.is_multiple_of(SUMMARY_EVERY)) {
+            l.ai_summary = extract::offline_summary(l);
+        }
+        let notify = stamp_notification(l, became_ready, has_webhook(ctx));
+        let changed = update.changed || became_ready;
+        if changed {
+            l.updated_at = Utc::now();
+        }
+        LeadStep { changed, became_ready, notify }
+    }
+
+    /// Apply a visitor message to a stored lead and save what changed. The message is applied
+    /// to the lead as loaded first (most messages change nothing: no write); a change is then
+    /// re-applied to the stored row under [`Store::modify_lead`], so a concurrent turn of the
+    /// same visitor never undoes this one, nor this one it. `l` becomes the saved lead.
+    pub(super) async fn learn_and_save(
+        &self,
+        ctx: &TenantContext,
+        l: &mut Lead,
+        message: &str,
+        visitor_turns: usize,
+    ) -> Result<LeadStep> {
+        let mut step = self.lead_learns(ctx, l, message, visitor_turns);
+        if step.changed {
+            let mut apply = |x: &mut Lead| {
+                step = self.lead_learns(ctx, x, message, visitor_turns);
+                step.changed
+            };
+            match self.store().modify_lead(ctx.company_id(), &l.lead_id, &mut apply).await? {
+                Some(saved) => *l = saved,
+                None => return Err(Error::not_found(format!("lead {}", l.lead_id))),
+            }
+        }
+        self.lead_saved(ctx, l, step);
+        Ok(step)
+    }
+
+    /// After a lead was saved: count a lead that became ready, notify the webhook once.
+    pub(super) fn lead_saved(&self, ctx: &TenantContext, l: &Lead, step: LeadStep) {
+        if step.became_ready {
+            self.inner.metrics.leads_ready.inc();
+        }
+        if step.notify {
+            self.notify_lead_ready(ctx, l.clone());
+        }
+    }
+
+    /// The partner-chat visitor's existing lead, with this message applied (the turn's first
+    /// write found one). Made here only if it vanished in between (deleted by an operator).
+    pub(super) async fn partner_lead(
+        &self,
+        ctx: &TenantContext,
+        session_id: &str,
+        user_id: &str,
+        message: &str,
+        visitor_turns: usize,
+    ) -> Result<(Lead, bool)> {
+        let store = self.store();
+        let cid = ctx.company_id();
+        let mut l = match store.get_lead_by_session(cid, session_id).await? {
+            Some(l) => l,
+            None => {
+                let mut l = Lead::new(new_lead_id(), cid, session_id, user_id);
+                let step = self.lead_learns(ctx, &mut l, message, visitor_turns);
+                match store.insert_lead(&l).await {
+                    Ok(()) => {
+                        self.lead_saved(ctx, &l, step);
+                        return Ok((l, step.became_ready));
+                    }
+                    // Made by a concurrent turn of the same visitor: use that one.
+                    Err(Error::Conflict(_)) => store
+                        .get_lead_by_session(cid, session_id)
+                        .await?
+                        .ok_or_else(|| Error::Internal("lead conflict without a lead".into()))?,
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        let step = self.learn_and_save(ctx, &mut l, message, visitor_turns).await?;
+        Ok((l, step.became_ready))
+    }
+
+    /// Refine the lead with the model's structured extraction (contacts checked against what the
+    /// visitor wrote, the company's profile fields, a summary), off the reply's path.
+    #[cfg(feature = "openai")]
+    pub(super) fn spawn_llm_extraction(&self, ctx: &TenantContext, lead: &Lead) {
+        let Some(extractor) = self.inner.extractor.clone() else { return };
+        let visitor: Vec<String> =
+            lead.messages.iter().filter(|m| m.role == Role::User).map(|m| m.content.clone()).collect();
+        let (bot, ctx, lead_id) = (self.clone(), ctx.clone(), lead.lead_id.clone());
+        tokio::spawn(async move {
+            let fields = ctx.company().ai_config.lead_profile_fields.clone();
+            let x = match extractor.extract(&visitor, &fields).await {
+                Ok(x) => x,
+                Err(e) => {
+                    warn!(company = ctx.company_id(), error = %e, "lead extraction by the model failed");
+                    bot.inner.metrics.upstream_error("openai");
+                    return;
+                }
+            };
+            // The extraction's tokens count against the company's daily budget like a reply's.
+            bot.record_usage(ctx.company_id(), x.tokens).await;
+            // Applied to the lead as stored now, atomically: the visitor's next turn may be
+            // saving it at the same moment.
+            let summary = x.summary.filter(|s| !s.trim().is_empty());
+            let has_webhook = has_webhook(&ctx);
+            let (mut update, mut notify) = (extract::LeadUpdate::default(), false);
+            let mut apply = |l: &mut Lead| {
+                update = extract::apply_extracted(l, "", &x.contacts, &x.profile);
+                if let Some(s) = &summary {
+                    l.ai_summary.clone_from(s);
+                }
+                notify = stamp_notification(l, update.became_ready, has_webhook);
+                l.updated_at = Utc::now();
+                true
+            };
+            let l = match bot.store().modify_lead(ctx.company_id(), &lead_id, &mut apply).await {
+                Ok(Some(l)) => l,
+                Ok(None) => return,
+                Err(e) => {
+                    warn!(company = ctx.company_id(), error = %e, "could not save the extracted lead");
+                    return;
+                }
+            };
+            if update.became_ready {
+                bot.inner.metrics.leads_ready.inc();
+            }
+            if notify {
+                bot.notify_lead_ready(&ctx, l);
+            }
+        });
+    }
+
+    pub(super) fn notify_lead_ready(&self, ctx: &TenantContext, lead: Lead) {
+        let Some(url) = ctx.company().ai_config.lead_webhook_url.clone() else { return };
+        let bot = self.clone();
+        let company_id = ctx.company_id().to_string();
+        tokio::spawn(async move {
+            crate::lead::webhook::deliver(
+                &bot.inner.http,
+                bot.store().as_ref(),
+                &bot.inner.metrics,
+                &company_id,
+                &url,
+                &lead,
+            )
+            .await;
+        });
+    }
+
+    /// # Errors
+    /// [`Error::Unauthorized`] without a secret key.
+    pub async fn list_leads(&self, ctx: &TenantContext, filter: &LeadFilter) -> Result<Vec<Lead>> {
+        ctx.require_admin()?;
+        let mut f = filter.clone();
+        if f.limit == 0 || f.limit > MAX_LEADS_PAGE {
+            f.limit = DEFAULT_LEADS_PAGE;
+        }
+        self.store().list_leads(ctx.company_id(), &f).await
+    }
+
+    /// # Errors
+    /// [`Error::NotFound`], [`Error::Conflict`] for a transition that is not allowed.
+    pub async fn set_lead_status(
+        &self,
+        ctx: &TenantContext,
+        lead_id: &str,
+        status: LeadStatus,
+    ) -> Result<Lead> {
+        ctx.require_admin()?;
+        // Atomic, so a visitor's turn saving the lead at the same moment keeps its details.
+        let mut refused = None;
+        let mut apply = |l: &mut Lead| match l.status.transition(status) {
+            Ok(next) => {
+                l.status = next;
+                l.updated_at = Utc::now();
+                true
+            }
+            Err(e) => {
+                refused = Some(e);
+                false
+            }
+        };
+        let lead = self
+            .store()
+            .modify_lead(ctx.company_id(), lead_id, &mut apply)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("lead {lead_id}")))?;
+        match refused {
+            Some(e) => Err(e),
+            None => Ok(lead),
+        }
+    }
+
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub async fn get_lead(&self, ctx: &TenantContext, lead_id: &str) -> Result<Lead> {
+        ctx.require_admin()?;
+        self.store()
+            .get_lead(ctx.company_id(), lead_id)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("lead {lead_id}")))
+    }
+}
+
+impl Chatbot {
+    /// Find a lead by its id in any company, with an operator context for its company. For
+    /// operator tooling only (the terminal's `leads show`): nothing but the id is checked.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub async fn find_lead_as_operator(&self, lead_id: &str) -> Result<Lead> {
+        self.store()
+            .find_lead_any_company(lead_id)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("lead {lead_id}")))
+    }
+}
+
+/// The leads of one company, checked for the secret key or the operator once: get one with
+/// [`Chatbot::leads`].
+pub struct Leads<'a> {
+    bot: &'a Chatbot,
+    ctx: &'a TenantContext,
+}
+
+impl Chatbot {
+    /// The company's leads.
+    pub fn leads<'a>(&'a self, ctx: &'a TenantContext) -> Leads<'a> {
+        Leads { bot: self, ctx }
+    }
+}
+
+impl Leads<'_> {
+    /// Newest first; a `limit` of 0 or over 500 lists 100.
+    ///
+    /// # Errors
+    /// [`Error::Unauthorized`] without a secret key.
+    pub async fn list(&self, filter: &LeadFilter) -> Result<Vec<Lead>> {
+        self.bot.list_leads(self.ctx, filter).await
+    }
+
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub async fn get(&self, lead_id: &str) -> Result<Lead> {
+        self.bot.get_lead(self.ctx, lead_id).await
+    }
+
+    /// # Errors
+    /// [`Error::NotFound`], [`Error::Conflict`] for a transition that is not allowed.
+    pub async fn set_status(&self, lead_id: &str, status: LeadStatus) -> Result<Lead> {
+        self.bot.set_lead_status(self.ctx, lead_id, status).await
+    }
+}
+
+/// Whether the company has a lead webhook configured.
+fn has_webhook(ctx: &TenantContext) -> bool {
+    ctx.company().ai_config.lead_webhook_url.is_some()
+}
+
+/// The webhook fires once per lead: a lead that just became ready is stamped `notified_at`
+/// before it is saved, so whichever writer saves the stamp first sends it, and nobody after.
+/// Returns whether this change is the one to send.
+fn stamp_notification(l: &mut Lead, became_ready: bool, has_webhook: bool) -> bool {
+    let notify = became_ready && l.notified_at.is_none() && has_webhook;
+    if notify {
+        l.notified_at = Some(Utc::now());
+    }
+    notify
+}
+
+/// A new lead's id (random, unguessable).
+pub(super) fn new_lead_id() -> String {
+    auth::random_token("lead_", 12)
+}
+
+pub(super) fn contact_ask(lead: &Lead) -> String {
+    let has_name = lead.name != crate::lead::ANONYMOUS;
+    match (has_name, lead.email.is_empty() && lead.phone.is_empty()) {
+        (false, true) => "If you'd like someone to follow up with you, feel free to share your name and an e-mail address or phone number.".into(),
+        (false, false) => "May I have your name, so we know who to follow up with?".into(),
+        (true, _) => format!("Thanks, {}! What's the best e-mail address or phone number to reach you?", lead.name),
+    }
+}

@@ -1,0 +1,279 @@
+//! Sessions and the two chat entry points (the session routes and the seed's partner chat):
+//! everything a turn needs checked and loaded before it runs.
+
+use chrono::Utc;
+use futures::stream::BoxStream;
+
+use crate::auth;
+use crate::conversation::{Conversation, Message, Role, Session};
+use crate::error::{Error, Result};
+use crate::guard;
+use crate::lead::Lead;
+use crate::tenant::TenantContext;
+
+use super::Chatbot;
+use super::leads::new_lead_id;
+use super::types::{ChatEvent, ChatInput, ChatReply, ClientInfo, PartnerChat, SessionInfo};
+
+/// Most `history` items accepted from a client.
+const MAX_CLIENT_HISTORY: usize = 50;
+
+/// Where a turn goes: the conversation, its visitor and its lead.
+pub(super) struct Target {
+    pub(super) session_id: String,
+    pub(super) user_id: String,
+    pub(super) lead: TargetLead,
+    pub(super) client_history: Vec<Message>,
+}
+
+/// Where a turn's lead comes from.
+pub(super) enum TargetLead {
+    /// Loaded before the turn (the session routes make it with the session).
+    Loaded(Box<Lead>),
+    /// Found or made in the turn, by the conversation's session id (partner chat).
+    BySession,
+}
+
+/// A company's request limits per minute (its AI configuration, or the defaults).
+struct Limits {
+    per_ip: u32,
+    per_session: u32,
+}
+
+fn limits(ctx: &TenantContext) -> Limits {
+    let c = &ctx.company().ai_config;
+    Limits {
+        per_ip: c.rate_limit_per_ip.unwrap_or(guard::DEFAULT_PER_IP),
+        per_session: c.rate_limit_per_session.unwrap_or(guard::DEFAULT_PER_SESSION),
+    }
+}
+
+/// The conversation (session) id of a partner-chat visitor: the seed's route has no session
+/// token, so the visitor's `user_id` names the conversation.
+pub(crate) fn partner_session_id(user_id: &str) -> String {
+    format!("pc_{user_id}")
+}
+
+impl Chatbot {
+    /// Create a session, or resume `session_id` if given. A new session creates its lead.
+    ///
+    /// # Errors
+    /// [`Error::RateLimited`], [`Error::NotFound`] (unknown session), [`Error::Unauthorized`]
+    /// (expired session), [`Error::Invalid`].
+    pub async fn open_session(
+        &self,
+        ctx: &TenantContext,
+        user_id: Option<String>,
+        session_id: Option<String>,
+        client: ClientInfo,
+    ) -> Result<SessionInfo> {
+        self.check_ip(ctx, client)?;
+        let store = self.store();
+        let now = Utc::now();
+        let ttl =
+            chrono::Duration::from_std(self.inner.config.session_ttl).unwrap_or(chrono::Duration::hours(24));
+        if let Some(sid) = session_id.filter(|s| !s.is_empty()) {
+            let mut s = self.valid_session(ctx, &sid).await?;
+            s.last_seen_at = now;
+            s.expires_at = now + ttl;
+            store.update_session(&s).await?;
+            let lead = self.lead_for_session(ctx, &s).await?;
+            return Ok(SessionInfo {
+                session_id: s.session_id,
+                lead_id: lead.lead_id,
+                expires_at: s.expires_at,
+                user_id: s.user_id,
+                resumed: true,
+            });
+        }
+        let user_id = normalize_user_id(user_id)?;
+        let session = Session {
+            session_id: auth::random_token("sess_", 32),
+            company_id: ctx.company_id().to_string(),
+            user_id: user_id.clone(),
+            lead_id: Some(new_lead_id()),
+            client_ip: client.ip.map(|ip| ip.to_string()),
+            expires_at: now + ttl,
+            created_at: now,
+            last_seen_at: now,
+        };
+        store.insert_session(&session).await?;
+        store.ensure_conversation(ctx.company_id(), &session.session_id, &user_id).await?;
+        let lead = Lead::new(
+            session.lead_id.clone().unwrap_or_default(),
+            ctx.company_id(),
+            &session.session_id,
+            &user_id,
+        );
+        store.insert_lead(&lead).await?;
+        Ok(SessionInfo {
+            session_id: session.session_id,
+            lead_id: lead.lead_id,
+            expires_at: session.expires_at,
+            user_id,
+            resumed: false,
+        })
+    }
+
+    pub(super) async fn valid_session(&self, ctx: &TenantContext, sid: &str) -> Result<Session> {
+        let s = self
+            .store()
+            .get_session(ctx.company_id(), sid)
+            .await?
+            .ok_or_else(|| Error::not_found("session (unknown, or of another company)"))?;
+        if s.is_expired(Utc::now()) {
+            return Err(Error::Unauthorized("session expired; start a new session".into()));
+        }
+        Ok(s)
+    }
+
+    pub(super) async fn lead_for_session(&self, ctx: &TenantContext, s: &Session) -> Result<Lead> {
+        if let Some(l) = self.store().get_lead_by_session(ctx.company_id(), &s.session_id).await? {
+            return Ok(l);
+        }
+        let lead = Lead::new(new_lead_id(), ctx.company_id(), &s.session_id, &s.user_id);
+        self.store().insert_lead(&lead).await?;
+        Ok(lead)
+    }
+
+    pub(super) fn check_ip(&self, ctx: &TenantContext, client: ClientInfo) -> Result<()> {
+        if let Some(ip) = client.ip {
+            self.inner.limiter.check_ip(ctx.company_id(), ip, limits(ctx).per_ip)?;
+        }
+        Ok(())
+    }
+
+    /// One chat turn in a session (`POST /api/chatbot/chat`).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] (session), [`Error::RateLimited`], [`Error::Invalid`] (message).
+    pub async fn chat(&self, ctx: &TenantContext, input: ChatInput) -> Result<ChatReply> {
+        let target = self.session_target(ctx, &input).await?;
+        self.turn(ctx, target, &input.message, None).await
+    }
+
+    /// Like [`Chatbot::chat`], streaming. The turn runs in its own task, so the reply is stored
+    /// even if the receiver goes away.
+    ///
+    /// # Errors
+    /// As [`Chatbot::chat`], for failures before the turn starts.
+    pub async fn chat_stream(
+        &self,
+        ctx: &TenantContext,
+        input: ChatInput,
+    ) -> Result<BoxStream<'static, ChatEvent>> {
+        let target = self.session_target(ctx, &input).await?;
+        Ok(self.spawn_turn(ctx.clone(), target, input.message))
+    }
+
+    pub(super) async fn session_target(&self, ctx: &TenantContext, input: &ChatInput) -> Result<Target> {
+        validate_message(&input.message, self.inner.config.max_message_chars)?;
+        let s = self.valid_session(ctx, &input.session_id).await?;
+        self.check_ip(ctx, input.client)?;
+        self.inner.limiter.check_session(ctx.company_id(), &s.session_id, limits(ctx).per_session)?;
+        let lead = self.lead_for_session(ctx, &s).await?;
+        Ok(Target {
+            session_id: s.session_id,
+            user_id: s.user_id,
+            lead: TargetLead::Loaded(Box::new(lead)),
+            client_history: Vec::new(),
+        })
+    }
+
+    /// The seed's partner chat (`POST /api/partner-chat/{companyId}`): no session token; the
+    /// conversation is keyed by `user_id` (a missing one gets an anonymous id).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] (message, user_id, history), [`Error::RateLimited`].
+    pub async fn partner_chat(&self, ctx: &TenantContext, input: PartnerChat) -> Result<ChatReply> {
+        let target = self.partner_target(ctx, &input).await?;
+        self.turn(ctx, target, &input.message, None).await
+    }
+
+    /// Streaming [`Chatbot::partner_chat`].
+    ///
+    /// # Errors
+    /// As [`Chatbot::partner_chat`].
+    pub async fn partner_chat_stream(
+        &self,
+        ctx: &TenantContext,
+        input: PartnerChat,
+    ) -> Result<BoxStream<'static, ChatEvent>> {
+        let target = self.partner_target(ctx, &input).await?;
+        Ok(self.spawn_turn(ctx.clone(), target, input.message))
+    }
+
+    pub(super) async fn partner_target(&self, ctx: &TenantContext, input: &PartnerChat) -> Result<Target> {
+        validate_message(&input.message, self.inner.config.max_message_chars)?;
+        self.check_ip(ctx, input.client)?;
+        if input.history.len() > MAX_CLIENT_HISTORY {
+            return Err(Error::invalid("history", format!("at most {MAX_CLIENT_HISTORY} items")));
+        }
+        let mut client_history = Vec::with_capacity(input.history.len());
+        for (i, h) in input.history.iter().enumerate() {
+            let role = match h.role.as_str() {
+                "user" => Role::User,
+                "assistant" | "bot" => Role::Assistant,
+                _ => return Err(Error::invalid(format!("history[{i}].role"), "must be user or assistant")),
+            };
+            if h.content.chars().count() > self.inner.config.max_message_chars {
+                return Err(Error::invalid(format!("history[{i}].content"), "too long"));
+            }
+            client_history.push(Message::new(role, h.content.clone()));
+        }
+        let user_id = normalize_user_id(input.user_id.clone())?;
+        let session_id = partner_session_id(&user_id);
+        if input.user_id.is_some() {
+            self.inner.limiter.check_session(ctx.company_id(), &session_id, limits(ctx).per_session)?;
+        }
+        // The lead is found or made in the turn, after the conversation's first write: a new
+        // visitor's lead is then inserted once, with what the first message revealed.
+        Ok(Target { session_id, user_id, lead: TargetLead::BySession, client_history })
+    }
+    /// Conversations, newest activity first (`limit` is clamped to 1..=500).
+    ///
+    /// # Errors
+    /// [`Error::Unauthorized`] without a secret key.
+    pub async fn list_conversations(
+        &self,
+        ctx: &TenantContext,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<Conversation>> {
+        ctx.require_admin()?;
+        self.store().list_conversations(ctx.company_id(), limit.clamp(1, 500), offset).await
+    }
+
+    /// # Errors
+    /// [`Error::NotFound`] when there is no such conversation.
+    pub async fn delete_conversation(&self, ctx: &TenantContext, session_id: &str) -> Result<()> {
+        ctx.require_admin()?;
+        if self.store().delete_conversation(ctx.company_id(), session_id).await? {
+            Ok(())
+        } else {
+            Err(Error::not_found(format!("conversation {session_id}")))
+        }
+    }
+}
+
+fn validate_message(message: &str, max_chars: usize) -> Result<()> {
+    if message.trim().is_empty() {
+        return Err(Error::invalid("message", "must not be empty"));
+    }
+    let n = message.chars().count();
+    if n > max_chars {
+        return Err(Error::invalid("message", format!("at most {max_chars} characters, got {n}")));
+    }
+    Ok(())
+}
+
+fn normalize_user_id(user_id: Option<String>) -> Result<String> {
+    match user_id.map(|u| u.trim().to_string()).filter(|u| !u.is_empty()) {
+        None => Ok(auth::random_token("anon_", 12)),
+        Some(u) if u.chars().count() > 200 => Err(Error::invalid("user_id", "at most 200 characters")),
+        Some(u) if u.chars().any(char::is_control) => {
+            Err(Error::invalid("user_id", "must not contain control characters"))
+        }
+        Some(u) => Ok(u),
+    }
+}

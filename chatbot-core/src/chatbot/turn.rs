@@ -1,0 +1,230 @@
+//! The chat turn both route families share: store the visitor's message, learn from it, retrieve,
+//! guard, answer, follow up on the lead, store the reply.
+
+use futures::stream::BoxStream;
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+
+use crate::conversation::{Message, Role};
+use crate::error::Result;
+use crate::guard::{self, TopicDecision};
+use crate::lead::Lead;
+use crate::llm::Passage;
+use crate::tenant::TenantContext;
+
+use super::Chatbot;
+use super::leads::{contact_ask, new_lead_id};
+use super::session::{Target, TargetLead};
+use super::types::{AnsweredBy, ChatEvent, ChatReply, SourceRef};
+
+/// Visitor turns between two contact-detail requests.
+const ASK_CONTACT_EVERY: usize = 3;
+/// Words below which a message is treated as a follow-up of the previous one.
+const FOLLOW_UP_WORDS: usize = 8;
+
+impl Chatbot {
+    pub(super) fn spawn_turn(
+        &self,
+        ctx: TenantContext,
+        target: Target,
+        message: String,
+    ) -> BoxStream<'static, ChatEvent> {
+        let (tx, rx) = mpsc::channel::<ChatEvent>(64);
+        let bot = self.clone();
+        tokio::spawn(async move {
+            let result = bot.turn(&ctx, target, &message, Some(tx.clone())).await;
+            let last = match result {
+                Ok(reply) => ChatEvent::Done(Box::new(reply)),
+                Err(e) => ChatEvent::Error(e),
+            };
+            let _ = tx.send(last).await;
+        });
+        Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))
+    }
+
+    /// The chat turn both route families share.
+    pub(super) async fn turn(
+        &self,
+        ctx: &TenantContext,
+        target: Target,
+        message: &str,
+        sink: Option<mpsc::Sender<ChatEvent>>,
+    ) -> Result<ChatReply> {
+        let store = self.store();
+        let cid = ctx.company_id();
+        // Loaded with the context (one request's snapshot) where it could be.
+        let settings = match ctx.widget_settings() {
+            Some(s) => s.clone(),
+            None => self.widget_settings(ctx).await?,
+        };
+        let visitor = Message::new(Role::User, message.trim());
+        // Nothing is lost: the visitor's message is stored before anything can fail (one
+        // statement creates the conversation if needed and appends to it).
+        // A partner visitor's lead is inserted in the same round trip when the conversation
+        // has none yet, with what this (then first) message revealed.
+        let visitor_slice = std::slice::from_ref(&visitor);
+        let (mut conv, new_lead) = match &target.lead {
+            TargetLead::BySession => {
+                let mut l = Lead::new(new_lead_id(), cid, &target.session_id, &target.user_id);
+                let step = self.lead_learns(ctx, &mut l, message, 1);
+                let (conv, inserted) = store
+                    .append_to_conversation_with_lead(
+                        cid,
+                        &target.session_id,
+                        &target.user_id,
+                        visitor_slice,
+                        &l,
+                    )
+                    .await?;
+                (conv, inserted.then_some((l, step)))
+            }
+            TargetLead::Loaded(_) => (
+                store.append_to_conversation(cid, &target.session_id, &target.user_id, visitor_slice).await?,
+                None,
+            ),
+        };
+        // What came before this message (the history of this turn).
+        conv.messages.pop();
+
+        // This visitor message's number in the conversation (paces summaries and contact asks).
+        let visitor_turns = conv.messages.iter().filter(|m| m.role == Role::User).count() + 1;
+
+        // Lead: what this message reveals.
+        let (mut lead, became_ready) = match target.lead {
+            TargetLead::Loaded(mut l) => {
+                let step = self.learn_and_save(ctx, &mut l, message, visitor_turns).await?;
+                (Some(*l), step.became_ready)
+            }
+            TargetLead::BySession => match new_lead {
+                Some((l, step)) => {
+                    self.lead_saved(ctx, &l, step);
+                    (Some(l), step.became_ready)
+                }
+                None => {
+                    let (l, ready) = self
+                        .partner_lead(ctx, &target.session_id, &target.user_id, message, visitor_turns)
+                        .await?;
+                    (Some(l), ready)
+                }
+            },
+        };
+
+        // Retrieval: a failing vector store means an answer without context, never an error.
+        // An injection attempt is refused without spending an embedding call.
+        let injection = guard::injection_reason(message).is_some();
+        // A short follow-up ("how big are they?") is searched together with the visitor's
+        // previous message, so it finds the knowledge the conversation is about.
+        let query = follow_up_query(&conv.messages, message);
+        let retrieved = if injection {
+            Ok(Vec::new())
+        } else {
+            self.retrieve(ctx, &query, self.inner.config.top_k).await
+        };
+        let passages = match retrieved {
+            Ok(p) => p,
+            Err(e) => {
+                warn!(company = cid, error = %e, "retrieval failed; answering without context");
+                self.inner.metrics.upstream_error(self.vectors().name());
+                Vec::new()
+            }
+        };
+        let sources = sources_of(&passages);
+        let best = passages.first().map(|p| p.score);
+
+        let history: Vec<Message> =
+            if conv.messages.is_empty() { target.client_history } else { conv.messages.clone() };
+        let decision = guard::classify_topic(message, best, &ctx.company().ai_config.allowed_topics);
+        let req = self.build_request(ctx, &settings, &history, &passages, message);
+
+        let (mut text, answered_by, usage) = match &decision {
+            TopicDecision::Refuse { reason } => {
+                info!(company = cid, reason, "refused off-topic request");
+                let t = guard::refusal_message(&settings.company_name);
+                send(&sink, ChatEvent::Delta(t.clone())).await;
+                (t, AnsweredBy::Refusal, None)
+            }
+            TopicDecision::Greeting if !self.model().is_paid() => {
+                let t = settings.welcome_message.clone();
+                send(&sink, ChatEvent::Delta(t.clone())).await;
+                (t, AnsweredBy::Fallback, None)
+            }
+            // Contact details with no question: acknowledge (the lead follow-up below thanks
+            // or asks for what is missing) instead of searching the knowledge for an answer.
+            TopicDecision::Contact if !self.model().is_paid() && lead.is_some() => {
+                let t = if became_ready { String::new() } else { "Thank you!".to_string() };
+                send(&sink, ChatEvent::Delta(t.clone())).await;
+                (t, AnsweredBy::Fallback, None)
+            }
+            _ => self.generate(ctx, &req, &sink).await,
+        };
+
+        // Lead follow-ups appended after the answer.
+        if let Some(l) = &lead {
+            let extra = if became_ready {
+                Some(format!(
+                    "Thank you, {}! We have your contact details and someone from {} will get back to you soon.",
+                    l.name, settings.company_name
+                ))
+            } else if !l.is_lead_ready && matches!(decision, TopicDecision::Contact) {
+                Some(contact_ask(l))
+            } else if !l.is_lead_ready && answered_by != AnsweredBy::Refusal {
+                (visitor_turns % ASK_CONTACT_EVERY == 1 && visitor_turns > 1).then(|| contact_ask(l))
+            } else {
+                None
+            };
+            if let Some(extra) = extra {
+                let piece = if text.is_empty() { extra } else { format!("\n\n{extra}") };
+                send(&sink, ChatEvent::Delta(piece.clone())).await;
+                text.push_str(&piece);
+            }
+        }
+
+        let reply_msg = Message::new(Role::Assistant, text.clone());
+        store.append_messages(cid, &target.session_id, std::slice::from_ref(&reply_msg)).await?;
+        self.inner.metrics.reply(answered_by.as_str());
+        if let Some(l) = lead.as_mut() {
+            let mut msgs = conv.messages;
+            msgs.push(visitor);
+            msgs.push(reply_msg);
+            l.messages = msgs;
+            #[cfg(feature = "openai")]
+            if answered_by == AnsweredBy::Model {
+                self.spawn_llm_extraction(ctx, l);
+            }
+        }
+        Ok(ChatReply {
+            message: text,
+            company_id: cid.to_string(),
+            session_id: target.session_id,
+            answered_by,
+            sources: if answered_by == AnsweredBy::Refusal { Vec::new() } else { sources },
+            lead,
+            usage,
+        })
+    }
+}
+
+pub(super) async fn send(sink: &Option<mpsc::Sender<ChatEvent>>, ev: ChatEvent) {
+    if let Some(tx) = sink {
+        let _ = tx.send(ev).await;
+    }
+}
+
+fn sources_of(passages: &[Passage]) -> Vec<SourceRef> {
+    let mut out: Vec<SourceRef> = Vec::new();
+    for p in passages {
+        let Some(src) = &p.source else { continue };
+        if !out.iter().any(|s| &s.source == src) {
+            out.push(SourceRef { source: src.clone(), title: p.title.clone(), score: p.score });
+        }
+    }
+    out
+}
+
+fn follow_up_query(history: &[Message], message: &str) -> String {
+    let short = message.split_whitespace().count() < FOLLOW_UP_WORDS;
+    match history.iter().rev().find(|m| m.role == Role::User) {
+        Some(prev) if short => format!("{} {}", prev.content, message.trim()),
+        _ => message.trim().to_string(),
+    }
+}

@@ -1,0 +1,146 @@
+//! The requests and replies of the facade: what front ends send in and get back.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::lead::Lead;
+use crate::llm::Usage;
+
+/// Which components are in use (logged at start by the CLI and the server).
+#[derive(Debug, Clone, Serialize)]
+pub struct ComponentsInfo {
+    pub store: String,
+    pub embedder: String,
+    pub vector_store: String,
+    pub model: String,
+}
+
+impl std::fmt::Display for ComponentsInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "store={} embedder={} vector_store={} model={}",
+            self.store, self.embedder, self.vector_store, self.model
+        )
+    }
+}
+
+/// The request's client, for rate limits.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClientInfo {
+    pub ip: Option<IpAddr>,
+}
+
+/// Which path produced a reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnsweredBy {
+    /// The configured chat model.
+    Model,
+    /// The offline extractive answerer (no key, upstream failure, or budget spent).
+    Fallback,
+    /// Topic enforcement refused the request.
+    Refusal,
+}
+
+impl AnsweredBy {
+    /// Every label, in a stable order (the reply metrics and the API documentation list these).
+    pub const ALL: [AnsweredBy; 3] = [Self::Model, Self::Fallback, Self::Refusal];
+
+    /// The label as it appears in replies and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Model => "model",
+            Self::Fallback => "fallback",
+            Self::Refusal => "refusal",
+        }
+    }
+}
+
+/// A source a reply used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceRef {
+    pub source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub score: f32,
+}
+
+/// A chat reply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatReply {
+    pub message: String,
+    pub company_id: String,
+    pub session_id: String,
+    pub answered_by: AnsweredBy,
+    pub sources: Vec<SourceRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lead: Option<Lead>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+}
+
+/// Streamed chat events.
+#[derive(Debug)]
+pub enum ChatEvent {
+    /// More reply text.
+    Delta(String),
+    /// The reply is complete and stored.
+    Done(Box<ChatReply>),
+    /// The turn failed (nothing more follows).
+    Error(Error),
+}
+
+/// A session create/resume result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub session_id: String,
+    pub lead_id: String,
+    pub expires_at: DateTime<Utc>,
+    pub user_id: String,
+    pub resumed: bool,
+}
+
+/// Input of `POST /api/chatbot/chat`.
+#[derive(Debug, Clone, Default)]
+pub struct ChatInput {
+    pub session_id: String,
+    pub message: String,
+    pub client: ClientInfo,
+}
+
+/// One item of the seed's `history` array.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryItem {
+    pub role: String,
+    pub content: String,
+}
+
+/// Input of `POST /api/partner-chat/{companyId}` (`{"message","user_id"?,"history"?}`).
+#[derive(Debug, Clone, Default)]
+pub struct PartnerChat {
+    pub message: String,
+    pub user_id: Option<String>,
+    pub history: Vec<HistoryItem>,
+    pub client: ClientInfo,
+}
+
+impl PartnerChat {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self { message: message.into(), ..Self::default() }
+    }
+}
+
+/// A search hit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub score: f32,
+    pub source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub text: String,
+    pub vector_id: String,
+}
