@@ -1,6 +1,9 @@
 //! Integration templates for developers who embed `chatbot-core`.
 //!
 //! Each example in this package is a compiled target (`cargo run -p chatbot-examples --example NAME`):
+//! - `embedded`: the embedded defaults from Rust: create a company, ingest a folder, ask, print
+//!   the answer and its sources (runs offline; the tests run it).
+//! - `production`: PostgreSQL, Pinecone and OpenAI from the environment, served over HTTP.
 //! - `embed_chat`: the embedded defaults in a folder of your choice, the demo company, one chat turn.
 //! - `custom_model`: plug your own [`chatbot_core::llm::ChatModel`] (any provider) into the engine.
 //! - `own_server`: mount the HTTP API of `chatbot-server` with your own bind address and data folder.
@@ -8,9 +11,97 @@
 //! The functions here are what the examples run; the tests below run them too, so the templates
 //! cannot rot.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use chatbot_core::{ChatReply, Chatbot, Config, PartnerChat};
+use chatbot_core::config::{EmbedderChoice, ModelChoice, VectorStoreChoice};
+use chatbot_core::ingest::IngestOptions;
+use chatbot_core::{ChatReply, Chatbot, Config, NewCompany, PartnerChat};
+use tokio_util::sync::CancellationToken;
+
+/// What [`ingest_and_ask`] did.
+pub struct Answer {
+    /// Chunks the folder gave.
+    pub chunks: usize,
+    /// The reply, with its sources.
+    pub reply: ChatReply,
+}
+
+/// The `embedded` template: open the embedded defaults in `data`, create a company, ingest the
+/// documents under `docs`, and ask `question` as a visitor of the company's widget would.
+///
+/// # Errors
+/// Any core error (storage, indexing, a bad folder).
+pub async fn ingest_and_ask(data: &Path, docs: &Path, question: &str) -> chatbot_core::Result<Answer> {
+    let bot = Chatbot::from_config(Config::offline(data.to_path_buf())).await?;
+    let company = NewCompany {
+        company_id: "acme".into(),
+        company_name: "Acme Appliances".into(),
+        email: "support@acme.example".into(),
+        ..NewCompany::default()
+    };
+    if let Err(e) = bot.create_company(company).await {
+        // Running the template twice on one folder: the company is there already.
+        if !matches!(e, chatbot_core::Error::Conflict(_)) {
+            return Err(e);
+        }
+    }
+    // Ingesting is an operator's (or the company's secret key's) job.
+    let admin = bot.operator_context("acme").await?;
+    let summary = bot
+        .knowledge(&admin)
+        .ingest_files(
+            &[docs.to_path_buf()],
+            &IngestOptions::default(),
+            Arc::new(|_| {}),
+            &CancellationToken::new(),
+        )
+        .await?;
+    // Visitors come in through the public context of an active company.
+    let visitor = bot.public_context("acme").await?;
+    let reply = bot.partner_chat(&visitor, PartnerChat::new(question)).await?;
+    Ok(Answer { chunks: summary.chunks, reply })
+}
+
+/// Two small documents for the `embedded` template to ingest when it is given no folder.
+///
+/// # Errors
+/// I/O failures.
+pub fn write_sample_docs(dir: &Path) -> std::io::Result<PathBuf> {
+    let docs = dir.join("docs");
+    std::fs::create_dir_all(&docs)?;
+    std::fs::write(
+        docs.join("warranty.md"),
+        "# Warranty\n\nEvery Acme appliance comes with a two-year warranty. Repairs under warranty are free; \
+         send the appliance with its receipt to our service centre in Utrecht.\n",
+    )?;
+    std::fs::write(
+        docs.join("delivery.md"),
+        "# Delivery\n\nWe deliver within the Netherlands in two business days. Delivery to Belgium and \
+         Germany takes four business days and costs 9 euros.\n",
+    )?;
+    Ok(docs)
+}
+
+/// The `production` template's boot check: every seam must be the remote one.
+///
+/// # Errors
+/// A message naming the variable to set.
+pub fn require_production(config: &Config) -> anyhow::Result<()> {
+    if !config.database_url.starts_with("postgres") {
+        anyhow::bail!("set DATABASE_URL=postgres://... (several instances share one PostgreSQL)");
+    }
+    if matches!(config.model, ModelChoice::Offline) {
+        anyhow::bail!("set OPENAI_API_KEY (and OPENAI_BASE_URL for another OpenAI-compatible server)");
+    }
+    if matches!(config.embedder, EmbedderChoice::Offline) {
+        anyhow::bail!("set OPENAI_API_KEY for the embeddings");
+    }
+    if matches!(config.vector_store, VectorStoreChoice::Local { .. }) {
+        anyhow::bail!("set PINECONE_API_KEY and PINECONE_INDEX_HOST");
+    }
+    Ok(())
+}
 
 /// Open the embedded defaults (SQLite, local index, offline embedder and answerer) in `dir`,
 /// seed the demo company `123`, and ask it one question.
@@ -26,6 +117,29 @@ pub async fn ask_demo_shop(dir: &Path, question: &str) -> chatbot_core::Result<C
 
 #[cfg(test)]
 mod tests {
+    #[tokio::test]
+    async fn the_embedded_template_answers_from_the_ingested_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let docs = super::write_sample_docs(dir.path()).unwrap();
+        let a = super::ingest_and_ask(&dir.path().join("data"), &docs, "How long is the warranty?")
+            .await
+            .unwrap();
+        assert!(a.chunks >= 2, "{}", a.chunks);
+        assert!(a.reply.message.contains("two-year warranty"), "{}", a.reply.message);
+        assert!(a.reply.sources.iter().any(|s| s.source.ends_with("warranty.md")), "{:?}", a.reply.sources);
+        // A second run on the same folder reuses the company and re-indexes nothing.
+        let again = super::ingest_and_ask(&dir.path().join("data"), &docs, "Do you deliver to Belgium?")
+            .await
+            .unwrap();
+        assert!(again.reply.message.contains("four business days"), "{}", again.reply.message);
+    }
+
+    #[test]
+    fn the_production_template_refuses_the_embedded_defaults() {
+        let err = super::require_production(&chatbot_core::Config::default()).unwrap_err();
+        assert!(err.to_string().contains("DATABASE_URL"), "{err}");
+    }
+
     #[tokio::test]
     async fn the_embed_template_answers_from_the_demo_knowledge() {
         let dir = tempfile::tempdir().unwrap();
