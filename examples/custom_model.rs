@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chatbot_core::llm::{ChatModel, ChatRequest, Completion, StreamEvent};
+use chatbot_core::llm::{ChatModel, ChatRequest, Completion, ModelCapabilities, StreamEvent};
 use chatbot_core::{Chatbot, Config, PartnerChat};
 use futures::stream::BoxStream;
 
@@ -19,9 +19,10 @@ impl ChatModel for Shouting {
         "shouting"
     }
 
-    fn is_paid(&self) -> bool {
-        // Paid models go through budgets, timeouts and the fallback; that is what we want here.
-        true
+    fn capabilities(&self) -> ModelCapabilities {
+        // Generative models go through budgets, timeouts and the fallback; that is what we want
+        // here. This one reports no token usage.
+        ModelCapabilities::generative().with_token_counts(false)
     }
 
     async fn complete(&self, req: &ChatRequest) -> chatbot_core::Result<Completion> {

@@ -26,6 +26,8 @@ pub mod ingest;
 pub mod lead;
 pub mod llm;
 pub mod metrics;
+pub mod net;
+pub mod providers;
 pub mod rag;
 pub mod store;
 pub mod tenant;

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chatbot_core::auth::KeyKind;
 use chatbot_core::conversation::Role;
-use chatbot_core::llm::{ChatModel, ChatRequest, Completion, StreamEvent, Usage};
+use chatbot_core::llm::{ChatModel, ChatRequest, Completion, ModelCapabilities, StreamEvent, Usage};
 use chatbot_core::rag::{Embedder, MetadataFilter, NamespaceStats, QueryMatch, VectorRecord, VectorStore};
 use chatbot_core::{
     AiConfig, AnsweredBy, ChatEvent, ChatInput, Chatbot, ChatbotBuilder, ClientInfo, Config, Error,
@@ -31,8 +31,8 @@ impl ChatModel for Scripted {
         "scripted"
     }
 
-    fn is_paid(&self) -> bool {
-        true
+    fn capabilities(&self) -> ModelCapabilities {
+        ModelCapabilities::generative()
     }
 
     async fn complete(&self, req: &ChatRequest) -> chatbot_core::Result<Completion> {

@@ -265,7 +265,7 @@ mod webhook {
 
     use chatbot_core::lead::Lead;
     use chatbot_core::lead::extract::apply_message;
-    use chatbot_core::lead::webhook::{WebhookPolicy, payload, send_signed, verify};
+    use chatbot_core::net::webhook::{WebhookPolicy, payload, send_signed, verify};
     use wiremock::matchers::{header, header_exists, method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -392,7 +392,8 @@ mod webhook {
 mod llm {
     use chatbot_core::lead::Lead;
     use chatbot_core::lead::extract::{apply_extracted, apply_message};
-    use chatbot_core::lead::llm_extract::LlmExtractor;
+    use chatbot_core::llm::LeadExtractor as _;
+    use chatbot_core::providers::openai::OpenAiExtractor as LlmExtractor;
     use serde_json::json;
     use wiremock::matchers::{header, method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -530,9 +531,9 @@ mod flow {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use chatbot_core::lead::webhook::verify;
     use chatbot_core::lead::{ANONYMOUS, LeadFilter};
     use chatbot_core::llm::ExtractiveAnswerer;
+    use chatbot_core::net::webhook::verify;
     use chatbot_core::rag::{LocalIndex, OfflineEmbedder};
     use chatbot_core::{AiConfig, Chatbot, Config, PartnerChat};
     use wiremock::matchers::method;

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chatbot_core::conversation::Role;
-use chatbot_core::llm::openai::RetryPolicy;
-use chatbot_core::llm::{ChatModel, ChatRequest, OpenAiChat, PromptMessage, StreamEvent};
-use chatbot_core::rag::{Embedder, LocalIndex, OfflineEmbedder, OpenAiEmbedder, cosine};
+use chatbot_core::llm::{ChatModel, ChatRequest, ModelCapabilities, PromptMessage, StreamEvent};
+use chatbot_core::providers::openai::{OpenAiChat, OpenAiEmbedder, RetryPolicy};
+use chatbot_core::rag::{Embedder, LocalIndex, OfflineEmbedder, cosine};
 use chatbot_core::{AnsweredBy, Chatbot, Config, PartnerChat};
 use futures::StreamExt as _;
 
@@ -133,8 +133,8 @@ impl ChatModel for Short {
     fn provider(&self) -> &'static str {
         self.0.provider()
     }
-    fn is_paid(&self) -> bool {
-        self.0.is_paid()
+    fn capabilities(&self) -> ModelCapabilities {
+        self.0.capabilities()
     }
     async fn complete(&self, req: &ChatRequest) -> chatbot_core::Result<chatbot_core::llm::Completion> {
         let mut r = req.clone();

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use chatbot_core::Error;
 use chatbot_core::conversation::Role;
-use chatbot_core::llm::openai::{RetryPolicy, TokenLimitField};
-use chatbot_core::llm::{ChatModel, ChatRequest, OpenAiChat, PromptMessage, StreamEvent, Usage};
+use chatbot_core::llm::{ChatModel, ChatRequest, PromptMessage, StreamEvent, Usage};
+use chatbot_core::providers::openai::{OpenAiChat, RetryPolicy, TokenLimitField};
 use futures::StreamExt as _;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -517,7 +517,8 @@ async fn a_refused_connection_is_a_retryable_error() {
 
 // ----- embeddings -----
 
-use chatbot_core::rag::{Embedder, OpenAiEmbedder};
+use chatbot_core::providers::openai::OpenAiEmbedder;
+use chatbot_core::rag::Embedder;
 
 /// Answers `POST /v1/embeddings` like the API reference shows, with vectors that encode which
 /// input they belong to (`[byte length, position, 1, 0, ...]`), listed in REVERSE order so that

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use chatbot_core::Error;
-use chatbot_core::rag::pinecone::{PineconeConfig, PineconeOptions, PineconeStore};
+use chatbot_core::providers::pinecone::{PineconeConfig, PineconeOptions, PineconeStore};
 use chatbot_core::rag::{MetadataFilter, VectorRecord, VectorStore};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, body_partial_json, header, method, path, query_param};

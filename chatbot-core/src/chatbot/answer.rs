@@ -34,7 +34,7 @@ impl Chatbot {
     ) -> (String, AnsweredBy, Option<Usage>) {
         let model = self.model();
         let cid = ctx.company_id();
-        if !model.is_paid() {
+        if !model.capabilities().generative {
             let t = self.inner.fallback.answer(req);
             send(sink, ChatEvent::Delta(t.clone())).await;
             return (t, AnsweredBy::Fallback, None);

@@ -90,7 +90,7 @@ impl ChatbotBuilder {
         #[cfg(feature = "openai")]
         let extractor = match &config.model {
             ModelChoice::OpenAi { api_key, base_url, model } => Some(
-                crate::lead::llm_extract::LlmExtractor::new(api_key, base_url.as_deref(), model)
+                crate::providers::openai::OpenAiExtractor::new(api_key, base_url.as_deref(), model)
                     .with_http_client(http_client()),
             ),
             ModelChoice::Offline => None,
@@ -150,7 +150,7 @@ async fn vectors_from(config: &Config) -> Result<Arc<dyn VectorStore>> {
         VectorStoreChoice::Local { dir } => Ok(Arc::new(LocalIndex::open(dir)?)),
         #[cfg(feature = "pinecone")]
         VectorStoreChoice::Pinecone { api_key, index_host, index_name, environment } => Ok(Arc::new(
-            crate::rag::PineconeStore::connect(crate::rag::pinecone::PineconeConfig {
+            crate::rag::PineconeStore::connect(crate::providers::pinecone::PineconeConfig {
                 api_key: api_key.clone(),
                 index_host: index_host.clone(),
                 index_name: index_name.clone(),

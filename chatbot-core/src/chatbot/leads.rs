@@ -10,6 +10,8 @@ use crate::auth;
 use crate::conversation::Role;
 use crate::error::{Error, Result};
 use crate::lead::{Lead, LeadFilter, LeadStatus, extract};
+#[cfg(feature = "openai")]
+use crate::llm::LeadExtractor as _;
 use crate::tenant::TenantContext;
 
 use super::Chatbot;
@@ -180,7 +182,7 @@ impl Chatbot {
         let bot = self.clone();
         let company_id = ctx.company_id().to_string();
         tokio::spawn(async move {
-            crate::lead::webhook::deliver(
+            crate::net::webhook::deliver(
                 &bot.inner.http,
                 bot.store().as_ref(),
                 &bot.inner.metrics,

@@ -40,7 +40,7 @@ pub use types::{
 };
 
 #[cfg(feature = "openai")]
-use crate::lead::llm_extract::LlmExtractor;
+use crate::providers::openai::OpenAiExtractor as LlmExtractor;
 
 /// The four seams a [`Chatbot`] runs on.
 #[derive(Clone)]

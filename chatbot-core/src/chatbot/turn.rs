@@ -143,14 +143,14 @@ impl Chatbot {
                 send(&sink, ChatEvent::Delta(t.clone())).await;
                 (t, AnsweredBy::Refusal, None)
             }
-            TopicDecision::Greeting if !self.model().is_paid() => {
+            TopicDecision::Greeting if !self.model().capabilities().generative => {
                 let t = settings.welcome_message.clone();
                 send(&sink, ChatEvent::Delta(t.clone())).await;
                 (t, AnsweredBy::Fallback, None)
             }
             // Contact details with no question: acknowledge (the lead follow-up below thanks
             // or asks for what is missing) instead of searching the knowledge for an answer.
-            TopicDecision::Contact if !self.model().is_paid() && lead.is_some() => {
+            TopicDecision::Contact if !self.model().capabilities().generative && lead.is_some() => {
                 let t = if became_ready { String::new() } else { "Thank you!".to_string() };
                 send(&sink, ChatEvent::Delta(t.clone())).await;
                 (t, AnsweredBy::Fallback, None)

@@ -7,8 +7,6 @@ use crate::conversation::Message;
 use crate::error::{Error, Result};
 
 pub mod extract;
-pub mod llm_extract;
-pub mod webhook;
 
 /// Lead pipeline status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -556,8 +556,8 @@ impl ChatModel for ExtractiveAnswerer {
         "offline"
     }
 
-    fn is_paid(&self) -> bool {
-        false
+    fn capabilities(&self) -> super::ModelCapabilities {
+        super::ModelCapabilities::extractive()
     }
 
     async fn complete(&self, req: &ChatRequest) -> Result<Completion> {

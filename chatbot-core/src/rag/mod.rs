@@ -8,14 +8,14 @@ use crate::error::Result;
 
 pub mod local;
 pub mod offline;
-pub mod openai;
-pub mod pinecone;
 pub mod stats;
 
+#[cfg(feature = "openai")]
+pub use crate::providers::openai::OpenAiEmbedder;
+#[cfg(feature = "pinecone")]
+pub use crate::providers::pinecone::PineconeStore;
 pub use local::LocalIndex;
 pub use offline::OfflineEmbedder;
-pub use openai::OpenAiEmbedder;
-pub use pinecone::PineconeStore;
 pub use stats::CorpusStats;
 
 /// Turns texts into vectors. Order is preserved: output `i` embeds input `i`.
@@ -119,7 +119,7 @@ pub struct NamespaceStats {
 }
 
 /// Vector index seam, one namespace per company. Implementations: [`LocalIndex`] (embedded,
-/// default) and [`PineconeStore`].
+/// default) and `crate::providers::pinecone::PineconeStore` (feature `pinecone`).
 #[async_trait]
 pub trait VectorStore: Send + Sync + 'static {
     /// `local` or `pinecone`.

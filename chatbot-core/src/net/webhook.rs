@@ -4,8 +4,9 @@
 //! ai_summary,status,created_at},"sent_at"}`. Headers: `Content-Type: application/json`,
 //! `X-Chatbot-Event: lead.ready`, `X-Chatbot-Signature: sha256=<hex HMAC-SHA256(body, secret)>`
 //! with the company's webhook secret. Network errors, 5xx and 429 are retried with exponential
-//! backoff (429's `Retry-After` is honoured up to the cap); other 4xx are final. The outcome is
-//! stored as a [`WebhookDelivery`]; the chat never waits for it (the engine spawns it).
+//! backoff under [`crate::net::retry`] (a `Retry-After` is honoured up to the cap); other 4xx
+//! are final. The outcome is stored as a [`WebhookDelivery`]; the chat never waits for it (the
+//! engine spawns it).
 
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use serde_json::json;
 use sha2::Sha256;
 use tracing::{info, warn};
 
+use super::retry::{RetryPolicy, Transience, is_transient_status, retry, retry_after};
 use crate::lead::Lead;
 use crate::metrics::Metrics;
 use crate::store::{Store, WebhookDelivery};
@@ -27,7 +29,7 @@ pub const SIGNATURE_HEADER: &str = "X-Chatbot-Signature";
 pub const EVENT_HEADER: &str = "X-Chatbot-Event";
 
 /// Retry policy: `attempts` tries in all; the n-th retry waits `base_delay * 2^(n-1)`, at most
-/// `max_delay`.
+/// `max_delay` (or the receiver's `Retry-After`, at most `max_delay`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WebhookPolicy {
     pub attempts: u32,
@@ -47,6 +49,16 @@ impl WebhookPolicy {
     pub fn delay(&self, retry: u32) -> Duration {
         let factor = 2u32.saturating_pow(retry.saturating_sub(1));
         self.base_delay.saturating_mul(factor).min(self.max_delay)
+    }
+
+    /// The shared retry policy this describes (an exact schedule: receivers differ, so retries
+    /// do not need jitter to spread out).
+    pub fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy::new(self.attempts.max(1) - 1)
+            .with_backoff(self.base_delay, self.max_delay)
+            .with_jitter(0.0)
+            .with_max_retry_after(self.max_delay)
+            .with_clamped_retry_after(true)
     }
 }
 
@@ -98,6 +110,19 @@ pub struct Outcome {
     pub delivered: bool,
 }
 
+/// One failed POST.
+struct Failure {
+    status: Option<u16>,
+    message: String,
+    transience: Transience,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// POST `body` signed with `secret` to `url` under `policy` (no store involved).
 pub async fn send_signed(
     http: &reqwest::Client,
@@ -107,51 +132,49 @@ pub async fn send_signed(
     policy: &WebhookPolicy,
 ) -> Outcome {
     let signature = sign(secret, body);
-    let attempts = policy.attempts.max(1);
-    let mut out = Outcome { attempts: 0, status_code: None, error: None, delivered: false };
-    for attempt in 1..=attempts {
-        out.attempts = i32::try_from(attempt).unwrap_or(i32::MAX);
-        let result = http
-            .post(url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(SIGNATURE_HEADER, &signature)
-            .header(EVENT_HEADER, EVENT_LEAD_READY)
-            .body(body.to_vec())
-            .send()
-            .await;
-        let mut wait_hint = None;
-        match result {
-            Ok(resp) => {
-                let status = resp.status();
-                out.status_code = Some(i32::from(status.as_u16()));
-                if status.is_success() {
-                    out.error = None;
-                    out.delivered = true;
-                    return out;
-                }
-                out.error = Some(format!("HTTP {status}"));
-                let retryable = status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS;
-                if !retryable {
-                    return out;
-                }
-                wait_hint = resp
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs);
+    let signature = signature.as_str();
+    let (result, attempts) = retry(
+        &policy.retry_policy(),
+        "webhook",
+        |f: &Failure| f.transience,
+        |_| async move {
+            let resp = http
+                .post(url)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(SIGNATURE_HEADER, signature)
+                .header(EVENT_HEADER, EVENT_LEAD_READY)
+                .body(body.to_vec())
+                .send()
+                .await
+                .map_err(|e| Failure {
+                    status: None,
+                    message: format!("request failed: {e}"),
+                    // Timeouts included: the receiver may just be slow to wake.
+                    transience: Transience::TRANSIENT,
+                })?;
+            let status = resp.status();
+            if status.is_success() {
+                return Ok(status.as_u16());
             }
-            Err(e) => {
-                out.status_code = None;
-                out.error = Some(format!("request failed: {e}"));
-            }
-        }
-        if attempt < attempts {
-            let wait = wait_hint.map_or(policy.delay(attempt), |h| h.max(policy.delay(attempt)));
-            tokio::time::sleep(wait.min(policy.max_delay)).await;
-        }
+            let transience = if is_transient_status(status.as_u16()) {
+                Transience::Transient { retry_after: retry_after(resp.headers()) }
+            } else {
+                Transience::Permanent
+            };
+            Err(Failure { status: Some(status.as_u16()), message: format!("HTTP {status}"), transience })
+        },
+    )
+    .await;
+    let attempts = i32::try_from(attempts).unwrap_or(i32::MAX);
+    match result {
+        Ok(code) => Outcome { attempts, status_code: Some(i32::from(code)), error: None, delivered: true },
+        Err(f) => Outcome {
+            attempts,
+            status_code: f.status.map(i32::from),
+            error: Some(f.message),
+            delivered: false,
+        },
     }
-    out
 }
 
 /// Deliver the lead to `url`. Never fails the caller; failures are recorded.

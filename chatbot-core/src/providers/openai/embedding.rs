@@ -3,8 +3,7 @@
 //! Batches respect the API's limits (at most 2,048 inputs and ~300,000 tokens per request; each
 //! input truncated to 8,191 tokens, counted with the `cl100k_base` tokenizer the OpenAI embedding
 //! models use); output order always follows input order (the response is sorted by `index`).
-//! Retries, timeouts and error mapping are shared with the chat client
-//! ([`crate::llm::openai::RetryPolicy`]).
+//! Retries, timeouts and error mapping are those of the shared [`OpenAiClient`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,12 +14,10 @@ use async_openai::config::OpenAIConfig;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::Embedder;
+use super::client::{self as http, OpenAiClient, SERVICE};
 use crate::error::{Error, Result};
-use crate::llm::openai::RetryPolicy;
-use crate::llm::openai::http::{self, Transport};
-
-const SERVICE: &str = "openai";
+use crate::net::retry::RetryPolicy;
+use crate::rag::Embedder;
 
 /// The default model.
 pub const DEFAULT_MODEL: &str = "text-embedding-3-small";
@@ -52,7 +49,7 @@ fn accepts_dimensions(model: &str) -> bool {
 /// before indexing, otherwise [`Embedder::dimension`] is 0 until the first response arrives.
 #[derive(Clone)]
 pub struct OpenAiEmbedder {
-    transport: Transport,
+    transport: OpenAiClient,
     client: Client<OpenAIConfig>,
     model: String,
     /// Sent as `dimensions` (text-embedding-3 models only).
@@ -82,19 +79,30 @@ impl OpenAiEmbedder {
     /// `base_url` like `https://api.openai.com/v1` (`None`: `OPENAI_BASE_URL`, else the public
     /// API); `model` empty means [`DEFAULT_MODEL`]. `dimensions` asks text-embedding-3 models for
     /// shorter vectors; for other models it declares the vector length (checked on every reply).
+    /// Retries are more patient than a chat turn's (this is background work): see
+    /// [`OpenAiEmbedder::default_retry_policy`].
     pub fn new(api_key: &str, base_url: Option<&str>, model: &str, dimensions: Option<u32>) -> Self {
+        let client = OpenAiClient::new(api_key, base_url).with_retry_policy(Self::default_retry_policy());
+        Self::from_client(client, model, dimensions)
+    }
+
+    /// 3 retries, timeouts retried, `Retry-After` honoured up to 60 s.
+    pub fn default_retry_policy() -> RetryPolicy {
+        RetryPolicy::new(3).with_retry_timeouts(true).with_max_retry_after(Duration::from_secs(60))
+    }
+
+    /// Embed through a client shared with the chat model and the lead extractor (its retry
+    /// policy and HTTP client apply). `model` and `dimensions` as in [`OpenAiEmbedder::new`].
+    pub fn from_client(client: OpenAiClient, model: &str, dimensions: Option<u32>) -> Self {
         let model =
             if model.trim().is_empty() { DEFAULT_MODEL.to_string() } else { model.trim().to_string() };
         let dimensions = dimensions.filter(|d| *d > 0);
         let dimension = dimensions.map(|d| d as usize).or_else(|| known_dimension(&model)).unwrap_or(0);
         let request_dimensions = dimensions.filter(|_| accepts_dimensions(&model));
-        let policy =
-            RetryPolicy::new(3).with_retry_timeouts(true).with_max_retry_after(Duration::from_secs(60));
-        let transport = Transport::new(api_key, base_url, policy);
         let timeout = Duration::from_secs(60);
         Self {
-            client: transport.client(timeout, Some(timeout)),
-            transport,
+            client: client.api(timeout, Some(timeout)),
+            transport: client,
             model,
             request_dimensions,
             dimension: Arc::new(AtomicUsize::new(dimension)),
@@ -106,13 +114,14 @@ impl OpenAiEmbedder {
     }
 
     fn rebuild(mut self) -> Self {
-        self.client = self.transport.client(self.timeout, Some(self.timeout));
+        self.client = self.transport.api(self.timeout, Some(self.timeout));
         self
     }
 
     /// Replace the retry policy (default: 3 retries, timeouts retried, `Retry-After` up to 60 s).
+    #[must_use]
     pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.transport.policy = policy;
+        self.transport = self.transport.with_retry_policy(policy);
         self.rebuild()
     }
 
@@ -123,8 +132,9 @@ impl OpenAiEmbedder {
     }
 
     /// Use this HTTP client.
+    #[must_use]
     pub fn with_http_client(mut self, http: reqwest::Client) -> Self {
-        self.transport.http = http;
+        self.transport = self.transport.with_http_client(http);
         self.rebuild()
     }
 
@@ -151,7 +161,7 @@ impl OpenAiEmbedder {
 
     /// The API base URL in use.
     pub fn base_url(&self) -> &str {
-        &self.transport.base_url
+        self.transport.base_url()
     }
 
     /// Embed a short text to learn (or check) the vector length; returns it.

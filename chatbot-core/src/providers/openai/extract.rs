@@ -4,57 +4,80 @@
 //! budget, area, buying or selling, timeline; for a webshop: order number, product, issue).
 //!
 //! The model only reads what the visitor wrote, and every contact it returns is checked against
-//! that text: a name, e-mail or phone the visitor did not write is dropped, so nothing is
-//! invented. The offline rules ([`super::extract`]) stay the baseline; this refines them.
+//! that text ([`Extracted::supported_by`]): a name, e-mail or phone the visitor did not write is
+//! dropped, so nothing is invented. The offline rules ([`crate::lead::extract`]) stay the
+//! baseline; this refines them.
+
+use std::time::Duration;
 
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
-use async_openai::error::OpenAIError;
 use async_openai::types::chat::{
     ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage,
     CreateChatCompletionRequestArgs, ResponseFormat, ResponseFormatJsonSchema,
 };
+use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 
-use super::extract::{Contacts, extract_email, extract_phone};
+use super::client::{self as http, OpenAiClient, SERVICE};
 use crate::error::{Error, Result};
+use crate::lead::extract::Contacts;
+use crate::llm::{DEFAULT_PROFILE_FIELDS, Extracted, LeadExtractor};
+use crate::net::retry::RetryPolicy;
 
-/// What the model extracted (after the anti-invention checks).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Extracted {
-    pub contacts: Contacts,
-    pub profile: Map<String, Value>,
-    /// A short profile of the lead in the model's words (for `ai_summary`).
-    pub summary: Option<String>,
-    /// Tokens the extraction call used (counted against the company's daily budget).
-    pub tokens: u32,
-}
-
-/// Structured-output extractor.
-#[derive(Debug, Clone)]
-pub struct LlmExtractor {
+/// Structured-output lead extractor over an OpenAI-compatible API.
+#[derive(Clone)]
+pub struct OpenAiExtractor {
+    transport: OpenAiClient,
     client: Client<OpenAIConfig>,
     model: String,
+    timeout: Duration,
 }
 
-/// Default profile fields when a company configured none.
-pub const DEFAULT_PROFILE_FIELDS: &[&str] = &["request_summary"];
+impl std::fmt::Debug for OpenAiExtractor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenAiExtractor")
+            .field("model", &self.model)
+            .field("timeout", &self.timeout)
+            .field("transport", &self.transport)
+            .finish()
+    }
+}
 
-impl LlmExtractor {
-    /// `base_url` like `https://api.openai.com/v1` (any OpenAI-compatible server).
+impl OpenAiExtractor {
+    /// `base_url` like `https://api.openai.com/v1` (any OpenAI-compatible server; `None`:
+    /// `OPENAI_BASE_URL`, else the public API).
     pub fn new(api_key: &str, base_url: Option<&str>, model: &str) -> Self {
-        let mut cfg = OpenAIConfig::new().with_api_key(api_key);
-        if let Some(b) = base_url {
-            cfg = cfg.with_api_base(b.trim_end_matches('/'));
-        }
-        Self { client: Client::with_config(cfg), model: model.to_string() }
+        Self::from_client(OpenAiClient::new(api_key, base_url), model)
+    }
+
+    /// Extract through a client shared with the chat model and the embedder (its retry policy
+    /// and HTTP client apply).
+    pub fn from_client(client: OpenAiClient, model: &str) -> Self {
+        Self::build(client, model.to_string(), Duration::from_secs(30))
+    }
+
+    fn build(transport: OpenAiClient, model: String, timeout: Duration) -> Self {
+        let timeout = timeout.max(Duration::from_millis(1));
+        Self { client: transport.api(timeout, Some(timeout)), transport, model, timeout }
     }
 
     /// Use your own HTTP client (timeouts, proxies).
     #[must_use]
-    pub fn with_http_client(mut self, http: reqwest::Client) -> Self {
-        self.client = self.client.with_http_client(http);
-        self
+    pub fn with_http_client(self, http: reqwest::Client) -> Self {
+        Self::build(self.transport.with_http_client(http), self.model, self.timeout)
+    }
+
+    /// Replace the retry policy (default [`RetryPolicy::default`]).
+    #[must_use]
+    pub fn with_retry_policy(self, policy: RetryPolicy) -> Self {
+        Self::build(self.transport.with_retry_policy(policy), self.model, self.timeout)
+    }
+
+    /// Time allowed for each attempt (default 30 s).
+    #[must_use]
+    pub fn with_timeout(self, timeout: Duration) -> Self {
+        Self::build(self.transport, self.model, timeout)
     }
 
     /// The strict JSON schema sent as `response_format.json_schema.schema`.
@@ -89,12 +112,15 @@ impl LlmExtractor {
             "additionalProperties": false,
         })
     }
+}
 
+#[async_trait]
+impl LeadExtractor for OpenAiExtractor {
     /// Extract from the visitor's messages (oldest first; later ones correct earlier ones).
     ///
     /// # Errors
     /// [`Error::Upstream`] (`openai`) when the call fails or the answer is not the schema's JSON.
-    pub async fn extract(&self, visitor_messages: &[String], profile_fields: &[String]) -> Result<Extracted> {
+    async fn extract(&self, visitor_messages: &[String], profile_fields: &[String]) -> Result<Extracted> {
         let fields: Vec<String> = if profile_fields.is_empty() {
             DEFAULT_PROFILE_FIELDS.iter().map(|s| (*s).to_string()).collect()
         } else {
@@ -127,71 +153,38 @@ An e-mail inside a link is not the visitor's e-mail; an order number, price or d
                 json_schema: ResponseFormatJsonSchema {
                     description: Some("Contact details and profile of a website visitor".into()),
                     name: "lead_extraction".into(),
-                    schema: Self::schema(&fields),
+                    schema: OpenAiExtractor::schema(&fields),
                     strict: Some(true),
                 },
             })
             .build()
             .map_err(|e| Error::Internal(format!("extraction request: {e}")))?;
-        let resp = self.client.chat().create(request).await.map_err(upstream)?;
+        let resp = self.client.chat().create(request).await.map_err(|e| http::map_error(SERVICE, e))?;
         let tokens = resp.usage.as_ref().map_or(0, |u| u.total_tokens);
         let msg = resp
             .choices
             .into_iter()
             .next()
             .map(|c| c.message)
-            .ok_or_else(|| Error::upstream("openai", "no choices in the extraction answer", true))?;
+            .ok_or_else(|| Error::upstream(SERVICE, "no choices in the extraction answer", true))?;
         if let Some(r) = msg.refusal.filter(|r| !r.is_empty()) {
-            return Err(Error::upstream("openai", format!("the model refused: {r}"), false));
+            return Err(Error::upstream(SERVICE, format!("the model refused: {r}"), false));
         }
         let content = msg.content.unwrap_or_default();
         let v: Value = serde_json::from_str(&content)
-            .map_err(|e| Error::upstream("openai", format!("extraction is not JSON: {e}"), true))?;
+            .map_err(|e| Error::upstream(SERVICE, format!("extraction is not JSON: {e}"), true))?;
         Ok(Extracted { tokens, ..checked(&v, visitor_messages, &fields) })
     }
-}
-
-fn upstream(e: OpenAIError) -> Error {
-    let retryable = matches!(e, OpenAIError::Reqwest(_) | OpenAIError::ApiError(_));
-    Error::upstream("openai", e.to_string(), retryable)
 }
 
 fn str_field<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
     v.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
 }
 
-fn digits(s: &str) -> String {
-    s.chars().filter(char::is_ascii_digit).collect()
-}
-
-/// Keep only what the visitor's text supports.
+/// Read the schema's JSON, then keep only what the visitor's text supports.
 fn checked(v: &Value, visitor_messages: &[String], fields: &[String]) -> Extracted {
-    let text = visitor_messages.join("\n");
-    let lower = text.to_lowercase();
-    let name = str_field(v, "name")
-        .filter(|n| n.chars().count() <= 80 && n.split_whitespace().count() <= 4)
-        .filter(|n| n.split_whitespace().all(|w| lower.contains(&w.to_lowercase())))
-        .map(String::from);
-    // The address must be one the rules also accept somewhere in the text (not inside a URL).
-    let email = str_field(v, "email").and_then(|e| {
-        let e = e.to_lowercase();
-        visitor_messages.iter().rev().filter_map(|m| extract_email(m)).find(|found| found.to_lowercase() == e)
-    });
-    let phone = str_field(v, "phone").and_then(|p| {
-        let d = digits(p);
-        if !(8..=15).contains(&d.len()) {
-            return None;
-        }
-        // Prefer the rules' normalised form of the same number; else the model's, if its digits
-        // were written by the visitor.
-        let tail = &d[d.len().saturating_sub(8)..];
-        visitor_messages
-            .iter()
-            .rev()
-            .filter_map(|m| extract_phone(m))
-            .find(|found| digits(found).ends_with(tail))
-            .or_else(|| digits(&text).contains(&d).then(|| p.to_string()))
-    });
+    let field = |k: &str| str_field(v, k).map(String::from);
+    let contacts = Contacts { name: field("name"), email: field("email"), phone: field("phone") };
     let mut profile = Map::new();
     if let Some(obj) = v.get("profile").and_then(Value::as_object) {
         for f in fields {
@@ -201,7 +194,7 @@ fn checked(v: &Value, visitor_messages: &[String], fields: &[String]) -> Extract
         }
     }
     let summary = str_field(v, "summary").map(|s| s.chars().take(500).collect());
-    Extracted { contacts: Contacts { name, email, phone }, profile, summary, tokens: 0 }
+    Extracted { contacts, profile, summary, tokens: 0 }.supported_by(visitor_messages)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! which OpenAI, vLLM and llama.cpp all accept, or `max_completion_tokens` for reasoning models),
 //! and the response is read leniently, so servers that bend the spec (an empty `finish_reason`,
 //! missing `usage`, numeric error codes) still work. Retries, timeouts and error mapping live in
-//! [`http`].
+//! the shared [`OpenAiClient`].
 
 use std::time::Duration;
 
@@ -17,15 +17,11 @@ use futures::StreamExt as _;
 use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
-use super::{ChatModel, ChatRequest, Completion, StreamEvent, Usage};
+use super::client::{self as http, OpenAiClient, SERVICE};
 use crate::conversation::Role;
 use crate::error::{Error, Result};
-
-pub(crate) mod http;
-
-pub use http::RetryPolicy;
-
-const SERVICE: &str = "openai";
+use crate::llm::{ChatModel, ChatRequest, Completion, ModelCapabilities, StreamEvent, Usage};
+use crate::net::retry::RetryPolicy;
 
 /// Which request field carries the reply-length limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -43,7 +39,7 @@ pub enum TokenLimitField {
 /// OpenAI-compatible chat model.
 #[derive(Clone)]
 pub struct OpenAiChat {
-    transport: http::Transport,
+    transport: OpenAiClient,
     model: String,
     timeout: Duration,
     token_limit: TokenLimitField,
@@ -67,33 +63,38 @@ impl OpenAiChat {
     /// `OPENAI_BASE_URL`, else the public API); `model` is the default model name; `timeout`
     /// bounds each attempt (a whole reply, or the wait for each streamed piece).
     pub fn new(api_key: &str, base_url: Option<&str>, model: &str, timeout: Duration) -> Self {
-        let transport = http::Transport::new(api_key, base_url, RetryPolicy::default());
-        Self::build(transport, model.to_string(), timeout, TokenLimitField::Auto)
+        Self::from_client(OpenAiClient::new(api_key, base_url), model, timeout)
+    }
+
+    /// Chat through a client shared with the embedder and the lead extractor (its retry policy
+    /// and HTTP client apply).
+    pub fn from_client(client: OpenAiClient, model: &str, timeout: Duration) -> Self {
+        Self::build(client, model.to_string(), timeout, TokenLimitField::Auto)
     }
 
     fn build(
-        transport: http::Transport,
+        transport: OpenAiClient,
         model: String,
         timeout: Duration,
         token_limit: TokenLimitField,
     ) -> Self {
         let timeout = timeout.max(Duration::from_millis(1));
-        let client = transport.client(timeout, Some(timeout));
-        let stream_client = transport.client(timeout, None);
+        let client = transport.api(timeout, Some(timeout));
+        let stream_client = transport.api(timeout, None);
         Self { transport, model, timeout, token_limit, client, stream_client }
     }
 
     /// Replace the retry policy (tests use [`RetryPolicy::none`] or millisecond backoffs).
+    #[must_use]
     pub fn with_retry_policy(self, policy: RetryPolicy) -> Self {
-        let mut t = self.transport;
-        t.policy = policy;
+        let t = self.transport.with_retry_policy(policy);
         Self::build(t, self.model, self.timeout, self.token_limit)
     }
 
     /// Use this HTTP client (proxies, custom TLS, connection pools shared with other clients).
+    #[must_use]
     pub fn with_http_client(self, http: reqwest::Client) -> Self {
-        let mut t = self.transport;
-        t.http = http;
+        let t = self.transport.with_http_client(http);
         Self::build(t, self.model, self.timeout, self.token_limit)
     }
 
@@ -109,11 +110,16 @@ impl OpenAiChat {
 
     /// The API base URL in use (no trailing slash).
     pub fn base_url(&self) -> &str {
-        &self.transport.base_url
+        self.transport.base_url()
     }
 
     pub fn retry_policy(&self) -> &RetryPolicy {
-        &self.transport.policy
+        self.transport.retry_policy()
+    }
+
+    /// The client this model talks through (to share with an embedder or an extractor).
+    pub fn client(&self) -> &OpenAiClient {
+        &self.transport
     }
 
     fn wire_request<'a>(&'a self, req: &'a ChatRequest, stream: bool) -> WireRequest<'a> {
@@ -281,8 +287,8 @@ impl ChatModel for OpenAiChat {
         "openai"
     }
 
-    fn is_paid(&self) -> bool {
-        true
+    fn capabilities(&self) -> ModelCapabilities {
+        ModelCapabilities::generative()
     }
 
     async fn complete(&self, req: &ChatRequest) -> Result<Completion> {

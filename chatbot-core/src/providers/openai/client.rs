@@ -1,5 +1,6 @@
-//! HTTP plumbing shared by the OpenAI-compatible clients (chat and embeddings): an async-openai
-//! client whose requests go through our own retry service, and the mapping of every failure onto
+//! The one OpenAI-compatible client behind chat, embeddings and lead extraction: base URL, API
+//! key, an injectable HTTP client and the retry policy, with async-openai's requests sent through
+//! our own retry service ([`crate::net::retry`]) and every failure mapped onto
 //! [`Error::Upstream`].
 //!
 //! Why our own retry service instead of async-openai's built-in one: the policy must be
@@ -14,82 +15,12 @@ use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::middleware::HttpRequestFactory;
-use reqwest::header::HeaderMap;
 
 use crate::error::Error;
+use crate::net::retry::{RetryPolicy, Transience, is_transient_status, retry, retry_after};
 
-/// When and how often a failed request is tried again.
-///
-/// Retried: HTTP 429 (except `insufficient_quota`, which is permanent), 408, 409, 5xx and
-/// connection failures; timeouts only when [`RetryPolicy::with_retry_timeouts`] says so. The wait
-/// is the server's `Retry-After` (or `retry-after-ms`) when given, else an exponential backoff
-/// from `initial_backoff` doubling up to `max_backoff`, with a little jitter. A `Retry-After`
-/// longer than `max_retry_after` is not waited for: the call fails at once, retryable, with the
-/// server's delay in [`Error::Upstream::retry_after`](crate::Error::Upstream).
-#[derive(Debug, Clone, PartialEq)]
-pub struct RetryPolicy {
-    max_retries: u32,
-    initial_backoff: Duration,
-    max_backoff: Duration,
-    max_retry_after: Duration,
-    retry_timeouts: bool,
-}
-
-impl Default for RetryPolicy {
-    /// Two retries, 250 ms doubling to 4 s, `Retry-After` honoured up to 10 s, timeouts not retried.
-    fn default() -> Self {
-        Self {
-            max_retries: 2,
-            initial_backoff: Duration::from_millis(250),
-            max_backoff: Duration::from_secs(4),
-            max_retry_after: Duration::from_secs(10),
-            retry_timeouts: false,
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// `max_retries` extra attempts after the first, with the default backoff.
-    pub fn new(max_retries: u32) -> Self {
-        Self { max_retries, ..Self::default() }
-    }
-
-    /// Never retry.
-    pub fn none() -> Self {
-        Self::new(0)
-    }
-
-    /// Exponential backoff from `initial` doubling up to `max`.
-    pub fn with_backoff(mut self, initial: Duration, max: Duration) -> Self {
-        self.initial_backoff = initial;
-        self.max_backoff = max.max(initial);
-        self
-    }
-
-    /// The longest server-requested `Retry-After` this client waits for.
-    pub fn with_max_retry_after(mut self, max: Duration) -> Self {
-        self.max_retry_after = max;
-        self
-    }
-
-    /// Whether a timed-out attempt is tried again.
-    pub fn with_retry_timeouts(mut self, retry: bool) -> Self {
-        self.retry_timeouts = retry;
-        self
-    }
-
-    pub fn max_retries(&self) -> u32 {
-        self.max_retries
-    }
-
-    fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self.initial_backoff.saturating_mul(2u32.saturating_pow(attempt.min(16)));
-        let base = exp.min(self.max_backoff);
-        // Up to 10% jitter so that many clients do not retry in lockstep.
-        let jitter_ms = (base.as_millis() as u64 / 10).max(1);
-        base + Duration::from_millis(rand::random_range(0..jitter_ms))
-    }
-}
+/// The service name in errors and metrics.
+pub(crate) const SERVICE: &str = "openai";
 
 /// What went wrong with one HTTP exchange (carried through async-openai as a boxed error).
 #[derive(Debug, Clone)]
@@ -122,18 +53,20 @@ impl std::fmt::Display for HttpFailure {
 
 impl std::error::Error for HttpFailure {}
 
-/// Connection settings shared by a client's requests.
+/// A connection to an OpenAI-compatible API (`https://api.openai.com/v1`, vLLM, llama.cpp's
+/// server, Ollama, ...), shared by [`super::OpenAiChat`], [`super::OpenAiEmbedder`] and
+/// [`super::OpenAiExtractor`]. Cheap to clone.
 #[derive(Clone)]
-pub(crate) struct Transport {
-    pub api_key: String,
-    pub base_url: String,
-    pub http: reqwest::Client,
-    pub policy: RetryPolicy,
+pub struct OpenAiClient {
+    api_key: String,
+    base_url: String,
+    http: reqwest::Client,
+    policy: RetryPolicy,
 }
 
-impl std::fmt::Debug for Transport {
+impl std::fmt::Debug for OpenAiClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Transport")
+        f.debug_struct("OpenAiClient")
             .field("base_url", &self.base_url)
             .field("api_key", &if self.api_key.is_empty() { "(none)" } else { "(set)" })
             .field("policy", &self.policy)
@@ -162,20 +95,46 @@ pub(crate) fn default_http() -> reqwest::Client {
         .unwrap_or_default()
 }
 
-impl Transport {
-    pub fn new(api_key: &str, base_url: Option<&str>, policy: RetryPolicy) -> Self {
+impl OpenAiClient {
+    /// `base_url` like `https://api.openai.com/v1` or `http://127.0.0.1:8080/v1` (`None`:
+    /// `OPENAI_BASE_URL`, else the public API); an empty key sends no `Authorization` value that
+    /// a local server would check. Retries follow [`RetryPolicy::default`].
+    pub fn new(api_key: &str, base_url: Option<&str>) -> Self {
         Self {
             api_key: api_key.to_string(),
             base_url: resolve_base_url(base_url),
             http: default_http(),
-            policy,
+            policy: RetryPolicy::default(),
         }
+    }
+
+    /// Replace the retry policy.
+    #[must_use]
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Use this HTTP client (proxies, custom TLS, connection pools shared with other clients).
+    #[must_use]
+    pub fn with_http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = http;
+        self
+    }
+
+    /// The API base URL in use (no trailing slash).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.policy
     }
 
     /// An async-openai client whose requests go through the retry service. `first_byte` bounds
     /// the wait for the response head of each attempt; `whole` (if any) also bounds reading the
     /// body (use it for non-streaming calls).
-    pub fn client(&self, first_byte: Duration, whole: Option<Duration>) -> Client<OpenAIConfig> {
+    pub(crate) fn api(&self, first_byte: Duration, whole: Option<Duration>) -> Client<OpenAIConfig> {
         let config =
             OpenAIConfig::new().with_api_base(self.base_url.clone()).with_api_key(self.api_key.clone());
         let shared =
@@ -199,51 +158,53 @@ async fn send_with_retries(
     s: &Shared,
     factory: HttpRequestFactory,
 ) -> Result<reqwest::Response, OpenAIError> {
-    let mut attempt: u32 = 0;
-    loop {
-        let mut request = factory.build().await?;
-        if let Some(t) = s.whole {
-            *request.timeout_mut() = Some(t);
-        }
-        let method = request.method().clone();
-        let path = request.url().path().to_string();
-        let mut failure = match tokio::time::timeout(s.first_byte, s.http.execute(request)).await {
-            Err(_) => timeout_failure(s.first_byte),
-            Ok(Err(e)) if e.is_timeout() => timeout_failure(s.first_byte),
-            Ok(Err(e)) if e.is_connect() => HttpFailure {
-                status: None,
-                message: format!("could not connect: {}", error_chain(&e)),
-                error_type: None,
-                code: None,
-                retryable: true,
-                retry_after: None,
-                timed_out: false,
-                attempts: 0,
-            },
-            Ok(Err(e)) => return Err(OpenAIError::Reqwest(e)),
-            Ok(Ok(resp)) if resp.status().is_success() => return Ok(resp),
-            Ok(Ok(resp)) => failure_from_response(resp, s.first_byte).await,
-        };
-        failure.attempts = attempt + 1;
-        let may_retry = failure.retryable
-            && attempt < s.policy.max_retries
-            && (!failure.timed_out || s.policy.retry_timeouts);
-        let delay = match failure.retry_after {
-            Some(d) if d > s.policy.max_retry_after => None,
-            Some(d) => Some(d),
-            None => Some(s.policy.backoff(attempt)),
-        };
-        match delay {
-            Some(delay) if may_retry => {
-                tracing::warn!(
-                    %method, path, attempt = attempt + 1, delay_ms = delay.as_millis() as u64,
-                    error = %failure, "OpenAI-compatible request failed; retrying"
-                );
-                tokio::time::sleep(delay).await;
-                attempt += 1;
+    let (result, attempts) = retry(&s.policy, "openai", transience, |_| send_once(s, &factory)).await;
+    result.map_err(|e| match e {
+        OpenAIError::Boxed(b) => match b.downcast::<HttpFailure>() {
+            Ok(mut f) => {
+                f.attempts = attempts;
+                OpenAIError::Boxed(f)
             }
-            _ => return Err(OpenAIError::Boxed(Box::new(failure))),
-        }
+            Err(other) => OpenAIError::Boxed(other),
+        },
+        other => other,
+    })
+}
+
+/// One attempt; an HTTP failure travels as a boxed [`HttpFailure`] (async-openai's error type).
+async fn send_once(s: &Shared, factory: &HttpRequestFactory) -> Result<reqwest::Response, OpenAIError> {
+    let mut request = factory.build().await?;
+    if let Some(t) = s.whole {
+        *request.timeout_mut() = Some(t);
+    }
+    let failure = match tokio::time::timeout(s.first_byte, s.http.execute(request)).await {
+        Err(_) => timeout_failure(s.first_byte),
+        Ok(Err(e)) if e.is_timeout() => timeout_failure(s.first_byte),
+        Ok(Err(e)) if e.is_connect() => HttpFailure {
+            status: None,
+            message: format!("could not connect: {}", error_chain(&e)),
+            error_type: None,
+            code: None,
+            retryable: true,
+            retry_after: None,
+            timed_out: false,
+            attempts: 0,
+        },
+        Ok(Err(e)) => return Err(OpenAIError::Reqwest(e)),
+        Ok(Ok(resp)) if resp.status().is_success() => return Ok(resp),
+        Ok(Ok(resp)) => failure_from_response(resp, s.first_byte).await,
+    };
+    Err(OpenAIError::Boxed(Box::new(failure)))
+}
+
+fn transience(e: &OpenAIError) -> Transience {
+    match e {
+        OpenAIError::Boxed(b) => match b.downcast_ref::<HttpFailure>() {
+            Some(f) if f.timed_out => Transience::TimedOut,
+            Some(f) if f.retryable => Transience::Transient { retry_after: f.retry_after },
+            _ => Transience::Permanent,
+        },
+        _ => Transience::Permanent,
     }
 }
 
@@ -271,24 +232,6 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-/// `Retry-After` in seconds (or an HTTP date), or OpenAI's `retry-after-ms`.
-pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
-    if let Some(ms) = get("retry-after-ms").and_then(|v| v.parse::<f64>().ok())
-        && ms.is_finite()
-        && ms >= 0.0
-    {
-        return Some(Duration::from_millis(ms as u64));
-    }
-    let v = get("retry-after")?;
-    if let Ok(secs) = v.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_millis((secs * 1000.0) as u64));
-    }
-    let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
-    let wait = at.with_timezone(&chrono::Utc) - chrono::Utc::now();
-    Some(wait.to_std().unwrap_or(Duration::ZERO))
-}
-
 async fn failure_from_response(resp: reqwest::Response, body_timeout: Duration) -> HttpFailure {
     let status = resp.status().as_u16();
     let retry_after = retry_after(resp.headers());
@@ -302,10 +245,11 @@ async fn failure_from_response(resp: reqwest::Response, body_timeout: Duration) 
         if text.is_empty() { http_reason(status).to_string() } else { truncate(&text, 300) }
     });
     let quota = [&error_type, &code].iter().any(|v| v.as_deref() == Some("insufficient_quota"));
+    // OpenAI's SDKs also retry 408 and 409 (a lock timeout); a spent quota is permanent.
     let retryable = match status {
         429 => !quota,
         408 | 409 => true,
-        s => s >= 500,
+        s => is_transient_status(s),
     };
     HttpFailure {
         status: Some(status),
@@ -372,7 +316,7 @@ pub(crate) fn map_error(service: &str, e: OpenAIError) -> Error {
             let status = a.status_code.as_u16();
             let quota = a.api_error.r#type.as_deref() == Some("insufficient_quota")
                 || a.api_error.code.as_deref() == Some("insufficient_quota");
-            let retryable = (status == 429 && !quota) || status >= 500 || status == 408 || status == 409;
+            let retryable = (status == 429 && !quota) || status >= 500 || matches!(status, 408 | 409);
             upstream(format!("HTTP {status}: {}", a.api_error), retryable, None)
         }
         OpenAIError::JSONDeserialize(err, content) => {
@@ -395,23 +339,7 @@ pub(crate) fn timeout_error(service: &str, what: &str, after: Duration) -> Error
 
 #[cfg(test)]
 mod tests {
-    use reqwest::header::HeaderValue;
-
     use super::*;
-
-    #[test]
-    fn retry_after_in_seconds_millis_and_dates() {
-        let mut h = HeaderMap::new();
-        h.insert("retry-after", HeaderValue::from_static("2"));
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
-        h.insert("retry-after-ms", HeaderValue::from_static("150"));
-        assert_eq!(retry_after(&h), Some(Duration::from_millis(150)));
-        let mut h = HeaderMap::new();
-        h.insert("retry-after", HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
-        assert_eq!(retry_after(&h), Some(Duration::ZERO));
-        h.insert("retry-after", HeaderValue::from_static("soon"));
-        assert_eq!(retry_after(&h), None);
-    }
 
     #[test]
     fn error_bodies_of_openai_and_lenient_servers() {
@@ -428,20 +356,9 @@ mod tests {
     }
 
     #[test]
-    fn backoff_doubles_and_caps() {
-        let p = RetryPolicy::new(5).with_backoff(Duration::from_millis(100), Duration::from_millis(350));
-        let b0 = p.backoff(0);
-        let b1 = p.backoff(1);
-        let b5 = p.backoff(5);
-        assert!(b0 >= Duration::from_millis(100) && b0 < Duration::from_millis(111), "{b0:?}");
-        assert!(b1 >= Duration::from_millis(200) && b1 < Duration::from_millis(221), "{b1:?}");
-        assert!(b5 >= Duration::from_millis(350) && b5 < Duration::from_millis(386), "{b5:?}");
-    }
-
-    #[test]
     fn base_url_is_trimmed_and_defaults() {
         assert_eq!(resolve_base_url(Some("http://127.0.0.1:8080/v1/")), "http://127.0.0.1:8080/v1");
-        let t = Transport::new("sk-secret", Some("http://x/v1"), RetryPolicy::none());
-        assert!(!format!("{t:?}").contains("sk-secret"));
+        let c = OpenAiClient::new("sk-secret", Some("http://x/v1")).with_retry_policy(RetryPolicy::none());
+        assert!(!format!("{c:?}").contains("sk-secret"));
     }
 }

@@ -1,0 +1,11 @@
+//! Remote implementations of the seams, each behind its own cargo feature: an OpenAI-compatible
+//! API for chat, embeddings and lead extraction (`openai`), and Pinecone for vectors
+//! (`pinecone`). Their HTTP and SDK types stay in here; the rest of the crate sees the
+//! [`crate::llm`] and [`crate::rag`] traits.
+
+#[cfg(feature = "openai")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openai")))]
+pub mod openai;
+#[cfg(feature = "pinecone")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pinecone")))]
+pub mod pinecone;
