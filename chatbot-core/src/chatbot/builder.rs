@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::config::{Config, EmbedderChoice, ModelChoice, VectorStoreChoice};
 use crate::error::Result;
-use crate::llm::{ChatModel, ExtractiveAnswerer};
+use crate::llm::{ChatModel, ExtractiveAnswerer, LeadExtractor};
 use crate::rag::{Embedder, LocalIndex, OfflineEmbedder, VectorStore};
 use crate::store::{self, Store};
 
@@ -30,6 +30,7 @@ pub struct ChatbotBuilder {
     embedder: Option<Arc<dyn Embedder>>,
     vectors: Option<Arc<dyn VectorStore>>,
     model: Option<Arc<dyn ChatModel>>,
+    lead_extractor: Option<Arc<dyn LeadExtractor>>,
 }
 
 impl ChatbotBuilder {
@@ -64,6 +65,13 @@ impl ChatbotBuilder {
         self
     }
 
+    /// Structured lead extraction by a model (run after model replies, off the reply's path).
+    /// Default: the configured OpenAI-compatible model's, none with the offline answerer.
+    pub fn lead_extractor(mut self, extractor: Arc<dyn LeadExtractor>) -> Self {
+        self.lead_extractor = Some(extractor);
+        self
+    }
+
     /// Open what was not given from the configuration and build the facade.
     ///
     /// # Errors
@@ -87,21 +95,12 @@ impl ChatbotBuilder {
             Some(m) => m,
             None => model_from(&config)?,
         };
-        #[cfg(feature = "openai")]
-        let extractor = match &config.model {
-            ModelChoice::OpenAi { api_key, base_url, model } => Some(
-                crate::providers::openai::OpenAiExtractor::new(api_key, base_url.as_deref(), model)
-                    .with_http_client(http_client()),
-            ),
-            ModelChoice::Offline => None,
+        let lead_extractor = match self.lead_extractor {
+            Some(x) => Some(x),
+            None => lead_extractor_from(&config),
         };
-        let c = Components { store, embedder, vectors, model };
-        Ok(Chatbot::assemble(
-            config,
-            c,
-            #[cfg(feature = "openai")]
-            extractor,
-        ))
+        let c = Components { store, embedder, vectors, model, lead_extractor };
+        Ok(Chatbot::assemble(config, c))
     }
 }
 
@@ -176,5 +175,16 @@ fn model_from(config: &Config) -> Result<Arc<dyn ChatModel>> {
         ))),
         #[cfg(not(feature = "openai"))]
         ModelChoice::OpenAi { .. } => Err(not_built("an OpenAI-compatible chat model", "openai")),
+    }
+}
+
+fn lead_extractor_from(config: &Config) -> Option<Arc<dyn LeadExtractor>> {
+    match &config.model {
+        #[cfg(feature = "openai")]
+        ModelChoice::OpenAi { api_key, base_url, model } => Some(Arc::new(
+            crate::providers::openai::OpenAiExtractor::new(api_key, base_url.as_deref(), model)
+                .with_http_client(http_client()),
+        )),
+        _ => None,
     }
 }

@@ -2,16 +2,12 @@
 //! extraction, the once-only webhook) and the tenant-checked leads calls.
 
 use chrono::Utc;
-#[cfg(feature = "openai")]
 use tracing::warn;
 
 use crate::auth;
-#[cfg(feature = "openai")]
 use crate::conversation::Role;
 use crate::error::{Error, Result};
 use crate::lead::{Lead, LeadFilter, LeadStatus, extract};
-#[cfg(feature = "openai")]
-use crate::llm::LeadExtractor as _;
 use crate::tenant::TenantContext;
 
 use super::Chatbot;
@@ -128,9 +124,8 @@ impl Chatbot {
 
     /// Refine the lead with the model's structured extraction (contacts checked against what the
     /// visitor wrote, the company's profile fields, a summary), off the reply's path.
-    #[cfg(feature = "openai")]
     pub(super) fn spawn_llm_extraction(&self, ctx: &TenantContext, lead: &Lead) {
-        let Some(extractor) = self.inner.extractor.clone() else { return };
+        let Some(extractor) = self.inner.c.lead_extractor.clone() else { return };
         let visitor: Vec<String> =
             lead.messages.iter().filter(|m| m.role == Role::User).map(|m| m.content.clone()).collect();
         let (bot, ctx, lead_id) = (self.clone(), ctx.clone(), lead.lead_id.clone());

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use crate::cache::GenCache;
 use crate::config::Config;
 use crate::guard::RateLimiter;
-use crate::llm::{ChatModel, ExtractiveAnswerer};
+use crate::llm::{ChatModel, ExtractiveAnswerer, LeadExtractor};
 use crate::metrics::Metrics;
 use crate::rag::{Embedder, VectorStore};
 use crate::store::{ChunkRecord, Store};
@@ -39,16 +39,16 @@ pub use types::{
     SearchHit, SessionInfo, SourceRef,
 };
 
-#[cfg(feature = "openai")]
-use crate::providers::openai::OpenAiExtractor as LlmExtractor;
-
-/// The four seams a [`Chatbot`] runs on.
+/// The seams a [`Chatbot`] runs on.
 #[derive(Clone)]
 pub(crate) struct Components {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) embedder: Arc<dyn Embedder>,
     pub(crate) vectors: Arc<dyn VectorStore>,
     pub(crate) model: Arc<dyn ChatModel>,
+    /// Structured lead extraction by a model, run after model replies (none: the offline lead
+    /// rules alone).
+    pub(crate) lead_extractor: Option<Arc<dyn LeadExtractor>>,
 }
 
 struct Inner {
@@ -58,9 +58,6 @@ struct Inner {
     limiter: RateLimiter,
     metrics: Metrics,
     http: reqwest::Client,
-    /// Structured-output lead extraction, when an OpenAI-compatible model is configured.
-    #[cfg(feature = "openai")]
-    extractor: Option<LlmExtractor>,
     /// Companies whose recorded embedder matched the configured one, and when that was checked
     /// (queries skip the store look-up for [`IDENTITY_RECHECK`]).
     identity_ok: GenCache<String, ()>,
@@ -115,11 +112,7 @@ impl Chatbot {
         ChatbotBuilder::default()
     }
 
-    fn assemble(
-        config: Config,
-        c: Components,
-        #[cfg(feature = "openai")] extractor: Option<LlmExtractor>,
-    ) -> Self {
+    fn assemble(config: Config, c: Components) -> Self {
         let labels = AnsweredBy::ALL.map(AnsweredBy::as_str);
         let metrics = Metrics::with_series(&labels, &[c.model.provider(), c.vectors.name()]);
         Self {
@@ -129,8 +122,6 @@ impl Chatbot {
                 fallback: ExtractiveAnswerer::new(),
                 limiter: RateLimiter::new(),
                 metrics,
-                #[cfg(feature = "openai")]
-                extractor,
                 http: builder::http_client(),
                 identity_ok: GenCache::new(IDENTITY_CACHE_ENTRIES, IDENTITY_RECHECK),
                 chunks: GenCache::new(CHUNK_CACHE_ENTRIES, CHUNK_CACHE_AGE),

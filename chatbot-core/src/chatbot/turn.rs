@@ -187,7 +187,6 @@ impl Chatbot {
             msgs.push(visitor);
             msgs.push(reply_msg);
             l.messages = msgs;
-            #[cfg(feature = "openai")]
             if answered_by == AnsweredBy::Model {
                 self.spawn_llm_extraction(ctx, l);
             }
