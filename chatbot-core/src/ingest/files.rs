@@ -10,9 +10,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::chunk::Chunker;
 use super::extract::{self, TextFormat};
-use super::pipeline::{
-    Document, EventSink, Indexer, IngestEvent, IngestSummary, Reporter, Sinks, sweep_vanished,
-};
+use super::pipeline::{Document, EventSink, Indexer, IngestEvent, IngestSummary, Produced, Reporter};
+use super::target::IndexTarget;
 use super::{IngestOptions, strip_validator, with_validator};
 use crate::error::{Error, Result};
 
@@ -73,19 +72,45 @@ fn walk(roots: &[PathBuf]) -> (Vec<PathBuf>, Vec<(String, String)>) {
     (files, errors)
 }
 
-/// Read and extract one file. `Ok(None)` when it is unchanged (same size, mtime and settings).
+/// What reading one file gave.
+enum Read {
+    Doc(Document),
+    /// Same size, mtime and settings as last time.
+    Unchanged,
+    /// Not ingested, by rule; `keep`: leave what an earlier run stored for it.
+    Skip {
+        reason: String,
+        keep: bool,
+    },
+}
+
+/// Why a file of this kind is not read in this build, if it is not.
+fn not_built(kind: Kind) -> Option<&'static str> {
+    match kind {
+        Kind::Html if cfg!(not(feature = "html")) => Some(extract::HTML_NOT_BUILT),
+        Kind::Pdf if cfg!(not(feature = "pdf")) => Some(extract::PDF_NOT_BUILT),
+        _ => None,
+    }
+}
+
+/// Read and extract one file.
 async fn read_one(
-    sinks: &Sinks,
+    target: IndexTarget<'_>,
     company_id: &str,
     path: PathBuf,
     opts: &IngestOptions,
     fingerprint: &str,
     reporter: &Reporter,
-) -> Result<Option<Document>> {
+) -> Result<Read> {
     let source = path.display().to_string();
     let Some(kind) = kind_of(&path) else {
-        return Err(Error::invalid("file", "unsupported file type (expected .md, .txt, .html or .pdf)"));
+        let reason = "unsupported file type (expected .md, .txt, .html or .pdf)";
+        return Ok(Read::Skip { reason: reason.into(), keep: false });
     };
+    if let Some(reason) = not_built(kind) {
+        // Knowledge a fuller build stored for it stays.
+        return Ok(Read::Skip { reason: reason.into(), keep: true });
+    }
     let meta = tokio::fs::metadata(&path).await?;
     if meta.len() > opts.max_document_bytes {
         return Err(Error::invalid("file", format!("larger than {} bytes", opts.max_document_bytes)));
@@ -97,37 +122,22 @@ async fn read_one(
         .map(|d| d.as_nanos())
         .unwrap_or_default();
     let etag = format!("{}-{}", meta.len(), mtime);
-    if let Some(prev) = sinks.store.get_source(company_id, &source).await?
+    if let Some(prev) = target.store.get_source(company_id, &source).await?
         && strip_validator(fingerprint, prev.etag.as_deref()) == Some(etag.as_str())
     {
         reporter.emit(IngestEvent::Fetched { source: source.clone(), status: 304 });
         reporter.emit(IngestEvent::Unchanged { source });
-        return Ok(None);
+        return Ok(Read::Unchanged);
     }
     let bytes = tokio::fs::read(&path).await?;
     reporter.emit(IngestEvent::Fetched { source: source.clone(), status: 200 });
-    let (title, text, format) = match kind {
-        Kind::Markdown => {
-            let t = extract::decode_text(&bytes);
-            (extract::markdown_title(&t), t, TextFormat::Markdown)
-        }
-        Kind::Text => (None, extract::decode_text(&bytes), TextFormat::Plain),
-        Kind::Html => {
-            let page = tokio::task::spawn_blocking(move || {
-                extract::html_to_text(&extract::decode_text(&bytes), None)
-            })
-            .await
-            .map_err(|e| Error::Internal(format!("html task failed: {e}")))?;
-            (page.title, page.text, TextFormat::Markdown)
-        }
-        Kind::Pdf => (None, extract::pdf_to_text(bytes, opts.pdf_timeout).await?, TextFormat::Plain),
-    };
+    let (title, text, format) = extract_file(kind, bytes, opts).await?;
     let title = title.or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()));
     if text.trim().is_empty() {
         return Err(Error::invalid("file", "no text"));
     }
     reporter.emit(IngestEvent::Extracted { source: source.clone(), chars: text.len() });
-    Ok(Some(Document {
+    Ok(Read::Doc(Document {
         source,
         title,
         text,
@@ -137,20 +147,53 @@ async fn read_one(
     }))
 }
 
+/// Title, text and format of a file's bytes.
+#[cfg_attr(not(feature = "pdf"), allow(unused_variables))]
+async fn extract_file(
+    kind: Kind,
+    bytes: Vec<u8>,
+    opts: &IngestOptions,
+) -> Result<(Option<String>, String, TextFormat)> {
+    Ok(match kind {
+        Kind::Markdown => {
+            let t = extract::decode_text(&bytes);
+            (extract::markdown_title(&t), t, TextFormat::Markdown)
+        }
+        Kind::Text => (None, extract::decode_text(&bytes), TextFormat::Plain),
+        #[cfg(feature = "html")]
+        Kind::Html => {
+            let page = tokio::task::spawn_blocking(move || {
+                extract::html_to_text(&extract::decode_text(&bytes), None)
+            })
+            .await
+            .map_err(|e| Error::Internal(format!("html task failed: {e}")))?;
+            (page.title, page.text, TextFormat::Markdown)
+        }
+        #[cfg(feature = "pdf")]
+        Kind::Pdf => (None, extract::pdf_to_text(bytes, opts.pdf_timeout).await?, TextFormat::Plain),
+        // `read_one` skips the kinds this build cannot read (see `not_built`).
+        #[allow(unreachable_patterns)]
+        other => {
+            return Err(Error::invalid("file", not_built(other).unwrap_or("unsupported file type")));
+        }
+    })
+}
+
 /// Ingest files and folders into a company's knowledge. Unchanged files (same size, mtime and
 /// chunk settings) are not even read; files that disappeared from a given folder are forgotten.
 ///
 /// # Errors
 /// Storage, embedder or vector store failures; [`Error::Invalid`] (field `paths`) when nothing
 /// was given. Unreadable files are reported in the summary, not as errors.
-pub async fn ingest_files(
-    sinks: &Sinks,
+pub async fn ingest_files<'a>(
+    target: impl Into<IndexTarget<'a>>,
     company_id: &str,
     paths: &[PathBuf],
     opts: &IngestOptions,
     events: EventSink,
     cancel: &CancellationToken,
 ) -> Result<IngestSummary> {
+    let target = target.into();
     if paths.is_empty() {
         return Err(Error::invalid("paths", "give at least one file or folder"));
     }
@@ -167,21 +210,20 @@ pub async fn ingest_files(
         reporter.fail(p, reason.clone());
     }
     let indexer = Indexer {
-        sinks: sinks.clone(),
+        sinks: target.to_sinks(),
         company_id: company_id.to_string(),
         chunker,
         reporter: reporter.clone(),
         opts: opts.index,
     };
-    let (tx, rx) = mpsc::channel::<Document>(256);
-    let mut keep: HashSet<String> = HashSet::new();
-    let producer = async {
+    let produce = |tx: mpsc::Sender<Document>| async move {
+        let mut keep: HashSet<String> = HashSet::new();
         let mut stream = futures::stream::iter(files)
             .map(|p| {
                 let source = p.display().to_string();
                 reporter.emit(IngestEvent::Discovered { source: source.clone() });
-                let r = (sinks, &reporter, &fingerprint);
-                async move { (source, read_one(r.0, company_id, p, opts, r.2, r.1).await) }
+                let r = (&reporter, &fingerprint);
+                async move { (source, read_one(target, company_id, p, opts, r.1, r.0).await) }
             })
             .buffer_unordered(opts.concurrency.max(1));
         while let Some((source, r)) = stream.next().await {
@@ -189,18 +231,19 @@ pub async fn ingest_files(
                 break;
             }
             match r {
-                Ok(Some(doc)) => {
+                Ok(Read::Doc(doc)) => {
                     keep.insert(source);
                     if tx.send(doc).await.is_err() {
                         break;
                     }
                 }
-                Ok(None) => {
+                Ok(Read::Unchanged) => {
                     keep.insert(source);
                 }
-                Err(Error::Invalid { field, reason })
-                    if field == "file" && reason.starts_with("unsupported") =>
-                {
+                Ok(Read::Skip { reason, keep: k }) => {
+                    if k {
+                        keep.insert(source.clone());
+                    }
                     reporter.skip(&source, reason);
                 }
                 Err(e) => {
@@ -210,28 +253,11 @@ pub async fn ingest_files(
                 }
             }
         }
-        drop(tx);
+        Produced { keep, complete: true }
     };
-    let (_, indexed) = tokio::join!(producer, indexer.run(rx, cancel));
-    indexed?;
-    let mut summary = reporter.summary();
-    if cancel.is_cancelled() {
-        summary.cancelled = true;
-        super::pipeline::refresh_stats_if_changed(sinks, company_id, &summary).await?;
-        return Ok(summary);
-    }
     let dir_roots: Vec<String> =
         roots.iter().filter(|r| r.is_dir()).map(|r| format!("{}/", r.display())).collect();
     let file_roots: HashSet<String> = roots.iter().map(|r| r.display().to_string()).collect();
-    sweep_vanished(
-        sinks,
-        company_id,
-        &keep,
-        |s| file_roots.contains(s) || dir_roots.iter().any(|d| s.starts_with(d.as_str())),
-        &reporter,
-    )
-    .await?;
-    let summary = reporter.summary();
-    super::pipeline::refresh_stats_if_changed(sinks, company_id, &summary).await?;
-    Ok(summary)
+    let in_scope = |s: &str| file_roots.contains(s) || dir_roots.iter().any(|d| s.starts_with(d.as_str()));
+    indexer.ingest(produce, in_scope, cancel).await
 }

@@ -4,34 +4,48 @@
 //! later without duplicates (vector ids are deterministic, a source's state is recorded only
 //! after all its chunks are stored).
 //!
+//! Every entry point takes an [`IndexTarget`]: the store, embedder and vector store borrowed
+//! from their owner (or a [`Sinks`]). A run that changes a company's chunks ends by refreshing
+//! its corpus statistics, so callers need not.
+//!
+//! Formats behind features: HTML (`html`), the crawler (`crawl`), PDF (`pdf`). A build without
+//! one skips such files with a reason in an [`IngestEvent::Skipped`].
+//!
 //! ```no_run
 //! # async fn demo(bot: &chatbot_core::Chatbot) -> chatbot_core::Result<()> {
 //! use std::sync::Arc;
-//! use chatbot_core::ingest::{IngestOptions, Sinks, ingest_files};
-//! let sinks = Sinks { store: bot.store().clone(), embedder: bot.embedder().clone(), vectors: bot.vectors().clone() };
+//! use chatbot_core::ingest::{ChunkRequest, IndexTarget, IngestOptions, ingest_files};
+//! let target = IndexTarget::new(bot.store(), bot.embedder(), bot.vectors());
+//! let opts = IngestOptions { chunk: ChunkRequest::default().resolve_for(bot.embedder().as_ref())?, ..IngestOptions::default() };
 //! let cancel = tokio_util::sync::CancellationToken::new();
-//! let summary = ingest_files(&sinks, "123", &["docs/".into()], &IngestOptions::default(), Arc::new(|_| {}), &cancel).await?;
+//! let summary = ingest_files(target, "123", &["docs/".into()], &opts, Arc::new(|_| {}), &cancel).await?;
 //! assert!(summary.failed.is_empty());
 //! # Ok(()) }
 //! ```
 
 pub mod chunk;
+#[cfg(feature = "crawl")]
+#[cfg_attr(docsrs, doc(cfg(feature = "crawl")))]
 pub mod crawl;
 pub mod extract;
 pub mod files;
 pub mod index;
 pub mod pipeline;
+mod target;
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-pub use chunk::{ChunkSettings, Chunker, Sizing};
+pub use chunk::{ChunkRequest, ChunkSettings, Chunker, Sizing, SizingChoice};
+#[cfg(feature = "crawl")]
+#[cfg_attr(docsrs, doc(cfg(feature = "crawl")))]
 pub use crawl::{SiteOptions, ingest_site};
 pub use files::ingest_files;
-pub use index::IndexOptions;
-pub use pipeline::{Document, EventSink, Failure, IngestEvent, IngestSummary, Sinks, forget_source};
+pub use index::{IndexOptions, NewChunk};
+pub use pipeline::{Document, EventSink, Failure, IngestEvent, IngestSummary, forget_source};
+pub use target::{IndexTarget, Sinks};
 
 use crate::error::Result;
 
@@ -94,9 +108,9 @@ pub struct KnowledgeStatus {
 ///
 /// # Errors
 /// Storage failures.
-pub async fn status(sinks: &Sinks, company_id: &str) -> Result<KnowledgeStatus> {
-    let mut sources: Vec<SourceStatus> = sinks
-        .store
+pub async fn status<'a>(target: impl Into<IndexTarget<'a>>, company_id: &str) -> Result<KnowledgeStatus> {
+    let store = target.into().store;
+    let mut sources: Vec<SourceStatus> = store
         .list_sources(company_id)
         .await?
         .into_iter()
@@ -108,7 +122,7 @@ pub async fn status(sinks: &Sinks, company_id: &str) -> Result<KnowledgeStatus> 
         })
         .collect();
     sources.sort_by(|a, b| a.source.cmp(&b.source));
-    let chunks = sinks.store.count_chunks(company_id).await?;
+    let chunks = store.count_chunks(company_id).await?;
     let last_ingest = sources.iter().map(|s| s.ingested_at).max();
     Ok(KnowledgeStatus { company_id: company_id.to_string(), sources, chunks, last_ingest })
 }
@@ -121,42 +135,71 @@ pub struct Forgotten {
 }
 
 /// Delete one source's knowledge (`Some(source)`) or all of a company's (vectors, rows,
-/// source states, and the recorded embedder identity).
+/// source states, and the recorded embedder identity); then refresh its corpus statistics.
 ///
 /// # Errors
 /// [`crate::Error::NotFound`] for an unknown source; storage or vector store failures.
-pub async fn forget(sinks: &Sinks, company_id: &str, source: Option<&str>) -> Result<Forgotten> {
-    if let Some(src) = source {
-        let known = sinks.store.get_source(company_id, src).await?.is_some();
-        let n = forget_source(sinks, company_id, src).await?;
-        if !known && n == 0 {
-            return Err(crate::Error::not_found(format!("source {src} of company {company_id}")));
-        }
-        crate::rag::stats::refresh_corpus_stats(sinks.store.as_ref(), &sinks.embedder, company_id).await?;
-        return Ok(Forgotten { sources: usize::from(known), chunks: n });
+pub async fn forget<'a>(
+    target: impl Into<IndexTarget<'a>>,
+    company_id: &str,
+    source: Option<&str>,
+) -> Result<Forgotten> {
+    let target = target.into();
+    let out = match source {
+        Some(src) => forget_one(target, company_id, src).await?,
+        None => forget_all(target, company_id).await?,
+    };
+    target::knowledge_changed(target, company_id).await?;
+    Ok(out)
+}
+
+async fn forget_one(target: IndexTarget<'_>, company_id: &str, src: &str) -> Result<Forgotten> {
+    let known = target.store.get_source(company_id, src).await?.is_some();
+    let n = forget_source(target, company_id, src).await?;
+    if !known && n == 0 {
+        return Err(crate::Error::not_found(format!("source {src} of company {company_id}")));
     }
+    Ok(Forgotten { sources: usize::from(known), chunks: n })
+}
+
+async fn forget_all(target: IndexTarget<'_>, company_id: &str) -> Result<Forgotten> {
     let mut out = Forgotten::default();
-    for s in sinks.store.list_sources(company_id).await? {
-        out.chunks += forget_source(sinks, company_id, &s.source).await?;
+    for s in target.store.list_sources(company_id).await? {
+        out.chunks += forget_source(target, company_id, &s.source).await?;
         out.sources += 1;
     }
     // Chunks not tied to a recorded source (demo data, SDK `index_chunks` calls, killed runs).
     loop {
-        let rows = sinks.store.list_chunks(company_id, 1000, 0).await?;
+        let rows = target.store.list_chunks(company_id, 1000, 0).await?;
         if rows.is_empty() {
             break;
         }
         let ids: Vec<String> = rows.into_iter().map(|r| r.vector_id).collect();
-        let n = index::delete_chunks(&sinks.store, &sinks.vectors, company_id, &ids).await?;
+        let n = index::delete_chunks(target.store, target.vectors, company_id, &ids).await?;
         out.chunks += usize::try_from(n).unwrap_or(ids.len());
         if n == 0 {
             break;
         }
     }
-    sinks.vectors.delete_namespace(company_id).await?;
-    sinks.store.set_embedder_identity(company_id, None).await?;
-    crate::rag::stats::refresh_corpus_stats(sinks.store.as_ref(), &sinks.embedder, company_id).await?;
+    target.vectors.delete_namespace(company_id).await?;
+    target.store.set_embedder_identity(company_id, None).await?;
     Ok(out)
+}
+
+/// Embed and store chunks a caller made itself (not from a crawl or files), then refresh the
+/// company's corpus statistics. Returns the vector ids written, in input order.
+///
+/// # Errors
+/// Embedder, vector store or storage failures; [`crate::Error::EmbedderMismatch`].
+pub async fn ingest_chunks<'a>(
+    target: impl Into<IndexTarget<'a>>,
+    company_id: &str,
+    chunks: &[NewChunk],
+) -> Result<Vec<String>> {
+    let target = target.into();
+    let ids = index::index_chunks(target.store, target.embedder, target.vectors, company_id, chunks).await?;
+    target::knowledge_changed(target, company_id).await?;
+    Ok(ids)
 }
 
 #[cfg(test)]

@@ -15,9 +15,9 @@ use tokio_util::sync::CancellationToken;
 use super::chunk::Chunker;
 use super::extract::TextFormat;
 use super::index::{IndexOptions, NewChunk, delete_chunks, index_chunks_with, vector_id};
+use super::target::{IndexTarget, Sinks, knowledge_changed};
 use crate::error::{Error, Result};
-use crate::rag::{Embedder, VectorStore};
-use crate::store::{SourceState, Store};
+use crate::store::SourceState;
 
 /// A document ready for chunking.
 #[derive(Debug, Clone, PartialEq)]
@@ -140,14 +140,6 @@ impl Reporter {
     }
 }
 
-/// The knowledge seams an ingest writes to.
-#[derive(Clone)]
-pub struct Sinks {
-    pub store: Arc<dyn Store>,
-    pub embedder: Arc<dyn Embedder>,
-    pub vectors: Arc<dyn VectorStore>,
-}
-
 /// Hash of what decides a source's chunks: chunk settings, title and text.
 pub fn content_hash(chunker: &Chunker, doc: &Document) -> String {
     let mut h = Sha256::new();
@@ -167,10 +159,46 @@ pub(crate) struct Indexer {
     pub(crate) opts: IndexOptions,
 }
 
+/// What a producer (the crawler, the file walker) hands back when it is done.
+pub(crate) struct Produced {
+    /// Sources whose stored knowledge stays (fetched, unchanged, or failed transiently).
+    pub(crate) keep: HashSet<String>,
+    /// Every source in scope was visited, so stored ones not kept have vanished.
+    pub(crate) complete: bool,
+}
+
 /// Most documents handled as one group (one embedding pass, then one commit each).
 const GROUP_DOCS: usize = 64;
 
 impl Indexer {
+    /// One ingest run: index the documents `produce` sends as they come; after a complete,
+    /// uncancelled run forget the stored sources `in_scope` that were not kept; end a run that
+    /// changed chunks with [`knowledge_changed`].
+    pub(crate) async fn ingest<Fut>(
+        &self,
+        produce: impl FnOnce(mpsc::Sender<Document>) -> Fut,
+        in_scope: impl Fn(&str) -> bool,
+        cancel: &CancellationToken,
+    ) -> Result<IngestSummary>
+    where
+        Fut: Future<Output = Produced>,
+    {
+        let (tx, rx) = mpsc::channel::<Document>(256);
+        let (produced, indexed) = tokio::join!(produce(tx), self.run(rx, cancel));
+        indexed?;
+        let target = self.sinks.target();
+        let cancelled = cancel.is_cancelled();
+        if !cancelled && produced.complete {
+            sweep_vanished(target, &self.company_id, &produced.keep, in_scope, &self.reporter).await?;
+        }
+        let mut summary = self.reporter.summary();
+        summary.cancelled = cancelled;
+        if summary.chunks > 0 || summary.embedded > 0 || summary.deleted > 0 {
+            knowledge_changed(target, &self.company_id).await?;
+        }
+        Ok(summary)
+    }
+
     /// Process documents until the channel closes or `cancel` fires. Returns the sources
     /// committed or found unchanged.
     pub(crate) async fn run(
@@ -338,41 +366,34 @@ impl Indexer {
 }
 
 /// Delete every chunk of `source` (vectors and rows) and its recorded state. Returns the
-/// number of chunks deleted.
+/// number of chunks deleted. Corpus statistics are not refreshed: that is the caller's
+/// ([`super::forget`] or the end of a run).
 ///
 /// # Errors
 /// Vector store or storage failures.
-pub async fn forget_source(sinks: &Sinks, company_id: &str, source: &str) -> Result<usize> {
-    let ids = sinks.store.chunk_ids_for_source(company_id, source).await?;
-    let n = delete_chunks(&sinks.store, &sinks.vectors, company_id, &ids).await?;
-    sinks.store.delete_source(company_id, source).await?;
+pub async fn forget_source<'a>(
+    target: impl Into<IndexTarget<'a>>,
+    company_id: &str,
+    source: &str,
+) -> Result<usize> {
+    let t = target.into();
+    let ids = t.store.chunk_ids_for_source(company_id, source).await?;
+    let n = delete_chunks(t.store, t.vectors, company_id, &ids).await?;
+    t.store.delete_source(company_id, source).await?;
     Ok(usize::try_from(n).unwrap_or(ids.len()))
 }
 
-/// After a run (complete or cancelled): recompute the company's corpus statistics when its
-/// knowledge changed (see [`crate::rag::stats`]; only for embedders that use them).
-pub(crate) async fn refresh_stats_if_changed(
-    sinks: &Sinks,
-    company_id: &str,
-    summary: &IngestSummary,
-) -> Result<()> {
-    if summary.chunks > 0 || summary.embedded > 0 || summary.deleted > 0 {
-        crate::rag::stats::refresh_corpus_stats(sinks.store.as_ref(), &sinks.embedder, company_id).await?;
-    }
-    Ok(())
-}
-
 /// After a complete run: delete sources in scope that were not seen.
-pub(crate) async fn sweep_vanished(
-    sinks: &Sinks,
+async fn sweep_vanished(
+    target: IndexTarget<'_>,
     company_id: &str,
     seen: &HashSet<String>,
     in_scope: impl Fn(&str) -> bool,
     reporter: &Reporter,
 ) -> Result<()> {
-    for s in sinks.store.list_sources(company_id).await? {
+    for s in target.store.list_sources(company_id).await? {
         if in_scope(&s.source) && !seen.contains(&s.source) {
-            let n = forget_source(sinks, company_id, &s.source).await?;
+            let n = forget_source(target, company_id, &s.source).await?;
             reporter.emit(IngestEvent::Deleted { source: s.source.clone(), chunks: n });
         }
     }

@@ -1,29 +1,12 @@
-//! Text extraction: HTML to clean main text (Markdown-flavoured: headings, lists and tables kept
-//! as text), PDFs through pdf-extract under `catch_unwind` with a timeout, Markdown and plain
-//! text as they are.
-//!
-//! Everything here is synchronous and works on owned data (scraper's `Html` is not `Send`); the
-//! pipeline runs it inside `spawn_blocking`.
+//! HTML to clean main text (Markdown-flavoured: headings, lists and tables kept as text), with
+//! the page's title, canonical URL, links and robots directives. Synchronous and on owned data
+//! (scraper's `Html` is not `Send`): callers run it inside `spawn_blocking`.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::LazyLock;
-use std::time::Duration;
 
 use regex::Regex;
 use scraper::{ElementRef, Html, Node, Selector};
 use url::Url;
-
-use crate::error::{Error, Result};
-
-/// How a document's text is structured (chooses the splitter).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TextFormat {
-    /// Markdown, or Markdown-flavoured text produced from HTML.
-    Markdown,
-    /// Plain text (PDFs, .txt).
-    Plain,
-}
 
 /// What [`html_to_text`] found in a page.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -458,110 +441,6 @@ pub fn resolve(base: Option<&Url>, href: &str) -> Option<Url> {
     Some(u)
 }
 
-/// Decode bytes as text: UTF-8 (BOM stripped), else Windows-1252/Latin-1 byte by byte.
-pub fn decode_text(bytes: &[u8]) -> String {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    match std::str::from_utf8(bytes) {
-        Ok(s) => s.to_string(),
-        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
-    }
-}
-
-/// Title of a Markdown document: its first `# ` heading.
-pub fn markdown_title(text: &str) -> Option<String> {
-    text.lines()
-        .map(str::trim)
-        .find_map(|l| l.strip_prefix("# ").map(|t| t.trim().to_string()))
-        .filter(|t| !t.is_empty())
-}
-
-/// Normalise extracted PDF text: drop control characters, collapse runs of blank lines and
-/// spaces (pdf-extract emits many), keep paragraph breaks.
-pub fn tidy_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut blank = 0usize;
-    for line in text.lines() {
-        let l = line.split_whitespace().collect::<Vec<_>>().join(" ");
-        let l: String = l.chars().filter(|c| !c.is_control()).collect();
-        if l.is_empty() {
-            blank += 1;
-            continue;
-        }
-        if !out.is_empty() {
-            out.push_str(if blank > 0 { "\n\n" } else { "\n" });
-        }
-        blank = 0;
-        out.push_str(&l);
-    }
-    out
-}
-
-/// Extract a PDF's text, synchronously. Panics inside pdf-extract are caught and reported as
-/// errors; when pdf-extract fails the fallback extractor (lopdf's own text extraction) is tried.
-///
-/// # Errors
-/// [`Error::Invalid`] (field `pdf`) when neither extractor yields text.
-pub fn pdf_to_text_blocking(bytes: &[u8]) -> Result<String> {
-    let primary = catch_unwind(AssertUnwindSafe(|| pdf_extract::extract_text_from_mem(bytes)));
-    let primary_err = match primary {
-        Ok(Ok(text)) => {
-            let t = tidy_text(&text);
-            if !t.is_empty() {
-                return Ok(t);
-            }
-            "no text (figure-only or scanned PDF?)".to_string()
-        }
-        Ok(Err(e)) => format!("pdf-extract: {e}"),
-        Err(p) => format!("pdf-extract panicked: {}", panic_message(&p)),
-    };
-    match catch_unwind(AssertUnwindSafe(|| lopdf_text(bytes))) {
-        Ok(Ok(t)) if !t.is_empty() => Ok(t),
-        Ok(Ok(_)) => Err(Error::invalid("pdf", primary_err)),
-        Ok(Err(e)) => Err(Error::invalid("pdf", format!("{primary_err}; fallback: {e}"))),
-        Err(p) => {
-            Err(Error::invalid("pdf", format!("{primary_err}; fallback panicked: {}", panic_message(&p))))
-        }
-    }
-}
-
-fn lopdf_text(bytes: &[u8]) -> std::result::Result<String, String> {
-    let doc = lopdf::Document::load_mem(bytes).map_err(|e| e.to_string())?;
-    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
-    let mut out = String::new();
-    for p in pages {
-        // Pages that fail are skipped; the rest still count.
-        if let Ok(t) = doc.extract_text(&[p]) {
-            out.push_str(&t);
-            out.push('\n');
-        }
-    }
-    Ok(tidy_text(&out))
-}
-
-fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "unknown panic".to_string()
-    }
-}
-
-/// Extract a PDF's text on the blocking pool with a timeout. A PDF that panics, fails or hangs
-/// is reported as an error (a hung extraction thread is left to finish on its own).
-///
-/// # Errors
-/// [`Error::Invalid`] (field `pdf`) for unreadable PDFs and timeouts.
-pub async fn pdf_to_text(bytes: Vec<u8>, timeout: Duration) -> Result<String> {
-    let task = tokio::task::spawn_blocking(move || pdf_to_text_blocking(&bytes));
-    match tokio::time::timeout(timeout, task).await {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => Err(Error::invalid("pdf", format!("extraction task failed: {e}"))),
-        Err(_) => Err(Error::invalid("pdf", format!("extraction timed out after {}s", timeout.as_secs()))),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -618,16 +497,5 @@ mod tests {
             let p = html_to_text(s, None);
             assert!(p.links.is_empty());
         }
-    }
-
-    #[test]
-    fn broken_pdf_is_an_error_not_a_panic() {
-        let e = pdf_to_text_blocking(b"%PDF-1.4 this is not a pdf").unwrap_err();
-        assert_eq!(e.field(), Some("pdf"));
-    }
-
-    #[test]
-    fn tidy_collapses_blank_runs() {
-        assert_eq!(tidy_text("a  b\n\n\n\nc\nd\u{c}"), "a b\n\nc\nd");
     }
 }
