@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 async fn run(stack: &Stack, paths: &[PathBuf], opts: &IngestOptions) -> ingest::IngestSummary {
     let (sink, _) = recorder();
-    ingest_files(&stack.sinks, COMPANY, paths, opts, sink, &CancellationToken::new()).await.unwrap()
+    ingest_files(stack.sinks.target(), COMPANY, paths, opts, sink, &CancellationToken::new()).await.unwrap()
 }
 
 fn write(dir: &Path, rel: &str, body: &[u8]) -> PathBuf {
@@ -101,15 +101,15 @@ async fn mixed_folder_is_ingested_incrementally() {
     assert_eq!(stack.sources().await.len(), 2);
 
     // status, forget one source, forget everything.
-    let st = ingest::status(&stack.sinks, COMPANY).await.unwrap();
+    let st = ingest::status(stack.sinks.target(), COMPANY).await.unwrap();
     assert_eq!(st.sources.len(), 2);
     assert_eq!(st.chunks, st.sources.iter().map(|s| s.chunks).sum::<i64>());
     assert!(st.last_ingest.is_some());
-    let f = ingest::forget(&stack.sinks, COMPANY, Some(md_src)).await.unwrap();
+    let f = ingest::forget(stack.sinks.target(), COMPANY, Some(md_src)).await.unwrap();
     assert_eq!(f.sources, 1);
     assert!(f.chunks > 0);
-    assert!(ingest::forget(&stack.sinks, COMPANY, Some("/nope")).await.is_err());
-    let f = ingest::forget(&stack.sinks, COMPANY, None).await.unwrap();
+    assert!(ingest::forget(stack.sinks.target(), COMPANY, Some("/nope")).await.is_err());
+    let f = ingest::forget(stack.sinks.target(), COMPANY, None).await.unwrap();
     assert_eq!(f.sources, 1);
     assert_eq!(stack.counts().await, (0, 0, 0));
 }

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::Result;
-use crate::ingest::index::{NewChunk, index_chunks};
-use crate::ingest::{EventSink, Forgotten, IngestOptions, IngestSummary, KnowledgeStatus, Sinks};
+use crate::ingest::index::NewChunk;
+use crate::ingest::{EventSink, Forgotten, IndexTarget, IngestOptions, IngestSummary, KnowledgeStatus};
 use crate::tenant::TenantContext;
 
 use super::Chatbot;
@@ -37,10 +37,12 @@ impl Chatbot {
 }
 
 impl Knowledge<'_> {
-    fn sinks(&self) -> Result<Sinks> {
+    /// Where ingestion writes: this instance's store, embedder and vectors (after the access
+    /// check every knowledge call makes).
+    fn target(&self) -> Result<IndexTarget<'_>> {
         self.ctx.require_admin()?;
         let c = &self.bot.inner.c;
-        Ok(Sinks { store: c.store.clone(), embedder: c.embedder.clone(), vectors: c.vectors.clone() })
+        Ok(IndexTarget::new(&c.store, &c.embedder, &c.vectors))
     }
 
     fn cid(&self) -> &str {
@@ -65,8 +67,8 @@ impl Knowledge<'_> {
         events: EventSink,
         cancel: &CancellationToken,
     ) -> Result<IngestSummary> {
-        let sinks = self.sinks()?;
-        let r = crate::ingest::ingest_site(&sinks, self.cid(), site, opts, events, cancel).await;
+        let target = self.target()?;
+        let r = crate::ingest::ingest_site(target, self.cid(), site, opts, events, cancel).await;
         self.changed();
         r
     }
@@ -83,8 +85,8 @@ impl Knowledge<'_> {
         events: EventSink,
         cancel: &CancellationToken,
     ) -> Result<IngestSummary> {
-        let sinks = self.sinks()?;
-        let r = crate::ingest::ingest_files(&sinks, self.cid(), paths, opts, events, cancel).await;
+        let target = self.target()?;
+        let r = crate::ingest::ingest_files(target, self.cid(), paths, opts, events, cancel).await;
         self.changed();
         r
     }
@@ -94,8 +96,8 @@ impl Knowledge<'_> {
     /// # Errors
     /// [`crate::Error::Unauthorized`] without a secret key; storage or vector store failures.
     pub async fn forget(&self, source: Option<&str>) -> Result<Forgotten> {
-        let sinks = self.sinks()?;
-        let r = crate::ingest::forget(&sinks, self.cid(), source).await;
+        let target = self.target()?;
+        let r = crate::ingest::forget(target, self.cid(), source).await;
         self.changed();
         r
     }
@@ -105,8 +107,8 @@ impl Knowledge<'_> {
     /// # Errors
     /// [`crate::Error::Unauthorized`] without a secret key; storage failures.
     pub async fn status(&self) -> Result<KnowledgeStatus> {
-        let sinks = self.sinks()?;
-        crate::ingest::status(&sinks, self.cid()).await
+        let target = self.target()?;
+        crate::ingest::status(target, self.cid()).await
     }
 
     /// Search the company's knowledge (`top_k` in 1..=100).
@@ -124,9 +126,8 @@ impl Knowledge<'_> {
     /// [`crate::Error::Unauthorized`] without a secret key; embedder, vector store or storage
     /// failures.
     pub async fn index_chunks(&self, chunks: &[NewChunk]) -> Result<Vec<String>> {
-        let sinks = self.sinks()?;
-        let ids = index_chunks(&sinks.store, &sinks.embedder, &sinks.vectors, self.cid(), chunks).await?;
-        crate::rag::stats::refresh_corpus_stats(sinks.store.as_ref(), &sinks.embedder, self.cid()).await?;
+        let target = self.target()?;
+        let ids = crate::ingest::ingest_chunks(target, self.cid(), chunks).await?;
         self.changed();
         Ok(ids)
     }

@@ -91,24 +91,13 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T>>,
 {
-    let mut attempt = 0u32;
-    loop {
-        match f().await {
-            Ok(v) => return Ok(v),
-            Err(e) if e.is_retryable() && attempt < max_retries => {
-                let backoff = match &e {
-                    Error::Upstream { retry_after: Some(d), .. } | Error::RateLimited { retry_after: d } => {
-                        *d
-                    }
-                    _ => std::time::Duration::from_millis(200u64 << attempt.min(6)),
-                };
-                tracing::warn!(error = %e, attempt, "transient failure, retrying in {:?}", backoff);
-                tokio::time::sleep(backoff.min(std::time::Duration::from_secs(60))).await;
-                attempt += 1;
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    // Ingestion's policy (200 ms doubling to 12.8 s; a server's Retry-After honoured up to a
+    // minute); the loop is the one every outside call uses.
+    let policy = crate::net::retry::RetryPolicy::new(max_retries)
+        .with_backoff(std::time::Duration::from_millis(200), std::time::Duration::from_millis(12_800))
+        .with_max_retry_after(std::time::Duration::from_secs(60))
+        .with_clamped_retry_after(true);
+    crate::net::retry::retry_transient(&policy, "ingest batch", |_| f()).await
 }
 
 /// Embed and store chunks. Returns the vector ids written, in input order.

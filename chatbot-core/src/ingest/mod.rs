@@ -5,7 +5,7 @@
 //! after all its chunks are stored).
 //!
 //! Every entry point takes an [`IndexTarget`]: the store, embedder and vector store borrowed
-//! from their owner (or a [`Sinks`]). A run that changes a company's chunks ends by refreshing
+//! from their owner. A run that changes a company's chunks ends by refreshing
 //! its corpus statistics, so callers need not.
 //!
 //! Formats behind features: HTML (`html`), the crawler (`crawl`), PDF (`pdf`). A build without
@@ -45,7 +45,7 @@ pub use crawl::{SiteOptions, ingest_site};
 pub use files::ingest_files;
 pub use index::{IndexOptions, NewChunk};
 pub use pipeline::{Document, EventSink, Failure, IngestEvent, IngestSummary, forget_source};
-pub use target::{IndexTarget, Sinks};
+pub use target::IndexTarget;
 
 use crate::error::Result;
 

@@ -1,5 +1,5 @@
 //! Where an ingest writes: the store, the embedder and the vector store, borrowed from whoever
-//! owns them (the facade's components, or a [`Sinks`]); and the one place a knowledge change
+//! owns them (the facade's components); and the one place a knowledge change
 //! ends by refreshing the company's corpus statistics.
 
 use std::sync::Arc;
@@ -9,7 +9,7 @@ use crate::rag::{Embedder, VectorStore};
 use crate::store::Store;
 
 /// The knowledge seams an ingest reads and writes, borrowed. The facade builds one from its own
-/// components; [`Sinks`] is the owned form for callers that hold their own.
+/// components.
 ///
 /// The fields borrow `Arc`s (not bare trait objects) because crawling and embedding hand
 /// clones to spawned and blocking tasks.
@@ -39,11 +39,6 @@ impl<'a> IndexTarget<'a> {
     }
 }
 
-impl<'a> From<&'a Sinks> for IndexTarget<'a> {
-    fn from(s: &'a Sinks) -> Self {
-        Self { store: &s.store, embedder: &s.embedder, vectors: &s.vectors }
-    }
-}
 
 impl std::fmt::Debug for IndexTarget<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -55,19 +50,19 @@ impl std::fmt::Debug for IndexTarget<'_> {
     }
 }
 
-/// The knowledge seams an ingest writes to, owned (see [`IndexTarget`] for the borrowed form
-/// every ingest function takes).
+/// The knowledge seams, owned: what spawned ingest tasks (the crawler's fetchers, the embedding
+/// batches) carry.
 #[derive(Clone)]
-pub struct Sinks {
-    pub store: Arc<dyn Store>,
-    pub embedder: Arc<dyn Embedder>,
-    pub vectors: Arc<dyn VectorStore>,
+pub(crate) struct Sinks {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) embedder: Arc<dyn Embedder>,
+    pub(crate) vectors: Arc<dyn VectorStore>,
 }
 
 impl Sinks {
-    /// This as the borrowed form.
-    pub fn target(&self) -> IndexTarget<'_> {
-        IndexTarget::from(self)
+    /// The borrowed form.
+    pub(crate) fn target(&self) -> IndexTarget<'_> {
+        IndexTarget::new(&self.store, &self.embedder, &self.vectors)
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use chatbot_core::ingest::{IngestEvent, Sinks};
+use chatbot_core::ingest::{IndexTarget, IngestEvent};
 use chatbot_core::rag::{Embedder, LocalIndex, OfflineEmbedder, VectorStore};
 use chatbot_core::tenant::NewCompany;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -281,4 +281,19 @@ pub fn recorder() -> (chatbot_core::ingest::EventSink, Arc<Mutex<Vec<IngestEvent
     let events = Arc::new(Mutex::new(Vec::new()));
     let e = Arc::clone(&events);
     (Arc::new(move |ev| e.lock().unwrap().push(ev)), events)
+}
+
+/// The knowledge seams the ingest tests write to, owned.
+#[derive(Clone)]
+pub struct Sinks {
+    pub store: Arc<dyn chatbot_core::store::Store>,
+    pub embedder: Arc<dyn chatbot_core::rag::Embedder>,
+    pub vectors: Arc<dyn chatbot_core::rag::VectorStore>,
+}
+
+impl Sinks {
+    /// The borrowed form every ingest function takes.
+    pub fn target(&self) -> IndexTarget<'_> {
+        IndexTarget::new(&self.store, &self.embedder, &self.vectors)
+    }
 }
