@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::error::{Error, Result};
+
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -60,6 +62,60 @@ pub struct Conversation {
     pub updated_at: DateTime<Utc>,
 }
 
+/// What a partner-chat conversation id starts with: the seed's route has no session token, so
+/// the visitor's `user_id` names the conversation.
+pub const PARTNER_SESSION_PREFIX: &str = "pc_";
+
+/// The conversation id of a partner-chat visitor (`pc_` + the user id).
+pub fn partner_session_id(user_id: &str) -> String {
+    format!("{PARTNER_SESSION_PREFIX}{user_id}")
+}
+
+/// The visitor's user id of a partner-chat conversation id (the id itself for any other id).
+pub fn partner_user_id(session_id: &str) -> &str {
+    session_id.strip_prefix(PARTNER_SESSION_PREFIX).unwrap_or(session_id)
+}
+
+/// One page of a listing (leads, conversations): how many rows and how many to skip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page {
+    pub limit: u32,
+    pub offset: u32,
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Self { limit: Self::DEFAULT_LIMIT, offset: 0 }
+    }
+}
+
+impl Page {
+    /// Rows a page has when the caller does not say.
+    pub const DEFAULT_LIMIT: u32 = 50;
+    /// The most rows one page may have.
+    pub const MAX_LIMIT: u32 = 500;
+
+    /// A page from what the caller asked for: `None` takes the default; the limit must be from
+    /// 1 to [`Page::MAX_LIMIT`].
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming `limit` when it is 0 or above the maximum.
+    pub fn new(limit: Option<u32>, offset: Option<u32>) -> Result<Self> {
+        let limit = limit.unwrap_or(Self::DEFAULT_LIMIT);
+        if limit == 0 || limit > Self::MAX_LIMIT {
+            return Err(Error::invalid("limit", format!("must be between 1 and {}", Self::MAX_LIMIT)));
+        }
+        Ok(Self { limit, offset: offset.unwrap_or(0) })
+    }
+
+    /// The page with its limit forced into 1..=[`Page::MAX_LIMIT`] (for callers that already
+    /// validated, so a stray value never reaches the store).
+    #[must_use]
+    pub fn clamped(self) -> Self {
+        Self { limit: self.limit.clamp(1, Self::MAX_LIMIT), offset: self.offset }
+    }
+}
+
 /// Rough token count (about four characters a token), used to window history without a
 /// tokenizer on the hot path.
 pub fn approx_tokens(text: &str) -> usize {
@@ -93,5 +149,27 @@ mod tests {
         assert_eq!(w.last(), msgs.last());
         assert!(history_window(&msgs, 0).is_empty());
         assert_eq!(history_window(&msgs, 100_000).len(), 10);
+    }
+
+    #[test]
+    fn partner_ids_round_trip() {
+        let id = partner_session_id("jane doe/ü");
+        assert_eq!(id, "pc_jane doe/ü");
+        assert_eq!(partner_user_id(&id), "jane doe/ü");
+        assert_eq!(partner_user_id("sess_abc"), "sess_abc");
+    }
+
+    #[test]
+    fn pages_default_and_validate() {
+        assert_eq!(Page::new(None, None).ok(), Some(Page { limit: 50, offset: 0 }));
+        assert_eq!(Page::new(Some(500), Some(7)).ok(), Some(Page { limit: 500, offset: 7 }));
+        for bad in [0, 501] {
+            match Page::new(Some(bad), None) {
+                Err(Error::Invalid { field, .. }) => assert_eq!(field, "limit"),
+                other => panic!("expected an invalid limit, got {other:?}"),
+            }
+        }
+        assert_eq!(Page { limit: 0, offset: 3 }.clamped(), Page { limit: 1, offset: 3 });
+        assert_eq!(Page { limit: 9_999, offset: 0 }.clamped().limit, 500);
     }
 }

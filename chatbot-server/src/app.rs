@@ -8,20 +8,19 @@ use std::time::Instant;
 use bytes::Bytes;
 use chatbot_core::{Chatbot, ClientInfo};
 use futures::FutureExt as _;
-use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::http::request::Parts;
-use hyper::{Method, Request, StatusCode};
+use hyper::{Request, StatusCode};
 use prometheus_client::registry::Registry;
 use tracing::{debug, error, info};
 
 use crate::ServerConfig;
-use crate::body::{self, Resp};
+use crate::body::{self, BoxError, RequestBody, Resp};
 use crate::cors::{self, Cors};
 use crate::error::ApiError;
 use crate::metrics::{HttpMetrics, RequestLabels, RouteLabels};
 use crate::net;
-use crate::routes::{self, Match};
+use crate::routes::{self, Match, Route};
 
 pub(crate) struct App {
     pub bot: Chatbot,
@@ -33,7 +32,8 @@ pub(crate) struct App {
 /// What a handler sees of its request.
 pub(crate) struct Cx {
     pub parts: Parts,
-    body: Option<Incoming>,
+    body: Option<RequestBody>,
+    /// The path parameters, percent-decoded, in template order.
     pub params: Vec<String>,
     pub client: ClientInfo,
     /// The CORS decision; `None` until the handler knows the company.
@@ -64,11 +64,20 @@ impl Cx {
             .any(|v| v.to_str().is_ok_and(|s| s.contains("text/event-stream")))
     }
 
-    pub fn query(&self, name: &str) -> Option<&str> {
-        self.parts.uri.query()?.split('&').find_map(|kv| {
+    /// A query parameter, percent-decoded (`+` is a space); empty counts as absent. 400 naming
+    /// the parameter when it cannot be decoded.
+    pub fn query(&self, name: &str) -> Result<Option<String>, ApiError> {
+        let Some(query) = self.parts.uri.query() else { return Ok(None) };
+        let raw = query.split('&').find_map(|kv| {
             let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
             (k == name).then_some(v)
-        })
+        });
+        match raw {
+            None | Some("") => Ok(None),
+            Some(v) => routes::percent_decode(v, true)
+                .map(Some)
+                .map_err(|e| ApiError::malformed_field(name, format!("invalid query parameter {name}: {e}"))),
+        }
     }
 
     /// The raw body (415 for a non-JSON content type, 413 over the limit).
@@ -87,19 +96,6 @@ impl Cx {
     }
 }
 
-fn method_label(m: &Method) -> &'static str {
-    match *m {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::OPTIONS => "OPTIONS",
-        Method::HEAD => "HEAD",
-        _ => "OTHER",
-    }
-}
-
 impl App {
     pub fn new(bot: Chatbot, config: ServerConfig) -> Self {
         let metrics = HttpMetrics::new();
@@ -110,19 +106,26 @@ impl App {
         Self { bot, config, metrics, registry }
     }
 
-    pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Resp {
+    /// Answer one request. `peer` is the TCP peer when known (it feeds the per-IP rate limits,
+    /// through the trusted-proxy rule); without it the request has no client IP.
+    pub async fn handle<B>(&self, req: Request<B>, peer: Option<SocketAddr>) -> Resp
+    where
+        B: hyper::body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
         let start = Instant::now();
         let (parts, body) = req.into_parts();
         let method = parts.method.clone();
         let path = parts.uri.path().to_string();
         let origin = cors::origin(&parts.headers).map(str::to_string);
-        let ip = net::client_ip(peer.ip(), &parts.headers, &self.config.trusted_proxies);
+        let ip = peer.map(|p| net::client_ip(p.ip(), &parts.headers, &self.config.trusted_proxies));
 
         let (route, mut resp) = match routes::find(&method, &path) {
             Match::NotFound => {
                 ("unmatched", body::error(&ApiError::not_found(format!("no route for {method} {path}"))))
             }
-            Match::MethodNotAllowed { template, allowed } => {
+            Match::MethodNotAllowed { route, allowed } => {
+                let template = route.template();
                 let mut e = ApiError::new(
                     StatusCode::METHOD_NOT_ALLOWED,
                     "method_not_allowed",
@@ -131,41 +134,32 @@ impl App {
                 e.allow = Some(allowed.iter().copied().chain(["OPTIONS"]).collect::<Vec<_>>().join(", "));
                 (template, body::error(&e))
             }
-            Match::Preflight { template, params, allowed } => {
-                let cors = self.preflight_cors(template, &params, origin.as_deref()).await;
-                (template, cors::preflight(&allowed, cors, origin.as_deref()))
+            Match::Preflight { route, raw, allowed } => {
+                let params = routes::decode_params(route, &raw).unwrap_or_default();
+                let cors = self.preflight_cors(route, &params, origin.as_deref()).await;
+                (route.template(), cors::preflight(&allowed, cors, origin.as_deref()))
             }
-            Match::Route { template, params } => {
-                let mut cx = Cx {
-                    parts,
-                    body: Some(body),
-                    params: params.into_iter().map(str::to_string).collect(),
-                    client: ClientInfo { ip: Some(ip) },
-                    cors: None,
-                    body_limit: self.config.body_limit,
-                };
-                let run = AssertUnwindSafe(self.dispatch(template, &mut cx)).catch_unwind();
-                let result = match tokio::time::timeout(self.config.request_timeout, run).await {
-                    Ok(Ok(r)) => r,
-                    Ok(Err(_)) => {
-                        self.metrics.panics.inc();
-                        error!(route = template, "handler panicked");
-                        Err(ApiError::new(
-                            StatusCode::INTERNAL_SERVER_ERROR,
-                            "internal",
-                            "internal server error",
-                        ))
+            Match::Route { route, raw } => {
+                let template = route.template();
+                let (result, params, cors) = match routes::decode_params(route, &raw) {
+                    Err(e) => (Err(e), Vec::new(), None),
+                    Ok(params) => {
+                        let mut cx = Cx {
+                            parts,
+                            body: Some(body::request_body(body)),
+                            params,
+                            client: ClientInfo { ip },
+                            cors: None,
+                            body_limit: self.config.body_limit,
+                        };
+                        let result = self.run(route, &mut cx).await;
+                        (result, cx.params, cx.cors)
                     }
-                    Err(_) => Err(ApiError::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "timeout",
-                        "the request took too long; try again",
-                    )),
                 };
                 let mut resp = result.unwrap_or_else(|e| body::error(&e));
-                let decided = match cx.cors {
+                let decided = match cors {
                     Some(c) => c,
-                    None => self.undecided_cors(template, &cx.params, origin.as_deref()).await,
+                    None => self.undecided_cors(route, &params, origin.as_deref()).await,
                 };
                 cors::apply(&mut resp, decided, origin.as_deref());
                 (template, resp)
@@ -179,49 +173,63 @@ impl App {
         let elapsed = start.elapsed();
         self.metrics
             .requests
-            .get_or_create(&RequestLabels { method: method_label(&method), route, status })
+            .get_or_create(&RequestLabels { method: routes::method_label(&method), route, status })
             .inc();
         self.metrics.latency.get_or_create(&RouteLabels { route }).observe(elapsed.as_secs_f64());
         let ms = elapsed.as_secs_f64() * 1000.0;
-        if route == "/healthz" || route == "/readyz" || route == "/metrics" {
-            debug!(%method, route, path, status, ms, client = %ip, "request");
+        let client = ip.map_or_else(|| "-".to_string(), |ip| ip.to_string());
+        let probe = [Route::Healthz, Route::Readyz, Route::Metrics].map(Route::template).contains(&route);
+        if probe {
+            debug!(%method, route, path, status, ms, client, "request");
         } else {
-            info!(%method, route, path, status, ms, client = %ip, "request");
+            info!(%method, route, path, status, ms, client, "request");
         }
         resp
     }
 
+    /// Run the route's handler with the request timeout and a panic net.
+    async fn run(&self, route: Route, cx: &mut Cx) -> Result<Resp, ApiError> {
+        let run = AssertUnwindSafe(self.dispatch(route, cx)).catch_unwind();
+        match tokio::time::timeout(self.config.request_timeout, run).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => {
+                self.metrics.panics.inc();
+                error!(route = route.template(), "handler panicked");
+                Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal server error"))
+            }
+            Err(_) => Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                "the request took too long; try again",
+            )),
+        }
+    }
+
     /// CORS of a preflight: the company's list for company routes; any origin for the key routes
     /// (the preflight carries no key; the real response is checked against the key's company).
-    async fn preflight_cors(&self, template: &str, params: &[&str], origin: Option<&str>) -> Cors {
+    async fn preflight_cors(&self, route: Route, params: &[String], origin: Option<&str>) -> Cors {
         let Some(origin) = origin else { return Cors::Deny };
-        if template == "/widget.js" {
-            return Cors::Any;
+        match route {
+            Route::WidgetJs => Cors::Any,
+            Route::Session | Route::Chat | Route::SessionInternal | Route::ChatInternal => Cors::Echo,
+            _ => match company_param(route, params) {
+                Some(cid) => self.company_cors(cid, origin).await,
+                None => Cors::Deny,
+            },
         }
-        if template.starts_with("/api/chatbot/") {
-            return Cors::Echo;
-        }
-        if template.contains("{companyId}")
-            && let Some(cid) = params.first()
-        {
-            return self.company_cors(cid, origin).await;
-        }
-        Cors::Deny
     }
 
     /// CORS for a response whose handler failed before it knew (company routes: look the
     /// company's list up, so the widget can read the error).
-    async fn undecided_cors(&self, template: &str, params: &[String], origin: Option<&str>) -> Cors {
+    async fn undecided_cors(&self, route: Route, params: &[String], origin: Option<&str>) -> Cors {
         let Some(origin) = origin else { return Cors::Deny };
-        if template == "/widget.js" || template == "/demo" {
-            return Cors::Any;
+        match route {
+            Route::WidgetJs | Route::Demo => Cors::Any,
+            _ => match company_param(route, params) {
+                Some(cid) => self.company_cors(cid, origin).await,
+                None => Cors::Deny,
+            },
         }
-        if template.contains("{companyId}")
-            && let Some(cid) = params.first()
-        {
-            return self.company_cors(cid, origin).await;
-        }
-        Cors::Deny
     }
 
     async fn company_cors(&self, company_id: &str, origin: &str) -> Cors {
@@ -231,4 +239,9 @@ impl App {
             _ => Cors::Deny,
         }
     }
+}
+
+/// The `{companyId}` parameter of a company route.
+fn company_param(route: Route, params: &[String]) -> Option<&str> {
+    route.param_names().zip(params).find(|(name, _)| *name == "companyId").map(|(_, v)| v.as_str())
 }

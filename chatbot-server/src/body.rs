@@ -1,5 +1,4 @@
-//! Bodies: reading requests within the limit, building JSON / SSE / static responses, and
-//! picking typed fields out of a JSON object so that errors name the field.
+//! Bodies: reading requests within the limit, building JSON / SSE / static responses.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -9,15 +8,31 @@ use futures::StreamExt as _;
 use futures::stream::BoxStream;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt as _, Full, StreamBody};
-use hyper::body::{Frame, Incoming};
+use hyper::body::Frame;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Response, StatusCode};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::error::ApiError;
 
-pub(crate) type Body = UnsyncBoxBody<Bytes, Infallible>;
+/// The body of every response: a boxed body that never fails.
+pub type ResponseBody = UnsyncBoxBody<Bytes, Infallible>;
+pub(crate) type Body = ResponseBody;
 pub(crate) type Resp = Response<Body>;
+
+/// The error of any request body the service accepts.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// A request body of any type, boxed once so the handlers are not generic.
+pub(crate) type RequestBody = UnsyncBoxBody<Bytes, BoxError>;
+
+/// Box any request body (hyper's, axum's, a test's).
+pub(crate) fn request_body<B>(body: B) -> RequestBody
+where
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    body.map_err(Into::into).boxed_unsync()
+}
 
 /// How much of an oversized body is read and thrown away before answering 413, so the client
 /// sees the answer instead of a connection reset.
@@ -107,7 +122,7 @@ fn too_large(limit: usize) -> ApiError {
 }
 
 /// Read the whole body, at most `limit` bytes (413 above it).
-pub(crate) async fn read(body: Incoming, headers: &HeaderMap, limit: usize) -> Result<Bytes, ApiError> {
+pub(crate) async fn read(body: RequestBody, headers: &HeaderMap, limit: usize) -> Result<Bytes, ApiError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -132,7 +147,7 @@ pub(crate) async fn read(body: Incoming, headers: &HeaderMap, limit: usize) -> R
     Ok(buf.freeze())
 }
 
-async fn drain(body: &mut Incoming) {
+async fn drain(body: &mut RequestBody) {
     let run = async {
         let mut seen = 0usize;
         while let Some(Ok(frame)) = body.frame().await {
@@ -145,36 +160,6 @@ async fn drain(body: &mut Incoming) {
         }
     };
     let _ = tokio::time::timeout(Duration::from_secs(2), run).await;
-}
-
-/// Parse a JSON object (400 for anything else).
-pub(crate) fn object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::malformed("the request body is empty; expected a JSON object"));
-    }
-    match serde_json::from_slice::<Value>(bytes) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(ApiError::malformed("the request body must be a JSON object")),
-        Err(e) => Err(ApiError::malformed(format!("invalid JSON: {e}"))),
-    }
-}
-
-/// A required string field.
-pub(crate) fn req_str(m: &Map<String, Value>, field: &str) -> Result<String, ApiError> {
-    match m.get(field) {
-        Some(Value::String(s)) => Ok(s.clone()),
-        None | Some(Value::Null) => Err(ApiError::invalid(field, "is required")),
-        Some(_) => Err(ApiError::invalid(field, "must be a string")),
-    }
-}
-
-/// An optional string field (`null` counts as absent).
-pub(crate) fn opt_str(m: &Map<String, Value>, field: &str) -> Result<Option<String>, ApiError> {
-    match m.get(field) {
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        None | Some(Value::Null) => Ok(None),
-        Some(_) => Err(ApiError::invalid(field, "must be a string")),
-    }
 }
 
 #[cfg(test)]

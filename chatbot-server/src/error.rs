@@ -28,6 +28,14 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "malformed", message)
     }
 
+    /// 400 for input that cannot be read at all, naming where (a path parameter, a query
+    /// parameter).
+    pub fn malformed_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let mut e = Self::malformed(message);
+        e.field = Some(field.into());
+        e
+    }
+
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         let field = field.into();
         let mut e = Self::new(

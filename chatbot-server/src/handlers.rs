@@ -1,19 +1,22 @@
 //! Route handlers: HTTP in, `Chatbot` calls, HTTP out. No rules live here.
 
-use chatbot_core::HistoryItem;
-use chatbot_core::auth::{self, KeyKind};
+use chatbot_core::conversation::{self, Page};
 use chatbot_core::lead::{LeadFilter, LeadStatus};
-use chatbot_core::{ChatEvent, ChatInput, ChatReply, PartnerChat, TenantContext, WidgetSettingsPatch};
+use chatbot_core::{ChatEvent, ChatReply, TenantContext, WidgetSettingsPatch};
 use futures::StreamExt as _;
 use futures::stream::BoxStream;
 use hyper::StatusCode;
 use hyper::header::{self, HeaderValue};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::app::{App, Cx};
 use crate::body::{self, Resp};
 use crate::cors::Cors;
 use crate::error::ApiError;
+use crate::request::{
+    self, ChatBody, InternalChatBody, InternalSessionBody, LeadStatusBody, PartnerChatBody, SessionBody,
+};
+use crate::routes::Route;
 
 const WIDGET_JS: &str = include_str!("../assets/widget.js");
 const DEMO_HTML: &str = include_str!("../assets/demo.html");
@@ -21,12 +24,12 @@ const DEMO_HTML: &str = include_str!("../assets/demo.html");
 type Res = Result<Resp, ApiError>;
 
 impl App {
-    pub(crate) async fn dispatch(&self, template: &'static str, cx: &mut Cx) -> Res {
-        match (cx.parts.method.as_str(), template) {
-            ("GET", "/healthz") => Ok(body::json(StatusCode::OK, &json!({ "status": "ok" }))),
-            ("GET", "/readyz") => self.readyz().await,
-            ("GET", "/metrics") => self.metrics_text(),
-            ("GET", "/widget.js") => {
+    pub(crate) async fn dispatch(&self, route: Route, cx: &mut Cx) -> Res {
+        match route {
+            Route::Healthz => Ok(body::json(StatusCode::OK, &json!({ "status": "ok" }))),
+            Route::Readyz => self.readyz().await,
+            Route::Metrics => self.metrics_text(),
+            Route::WidgetJs => {
                 cx.cors = Some(Cors::Any);
                 let mut r =
                     body::response(StatusCode::OK, "application/javascript; charset=utf-8", WIDGET_JS);
@@ -34,21 +37,18 @@ impl App {
                     .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
                 Ok(r)
             }
-            ("GET", "/demo") => Ok(body::response(StatusCode::OK, "text/html; charset=utf-8", DEMO_HTML)),
-            ("GET", "/api/widget-settings/{companyId}") => self.get_settings(cx).await,
-            ("POST", "/api/widget-settings/{companyId}") => self.post_settings(cx).await,
-            ("POST", "/api/partner-chat/{companyId}") => self.partner_chat(cx).await,
-            ("POST", "/api/chatbot/session") => self.session(cx, false).await,
-            ("POST", "/api/chatbot/session/internal") => self.session(cx, true).await,
-            ("POST", "/api/chatbot/chat") => self.chat(cx, false).await,
-            ("POST", "/api/chatbot/chat/internal") => self.chat(cx, true).await,
-            ("GET", "/api/companies/{companyId}/leads") => self.list_leads(cx).await,
-            ("PATCH", "/api/companies/{companyId}/leads/{leadId}") => self.update_lead(cx).await,
-            ("GET", "/api/companies/{companyId}/conversations") => self.list_conversations(cx).await,
-            ("DELETE", "/api/companies/{companyId}/conversations/{sessionId}") => {
-                self.delete_conversation(cx).await
-            }
-            _ => Err(ApiError::not_found("no such route")),
+            Route::Demo => Ok(body::response(StatusCode::OK, "text/html; charset=utf-8", DEMO_HTML)),
+            Route::GetWidgetSettings => self.get_settings(cx).await,
+            Route::UpdateWidgetSettings => self.post_settings(cx).await,
+            Route::PartnerChat => self.partner_chat(cx).await,
+            Route::Session => self.session(cx, false).await,
+            Route::SessionInternal => self.session(cx, true).await,
+            Route::Chat => self.chat(cx, false).await,
+            Route::ChatInternal => self.chat(cx, true).await,
+            Route::ListLeads => self.list_leads(cx).await,
+            Route::UpdateLead => self.update_lead(cx).await,
+            Route::ListConversations => self.list_conversations(cx).await,
+            Route::DeleteConversation => self.delete_conversation(cx).await,
         }
     }
 
@@ -88,20 +88,13 @@ impl App {
 
     /// A context for a company route authorised by a key (`pk_`/`sk_`) or the operator token.
     async fn keyed_context(&self, token: &str, company_id: &str) -> Result<TenantContext, ApiError> {
-        if KeyKind::of_token(token).is_none() && self.bot.config().admin_token.is_some() {
-            return Ok(self.bot.admin_token_context(token, company_id).await?);
-        }
-        Ok(self.bot.authenticate(token, Some(company_id)).await?)
+        Ok(self.bot.company_context(token, company_id).await?)
     }
 
+    /// The operator token, checked before the body is looked at (an unauthenticated caller
+    /// learns nothing about what the body should hold).
     fn check_operator(&self, token: &str) -> Result<(), ApiError> {
-        match &self.bot.config().admin_token {
-            None => Err(ApiError::from(chatbot_core::Error::Unauthorized(
-                "the internal routes are disabled: CHATBOT_ADMIN_TOKEN is not set".into(),
-            ))),
-            Some(expected) if auth::ct_eq(token, expected) => Ok(()),
-            Some(_) => Err(ApiError::from(chatbot_core::Error::Unauthorized("wrong operator token".into()))),
-        }
+        Ok(self.bot.check_operator_token(token)?)
     }
 
     // ----- widget settings (004) -----
@@ -131,13 +124,7 @@ impl App {
         let bytes = cx.bytes().await?;
         let ctx = self.bot.public_context(cx.param(0)).await?;
         self.cors_for(cx, &ctx).await;
-        let m = body::object(&bytes)?;
-        let input = PartnerChat {
-            message: body::req_str(&m, "message")?,
-            user_id: body::opt_str(&m, "user_id")?,
-            history: history(&m)?,
-            client: cx.client,
-        };
+        let input = request::parse::<PartnerChatBody>(&bytes)?.into_input(cx.client)?;
         if cx.wants_stream() {
             let stream = self.bot.partner_chat_stream(&ctx, input).await?;
             Ok(self.sse(stream, partner_json))
@@ -152,19 +139,16 @@ impl App {
     async fn session(&self, cx: &mut Cx, internal: bool) -> Res {
         let bytes = cx.bytes().await?;
         let token = cx.bearer()?;
-        let (ctx, m) = if internal {
+        let (ctx, b) = if internal {
             self.check_operator(&token)?;
-            let m = parse_or_empty(&bytes)?;
-            let cid = body::req_str(&m, "company_id")?;
-            (self.bot.admin_token_context(&token, &cid).await?, m)
+            let (cid, b) = request::parse_or_default::<InternalSessionBody>(&bytes)?.split()?;
+            (self.bot.admin_token_context(&token, &cid).await?, b)
         } else {
             let ctx = self.bot.authenticate(&token, None).await?;
-            (ctx, parse_or_empty(&bytes)?)
+            (ctx, request::parse_or_default::<SessionBody>(&bytes)?)
         };
         self.cors_for(cx, &ctx).await;
-        let user_id = body::opt_str(&m, "user_id")?;
-        let session_id = body::opt_str(&m, "session_id")?;
-        let info = self.bot.open_session(&ctx, user_id, session_id, cx.client).await?;
+        let info = self.bot.open_session(&ctx, b.user_id, b.session_id, cx.client).await?;
         Ok(body::json(
             StatusCode::OK,
             &json!({
@@ -181,21 +165,16 @@ impl App {
     async fn chat(&self, cx: &mut Cx, internal: bool) -> Res {
         let bytes = cx.bytes().await?;
         let token = cx.bearer()?;
-        let (ctx, m) = if internal {
+        let (ctx, b) = if internal {
             self.check_operator(&token)?;
-            let m = body::object(&bytes)?;
-            let cid = body::req_str(&m, "company_id")?;
-            (self.bot.admin_token_context(&token, &cid).await?, m)
+            let (cid, b) = request::parse::<InternalChatBody>(&bytes)?.split()?;
+            (self.bot.admin_token_context(&token, &cid).await?, b)
         } else {
             let ctx = self.bot.authenticate(&token, None).await?;
-            (ctx, body::object(&bytes)?)
+            (ctx, request::parse::<ChatBody>(&bytes)?)
         };
         self.cors_for(cx, &ctx).await;
-        let input = ChatInput {
-            session_id: body::req_str(&m, "session_id")?,
-            message: body::req_str(&m, "message")?,
-            client: cx.client,
-        };
+        let input = b.into_input(cx.client)?;
         if cx.wants_stream() {
             let stream = self.bot.chat_stream(&ctx, input).await?;
             Ok(self.sse(stream, chat_json))
@@ -233,14 +212,14 @@ impl App {
         let token = cx.bearer()?;
         let ctx = self.keyed_context(&token, cx.param(0)).await?;
         self.cors_for(cx, &ctx).await;
-        let status = cx.query("status").filter(|s| !s.is_empty()).map(LeadStatus::parse).transpose()?;
-        let ready = match cx.query("ready") {
-            None | Some("") => None,
+        let status = cx.query("status")?.as_deref().map(LeadStatus::parse).transpose()?;
+        let ready = match cx.query("ready")?.as_deref() {
+            None => None,
             Some("true") => Some(true),
             Some("false") => Some(false),
             Some(_) => return Err(ApiError::invalid("ready", "must be true or false")),
         };
-        let (limit, offset) = paging(cx)?;
+        let Page { limit, offset } = page(cx)?;
         let filter = LeadFilter { status, ready, limit, offset };
         let leads = self.bot.list_leads(&ctx, &filter).await?;
         Ok(body::json(StatusCode::OK, &json!({ "leads": leads, "limit": limit, "offset": offset })))
@@ -251,8 +230,7 @@ impl App {
         let token = cx.bearer()?;
         let ctx = self.keyed_context(&token, cx.param(0)).await?;
         self.cors_for(cx, &ctx).await;
-        let m = body::object(&bytes)?;
-        let status = LeadStatus::parse(&body::req_str(&m, "status")?)?;
+        let status = LeadStatus::parse(&request::parse::<LeadStatusBody>(&bytes)?.status()?)?;
         let lead = self.bot.set_lead_status(&ctx, cx.param(1), status).await?;
         Ok(body::json(StatusCode::OK, &lead))
     }
@@ -261,7 +239,7 @@ impl App {
         let token = cx.bearer()?;
         let ctx = self.keyed_context(&token, cx.param(0)).await?;
         self.cors_for(cx, &ctx).await;
-        let (limit, offset) = paging(cx)?;
+        let Page { limit, offset } = page(cx)?;
         let conversations = self.bot.list_conversations(&ctx, limit, offset).await?;
         Ok(body::json(
             StatusCode::OK,
@@ -287,47 +265,18 @@ impl Drop for StreamGuard {
     }
 }
 
-fn parse_or_empty(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) { Ok(Map::new()) } else { body::object(bytes) }
-}
-
-fn paging(cx: &Cx) -> Result<(u32, u32), ApiError> {
-    let num = |name: &str, default: u32, max: u32| -> Result<u32, ApiError> {
-        match cx.query(name) {
-            None | Some("") => Ok(default),
-            Some(v) => match v.parse::<u32>() {
-                Ok(n) if n <= max => Ok(n),
-                _ => Err(ApiError::invalid(name, format!("must be a whole number from 0 to {max}"))),
-            },
+/// `?limit=&offset=`: the numbers are read here, the paging rules are the core's ([`Page`]).
+fn page(cx: &Cx) -> Result<Page, ApiError> {
+    let num = |name: &str, max: u32| -> Result<Option<u32>, ApiError> {
+        match cx.query(name)? {
+            None => Ok(None),
+            Some(v) => v
+                .parse::<u32>()
+                .map(Some)
+                .map_err(|_| ApiError::invalid(name, format!("must be a whole number from 0 to {max}"))),
         }
     };
-    let limit = num("limit", 50, 500)?;
-    if limit == 0 {
-        return Err(ApiError::invalid("limit", "must be between 1 and 500"));
-    }
-    Ok((limit, num("offset", 0, u32::MAX)?))
-}
-
-fn history(m: &Map<String, Value>) -> Result<Vec<HistoryItem>, ApiError> {
-    let items = match m.get("history") {
-        None | Some(Value::Null) => return Ok(Vec::new()),
-        Some(Value::Array(a)) => a,
-        Some(_) => return Err(ApiError::invalid("history", "must be an array of {role, content}")),
-    };
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| {
-            let Value::Object(o) = item else {
-                return Err(ApiError::invalid(format!("history[{i}]"), "must be an object {role, content}"));
-            };
-            let get = |k: &str| match o.get(k) {
-                Some(Value::String(s)) => Ok(s.clone()),
-                _ => Err(ApiError::invalid(format!("history[{i}].{k}"), "must be a string")),
-            };
-            Ok(HistoryItem { role: get("role")?, content: get("content")? })
-        })
-        .collect()
+    Ok(Page::new(num("limit", Page::MAX_LIMIT)?, num("offset", u32::MAX)?)?)
 }
 
 /// The seed's partner-chat answer: `{"message","company_id"}` plus what the core adds.
@@ -335,7 +284,7 @@ fn partner_json(r: &ChatReply) -> Value {
     json!({
         "message": r.message,
         "company_id": r.company_id,
-        "user_id": r.session_id.strip_prefix("pc_").unwrap_or(&r.session_id),
+        "user_id": conversation::partner_user_id(&r.session_id),
         "answered_by": r.answered_by,
         "sources": r.sources,
     })

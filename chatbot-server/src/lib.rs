@@ -7,6 +7,13 @@
 //! (the SQLite store serves a company's settings from memory only while the database's commit
 //! stamp is unchanged), so several instances always see each other's settings writes at once.
 //!
+//! The routes are listed once, in [`Route`]. Three ways to run them:
+//! - [`cli::main`] / [`cli::serve`]: what `chatbot serve` and the `chatbot-server` binary run
+//!   (one argument parser, one logging setup);
+//! - [`bind`] / [`serve`]: the same server from Rust, on a [`Chatbot`] you built;
+//! - [`service`]: the routes as a `tower::Service`, to nest in your own application (axum's
+//!   `Router::nest_service`), with the same behaviour.
+//!
 //! ```no_run
 //! # async fn run() -> anyhow::Result<()> {
 //! use chatbot_core::{Chatbot, Config};
@@ -18,9 +25,7 @@
 //! # Ok(()) }
 //! ```
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use chatbot_core::Chatbot;
@@ -31,19 +36,25 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tower::Service as _;
 use tracing::{info, warn};
 
 mod app;
 mod body;
+pub mod cli;
 mod cors;
 mod error;
 mod handlers;
 mod metrics;
 mod net;
+mod request;
 mod routes;
+mod service;
 
+pub use body::ResponseBody;
 pub use net::IpNet;
-pub use routes::ROUTES;
+pub use routes::Route;
+pub use service::{ChatService, PeerAddr, service};
 
 /// Default bind address (`CHATBOT_BIND`, `--bind`).
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -143,16 +154,6 @@ pub fn parse_bind(s: &str) -> anyhow::Result<SocketAddr> {
         .map_err(|_| anyhow::anyhow!("expected IP:PORT (e.g. 127.0.0.1:8080), got {s:?}"))
 }
 
-/// Install the tracing subscriber: JSON lines when `CHATBOT_LOG_FORMAT=json`, human-readable
-/// otherwise; the level from `RUST_LOG` (default `info`). Does nothing when one is installed.
-pub fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let json = std::env::var("CHATBOT_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = if json { builder.json().flatten_event(true).try_init() } else { builder.try_init() };
-}
-
 /// A server accepting connections in the background.
 pub struct RunningServer {
     addr: SocketAddr,
@@ -192,8 +193,8 @@ pub async fn bind(bot: Chatbot, config: ServerConfig) -> anyhow::Result<RunningS
     let addr = listener.local_addr()?;
     let (stop, stop_rx) = watch::channel(false);
     let grace = config.shutdown_grace;
-    let app = Arc::new(app::App::new(bot, config));
-    let task = tokio::spawn(accept_loop(listener, app, stop_rx, grace));
+    let svc = service(bot, config);
+    let task = tokio::spawn(accept_loop(listener, svc, stop_rx, grace));
     info!(%addr, "listening");
     Ok(RunningServer { addr, stop, task })
 }
@@ -211,7 +212,7 @@ pub async fn serve(bot: Chatbot, config: ServerConfig) -> anyhow::Result<()> {
 
 async fn accept_loop(
     listener: TcpListener,
-    app: Arc<app::App>,
+    svc: ChatService,
     mut stop: watch::Receiver<bool>,
     grace: Duration,
 ) {
@@ -232,10 +233,10 @@ async fn accept_loop(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let app = app.clone();
-                let svc = service_fn(move |req| {
-                    let app = app.clone();
-                    async move { Ok::<_, Infallible>(app.handle(req, peer).await) }
+                let conn_svc = svc.clone();
+                let svc = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(PeerAddr(peer));
+                    conn_svc.clone().call(req)
                 });
                 let conn = builder.serve_connection(TokioIo::new(stream), svc).into_owned();
                 let fut = graceful.watch(conn);

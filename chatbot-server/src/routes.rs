@@ -1,50 +1,109 @@
-//! The route table: the single list the router, the metrics labels and the OpenAPI test use.
+//! The route table, listed once: the [`Route`] enum with each route's method and path template.
+//! The dispatcher matches it exhaustively, the metrics label requests with its templates, and the
+//! OpenAPI test compares [`Route::ALL`] with `docs/openapi.yaml`.
 
 use hyper::Method;
 
-/// Every route the server answers, as `(method, path template)`. `OPTIONS` (CORS preflight) is
-/// answered for each path too. `docs/openapi.yaml` must describe exactly these (a test checks).
-pub const ROUTES: &[(&str, &str)] = &[
-    ("GET", "/healthz"),
-    ("GET", "/readyz"),
-    ("GET", "/metrics"),
-    ("GET", "/widget.js"),
-    ("GET", "/demo"),
-    ("GET", "/api/widget-settings/{companyId}"),
-    ("POST", "/api/widget-settings/{companyId}"),
-    ("POST", "/api/partner-chat/{companyId}"),
-    ("POST", "/api/chatbot/session"),
-    ("POST", "/api/chatbot/chat"),
-    ("POST", "/api/chatbot/session/internal"),
-    ("POST", "/api/chatbot/chat/internal"),
-    ("GET", "/api/companies/{companyId}/leads"),
-    ("PATCH", "/api/companies/{companyId}/leads/{leadId}"),
-    ("GET", "/api/companies/{companyId}/conversations"),
-    ("DELETE", "/api/companies/{companyId}/conversations/{sessionId}"),
-];
+use crate::error::ApiError;
+
+/// Writes the enum, [`Route::ALL`], [`Route::method`] and [`Route::template`] from one list, so
+/// a route cannot be added to one of them and forgotten in another.
+macro_rules! routes {
+    ($( $(#[doc = $doc:literal])* $name:ident => $method:ident $path:literal, )+) => {
+        /// Every route the server answers. `OPTIONS` (CORS preflight) is answered for each path
+        /// too. `docs/openapi.yaml` describes exactly these (a test checks).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Route {
+            $( $(#[doc = $doc])* $name, )+
+        }
+
+        impl Route {
+            /// Every route, in matching order.
+            pub const ALL: &'static [Route] = &[$(Route::$name,)+];
+
+            /// The route's HTTP method.
+            pub fn method(self) -> Method {
+                match self {
+                    $(Route::$name => Method::$method,)+
+                }
+            }
+
+            /// The route's path template (`/api/widget-settings/{companyId}`).
+            pub const fn template(self) -> &'static str {
+                match self {
+                    $(Route::$name => $path,)+
+                }
+            }
+        }
+    };
+}
+
+routes! {
+    /// Liveness.
+    Healthz => GET "/healthz",
+    /// Readiness (the database answers).
+    Readyz => GET "/readyz",
+    /// Prometheus metrics.
+    Metrics => GET "/metrics",
+    /// The widget script.
+    WidgetJs => GET "/widget.js",
+    /// A demo page embedding the widget.
+    Demo => GET "/demo",
+    /// A company's public widget settings.
+    GetWidgetSettings => GET "/api/widget-settings/{companyId}",
+    /// Partial update of a company's widget settings (secret key).
+    UpdateWidgetSettings => POST "/api/widget-settings/{companyId}",
+    /// The seed's partner chat (no key; the company must be active).
+    PartnerChat => POST "/api/partner-chat/{companyId}",
+    /// Open or resume a session (publishable key).
+    Session => POST "/api/chatbot/session",
+    /// One chat turn in a session (publishable key).
+    Chat => POST "/api/chatbot/chat",
+    /// Open a session for the dashboard (operator token).
+    SessionInternal => POST "/api/chatbot/session/internal",
+    /// A chat turn for the dashboard (operator token).
+    ChatInternal => POST "/api/chatbot/chat/internal",
+    /// A company's leads (secret key or operator token).
+    ListLeads => GET "/api/companies/{companyId}/leads",
+    /// Move a lead along its statuses.
+    UpdateLead => PATCH "/api/companies/{companyId}/leads/{leadId}",
+    /// A company's conversations.
+    ListConversations => GET "/api/companies/{companyId}/conversations",
+    /// Delete one conversation.
+    DeleteConversation => DELETE "/api/companies/{companyId}/conversations/{sessionId}",
+}
+
+impl Route {
+    /// The names of the template's parameters, in order (`["companyId", "leadId"]`).
+    pub fn param_names(self) -> impl Iterator<Item = &'static str> {
+        self.template().split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+    }
+}
 
 /// Outcome of routing one request.
+#[derive(Debug)]
 pub(crate) enum Match<'a> {
-    /// A route: its template and the path parameters in order.
+    /// A route and its path parameters, in order, still percent-encoded.
     Route {
-        template: &'static str,
-        params: Vec<&'a str>,
+        route: Route,
+        raw: Vec<&'a str>,
     },
     /// The path exists, the method does not (405); the methods that do.
     MethodNotAllowed {
-        template: &'static str,
+        route: Route,
         allowed: Vec<&'static str>,
     },
     /// A CORS preflight (`OPTIONS`) of a known path.
     Preflight {
-        template: &'static str,
-        params: Vec<&'a str>,
+        route: Route,
+        raw: Vec<&'a str>,
         allowed: Vec<&'static str>,
     },
     NotFound,
 }
 
-/// Match `path` against one template; `{name}` matches one non-empty segment.
+/// Match `path` against one template; `{name}` matches one non-empty segment (split on `/`
+/// before decoding, so an encoded `%2F` stays inside its parameter).
 fn match_template<'a>(template: &str, path: &'a str) -> Option<Vec<&'a str>> {
     let mut params = Vec::new();
     let mut t = template.split('/');
@@ -67,64 +126,163 @@ fn match_template<'a>(template: &str, path: &'a str) -> Option<Vec<&'a str>> {
     }
 }
 
+/// Route a request: the one place a (method, path) becomes a [`Route`].
 pub(crate) fn find<'a>(method: &Method, path: &'a str) -> Match<'a> {
     let mut allowed = Vec::new();
-    let mut first: Option<(&'static str, Vec<&'a str>)> = None;
-    for (m, template) in ROUTES {
-        if let Some(params) = match_template(template, path) {
-            if *m == method.as_str() {
-                return Match::Route { template, params };
+    let mut first: Option<(Route, Vec<&'a str>)> = None;
+    for &route in Route::ALL {
+        if let Some(raw) = match_template(route.template(), path) {
+            let m = route.method();
+            if m == method {
+                return Match::Route { route, raw };
             }
-            allowed.push(*m);
+            allowed.push(method_str(&m));
             if first.is_none() {
-                first = Some((template, params));
+                first = Some((route, raw));
             }
         }
     }
     match first {
         None => Match::NotFound,
-        Some((template, params)) if method == Method::OPTIONS => {
-            Match::Preflight { template, params, allowed }
-        }
-        Some((template, _)) => Match::MethodNotAllowed { template, allowed },
+        Some((route, raw)) if method == Method::OPTIONS => Match::Preflight { route, raw, allowed },
+        Some((route, _)) => Match::MethodNotAllowed { route, allowed },
     }
+}
+
+fn method_str(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::HEAD => "HEAD",
+        _ => "OTHER",
+    }
+}
+
+/// The method as a metrics label (a fixed set, so a client cannot grow the label space).
+pub(crate) fn method_label(m: &Method) -> &'static str {
+    method_str(m)
+}
+
+/// Percent-decode each path parameter (400 naming the parameter for a bad escape or bytes that
+/// are not UTF-8).
+pub(crate) fn decode_params(route: Route, raw: &[&str]) -> Result<Vec<String>, ApiError> {
+    route
+        .param_names()
+        .zip(raw)
+        .map(|(name, value)| {
+            percent_decode(value, false)
+                .map_err(|e| ApiError::malformed_field(name, format!("invalid path parameter {name}: {e}")))
+        })
+        .collect()
+}
+
+/// Why a percent-encoded text could not be decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DecodeError {
+    /// `%` not followed by two hex digits.
+    BadEscape,
+    /// The decoded bytes are not UTF-8.
+    NotUtf8,
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::BadEscape => "a % must be followed by two hex digits",
+            Self::NotUtf8 => "the decoded bytes are not UTF-8",
+        })
+    }
+}
+
+/// Decode `%XX` escapes (and `+` as a space in query strings, as HTML forms encode them).
+pub(crate) fn percent_decode(s: &str, plus_is_space: bool) -> Result<String, DecodeError> {
+    let escaped = s.contains('%') || (plus_is_space && s.contains('+'));
+    if !escaped {
+        return Ok(s.to_owned());
+    }
+    let hex = |b: Option<&u8>| b.and_then(|b| (*b as char).to_digit(16)).ok_or(DecodeError::BadEscape);
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.as_bytes().iter();
+    while let Some(&b) = bytes.next() {
+        match b {
+            b'%' => {
+                let hi = hex(bytes.next())?;
+                let lo = hex(bytes.next())?;
+                // Two hex digits: at most 0xFF.
+                out.push(u8::try_from(hi * 16 + lo).map_err(|_| DecodeError::BadEscape)?);
+            }
+            b'+' if plus_is_space => out.push(b' '),
+            _ => out.push(b),
+        }
+    }
+    String::from_utf8(out).map_err(|_| DecodeError::NotUtf8)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn matches_templates_and_methods() {
-        match find(&Method::GET, "/api/widget-settings/123") {
-            Match::Route { template, params } => {
-                assert_eq!(template, "/api/widget-settings/{companyId}");
-                assert_eq!(params, vec!["123"]);
-            }
-            _ => panic!("expected a route"),
-        }
-        assert!(matches!(find(&Method::GET, "/api/widget-settings/"), Match::NotFound));
-        assert!(matches!(find(&Method::GET, "/api/widget-settings/1/2"), Match::NotFound));
-        match find(&Method::PUT, "/api/widget-settings/1") {
-            Match::MethodNotAllowed { allowed, .. } => assert_eq!(allowed, vec!["GET", "POST"]),
-            _ => panic!("expected 405"),
-        }
-        match find(&Method::OPTIONS, "/api/chatbot/chat") {
-            Match::Preflight { allowed, .. } => assert_eq!(allowed, vec!["POST"]),
-            _ => panic!("expected a preflight"),
-        }
-        assert!(matches!(find(&Method::OPTIONS, "/nope"), Match::NotFound));
-        match find(&Method::DELETE, "/api/companies/a/conversations/s1") {
-            Match::Route { params, .. } => assert_eq!(params, vec!["a", "s1"]),
-            _ => panic!("expected a route"),
+    fn route(m: Match<'_>) -> (Route, Vec<&str>) {
+        match m {
+            Match::Route { route, raw } => (route, raw),
+            other => panic!("expected a route, got {other:?}"),
         }
     }
 
     #[test]
-    fn every_template_is_unique() {
-        let mut seen = std::collections::HashSet::new();
-        for r in ROUTES {
-            assert!(seen.insert(*r), "duplicate route {r:?}");
+    fn matches_templates_and_methods() {
+        let (r, params) = route(find(&Method::GET, "/api/widget-settings/123"));
+        assert_eq!(r.template(), "/api/widget-settings/{companyId}");
+        assert_eq!(params, vec!["123"]);
+        assert!(matches!(find(&Method::GET, "/api/widget-settings/"), Match::NotFound));
+        assert!(matches!(find(&Method::GET, "/api/widget-settings/1/2"), Match::NotFound));
+        match find(&Method::PUT, "/api/widget-settings/1") {
+            Match::MethodNotAllowed { allowed, .. } => assert_eq!(allowed, vec!["GET", "POST"]),
+            other => panic!("expected 405, got {other:?}"),
         }
+        match find(&Method::OPTIONS, "/api/chatbot/chat") {
+            Match::Preflight { allowed, .. } => assert_eq!(allowed, vec!["POST"]),
+            other => panic!("expected a preflight, got {other:?}"),
+        }
+        assert!(matches!(find(&Method::OPTIONS, "/nope"), Match::NotFound));
+        let (r, params) = route(find(&Method::DELETE, "/api/companies/a/conversations/s1"));
+        assert_eq!((r, params), (Route::DeleteConversation, vec!["a", "s1"]));
+        // an encoded slash stays inside its segment
+        let (r, params) = route(find(&Method::DELETE, "/api/companies/a/conversations/pc_x%2Fy"));
+        assert_eq!((r, params), (Route::DeleteConversation, vec!["a", "pc_x%2Fy"]));
+    }
+
+    #[test]
+    fn every_route_is_unique_and_reachable() {
+        let mut seen = std::collections::HashSet::new();
+        for &r in Route::ALL {
+            assert!(seen.insert((r.method(), r.template())), "duplicate route {r:?}");
+            let path = r.template().replace("{companyId}", "c1").replace("{leadId}", "l1");
+            let path = path.replace("{sessionId}", "s1");
+            assert_eq!(route(find(&r.method(), &path)).0, r);
+        }
+        assert_eq!(Route::UpdateLead.param_names().collect::<Vec<_>>(), ["companyId", "leadId"]);
+    }
+
+    #[test]
+    fn parameters_are_percent_decoded() {
+        let raw = ["acme", "pc_jane%20doe%2F%C3%BC"];
+        let got = decode_params(Route::DeleteConversation, &raw).unwrap();
+        assert_eq!(got, ["acme", "pc_jane doe/ü"]);
+        // `+` is a literal in a path, a space in a query
+        assert_eq!(percent_decode("a+b", false).unwrap(), "a+b");
+        assert_eq!(percent_decode("a+b", true).unwrap(), "a b");
+        for (bad, why) in [("%zz", DecodeError::BadEscape), ("%4", DecodeError::BadEscape)] {
+            assert_eq!(percent_decode(bad, false), Err(why));
+        }
+        assert_eq!(percent_decode("%ff", false), Err(DecodeError::NotUtf8));
+        let e = decode_params(Route::DeleteConversation, &["acme", "%ff"]).unwrap_err();
+        assert_eq!((e.status.as_u16(), e.field.as_deref()), (400, Some("sessionId")));
+        let e = decode_params(Route::DeleteConversation, &["a%g1", "s"]).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("companyId"));
     }
 }

@@ -134,6 +134,17 @@ impl TestServer {
     }
 }
 
+/// Percent-encode one path segment (everything but RFC 3986's unreserved characters), as a
+/// client puts an id that holds spaces, `/` or non-ASCII into a URL.
+pub fn encode_segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// Status and parsed JSON body (Null when the body is not JSON).
 pub async fn status_json(r: reqwest::Response) -> (u16, Value) {
     let s = r.status().as_u16();

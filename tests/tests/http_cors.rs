@@ -31,7 +31,9 @@ fn no_credentials_with_wildcard(r: &reqwest::Response) {
 async fn preflight_is_answered_for_every_route() {
     let s = TestServer::start().await;
     s.demo().await;
-    for (method, template) in chatbot_server::ROUTES {
+    for &route in chatbot_server::Route::ALL {
+        let (method, template) = (route.method(), route.template());
+        let method = method.as_str();
         let path = template
             .replace("{companyId}", "123")
             .replace("{leadId}", "lead_x")

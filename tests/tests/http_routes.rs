@@ -1,7 +1,7 @@
 //! Every route over real TCP: success shapes and every error status.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use chatbot_tests::{ADMIN_TOKEN, TestServer, error_code, status_json};
+use chatbot_tests::{ADMIN_TOKEN, TestServer, encode_segment, error_code, status_json};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -483,6 +483,110 @@ async fn rate_limit_answers_429_with_retry_after() {
     assert!(retry >= 1);
     let (_, v) = status_json(r).await;
     assert_eq!(error_code(&v), "rate_limited");
+    s.shutdown().await;
+}
+
+/// A conversation id may hold any characters (the partner chat's id is `pc_` + the visitor's
+/// user id): the API percent-decodes path parameters, so such a conversation can be deleted.
+#[tokio::test]
+async fn conversations_with_any_id_can_be_deleted() {
+    let s = TestServer::start().await;
+    let t = s.demo().await;
+    let user = "jane doe/ü";
+    let (st, v) = status_json(
+        s.post("/api/partner-chat/123", None, &json!({"message": "Hello", "user_id": user})).await,
+    )
+    .await;
+    assert_eq!((st, v["user_id"].as_str()), (200, Some(user)), "{v}");
+    let (_, v) = status_json(s.get("/api/companies/123/conversations", Some(&t.sk)).await).await;
+    let convs = v["conversations"].as_array().unwrap();
+    let sid = convs.iter().find(|c| c["user_id"] == user).expect("the visitor's conversation")["session_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(sid.contains(' ') && sid.contains('/') && !sid.is_ascii(), "{sid}");
+
+    let del = format!("/api/companies/123/conversations/{}", encode_segment(&sid));
+    let r = s.http.delete(s.url(&del)).bearer_auth(&t.sk).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    let r = s.http.delete(s.url(&del)).bearer_auth(&t.sk).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let (_, v) = status_json(s.get("/api/companies/123/conversations", Some(&t.sk)).await).await;
+    assert!(!v["conversations"].as_array().unwrap().iter().any(|c| c["user_id"] == user));
+
+    // a bad escape or bytes that are not UTF-8: 400 naming the parameter
+    for bad in ["pc_%zz", "pc_%ff", "pc_%4"] {
+        let r = s
+            .http
+            .delete(s.url(&format!("/api/companies/123/conversations/{bad}")))
+            .bearer_auth(&t.sk)
+            .send()
+            .await
+            .unwrap();
+        let (st, v) = status_json(r).await;
+        assert_eq!((st, v["error"]["field"].as_str()), (400, Some("sessionId")), "{bad}: {v}");
+        assert_eq!(error_code(&v), "malformed");
+    }
+    let (st, v) = status_json(s.get("/api/widget-settings/%C3", None).await).await;
+    assert_eq!((st, v["error"]["field"].as_str()), (400, Some("companyId")), "{v}");
+    // an encoded company id is the same company
+    assert_eq!(s.get("/api/widget-settings/%31%323", None).await.status(), 200);
+    s.shutdown().await;
+}
+
+/// Typed bodies: a field of the wrong type is named, however deep.
+#[tokio::test]
+async fn wrong_typed_fields_are_named() {
+    let s = TestServer::start().await;
+    let t = s.demo().await;
+    let cases = [
+        ("/api/partner-chat/123", None, json!({"message": "hi", "user_id": 5}), "user_id"),
+        ("/api/partner-chat/123", None, json!({"message": ["hi"]}), "message"),
+        (
+            "/api/partner-chat/123",
+            None,
+            json!({"message": "hi", "history": [{"role": "user", "content": 7}]}),
+            "history[0].content",
+        ),
+        ("/api/partner-chat/123", None, json!({"message": "hi", "history": [["user", "x"]]}), "history[0]"),
+        ("/api/chatbot/session", Some(t.pk.as_str()), json!({"session_id": []}), "session_id"),
+        ("/api/chatbot/chat", Some(t.pk.as_str()), json!({"session_id": 1, "message": "x"}), "session_id"),
+        ("/api/chatbot/session/internal", Some(ADMIN_TOKEN), json!({"company_id": 123}), "company_id"),
+        (
+            "/api/chatbot/chat/internal",
+            Some(ADMIN_TOKEN),
+            json!({"company_id": "123", "session_id": "s", "message": false}),
+            "message",
+        ),
+    ];
+    for (path, token, body, field) in cases {
+        let (st, v) = status_json(s.post(path, token, &body).await).await;
+        assert_eq!((st, v["error"]["field"].as_str()), (422, Some(field)), "{path} {body}: {v}");
+        assert_eq!(error_code(&v), "invalid_field");
+        assert!(v["error"]["message"].as_str().unwrap().contains(field), "{v}");
+    }
+    let sid = s.session(&t.pk).await;
+    s.post(
+        "/api/chatbot/chat",
+        Some(&t.pk),
+        &json!({"session_id": sid, "message": "I am Jane, jane@example.com"}),
+    )
+    .await;
+    let (_, v) = status_json(s.get("/api/companies/123/leads", Some(&t.sk)).await).await;
+    let lead_id = v["leads"][0]["lead_id"].as_str().unwrap().to_string();
+    let r = s
+        .http
+        .patch(s.url(&format!("/api/companies/123/leads/{lead_id}")))
+        .bearer_auth(&t.sk)
+        .json(&json!({"status": 1}))
+        .send()
+        .await
+        .unwrap();
+    let (st, v) = status_json(r).await;
+    assert_eq!((st, v["error"]["field"].as_str()), (422, Some("status")), "{v}");
+    // a query parameter that cannot be decoded is named too
+    let (st, v) = status_json(s.get("/api/companies/123/leads?status=%ff", Some(&t.sk)).await).await;
+    assert_eq!((st, v["error"]["field"].as_str()), (400, Some("status")), "{v}");
     s.shutdown().await;
 }
 
