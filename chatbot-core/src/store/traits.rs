@@ -191,7 +191,12 @@ pub trait UsageStore: Send + Sync + 'static {
 /// The whole store: every area. Implementations: `SqliteStore` (feature `sqlite`) and
 /// `PostgresStore` (feature `postgres`); any other type gets it by implementing the area traits
 /// (and can check itself with `store::conformance`, feature `test-util`).
-pub trait Store: StoreAdmin + TenantStore + ConversationStore + LeadStore + KnowledgeStore + UsageStore {}
+pub trait Store:
+    StoreAdmin + TenantStore + ConversationStore + LeadStore + KnowledgeStore + UsageStore
+{
+}
 
-impl<T> Store for T where T: StoreAdmin + TenantStore + ConversationStore + LeadStore + KnowledgeStore + UsageStore
-{}
+impl<T> Store for T where
+    T: StoreAdmin + TenantStore + ConversationStore + LeadStore + KnowledgeStore + UsageStore
+{
+}

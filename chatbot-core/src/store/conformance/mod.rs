@@ -40,12 +40,13 @@ pub use conversations::{
     concurrent_appends_are_never_lost, conversations_ensure_append_list_delete, sessions_insert_get_update,
 };
 pub use knowledge::{
-    chunks_upsert_is_idempotent, corpus_stats_put_get_replace, embedder_identity, sources_upsert_get_list_delete,
+    chunks_upsert_is_idempotent, corpus_stats_put_get_replace, embedder_identity,
+    sources_upsert_get_list_delete,
 };
 pub use leads::{leads_crud_filters_and_messages, modify_lead_is_atomic_and_tenant_scoped, tenant_isolation};
 pub use tenants::{
-    api_keys_insert_find_revoke, companies_create_get_list_deactivate, concurrent_patches_of_different_fields_all_land,
-    duplicate_company_is_a_conflict, widget_settings_patch,
+    api_keys_insert_find_revoke, companies_create_get_list_deactivate,
+    concurrent_patches_of_different_fields_all_land, duplicate_company_is_a_conflict, widget_settings_patch,
 };
 pub use usage::{token_usage_upsert, webhook_secret_and_deliveries};
 

@@ -19,7 +19,7 @@ use sqlx::{Postgres, Row as _};
 use super::ChunkRecord;
 use super::common::{self, MigrationList, TouchThrottle};
 use super::sql::columns::JsonColumns;
-use super::sql::leads::detail_args;
+use super::sql::leads::with_lead;
 use super::sql::{
     self, DialectArg, FromColumns, Query, Read, SqlBackend, Stmt, Tenant, Write, bind_common, decode_all,
     decode_opt, returned, text,
@@ -150,13 +150,7 @@ impl SqlBackend for PostgresStore {
     }
 
     async fn write_tx<T: FromColumns>(&self, first: Write<'_>, rest: Vec<Write<'_>>) -> Result<Option<T>> {
-        let mut tx = self.pool.begin().await?;
-        let row = query(first.0).fetch_optional(&mut *tx).await?;
-        for q in rest {
-            query(q.0).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        decode_opt(row)
+        sql::write_in_tx(self.pool.begin().await?, query, first, rest).await
     }
 
     async fn read_modify_write<T: FromColumns>(
@@ -165,16 +159,8 @@ impl SqlBackend for PostgresStore {
         f: &mut (dyn for<'l> FnMut(&'l mut T) -> bool + Send),
         update: for<'t> fn(&'t T) -> Result<Write<'t>>,
     ) -> Result<Option<T>> {
-        let mut tx = self.pool.begin().await?;
-        let row = query(select.0).fetch_optional(&mut *tx).await?;
-        let Some(mut value) = decode_opt::<_, T>(row)? else {
-            return Ok(None);
-        };
-        if f(&mut value) {
-            query(update(&value)?.0).execute(&mut *tx).await?;
-            tx.commit().await?;
-        }
-        Ok(Some(value))
+        // The select locks the row (`FOR UPDATE`) until the commit.
+        sql::modify_in_tx(self.pool.begin().await?, query, select, f, update).await
     }
 
     async fn run_migrations(&self) -> Result<()> {
@@ -221,7 +207,7 @@ impl SqlBackend for PostgresStore {
             .bind(sql::json(Some(messages))?)
             .bind(common::now());
         if let Some(l) = lead {
-            q = q.bind(&l.lead_id).bind(&l.user_id).bind_all(detail_args(l)?);
+            q = with_lead(q, l)?;
         }
         let row = returned(query(q.0).fetch_optional(&self.pool).await?, "conversation upsert")?;
         let inserted = lead.is_some() && row.try_get::<i64, _>("lead_inserted")? > 0;

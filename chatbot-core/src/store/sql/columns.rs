@@ -11,7 +11,9 @@ use crate::auth::ApiKey;
 use crate::conversation::{Conversation, Session};
 use crate::error::{Error, Result};
 use crate::lead::Lead;
-use crate::store::common::{dimension_from_i64, parse_ai_config, parse_kind, parse_position, parse_status, to_u64};
+use crate::store::common::{
+    dimension_from_i64, parse_ai_config, parse_kind, parse_position, parse_status, to_u64,
+};
 use crate::store::{ChunkRecord, CorpusStatsRow, EmbedderIdentity, SourceState, WebhookDelivery};
 use crate::tenant::{Company, WidgetSettings};
 

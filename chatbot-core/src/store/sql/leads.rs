@@ -9,7 +9,7 @@ use crate::store::common::now;
 use crate::store::traits::LeadStore;
 
 /// A lead's columns from `source` to `updated_at`, in table order (see `lead_detail_cols!`).
-pub(crate) fn detail_args(l: &Lead) -> Result<[Arg<'_>; 12]> {
+fn detail_args(l: &Lead) -> Result<[Arg<'_>; 12]> {
     Ok([
         Arg::from(&l.source),
         Arg::from(l.status.as_str()),
@@ -24,6 +24,12 @@ pub(crate) fn detail_args(l: &Lead) -> Result<[Arg<'_>; 12]> {
         Arg::from(l.created_at),
         Arg::from(l.updated_at),
     ])
+}
+
+/// `q` with the arguments of a lead insert that follows the conversation upsert in one
+/// statement: lead id, user id, then [`detail_args`] (company and session are the upsert's).
+pub(crate) fn with_lead<'a>(q: Write<'a>, l: &'a Lead) -> Result<Write<'a>> {
+    Ok(q.bind(&l.lead_id).bind(&l.user_id).bind_all(detail_args(l)?))
 }
 
 /// `UPDATE leads` of every mutable field (`updated_at` is now).

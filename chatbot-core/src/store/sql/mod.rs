@@ -244,7 +244,9 @@ pub(crate) trait SqlBackend: Send + Sync + 'static {
 
 /// Load a company with its settings in one query (the stamped cache's loader on SQLite).
 pub(crate) async fn load_tenant<B: SqlBackend>(b: &B, company_id: &str) -> Result<Option<Tenant>> {
-    b.read_opt::<TenantRow>(Read::new(text::COMPANY_WITH_SETTINGS).bind(company_id)).await.map(|t| t.map(|t| t.0))
+    b.read_opt::<TenantRow>(Read::new(text::COMPANY_WITH_SETTINGS).bind(company_id))
+        .await
+        .map(|t| t.map(|t| t.0))
 }
 
 /// The row of [`text::COMPANY_WITH_SETTINGS`].
@@ -306,4 +308,55 @@ pub(crate) fn decode_opt<R: Columns, T: FromColumns>(row: Option<R>) -> Result<O
 /// Decode rows.
 pub(crate) fn decode_all<R: Columns, T: FromColumns>(rows: Vec<R>) -> Result<Vec<T>> {
     rows.iter().map(T::from_columns).collect()
+}
+
+/// In an open transaction: run `first`, then `rest`, and commit; the row `first` returned.
+/// `query` is the backend's statement encoder.
+pub(crate) async fn write_in_tx<DB, T>(
+    mut tx: sqlx::Transaction<'_, DB>,
+    query: fn(Stmt<'_>) -> Query<'static, DB>,
+    first: Write<'_>,
+    rest: Vec<Write<'_>>,
+) -> Result<Option<T>>
+where
+    DB: sqlx::Database,
+    DB::Row: Columns,
+    T: FromColumns,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+{
+    let row = query(first.0).fetch_optional(&mut *tx).await?;
+    for q in rest {
+        query(q.0).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    decode_opt(row)
+}
+
+/// In an open transaction that holds the write lock (or locks the row as `select` reads it):
+/// read, let `f` change, and when it did, `update` and commit (see
+/// [`SqlBackend::read_modify_write`]).
+pub(crate) async fn modify_in_tx<DB, T>(
+    mut tx: sqlx::Transaction<'_, DB>,
+    query: fn(Stmt<'_>) -> Query<'static, DB>,
+    select: Read<'_>,
+    f: &mut (dyn for<'l> FnMut(&'l mut T) -> bool + Send),
+    update: for<'t> fn(&'t T) -> Result<Write<'t>>,
+) -> Result<Option<T>>
+where
+    DB: sqlx::Database,
+    DB::Row: Columns,
+    T: FromColumns,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+{
+    let row = query(select.0).fetch_optional(&mut *tx).await?;
+    let Some(mut value) = decode_opt::<_, T>(row)? else {
+        return Ok(None);
+    };
+    if f(&mut value) {
+        query(update(&value)?.0).execute(&mut *tx).await?;
+        tx.commit().await?;
+    }
+    Ok(Some(value))
 }

@@ -21,7 +21,7 @@ impl<B: SqlBackend> StoreAdmin for B {
     }
 
     async fn ping(&self) -> Result<()> {
-        self.read_opt::<super::Scalar<i64>>(Read::new("SELECT 1 AS v")).await?;
+        self.read_opt::<super::Scalar<i64>>(Read::new("SELECT CAST(1 AS BIGINT) AS v")).await?;
         Ok(())
     }
 }
@@ -49,7 +49,9 @@ impl<B: SqlBackend> TenantStore for B {
             .bind(now);
         match self.write_tx::<Company>(company, vec![settings]).await {
             Ok(row) => returned(row, "company insert"),
-            Err(Error::Conflict(_)) => Err(Error::Conflict(format!("company {} already exists", new.company_id))),
+            Err(Error::Conflict(_)) => {
+                Err(Error::Conflict(format!("company {} already exists", new.company_id)))
+            }
             Err(e) => Err(e),
         }
     }

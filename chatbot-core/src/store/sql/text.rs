@@ -98,7 +98,8 @@ pub(crate) const INSERT_DEFAULT_SETTINGS: &str = "INSERT INTO widget_settings (c
 pub(crate) const GET_COMPANY: &str =
     concat!("SELECT ", company_cols!(), " FROM user_companies WHERE company_id = $1");
 
-pub(crate) const LIST_COMPANIES: &str = concat!("SELECT ", company_cols!(), " FROM user_companies ORDER BY id");
+pub(crate) const LIST_COMPANIES: &str =
+    concat!("SELECT ", company_cols!(), " FROM user_companies ORDER BY id");
 
 pub(crate) const SET_COMPANY_ACTIVE: &str =
     "UPDATE user_companies SET is_active = $2, updated_at = $3 WHERE company_id = $1";
@@ -141,7 +142,8 @@ pub(crate) const LIST_KEYS: &str = concat!(
     " FROM api_keys WHERE company_id = $1 ORDER BY created_at DESC, key_id DESC"
 );
 
-pub(crate) const REVOKE_KEY: &str = "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE key_id = $1";
+pub(crate) const REVOKE_KEY: &str =
+    "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE key_id = $1";
 
 pub(crate) const TOUCH_KEY: &str = "UPDATE api_keys SET last_used_at = $2 WHERE key_id = $1";
 
@@ -195,7 +197,8 @@ pub(crate) use get_lead;
 
 pub(crate) const GET_LEAD: &str = get_lead!();
 
-pub(crate) const LEAD_BY_SESSION: &str = concat!(lead_select!(), "WHERE l.company_id = $1 AND l.session_id = $2");
+pub(crate) const LEAD_BY_SESSION: &str =
+    concat!(lead_select!(), "WHERE l.company_id = $1 AND l.session_id = $2");
 
 pub(crate) const LEAD_ANY_COMPANY: &str = concat!(lead_select!(), "WHERE l.lead_id = $1");
 

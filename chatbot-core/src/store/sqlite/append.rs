@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::lead::Lead;
 use crate::store::ConversationStore as _;
 use crate::store::common::now;
-use crate::store::sql::leads::detail_args;
+use crate::store::sql::leads::with_lead;
 use crate::store::sql::{FromColumns, Write, returned, text};
 
 /// Most messages one `json_insert` call appends (SQLite caps function arguments at 127).
@@ -68,7 +68,8 @@ pub(super) async fn append_messages(
     let mut tx = sqlx::Connection::begin(w.conn()).await?;
     let mut affected = 0;
     for batch in encoded.chunks(APPEND_BATCH) {
-        affected = query(append_stmt(company_id, session_id, at, batch).0).execute(&mut *tx).await?.rows_affected();
+        affected =
+            query(append_stmt(company_id, session_id, at, batch).0).execute(&mut *tx).await?.rows_affected();
         if affected == 0 {
             break;
         }
@@ -147,7 +148,7 @@ pub(super) async fn upsert_conversation(
                 let mut q = Write::new(sql.clone()).bind(cid).bind(uid).bind(sid).bind(now());
                 q = encoded.iter().fold(q, |q, m| q.bind(m));
                 if let Some(l) = lead.as_deref() {
-                    q = q.bind(&l.lead_id).bind(&l.user_id).bind_all(detail_args(l)?);
+                    q = with_lead(q, l)?;
                 }
                 Ok(query(q.0).fetch_all(conn).await?)
             })

@@ -12,7 +12,9 @@ use tokio::sync::{MutexGuard, OwnedMutexGuard};
 use crate::error::Result;
 use crate::store::common::MigrationList;
 use crate::store::sql::columns::JsonColumns;
-use crate::store::sql::{DialectArg, FromColumns, Query, Read, Stmt, Write, bind_common, decode_all, decode_opt};
+use crate::store::sql::{
+    DialectArg, FromColumns, Query, Read, Stmt, Write, bind_common, decode_all, decode_opt,
+};
 
 /// SQLite's migrations, embedded at build time; add a new file with the next version number.
 pub(crate) const MIGRATIONS: MigrationList = &[

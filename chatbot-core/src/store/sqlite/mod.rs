@@ -253,8 +253,7 @@ impl SqlBackend for SqliteStore {
         text::chunk_cols!(),
         " FROM pinecone_vectors WHERE company_id = $1 AND vector_id IN (SELECT value FROM json_each($2))"
     );
-    const DELETE_CHUNKS_BY_ID: &'static str =
-        "DELETE FROM pinecone_vectors WHERE company_id = $1 AND vector_id IN (SELECT value FROM json_each($2))";
+    const DELETE_CHUNKS_BY_ID: &'static str = "DELETE FROM pinecone_vectors WHERE company_id = $1 AND vector_id IN (SELECT value FROM json_each($2))";
     // The transaction is BEGIN IMMEDIATE: the write lock is taken before this read.
     const LEAD_FOR_UPDATE: &'static str = text::GET_LEAD;
 
@@ -276,13 +275,7 @@ impl SqlBackend for SqliteStore {
 
     async fn write_tx<T: FromColumns>(&self, first: Write<'_>, rest: Vec<Write<'_>>) -> Result<Option<T>> {
         let mut w = self.write().await;
-        let mut tx = sqlx::Connection::begin(w.conn()).await?;
-        let row = conn::query(first.0).fetch_optional(&mut *tx).await?;
-        for q in rest {
-            conn::query(q.0).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        sql::decode_opt(row)
+        sql::write_in_tx(sqlx::Connection::begin(w.conn()).await?, conn::query, first, rest).await
     }
 
     async fn read_modify_write<T: FromColumns>(
@@ -293,16 +286,8 @@ impl SqlBackend for SqliteStore {
     ) -> Result<Option<T>> {
         // IMMEDIATE: take the write lock before the read, so nobody writes in between.
         let mut w = self.write().await;
-        let mut tx = sqlx::Connection::begin_with(w.conn(), "BEGIN IMMEDIATE").await?;
-        let row = conn::query(select.0).fetch_optional(&mut *tx).await?;
-        let Some(mut value) = sql::decode_opt::<_, T>(row)? else {
-            return Ok(None);
-        };
-        if f(&mut value) {
-            conn::query(update(&value)?.0).execute(&mut *tx).await?;
-            tx.commit().await?;
-        }
-        Ok(Some(value))
+        let tx = sqlx::Connection::begin_with(w.conn(), "BEGIN IMMEDIATE").await?;
+        sql::modify_in_tx(tx, conn::query, select, f, update).await
     }
 
     async fn run_migrations(&self) -> Result<()> {
