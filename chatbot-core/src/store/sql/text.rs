@@ -220,12 +220,6 @@ pub(crate) const UPDATE_LEAD: &str = "UPDATE leads SET user_id = $3, source = $4
 
 // --- knowledge ---------------------------------------------------------------------------------
 
-/// One chunk row, inserted or replaced (`$6`: now).
-pub(crate) const UPSERT_CHUNK: &str = "INSERT INTO pinecone_vectors (company_id, vector_id, content, metadata, \
-     source, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) \
-     ON CONFLICT (company_id, vector_id) DO UPDATE SET content = excluded.content, \
-     metadata = excluded.metadata, source = excluded.source, updated_at = excluded.updated_at";
-
 pub(crate) const CHUNK_IDS_FOR_SOURCE: &str = "SELECT vector_id AS v FROM pinecone_vectors \
      WHERE company_id = $1 AND source = $2 ORDER BY vector_id";
 

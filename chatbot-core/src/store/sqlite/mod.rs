@@ -243,6 +243,12 @@ impl SqliteStore {
     }
 }
 
+/// One chunk row, inserted or replaced (`$6`: now); PostgreSQL upserts a batch per statement.
+const UPSERT_CHUNK: &str = "INSERT INTO pinecone_vectors (company_id, vector_id, content, metadata, \
+     source, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) \
+     ON CONFLICT (company_id, vector_id) DO UPDATE SET content = excluded.content, \
+     metadata = excluded.metadata, source = excluded.source, updated_at = excluded.updated_at";
+
 #[async_trait]
 impl SqlBackend for SqliteStore {
     const NAME: &'static str = "sqlite";
@@ -349,7 +355,7 @@ impl SqlBackend for SqliteStore {
         let mut w = self.write().await;
         let mut tx = sqlx::Connection::begin(w.conn()).await?;
         for c in common::dedup_chunks(chunks) {
-            let q = Write::new(text::UPSERT_CHUNK)
+            let q = Write::new(UPSERT_CHUNK)
                 .bind(&c.company_id)
                 .bind(&c.vector_id)
                 .bind(&c.content)
