@@ -229,7 +229,7 @@ fn leads_from_terminal_chat() {
 /// that has the settings cached (the server's store, in production).
 #[test]
 fn settings_set_by_the_cli_is_seen_at_once_by_a_running_store() {
-    use chatbot_core::store::{SqliteStore, Store};
+    use chatbot_core::store::{SqliteStore, TenantStore};
     let env = Env::new();
     env.ok(&["demo", "seed"]);
     let rt = tokio::runtime::Runtime::new().unwrap();

@@ -1,5 +1,7 @@
 //! One suite of storage tests, run against SQLite (a temporary file, always) and PostgreSQL (when
-//! `CHATBOT_TEST_POSTGRES_URL` is set; each test gets a fresh schema, so reruns work).
+//! `CHATBOT_TEST_POSTGRES_URL` is set; each test gets a fresh schema, so reruns work): the
+//! behaviour checks of `chatbot_core::store::conformance` (what any `Store` must do), the schema
+//! checks of the two SQL stores (`store_suite/tests.rs`), and the SQLite-specific tests below.
 //!
 //! `cargo test -p chatbot-core --test store_suite`
 //! `CHATBOT_TEST_POSTGRES_URL=postgres://postgres:postgres@127.0.0.1/chatbot_test cargo test -p chatbot-core --test store_suite`
@@ -16,29 +18,35 @@ const MIGRATIONS: i64 = 2;
 
 use store_suite::harness::{Ctx, PG_ENV, pg_ctx, pg_fresh_schema, sqlite_ctx};
 
+/// One test per check and backend: `schema` checks take the harness (raw database access),
+/// `conformance` checks only the store.
 macro_rules! suite {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
+    (schema: $($schema:ident),* ; conformance: $($check:ident),* $(,)?) => {
+        suite!(@backend sqlite, sqlite_ctx().await; $($schema),*; $($check),*);
+        suite!(@backend postgres, {
+            let Some(ctx) = pg_ctx().await else {
+                println!("skipped: CHATBOT_TEST_POSTGRES_URL not set");
+                return;
+            };
+            ctx
+        }; $($schema),*; $($check),*);
+    };
+    (@backend $backend:ident, $ctx:expr; $($schema:ident),*; $($check:ident),*) => {
+        mod $backend {
             use super::*;
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let ctx: Ctx = sqlite_ctx().await;
-                    store_suite::tests::$name(&ctx).await;
+                async fn $schema() {
+                    let ctx: Ctx = $ctx;
+                    store_suite::tests::$schema(&ctx).await;
                     ctx.cleanup().await;
                 }
             )*
-        }
-        mod postgres {
-            use super::*;
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let Some(ctx) = pg_ctx().await else {
-                        println!("skipped: CHATBOT_TEST_POSTGRES_URL not set");
-                        return;
-                    };
-                    store_suite::tests::$name(&ctx).await;
+                async fn $check() {
+                    let ctx: Ctx = $ctx;
+                    chatbot_core::store::conformance::$check(&ctx.store).await;
                     ctx.cleanup().await;
                 }
             )*
@@ -47,9 +55,12 @@ macro_rules! suite {
 }
 
 suite!(
+    schema:
     migrations_create_every_seed_column,
     migrations_are_idempotent,
     schema_defaults_equal_the_seed,
+    corpus_stats_columns;
+    conformance:
     companies_create_get_list_deactivate,
     duplicate_company_is_a_conflict,
     widget_settings_patch,
@@ -73,7 +84,7 @@ suite!(
 
 #[tokio::test]
 async fn sqlite_connect_creates_directory_file_and_wal() {
-    use chatbot_core::store::{SqliteStore, Store};
+    use chatbot_core::store::{SqliteStore, StoreAdmin};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nested").join("deeper").join("chat.db");
     let store = SqliteStore::connect(&format!("sqlite://{}", path.display())).await.unwrap();
@@ -99,7 +110,7 @@ async fn sqlite_connect_creates_directory_file_and_wal() {
 
 #[tokio::test]
 async fn sqlite_two_stores_migrate_the_same_new_file_concurrently() {
-    use chatbot_core::store::{SqliteStore, Store};
+    use chatbot_core::store::{SqliteStore, StoreAdmin};
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("race.db").display());
     let a = SqliteStore::connect(&url).await.unwrap();
@@ -134,7 +145,7 @@ async fn sqlite_in_memory_url_works() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_several_processes_migrate_a_fresh_schema_at_once() {
-    use chatbot_core::store::{PostgresStore, Store};
+    use chatbot_core::store::{PostgresStore, StoreAdmin};
     let Some((url, admin, schema)) = pg_fresh_schema().await else {
         println!("skipped: {PG_ENV} not set");
         return;
@@ -198,7 +209,7 @@ async fn sqlite_hot_reads_use_indexes() {
 /// next read.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_cached_tenant_reads_see_every_write_at_once() {
-    use chatbot_core::store::{SqliteStore, Store};
+    use chatbot_core::store::{SqliteStore, StoreAdmin, TenantStore};
     use chatbot_core::tenant::{NewCompany, WidgetSettingsPatch};
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("stamp.db").display());
@@ -254,7 +265,7 @@ async fn sqlite_cached_tenant_reads_see_every_write_at_once() {
 async fn sqlite_group_commit_batches_isolates_failures_and_loses_nothing() {
     use chatbot_core::conversation::{Message, Role};
     use chatbot_core::lead::Lead;
-    use chatbot_core::store::{SqliteStore, Store};
+    use chatbot_core::store::{ConversationStore, LeadStore, SqliteStore, StoreAdmin, TenantStore};
     use chatbot_core::tenant::NewCompany;
     use std::sync::Arc;
     let dir = tempfile::tempdir().unwrap();

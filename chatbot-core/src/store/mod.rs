@@ -1,25 +1,40 @@
-//! Storage: the [`Store`] trait and its two real implementations through sqlx, SQLite (the
-//! embedded default) and PostgreSQL (several server instances). Every tenant-scoped method takes
-//! the company id and filters by it in SQL.
+//! Storage: the [`Store`] seam, split into area traits ([`TenantStore`], [`ConversationStore`],
+//! [`LeadStore`], [`KnowledgeStore`], [`UsageStore`], [`StoreAdmin`]), and its two real
+//! implementations through sqlx: SQLite (the embedded default, feature `sqlite`) and PostgreSQL
+//! (several server instances, feature `postgres`). Both run one SQL text and one row decoder per
+//! table; each backend keeps only its connection handling and the statements its dialect writes
+//! differently. Every tenant-scoped method takes the company id and filters by it in SQL.
+//!
+//! Calling a store's methods on a concrete type (not through `dyn Store`) needs the area traits
+//! in scope: `use chatbot_core::store::{TenantStore, ...}`.
 
-use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::ApiKey;
-use crate::conversation::{Conversation, Message, Session};
 use crate::error::{Error, Result};
-use crate::lead::{Lead, LeadFilter};
-use crate::tenant::{AiConfig, Company, NewCompany, WidgetSettings, WidgetSettingsPatch};
 
-mod group_commit;
-pub mod postgres;
-mod rows;
-pub mod sqlite;
-mod wal_stamp;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod common;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
+mod traits;
 
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod conformance;
+
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use postgres::PostgresStore;
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::SqliteStore;
+pub use traits::{ConversationStore, KnowledgeStore, LeadStore, Store, StoreAdmin, TenantStore, UsageStore};
 
 /// A chunk of knowledge as recorded in `pinecone_vectors` (the text lives here, not in the
 /// vector service).
@@ -65,165 +80,6 @@ pub struct WebhookDelivery {
     pub created_at: DateTime<Utc>,
 }
 
-/// Storage seam. Implementations: [`SqliteStore`], [`PostgresStore`].
-#[async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// `sqlite` or `postgres`.
-    fn backend(&self) -> &'static str;
-    /// Apply pending migrations.
-    async fn migrate(&self) -> Result<()>;
-    /// Check the database answers (readiness).
-    async fn ping(&self) -> Result<()>;
-
-    // --- companies (operator scope) ---
-    /// Create the company and its default widget settings in one transaction.
-    /// [`Error::Conflict`] if the id exists.
-    async fn create_company(&self, new: &NewCompany) -> Result<Company>;
-    async fn get_company(&self, company_id: &str) -> Result<Option<Company>>;
-    /// The company and its widget settings in one round trip (a request's tenant context).
-    async fn get_company_with_settings(
-        &self,
-        company_id: &str,
-    ) -> Result<Option<(Company, Option<WidgetSettings>)>>;
-    async fn list_companies(&self) -> Result<Vec<Company>>;
-    /// [`Error::NotFound`] if the company does not exist.
-    async fn set_company_active(&self, company_id: &str, active: bool) -> Result<()>;
-    /// [`Error::NotFound`] if the company does not exist.
-    async fn update_ai_config(&self, company_id: &str, config: &AiConfig) -> Result<()>;
-
-    // --- widget settings ---
-    async fn get_widget_settings(&self, company_id: &str) -> Result<Option<WidgetSettings>>;
-    /// The settings with the company's `is_active`, in one round trip (the public GET, the
-    /// busiest route). `None` when the company does not exist.
-    async fn get_public_widget_settings(&self, company_id: &str) -> Result<Option<(bool, WidgetSettings)>> {
-        let Some(c) = self.get_company(company_id).await? else { return Ok(None) };
-        Ok(self.get_widget_settings(company_id).await?.map(|s| (c.is_active, s)))
-    }
-    /// Apply a partial update atomically (one UPDATE; concurrent patches of different fields
-    /// both land) and return the new row. [`Error::NotFound`] if the company has no row.
-    async fn update_widget_settings(
-        &self,
-        company_id: &str,
-        patch: &WidgetSettingsPatch,
-    ) -> Result<WidgetSettings>;
-
-    // --- API keys ---
-    async fn insert_api_key(&self, key: &ApiKey) -> Result<()>;
-    /// Find an active or revoked key by its hash (the caller checks revocation and company).
-    async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>>;
-    async fn list_api_keys(&self, company_id: &str) -> Result<Vec<ApiKey>>;
-    /// Returns false when no such key exists. Revoking twice is harmless.
-    async fn revoke_api_key(&self, key_id: &str) -> Result<bool>;
-    async fn touch_api_key(&self, key_id: &str, at: DateTime<Utc>) -> Result<()>;
-
-    // --- sessions ---
-    async fn insert_session(&self, session: &Session) -> Result<()>;
-    /// Only returns the session if it belongs to `company_id`.
-    async fn get_session(&self, company_id: &str, session_id: &str) -> Result<Option<Session>>;
-    async fn update_session(&self, session: &Session) -> Result<()>;
-
-    // --- conversations (`chat_conversations`) ---
-    /// Get the conversation of a session, creating an empty one if missing.
-    async fn ensure_conversation(
-        &self,
-        company_id: &str,
-        session_id: &str,
-        user_id: &str,
-    ) -> Result<Conversation>;
-    async fn get_conversation(&self, company_id: &str, session_id: &str) -> Result<Option<Conversation>>;
-    /// Append messages atomically (never loses a concurrent append) and bump `last_activity_at`.
-    async fn append_messages(&self, company_id: &str, session_id: &str, messages: &[Message]) -> Result<()>;
-    /// Append messages to the session's conversation, creating it (for `user_id`) if missing, in
-    /// one atomic step; returns the conversation as it is right after the append. A chat turn's
-    /// first write: one statement where `ensure_conversation` + `append_messages` take three.
-    async fn append_to_conversation(
-        &self,
-        company_id: &str,
-        session_id: &str,
-        user_id: &str,
-        messages: &[Message],
-    ) -> Result<Conversation>;
-    /// [`Store::append_to_conversation`] and, in the same round trip, insert `lead` unless the
-    /// session has one already. Returns the conversation after the append and whether `lead` was
-    /// inserted. A partner-chat turn's first write.
-    async fn append_to_conversation_with_lead(
-        &self,
-        company_id: &str,
-        session_id: &str,
-        user_id: &str,
-        messages: &[Message],
-        lead: &Lead,
-    ) -> Result<(Conversation, bool)>;
-    /// Newest activity first.
-    async fn list_conversations(
-        &self,
-        company_id: &str,
-        limit: u32,
-        offset: u32,
-    ) -> Result<Vec<Conversation>>;
-    /// Returns false when there was none.
-    async fn delete_conversation(&self, company_id: &str, session_id: &str) -> Result<bool>;
-
-    // --- leads ---
-    async fn insert_lead(&self, lead: &Lead) -> Result<()>;
-    /// `messages` filled from the session's conversation.
-    async fn get_lead(&self, company_id: &str, lead_id: &str) -> Result<Option<Lead>>;
-    async fn get_lead_by_session(&self, company_id: &str, session_id: &str) -> Result<Option<Lead>>;
-    /// Find a lead by id without knowing its company (operator CLI only).
-    async fn find_lead_any_company(&self, lead_id: &str) -> Result<Option<Lead>>;
-    /// Update every mutable field (`messages` are not written: they live in the conversation).
-    async fn update_lead(&self, lead: &Lead) -> Result<()>;
-    /// Read-modify-write of one lead, atomic against every other writer of it: `f` gets the lead
-    /// as stored now and says whether it changed it; a change is saved before anyone else can
-    /// write the lead (so two turns of one visitor never undo each other). Returns the lead after
-    /// `f`, or `None` when there is no such lead.
-    async fn modify_lead(
-        &self,
-        company_id: &str,
-        lead_id: &str,
-        f: &mut (dyn for<'l> FnMut(&'l mut Lead) -> bool + Send),
-    ) -> Result<Option<Lead>>;
-    /// Newest first; `messages` filled.
-    async fn list_leads(&self, company_id: &str, filter: &LeadFilter) -> Result<Vec<Lead>>;
-
-    // --- knowledge (`pinecone_vectors`, ingest state) ---
-    /// Insert or replace chunk rows (unique on company and vector id).
-    async fn upsert_chunks(&self, chunks: &[ChunkRecord]) -> Result<()>;
-    async fn get_chunks(&self, company_id: &str, vector_ids: &[String]) -> Result<Vec<ChunkRecord>>;
-    async fn chunk_ids_for_source(&self, company_id: &str, source: &str) -> Result<Vec<String>>;
-    async fn delete_chunks(&self, company_id: &str, vector_ids: &[String]) -> Result<u64>;
-    /// All chunk rows of a company (for rebuilding an index); ordered by vector id.
-    async fn list_chunks(&self, company_id: &str, limit: u32, offset: u32) -> Result<Vec<ChunkRecord>>;
-    async fn count_chunks(&self, company_id: &str) -> Result<i64>;
-    async fn upsert_source(&self, state: &SourceState) -> Result<()>;
-    async fn get_source(&self, company_id: &str, source: &str) -> Result<Option<SourceState>>;
-    async fn list_sources(&self, company_id: &str) -> Result<Vec<SourceState>>;
-    async fn delete_source(&self, company_id: &str, source: &str) -> Result<()>;
-    async fn get_embedder_identity(&self, company_id: &str) -> Result<Option<EmbedderIdentity>>;
-    async fn set_embedder_identity(&self, company_id: &str, id: Option<&EmbedderIdentity>) -> Result<()>;
-
-    // --- usage, webhooks ---
-    /// Add tokens to the company's tally for `day`; returns the new total.
-    async fn add_token_usage(&self, company_id: &str, day: NaiveDate, tokens: u64) -> Result<u64>;
-    async fn token_usage(&self, company_id: &str, day: NaiveDate) -> Result<u64>;
-    /// The per-company webhook signing secret, created on first use.
-    async fn webhook_secret(&self, company_id: &str) -> Result<String>;
-    async fn record_webhook_delivery(&self, delivery: &WebhookDelivery) -> Result<()>;
-    async fn list_webhook_deliveries(&self, company_id: &str, limit: u32) -> Result<Vec<WebhookDelivery>>;
-
-    // Corpus statistics (derived from pinecone_vectors; see crate::rag::stats).
-    /// The company's stored corpus statistics, if any.
-    async fn get_corpus_stats(&self, company_id: &str) -> Result<Option<CorpusStatsRow>>;
-    /// Replace the company's corpus statistics (`updated_at` is set to now).
-    async fn put_corpus_stats(
-        &self,
-        company_id: &str,
-        model: &str,
-        doc_count: u64,
-        stats: &[u8],
-    ) -> Result<()>;
-}
-
 /// A company's stored corpus statistics: [`crate::rag::CorpusStats::to_bytes`] as counted by the
 /// embedder `model`.
 #[derive(Debug, Clone, PartialEq)]
@@ -235,15 +91,17 @@ pub struct CorpusStatsRow {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Open the store a URL names: `sqlite://...` or `postgres://...`. Runs migrations.
+/// Open the store a URL names: `sqlite:...` or `postgres:...` (each when its feature is
+/// compiled in). Runs migrations.
 ///
 /// # Errors
-/// [`Error::Config`] for an unsupported URL, [`Error::Storage`] when it cannot connect.
+/// [`Error::Config`] for an unsupported URL or a backend this build does not include,
+/// [`Error::Storage`] when it cannot connect.
 pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
     let store: std::sync::Arc<dyn Store> = if url.starts_with("sqlite:") {
-        std::sync::Arc::new(SqliteStore::connect(url).await?)
+        open_sqlite(url).await?
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        std::sync::Arc::new(PostgresStore::connect(url).await?)
+        open_postgres(url).await?
     } else {
         return Err(Error::Config(format!(
             "DATABASE_URL must start with sqlite: or postgres:, got {:?}",
@@ -252,4 +110,33 @@ pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
     };
     store.migrate().await?;
     Ok(store)
+}
+
+#[cfg(feature = "sqlite")]
+async fn open_sqlite(url: &str) -> Result<std::sync::Arc<dyn Store>> {
+    Ok(std::sync::Arc::new(SqliteStore::connect(url).await?))
+}
+
+#[cfg(not(feature = "sqlite"))]
+async fn open_sqlite(_url: &str) -> Result<std::sync::Arc<dyn Store>> {
+    Err(not_compiled("sqlite"))
+}
+
+#[cfg(feature = "postgres")]
+async fn open_postgres(url: &str) -> Result<std::sync::Arc<dyn Store>> {
+    Ok(std::sync::Arc::new(PostgresStore::connect(url).await?))
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn open_postgres(_url: &str) -> Result<std::sync::Arc<dyn Store>> {
+    Err(not_compiled("postgres"))
+}
+
+/// The error for a URL whose backend this build leaves out.
+#[cfg(not(all(feature = "sqlite", feature = "postgres")))]
+fn not_compiled(backend: &str) -> Error {
+    Error::Config(format!(
+        "DATABASE_URL names a {backend} database, but this build of chatbot-core has no {backend} support \
+         (enable the `{backend}` cargo feature)"
+    ))
 }

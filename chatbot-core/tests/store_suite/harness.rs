@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use chatbot_core::store::{PostgresStore, SqliteStore, Store};
+use chatbot_core::store::{PostgresStore, SqliteStore, Store, StoreAdmin};
 use sqlx::AssertSqlSafe;
 
 pub const PG_ENV: &str = "CHATBOT_TEST_POSTGRES_URL";

@@ -1,10 +1,10 @@
-//! Helpers shared by the two SQL stores: clocks, number conversions, the embedded migrations and
-//! the `last_used_at` throttle.
+//! Helpers shared by the SQL stores: clocks, number conversions, stored-value parsing, the
+//! migrator and the `last_used_at` throttle.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::SqlSafeStr as _;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
@@ -14,31 +14,8 @@ use crate::lead::LeadStatus;
 use crate::tenant::{AiConfig, Position};
 
 /// The migrations of one dialect: (version, description, SQL). The files are embedded at build
-/// time; add a new file here with the next version number.
+/// time by each backend; add a new file there with the next version number.
 pub(crate) type MigrationList = &'static [(i64, &'static str, &'static str)];
-
-pub(crate) const SQLITE_MIGRATIONS: MigrationList = &[
-    (1, "init", include_str!("../../migrations/sqlite/0001_init.sql")),
-    (2, "corpus stats", include_str!("../../migrations/sqlite/0002_corpus_stats.sql")),
-];
-
-pub(crate) const POSTGRES_MIGRATIONS: MigrationList = &[
-    (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
-    (2, "corpus stats", include_str!("../../migrations/postgres/0002_corpus_stats.sql")),
-];
-
-/// A company with its widget settings in one query (both dialects): the company's columns
-/// prefixed `c_`, the settings' under their own names (NULL when the company has none).
-pub(crate) const COMPANY_WITH_SETTINGS_SQL: &str = "SELECT c.id AS c_id, c.company_id AS c_company_id, \
-     c.company_name AS c_company_name, c.email AS c_email, c.phone AS c_phone, c.website AS c_website, \
-     c.logo_url AS c_logo_url, c.settings AS c_settings, c.ai_config AS c_ai_config, \
-     c.is_active AS c_is_active, c.created_at AS c_created_at, c.updated_at AS c_updated_at, \
-     s.company_id, s.primary_color, s.secondary_color, s.text_color, s.background_color, \
-     s.border_radius, s.company_name, s.company_logo, s.welcome_message, s.placeholder_text, \
-     s.position, s.auto_open, s.show_typing_indicator, s.ai_personality, s.ai_temperature, \
-     s.max_tokens, s.allowed_origins, s.created_at, s.updated_at \
-     FROM user_companies c LEFT JOIN widget_settings s ON s.company_id = c.company_id \
-     WHERE c.company_id = $1";
 
 /// Build a migrator from an embedded list (what `sqlx::migrate!` does, without the proc macro).
 pub(crate) fn migrator(list: MigrationList) -> Migrator {
@@ -60,17 +37,6 @@ pub(crate) fn migrator(list: MigrationList) -> Migrator {
 /// Now, truncated to microseconds: what both databases store, so a value reads back equal.
 pub(crate) fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
-}
-
-/// A timestamp as fixed-width RFC 3339 UTC text with microseconds (SQLite's representation:
-/// fixed width, so text order is time order).
-pub(crate) fn ts(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
-}
-
-/// Optional [`ts`].
-pub(crate) fn ts_opt(t: Option<&DateTime<Utc>>) -> Option<String> {
-    t.map(ts)
 }
 
 /// A `u64` that must fit a signed 64-bit column.
@@ -171,14 +137,4 @@ impl TouchThrottle {
             map.remove(key_id);
         }
     }
-}
-
-/// A SQL `LIMIT` for SQLite: 0 means no limit (`-1`).
-pub(crate) fn sqlite_limit(limit: u32) -> i64 {
-    if limit == 0 { -1 } else { i64::from(limit) }
-}
-
-/// A SQL `LIMIT` for Postgres: 0 means no limit (`LIMIT NULL`).
-pub(crate) fn pg_limit(limit: u32) -> Option<i64> {
-    if limit == 0 { None } else { Some(i64::from(limit)) }
 }

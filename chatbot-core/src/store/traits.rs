@@ -1,0 +1,202 @@
+//! The storage seam, split by area: each trait is what one part of the crate needs, and
+//! [`Store`] is all of them together (implemented for every type that has them all).
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::{ChunkRecord, CorpusStatsRow, EmbedderIdentity, SourceState, WebhookDelivery};
+use crate::auth::ApiKey;
+use crate::conversation::{Conversation, Message, Session};
+use crate::error::Result;
+use crate::lead::{Lead, LeadFilter};
+use crate::tenant::{AiConfig, Company, NewCompany, WidgetSettings, WidgetSettingsPatch};
+
+/// The database itself: which one, its schema, whether it answers.
+#[async_trait]
+pub trait StoreAdmin: Send + Sync + 'static {
+    /// `sqlite` or `postgres` (or a third-party backend's name).
+    fn backend(&self) -> &'static str;
+    /// Apply pending migrations.
+    async fn migrate(&self) -> Result<()>;
+    /// Check the database answers (readiness).
+    async fn ping(&self) -> Result<()>;
+}
+
+/// Companies, their widget settings and their API keys.
+#[async_trait]
+pub trait TenantStore: Send + Sync + 'static {
+    // --- companies (operator scope) ---
+    /// Create the company and its default widget settings in one transaction.
+    /// [`crate::Error::Conflict`] if the id exists.
+    async fn create_company(&self, new: &NewCompany) -> Result<Company>;
+    async fn get_company(&self, company_id: &str) -> Result<Option<Company>>;
+    /// The company and its widget settings in one round trip (a request's tenant context).
+    async fn get_company_with_settings(
+        &self,
+        company_id: &str,
+    ) -> Result<Option<(Company, Option<WidgetSettings>)>>;
+    async fn list_companies(&self) -> Result<Vec<Company>>;
+    /// [`crate::Error::NotFound`] if the company does not exist.
+    async fn set_company_active(&self, company_id: &str, active: bool) -> Result<()>;
+    /// [`crate::Error::NotFound`] if the company does not exist.
+    async fn update_ai_config(&self, company_id: &str, config: &AiConfig) -> Result<()>;
+
+    // --- widget settings ---
+    async fn get_widget_settings(&self, company_id: &str) -> Result<Option<WidgetSettings>>;
+    /// The settings with the company's `is_active`, in one round trip (the public GET, the
+    /// busiest route). `None` when the company does not exist.
+    async fn get_public_widget_settings(&self, company_id: &str) -> Result<Option<(bool, WidgetSettings)>> {
+        let Some(c) = self.get_company(company_id).await? else { return Ok(None) };
+        Ok(self.get_widget_settings(company_id).await?.map(|s| (c.is_active, s)))
+    }
+    /// Apply a partial update atomically (one UPDATE; concurrent patches of different fields
+    /// both land) and return the new row. [`crate::Error::NotFound`] if the company has no row.
+    async fn update_widget_settings(
+        &self,
+        company_id: &str,
+        patch: &WidgetSettingsPatch,
+    ) -> Result<WidgetSettings>;
+
+    // --- API keys ---
+    async fn insert_api_key(&self, key: &ApiKey) -> Result<()>;
+    /// Find an active or revoked key by its hash (the caller checks revocation and company).
+    async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>>;
+    async fn list_api_keys(&self, company_id: &str) -> Result<Vec<ApiKey>>;
+    /// Returns false when no such key exists. Revoking twice is harmless.
+    async fn revoke_api_key(&self, key_id: &str) -> Result<bool>;
+    async fn touch_api_key(&self, key_id: &str, at: DateTime<Utc>) -> Result<()>;
+}
+
+/// Visitor sessions and their conversations (`chat_conversations`).
+#[async_trait]
+pub trait ConversationStore: Send + Sync + 'static {
+    // --- sessions ---
+    async fn insert_session(&self, session: &Session) -> Result<()>;
+    /// Only returns the session if it belongs to `company_id`.
+    async fn get_session(&self, company_id: &str, session_id: &str) -> Result<Option<Session>>;
+    async fn update_session(&self, session: &Session) -> Result<()>;
+
+    // --- conversations ---
+    /// Get the conversation of a session, creating an empty one if missing.
+    async fn ensure_conversation(
+        &self,
+        company_id: &str,
+        session_id: &str,
+        user_id: &str,
+    ) -> Result<Conversation>;
+    async fn get_conversation(&self, company_id: &str, session_id: &str) -> Result<Option<Conversation>>;
+    /// Append messages atomically (never loses a concurrent append) and bump `last_activity_at`.
+    async fn append_messages(&self, company_id: &str, session_id: &str, messages: &[Message]) -> Result<()>;
+    /// Append messages to the session's conversation, creating it (for `user_id`) if missing, in
+    /// one atomic step; returns the conversation as it is right after the append. A chat turn's
+    /// first write: one statement where `ensure_conversation` + `append_messages` take three.
+    async fn append_to_conversation(
+        &self,
+        company_id: &str,
+        session_id: &str,
+        user_id: &str,
+        messages: &[Message],
+    ) -> Result<Conversation>;
+    /// [`ConversationStore::append_to_conversation`] and, in the same round trip, insert `lead`
+    /// unless the session has one already. Returns the conversation after the append and
+    /// whether `lead` was inserted. A partner-chat turn's first write.
+    async fn append_to_conversation_with_lead(
+        &self,
+        company_id: &str,
+        session_id: &str,
+        user_id: &str,
+        messages: &[Message],
+        lead: &Lead,
+    ) -> Result<(Conversation, bool)>;
+    /// Newest activity first.
+    async fn list_conversations(
+        &self,
+        company_id: &str,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<Conversation>>;
+    /// Returns false when there was none.
+    async fn delete_conversation(&self, company_id: &str, session_id: &str) -> Result<bool>;
+}
+
+/// Leads (the contact details a conversation collected).
+#[async_trait]
+pub trait LeadStore: Send + Sync + 'static {
+    async fn insert_lead(&self, lead: &Lead) -> Result<()>;
+    /// `messages` filled from the session's conversation.
+    async fn get_lead(&self, company_id: &str, lead_id: &str) -> Result<Option<Lead>>;
+    async fn get_lead_by_session(&self, company_id: &str, session_id: &str) -> Result<Option<Lead>>;
+    /// Find a lead by id without knowing its company (operator CLI only).
+    async fn find_lead_any_company(&self, lead_id: &str) -> Result<Option<Lead>>;
+    /// Update every mutable field (`messages` are not written: they live in the conversation).
+    async fn update_lead(&self, lead: &Lead) -> Result<()>;
+    /// Read-modify-write of one lead, atomic against every other writer of it: `f` gets the lead
+    /// as stored now and says whether it changed it; a change is saved before anyone else can
+    /// write the lead (so two turns of one visitor never undo each other). Returns the lead after
+    /// `f`, or `None` when there is no such lead.
+    async fn modify_lead(
+        &self,
+        company_id: &str,
+        lead_id: &str,
+        f: &mut (dyn for<'l> FnMut(&'l mut Lead) -> bool + Send),
+    ) -> Result<Option<Lead>>;
+    /// Newest first; `messages` filled.
+    async fn list_leads(&self, company_id: &str, filter: &LeadFilter) -> Result<Vec<Lead>>;
+}
+
+/// Knowledge: chunk texts (`pinecone_vectors`), ingest state, the embedder a company's index
+/// was built with, and its corpus statistics.
+#[async_trait]
+pub trait KnowledgeStore: Send + Sync + 'static {
+    /// Insert or replace chunk rows (unique on company and vector id).
+    async fn upsert_chunks(&self, chunks: &[ChunkRecord]) -> Result<()>;
+    async fn get_chunks(&self, company_id: &str, vector_ids: &[String]) -> Result<Vec<ChunkRecord>>;
+    async fn chunk_ids_for_source(&self, company_id: &str, source: &str) -> Result<Vec<String>>;
+    async fn delete_chunks(&self, company_id: &str, vector_ids: &[String]) -> Result<u64>;
+    /// All chunk rows of a company (for rebuilding an index); ordered by vector id.
+    async fn list_chunks(&self, company_id: &str, limit: u32, offset: u32) -> Result<Vec<ChunkRecord>>;
+    async fn count_chunks(&self, company_id: &str) -> Result<i64>;
+    async fn upsert_source(&self, state: &SourceState) -> Result<()>;
+    async fn get_source(&self, company_id: &str, source: &str) -> Result<Option<SourceState>>;
+    async fn list_sources(&self, company_id: &str) -> Result<Vec<SourceState>>;
+    async fn delete_source(&self, company_id: &str, source: &str) -> Result<()>;
+    async fn get_embedder_identity(&self, company_id: &str) -> Result<Option<EmbedderIdentity>>;
+    async fn set_embedder_identity(&self, company_id: &str, id: Option<&EmbedderIdentity>) -> Result<()>;
+
+    // Corpus statistics (derived from pinecone_vectors; see crate::rag::stats).
+    /// The company's stored corpus statistics, if any.
+    async fn get_corpus_stats(&self, company_id: &str) -> Result<Option<CorpusStatsRow>>;
+    /// Replace the company's corpus statistics (`updated_at` is set to now).
+    async fn put_corpus_stats(
+        &self,
+        company_id: &str,
+        model: &str,
+        doc_count: u64,
+        stats: &[u8],
+    ) -> Result<()>;
+}
+
+/// Token usage tallies and lead webhooks (signing secret, delivery log).
+#[async_trait]
+pub trait UsageStore: Send + Sync + 'static {
+    /// Add tokens to the company's tally for `day`; returns the new total.
+    async fn add_token_usage(&self, company_id: &str, day: NaiveDate, tokens: u64) -> Result<u64>;
+    async fn token_usage(&self, company_id: &str, day: NaiveDate) -> Result<u64>;
+    /// The per-company webhook signing secret, created on first use.
+    async fn webhook_secret(&self, company_id: &str) -> Result<String>;
+    async fn record_webhook_delivery(&self, delivery: &WebhookDelivery) -> Result<()>;
+    async fn list_webhook_deliveries(&self, company_id: &str, limit: u32) -> Result<Vec<WebhookDelivery>>;
+}
+
+/// The whole store: every area. Implementations: `SqliteStore` (feature `sqlite`) and
+/// `PostgresStore` (feature `postgres`); any other type gets it by implementing the area traits
+/// (and can check itself with `store::conformance`, feature `test-util`).
+pub trait Store:
+    StoreAdmin + TenantStore + ConversationStore + LeadStore + KnowledgeStore + UsageStore
+{
+}
+
+impl<T> Store for T where
+    T: StoreAdmin + TenantStore + ConversationStore + LeadStore + KnowledgeStore + UsageStore
+{
+}
