@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod rag;
 pub mod store;
 pub mod tenant;
+mod text;
 
 pub use chatbot::{
     AiConfigPatch, AnsweredBy, BudgetStatus, ChatEvent, ChatInput, ChatReply, Chatbot, ChatbotBuilder,
