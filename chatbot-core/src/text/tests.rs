@@ -1,5 +1,6 @@
 //! Hostile input: every reader of visitor text takes arbitrary Unicode without panicking,
-//! including characters whose lower case has another UTF-8 length (a plain loop over generated
+//! including characters whose lower case has another UTF-8 length (Kelvin sign U+212A,
+//! Ångström sign U+212B, Ohm sign U+2126, ẞ, İ) (a plain loop over generated
 //! strings instead of a property-testing dependency).
 
 use crate::guard::classify_topic;

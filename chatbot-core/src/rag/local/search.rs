@@ -264,3 +264,42 @@ pub(super) fn quantize(v: &[f32]) -> (Vec<i8>, f32) {
     let codes = v.iter().map(|x| (x / scale).round().clamp(-127.0, 127.0) as i8).collect();
     (codes, scale)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_kernels_agree_with_naive() {
+        let a: Vec<f32> = (0..1539).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5).collect();
+        let b: Vec<f32> = (0..1539).map(|i| ((i * 104_729) % 997) as f32 / 997.0 - 0.5).collect();
+        let naive: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+        assert!((dot_f32(&a, &b) - naive).abs() < 1e-3);
+        let (qa, _) = quantize(&a);
+        let (qb, _) = quantize(&b);
+        let naive_i: i32 = qa.iter().zip(&qb).map(|(x, y)| i32::from(*x) * i32::from(*y)).sum();
+        assert_eq!(dot_i8(&qa, &qb), naive_i);
+    }
+
+    #[test]
+    fn sign_codes_and_hamming() {
+        let a: Vec<f32> = (0..130).map(|i| if i % 3 == 0 { 1.0 } else { -0.5 }).collect();
+        let b: Vec<f32> = (0..130).map(|i| if i % 2 == 0 { 0.25 } else { -2.0 }).collect();
+        let (ca, cb) = (sign_bits(&a), sign_bits(&b));
+        assert_eq!(ca.len(), 3);
+        let naive = a.iter().zip(&b).filter(|(x, y)| (**x > 0.0) != (**y > 0.0)).count();
+        assert_eq!(usize::from(hamming(&ca, &cb)), naive);
+        assert_eq!(hamming(&ca, &ca), 0);
+        assert!(is_sparse(&[0.0, 0.0, 1.0, 0.5]));
+        assert!(!is_sparse(&vec![0.1f32; 64]));
+    }
+
+    #[test]
+    fn topk_keeps_best_in_order() {
+        let mut t = TopK::new(3);
+        for (i, s) in [0.1, 0.9, 0.5, 0.7, 0.2].into_iter().enumerate() {
+            t.push(s, i);
+        }
+        assert_eq!(t.into_sorted(), vec![(0.9, 1), (0.7, 3), (0.5, 2)]);
+    }
+}

@@ -183,9 +183,11 @@ mod tests {
     fn case_changes_that_resize_text_do_not_panic() {
         let t = "Bitte zurückrufen: GROẞE Bestellung, Tel. 0612345678—danke";
         assert_eq!(extract_phone(t).as_deref(), Some("0612345678"));
-        for t in
-            ["KKKKKKKKKKKKKKKK call 0612345678", "İİİİİİİİİİİİ tel 0612345678 ΩΩΩΩΩΩ", "ÅÅÅ 0612345678 KKKKK"]
-        {
+        for t in [
+            "\u{212A}\u{212A}\u{212A}\u{212A}\u{212A}\u{212A}\u{212A}\u{212A}\u{212A}\u{212A}\u{212A}\u{212A} call 0612345678",
+            "İİİİİİİİİİİİ tel 0612345678 ΩΩΩΩΩΩ",
+            "\u{212B}\u{212B}\u{212B} 0612345678 \u{212A}\u{2126}\u{212A}",
+        ] {
             let _ = extract_phone(t);
         }
     }
