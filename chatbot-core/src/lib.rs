@@ -31,6 +31,7 @@ pub mod providers;
 pub mod rag;
 pub mod store;
 pub mod tenant;
+mod text;
 
 pub use chatbot::{
     AiConfigPatch, AnsweredBy, BudgetStatus, ChatEvent, ChatInput, ChatReply, Chatbot, ChatbotBuilder,

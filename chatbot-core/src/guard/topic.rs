@@ -7,7 +7,9 @@ use std::sync::LazyLock;
 
 use regex::{Regex, RegexSet};
 
-use crate::lead::extract;
+use crate::text::{
+    built_in_regex, is_contact_message, is_small_talk, lower_words, normalize_message, strip_plural,
+};
 
 /// Retrieval similarity at or above which the knowledge is clearly relevant: an off-topic
 /// pattern is then overruled (e.g. "write the return policy as a short list").
@@ -57,8 +59,7 @@ static INJECTION: LazyLock<Option<RegexSet>> = LazyLock::new(|| {
 });
 
 /// "DAN" is only an injection in capitals (the classic jailbreak), not "Dan" the name.
-static DAN: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"\bDAN\b").map_err(|e| tracing::error!(error = %e, "bad DAN pattern")).ok());
+static DAN: LazyLock<Option<Regex>> = LazyLock::new(|| built_in_regex(r"\bDAN\b"));
 
 /// Tasks a shop assistant does not do, whatever the subject.
 static TASKS: LazyLock<Option<RegexSet>> = LazyLock::new(|| {
@@ -288,14 +289,7 @@ const BUSINESS_WORDS: &[&str] = &[
 const ADDRESSING: &[&str] = &["you", "your", "yours", "u", "ur", "we", "our", "us"];
 
 fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '\''))
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
-}
-
-fn stem(w: &str) -> &str {
-    w.strip_suffix("ies").or_else(|| w.strip_suffix('s')).unwrap_or(w)
+    lower_words(text, &['-', '\'']).collect()
 }
 
 /// Whether the message mentions one of the company's allowed topics (any significant word of
@@ -307,7 +301,10 @@ pub fn mentions_allowed_topic(message: &str, allowed_topics: &[String]) -> bool 
         if lower.trim().len() >= 3 && message.to_lowercase().contains(lower.trim()) {
             return true;
         }
-        words(t).iter().filter(|w| w.chars().count() >= 4).any(|tw| msg.iter().any(|m| stem(m) == stem(tw)))
+        words(t)
+            .iter()
+            .filter(|w| w.chars().count() >= 4)
+            .any(|tw| msg.iter().any(|m| strip_plural(m) == strip_plural(tw)))
     })
 }
 
@@ -317,8 +314,7 @@ fn business_vocabulary(ws: &[String]) -> bool {
 
 /// Why a message is a prompt-injection attempt, if it is one.
 pub fn injection_reason(message: &str) -> Option<&'static str> {
-    let lower = message.to_lowercase().replace(['’', '`'], "'");
-    let lower = lower.split_whitespace().collect::<Vec<_>>().join(" ");
+    let lower = normalize_message(message);
     if INJECTION.as_ref().is_some_and(|s| s.is_match(&lower)) {
         return Some("prompt injection");
     }
@@ -333,18 +329,17 @@ pub fn classify_topic(message: &str, best_score: Option<f32>, allowed_topics: &[
     if let Some(reason) = injection_reason(message) {
         return TopicDecision::Refuse { reason: reason.into() };
     }
-    if extract::is_small_talk(message) {
+    if is_small_talk(message) {
         return TopicDecision::Greeting;
     }
-    if extract::is_contact_message(message) {
+    if is_contact_message(message) {
         return TopicDecision::Contact;
     }
     if mentions_allowed_topic(message, allowed_topics) {
         return TopicDecision::Allow;
     }
     let score = best_score.unwrap_or(0.0);
-    let lower = message.to_lowercase().replace(['’', '`'], "'");
-    let lower = lower.split_whitespace().collect::<Vec<_>>().join(" ");
+    let lower = normalize_message(message);
     let ws = words(&lower);
     let business = business_vocabulary(&ws);
     if TASKS.as_ref().is_some_and(|s| s.is_match(&lower)) && score < STRONG_RELEVANCE {

@@ -3,7 +3,7 @@
 //! fallback when the remote model fails.
 //!
 //! How it picks: every passage is split into sentences; each sentence is scored by how much of
-//! the question's content words (lower-cased, light English stemming, a few customer-service
+//! the question's content words (lower-cased, stemmed with `crate::text`, a few customer-service
 //! synonyms) it covers, weighted by how rare the word is among the candidate sentences and by the
 //! passage's retrieval score. The best one to three sentences (at most ~600 characters) are
 //! returned in document order with their source. Below a relevance threshold it says it does not
@@ -16,9 +16,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 
+use sentences::{analyse, normalized, truncate_words};
+use terms::{concept, concepts_of, question_terms, terms};
+
 use super::{ChatModel, ChatRequest, Completion, Passage, StreamEvent};
 use crate::cache::GenCache;
 use crate::error::Result;
+
+mod sentences;
+mod terms;
 
 /// The model name reported for extractive answers.
 pub const MODEL_NAME: &str = "offline-extractive";
@@ -277,252 +283,6 @@ impl ExtractiveAnswerer {
     }
 }
 
-/// Split a passage into sentences and analyse those with content words.
-fn analyse(text: &str) -> Vec<Arc<Sentence>> {
-    let mut out = Vec::new();
-    for (si, s) in split_sentences(text).into_iter().enumerate() {
-        let t = terms(&s);
-        if t.is_empty() {
-            continue;
-        }
-        let words = s.split_whitespace().count();
-        let fragment = words < 6 && !s.ends_with(['.', '!', '?', ':', ')']);
-        out.push(Arc::new(Sentence { position: si, text: s, concepts: concepts_of(&t), terms: t, fragment }));
-    }
-    out
-}
-
-fn normalized(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
-}
-
-/// Cut at a word boundary so the result has at most `max` characters (an ellipsis included).
-fn truncate_words(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let limit = max.saturating_sub(1);
-    let cut: String = s.chars().take(limit).collect();
-    let cut = match cut.rfind(char::is_whitespace) {
-        Some(i) if i > limit / 2 => &cut[..i],
-        _ => cut.as_str(),
-    };
-    format!("{}…", cut.trim_end_matches(|c: char| c.is_whitespace() || c == ',' || c == ';'))
-}
-
-/// Words that end a sentence-like token but not a sentence.
-const ABBREVIATIONS: &[&str] = &[
-    "e.g", "i.e", "etc", "mr", "mrs", "ms", "dr", "prof", "st", "no", "nr", "vs", "approx", "incl", "excl",
-    "ca", "cf", "fig", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-    "mon", "tue", "wed", "thu", "fri", "sat", "sun", "inc", "ltd", "co", "corp", "dept", "tel", "min", "max",
-];
-
-/// Split text into sentences: at `.`, `!`, `?` followed by white space and a capital, digit or
-/// quote (not after an abbreviation or a single letter), and at line breaks. List markers and
-/// markdown heading signs are dropped.
-pub(crate) fn split_sentences(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let line = line.trim().trim_start_matches(['#', '-', '*', '•', '>', '|']).trim();
-        if line.is_empty() {
-            continue;
-        }
-        let chars: Vec<(usize, char)> = line.char_indices().collect();
-        let mut start = 0usize;
-        for (k, &(i, c)) in chars.iter().enumerate() {
-            if !matches!(c, '.' | '!' | '?') {
-                continue;
-            }
-            // Include closing quotes/brackets right after the punctuation.
-            let mut end_k = k;
-            while let Some(&(_, n)) = chars.get(end_k + 1) {
-                if matches!(n, '"' | '\'' | ')' | '”' | '’' | '.' | '!' | '?') {
-                    end_k += 1;
-                } else {
-                    break;
-                }
-            }
-            let Some(&(_, ws)) = chars.get(end_k + 1) else { continue };
-            if !ws.is_whitespace() {
-                continue;
-            }
-            let next = chars[end_k + 1..].iter().map(|&(_, c)| c).find(|c| !c.is_whitespace());
-            let Some(next) = next else { continue };
-            if !(next.is_uppercase() || next.is_ascii_digit() || matches!(next, '"' | '\'' | '“' | '(' | '['))
-            {
-                continue;
-            }
-            if c == '.' {
-                let word: String = line[start..i]
-                    .rsplit(|ch: char| ch.is_whitespace() || ch == '(')
-                    .next()
-                    .unwrap_or_default()
-                    .to_lowercase();
-                let alpha = word.chars().filter(|ch| ch.is_alphabetic()).count();
-                if ABBREVIATIONS.contains(&word.as_str()) || (alpha == 1 && word.chars().count() <= 2) {
-                    continue;
-                }
-            }
-            let end = chars.get(end_k + 1).map_or(line.len(), |&(j, _)| j);
-            if end <= start {
-                continue;
-            }
-            let s = line[start..end].trim();
-            if !s.is_empty() {
-                out.push(s.to_string());
-            }
-            start = end;
-        }
-        let rest = line[start..].trim();
-        if !rest.is_empty() {
-            out.push(rest.to_string());
-        }
-    }
-    out
-}
-
-const STOPWORDS: &[&str] = &[
-    "a", "about", "above", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at",
-    "be", "been", "before", "being", "but", "by", "can", "could", "did", "do", "does", "doing", "for",
-    "from", "get", "got", "had", "has", "have", "having", "he", "hello", "her", "here", "hey", "hi", "him",
-    "his", "how", "i", "if", "in", "into", "is", "it", "its", "just", "know", "let", "like", "many", "may",
-    "me", "might", "more", "most", "much", "must", "my", "need", "of", "on", "or", "other", "our", "ours",
-    "please", "she", "should", "so", "some", "tell", "than", "thank", "thanks", "that", "the", "their",
-    "them", "then", "there", "these", "they", "this", "those", "to", "too", "us", "very", "want", "was",
-    "we", "were", "what", "when", "where", "which", "who", "whom", "why", "will", "with", "would", "you",
-    "your", "yours", "there's", "it's", "i'm", "don't", "ok", "okay", "not", "no", "yes", "there", "able",
-];
-
-/// The concept a stem belongs to, if any.
-fn concept(stem: &str) -> Option<&'static str> {
-    SYNONYMS.iter().find(|(from, to)| *from == stem || *to == stem).map(|(_, to)| *to)
-}
-
-fn concepts_of(terms: &HashSet<String>) -> HashSet<&'static str> {
-    terms.iter().filter_map(|t| concept(t)).collect()
-}
-
-/// Customer-service synonyms: stems mapped onto one concept.
-const SYNONYMS: &[(&str, &str)] = &[
-    ("deliveri", "ship"),
-    ("deliver", "ship"),
-    ("dispatch", "ship"),
-    ("post", "ship"),
-    ("mail", "contact"),
-    ("email", "contact"),
-    ("phone", "contact"),
-    ("telephon", "contact"),
-    ("call", "contact"),
-    ("reach", "contact"),
-    ("price", "cost"),
-    ("pric", "cost"),
-    ("fee", "cost"),
-    ("charg", "cost"),
-    ("expens", "cost"),
-    ("cheap", "cost"),
-    ("hour", "open"),
-    ("clos", "open"),
-    ("refund", "return"),
-    ("exchang", "return"),
-    ("locat", "address"),
-    ("situat", "address"),
-    ("buy", "order"),
-    ("purchas", "order"),
-    ("abroad", "countri"),
-    ("oversea", "countri"),
-    ("foreign", "countri"),
-    ("internation", "countri"),
-    ("international", "countri"),
-    ("european", "countri"),
-    ("europ", "countri"),
-    ("worldwid", "countri"),
-];
-
-/// The question's terms, plus the concepts some stopword phrases carry ("how much" asks a cost).
-fn question_terms(question: &str) -> HashSet<String> {
-    let mut t = terms(question);
-    let lower = question.to_lowercase();
-    if ["how much", "how expensive", "what does it cost"].iter().any(|p| lower.contains(p)) {
-        t.insert("cost".into());
-    }
-    t
-}
-
-/// Set membership for [`STOPWORDS`] (a linear scan of the list was a visible share of a turn).
-fn is_stopword(w: &str) -> bool {
-    static SET: std::sync::LazyLock<HashSet<&'static str>> =
-        std::sync::LazyLock::new(|| STOPWORDS.iter().copied().collect());
-    SET.contains(w)
-}
-
-/// Content-word stems of a text (stopwords dropped).
-fn terms(text: &str) -> HashSet<String> {
-    let lower = text.to_lowercase();
-    let mut out = HashSet::new();
-    for raw in lower.split(|c: char| !(c.is_alphanumeric() || c == '\'')) {
-        let w = raw.trim_matches('\'');
-        let w = w.strip_suffix("'s").unwrap_or(w);
-        if w.chars().count() < 2 || is_stopword(w) {
-            continue;
-        }
-        out.insert(stem(w));
-    }
-    out
-}
-
-/// A light English stemmer (plural, -ed, -ing, -ly, final -e and -y), enough to match
-/// "shipping"/"ships"/"shipped" or "opening"/"open" without a dictionary.
-fn stem(word: &str) -> String {
-    if word.chars().any(|c| c.is_ascii_digit()) || !word.is_ascii() {
-        return word.to_string();
-    }
-    let mut w = word.to_string();
-    if w.len() > 4 && w.ends_with("ies") {
-        w.truncate(w.len() - 3);
-        w.push('i');
-    } else if w.ends_with("sses") {
-        w.truncate(w.len() - 2);
-    } else if w.len() > 3
-        && w.ends_with('s')
-        && !w.ends_with("ss")
-        && !w.ends_with("us")
-        && !w.ends_with("is")
-    {
-        w.truncate(w.len() - 1);
-    }
-    let mut stripped = false;
-    if w.len() >= 7 && w.ends_with("ment") {
-        // payment -> pay, shipment -> ship
-        w.truncate(w.len() - 4);
-        return w;
-    }
-    for suf in ["ing", "ed", "ly"] {
-        if w.len() > suf.len() + 2 && w.ends_with(suf) {
-            w.truncate(w.len() - suf.len());
-            stripped = true;
-            break;
-        }
-    }
-    if stripped {
-        // shipp -> ship, but keep -ll, -ss, -zz (call, pass).
-        let b = w.as_bytes();
-        if b.len() > 3 {
-            let (x, y) = (b[b.len() - 1], b[b.len() - 2]);
-            if x == y && !matches!(x, b'l' | b's' | b'z') && !b"aeiou".contains(&x) {
-                w.truncate(w.len() - 1);
-            }
-        }
-    }
-    if w.len() > 4 && w.ends_with('y') {
-        w.truncate(w.len() - 1);
-        w.push('i');
-    }
-    if w.len() > 4 && w.ends_with('e') {
-        w.truncate(w.len() - 1);
-    }
-    w
-}
-
 /// Split a text into deltas of a few words; concatenated they give the text back exactly.
 fn word_groups(text: &str, words_per_group: usize) -> Vec<String> {
     let mut out = Vec::new();
@@ -577,6 +337,7 @@ impl ChatModel for ExtractiveAnswerer {
 mod tests {
     use futures::StreamExt as _;
 
+    use super::sentences::split_sentences;
     use super::*;
     use crate::demo::DEMO_PAGES;
 
@@ -612,44 +373,6 @@ mod tests {
             let s = s.trim_end_matches('…');
             assert!(passages.iter().any(|p| p.text.contains(s)), "invented sentence: {s:?} in {answer:?}");
         }
-    }
-
-    #[test]
-    fn splits_sentences_without_breaking_numbers_emails_or_abbreviations() {
-        let s = split_sentences(
-            "Shipping costs 4.95 euros. E-mail support@demo-shop.example with your order number. \
-             We stock e.g. Mugs and teapots. Call Dr. Jansen at 9:00! Is it free? Yes.\n\
-             ## Returns\n- Free returns in the Netherlands",
-        );
-        assert_eq!(
-            s,
-            vec![
-                "Shipping costs 4.95 euros.",
-                "E-mail support@demo-shop.example with your order number.",
-                "We stock e.g. Mugs and teapots.",
-                "Call Dr. Jansen at 9:00!",
-                "Is it free?",
-                "Yes.",
-                "Returns",
-                "Free returns in the Netherlands",
-            ]
-        );
-    }
-
-    #[test]
-    fn stems_match_word_forms() {
-        assert_eq!(stem("shipping"), "ship");
-        assert_eq!(stem("shipped"), "ship");
-        assert_eq!(stem("ships"), "ship");
-        assert_eq!(stem("opening"), "open");
-        assert_eq!(stem("deliveries"), stem("delivery"));
-        assert_eq!(stem("returns"), "return");
-        assert_eq!(stem("calls"), "call");
-        assert_eq!(stem("hours"), "hour");
-        assert!(terms("What are your opening hours?").contains("open"));
-        assert_eq!(concept(&stem("delivery")), Some("ship"));
-        assert_eq!(concept("ship"), Some("ship"));
-        assert!(question_terms("How much is it?").contains("cost"));
     }
 
     #[test]

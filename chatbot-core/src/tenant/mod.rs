@@ -1,0 +1,204 @@
+//! Tenants: companies, their widget settings and AI configuration, and the [`TenantContext`]
+//! that every tenant-scoped call requires.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+mod settings;
+mod validate;
+
+pub use settings::{Position, SETTINGS_FIELDS, WidgetSettings, WidgetSettingsPatch, defaults};
+use validate::{check_len, validate_email};
+pub use validate::{validate_color, validate_company_id, validate_http_url, validate_origin};
+
+/// A company (tenant): one row of `user_companies`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Company {
+    pub id: i64,
+    pub company_id: String,
+    pub company_name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub website: Option<String>,
+    pub logo_url: Option<String>,
+    /// Free-form company settings (JSON), kept as the seed defines it.
+    pub settings: Option<serde_json::Value>,
+    pub ai_config: AiConfig,
+    pub is_active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Typed `user_companies.ai_config`. Every field is optional; unknown fields are rejected.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AiConfig {
+    /// Topics the bot may discuss besides the company's own knowledge.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_topics: Vec<String>,
+    /// Chat model name (overrides the server default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Tokens per UTC day the company may spend on the paid model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_token_budget: Option<u64>,
+    /// Where a lead that became ready is POSTed (signed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead_webhook_url: Option<String>,
+    /// Profile fields the company cares about (e.g. "budget", "area"), filled by lead extraction.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lead_profile_fields: Vec<String>,
+    /// Chat requests per minute per session (default 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit_per_session: Option<u32>,
+    /// Chat and session requests per minute per client IP (default 60).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit_per_ip: Option<u32>,
+}
+
+impl AiConfig {
+    /// Validate every field, naming the first bad one.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the field (`ai_config.<name>`).
+    pub fn validate(&self) -> Result<()> {
+        if self.allowed_topics.len() > 50 {
+            return Err(Error::invalid("ai_config.allowed_topics", "at most 50 topics"));
+        }
+        for t in &self.allowed_topics {
+            check_len("ai_config.allowed_topics", t, 1, 100)?;
+        }
+        if let Some(m) = &self.model {
+            check_len("ai_config.model", m, 1, 100)?;
+        }
+        if let Some(url) = &self.lead_webhook_url {
+            validate_http_url("ai_config.lead_webhook_url", url)?;
+        }
+        for f in &self.lead_profile_fields {
+            check_len("ai_config.lead_profile_fields", f, 1, 60)?;
+        }
+        for (field, v) in [
+            ("ai_config.rate_limit_per_session", self.rate_limit_per_session),
+            ("ai_config.rate_limit_per_ip", self.rate_limit_per_ip),
+        ] {
+            if v == Some(0) {
+                return Err(Error::invalid(field, "must be at least 1 request per minute"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Input for creating a company.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCompany {
+    pub company_id: String,
+    pub company_name: String,
+    pub email: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub website: Option<String>,
+    #[serde(default)]
+    pub logo_url: Option<String>,
+    #[serde(default)]
+    pub ai_config: AiConfig,
+    /// The widget's CORS allowlist (empty: any origin).
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+}
+
+impl NewCompany {
+    /// Validate every field, naming the first bad one.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the field.
+    pub fn validate(&self) -> Result<()> {
+        validate_company_id(&self.company_id)?;
+        check_len("company_name", &self.company_name, 1, 255)?;
+        validate_email("email", &self.email)?;
+        if let Some(p) = &self.phone {
+            check_len("phone", p, 1, 255)?;
+        }
+        if let Some(w) = &self.website {
+            validate_http_url("website", w)?;
+        }
+        if let Some(l) = &self.logo_url {
+            validate_http_url("logo_url", l)?;
+        }
+        for o in &self.allowed_origins {
+            validate_origin("allowed_origins", o)?;
+        }
+        self.ai_config.validate()
+    }
+}
+
+/// How a [`TenantContext`] was obtained; decides what it may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Access {
+    /// Public widget traffic without a key (the seed's `GET settings`, `partner-chat`).
+    Public,
+    /// A publishable key (`pk_...`): sessions and chat.
+    Publishable,
+    /// A secret key (`sk_...`): settings writes and the company admin API.
+    Secret,
+    /// An operator (CLI on the database, `CHATBOT_ADMIN_TOKEN`): everything.
+    Operator,
+}
+
+impl Access {
+    /// Whether this access may change settings and read leads.
+    pub fn is_admin(self) -> bool {
+        matches!(self, Self::Secret | Self::Operator)
+    }
+}
+
+/// Proof that a caller may act for one company. Only [`crate::Chatbot`]'s authentication
+/// functions (and operator entry points) create it, so tenant-scoped calls cannot be made with
+/// a company id that was never checked.
+#[derive(Debug, Clone)]
+///
+/// A context is a snapshot of the company (and of its widget settings when they were loaded
+/// with it) taken when it was made: make one per request, so a change is seen at once.
+pub struct TenantContext {
+    company: std::sync::Arc<Company>,
+    settings: Option<std::sync::Arc<WidgetSettings>>,
+    access: Access,
+}
+
+impl TenantContext {
+    pub(crate) fn new(company: Company, settings: Option<WidgetSettings>, access: Access) -> Self {
+        Self { company: std::sync::Arc::new(company), settings: settings.map(std::sync::Arc::new), access }
+    }
+
+    /// The company's widget settings as loaded with the context (None when it has none).
+    pub fn widget_settings(&self) -> Option<&WidgetSettings> {
+        self.settings.as_deref()
+    }
+
+    pub fn company_id(&self) -> &str {
+        &self.company.company_id
+    }
+
+    pub fn company(&self) -> &Company {
+        &self.company
+    }
+
+    pub fn access(&self) -> Access {
+        self.access
+    }
+
+    /// # Errors
+    /// [`Error::Unauthorized`] unless the context carries a secret key or operator access.
+    pub fn require_admin(&self) -> Result<()> {
+        if self.access.is_admin() {
+            Ok(())
+        } else {
+            Err(Error::Unauthorized("this action needs the company's secret key (sk_...)".into()))
+        }
+    }
+}

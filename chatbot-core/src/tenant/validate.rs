@@ -1,0 +1,94 @@
+//! Field validation shared by companies, settings and AI configuration: every error names its
+//! field.
+
+use crate::error::{Error, Result};
+
+/// `#RRGGBB`.
+///
+/// # Errors
+/// [`Error::Invalid`] naming `field`.
+pub fn validate_color(field: &str, c: &str) -> Result<()> {
+    let ok = c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|ch| ch.is_ascii_hexdigit());
+    if ok { Ok(()) } else { Err(Error::invalid(field, format!("must be a #RRGGBB colour, got {c:?}"))) }
+}
+
+/// Company ids: 1-255 characters of letters, digits, `-`, `_`, `.`.
+///
+/// # Errors
+/// [`Error::Invalid`] naming `company_id`.
+pub fn validate_company_id(id: &str) -> Result<()> {
+    check_len("company_id", id, 1, 255)?;
+    if id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+        Ok(())
+    } else {
+        Err(Error::invalid("company_id", "may contain only letters, digits, '-', '_' and '.'"))
+    }
+}
+
+pub(super) fn validate_email(field: &str, e: &str) -> Result<()> {
+    check_len(field, e, 3, 255)?;
+    let valid = match e.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+        }
+        None => false,
+    } && !e.chars().any(char::is_whitespace);
+    if valid { Ok(()) } else { Err(Error::invalid(field, format!("not an e-mail address: {e:?}"))) }
+}
+
+/// An absolute http(s) URL.
+///
+/// # Errors
+/// [`Error::Invalid`] naming `field`.
+pub fn validate_http_url(field: &str, u: &str) -> Result<()> {
+    match url::Url::parse(u) {
+        Ok(p) if matches!(p.scheme(), "http" | "https") && p.host().is_some() => Ok(()),
+        _ => Err(Error::invalid(field, format!("must be an http(s) URL, got {u:?}"))),
+    }
+}
+
+/// An origin: `scheme://host[:port]` with nothing after it, or `*`.
+///
+/// # Errors
+/// [`Error::Invalid`] naming `field`.
+pub fn validate_origin(field: &str, o: &str) -> Result<()> {
+    if o == "*" {
+        return Ok(());
+    }
+    match url::Url::parse(o) {
+        Ok(p)
+            if matches!(p.scheme(), "http" | "https")
+                && p.host().is_some()
+                && p.path() == "/"
+                && p.query().is_none()
+                && p.origin().ascii_serialization() == o.trim_end_matches('/') =>
+        {
+            Ok(())
+        }
+        _ => Err(Error::invalid(field, format!("must be an origin like https://shop.example, got {o:?}"))),
+    }
+}
+
+pub(super) fn check_len(field: &str, v: &str, min: usize, max: usize) -> Result<()> {
+    let n = v.chars().count();
+    if n < min || v.trim().is_empty() && min > 0 {
+        Err(Error::invalid(field, "must not be empty"))
+    } else if n > max {
+        Err(Error::invalid(field, format!("at most {max} characters, got {n}")))
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins() {
+        assert!(validate_origin("o", "https://shop.example").is_ok());
+        assert!(validate_origin("o", "http://localhost:3000").is_ok());
+        assert!(validate_origin("o", "https://shop.example/a").is_err());
+        assert!(validate_origin("o", "shop.example").is_err());
+    }
+}
