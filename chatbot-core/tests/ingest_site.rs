@@ -95,8 +95,9 @@ async fn fixture_site() -> TestServer {
 async fn crawl(stack: &Stack, site: &SiteOptions) -> (chatbot_core::ingest::IngestSummary, Vec<IngestEvent>) {
     let (sink, events) = recorder();
     let opts = IngestOptions::default();
-    let summary =
-        ingest_site(stack.sinks.target(), COMPANY, site, &opts, sink, &CancellationToken::new()).await.unwrap();
+    let summary = ingest_site(stack.sinks.target(), COMPANY, site, &opts, sink, &CancellationToken::new())
+        .await
+        .unwrap();
     let ev = events.lock().unwrap().clone();
     (summary, ev)
 }
@@ -187,18 +188,30 @@ async fn private_addresses_are_refused_without_allow_private() {
     let stack = Stack::new().await;
     let site = SiteOptions::new(&server.url("/")).unwrap();
     let (sink, _) = recorder();
-    let err =
-        ingest_site(stack.sinks.target(), COMPANY, &site, &IngestOptions::default(), sink, &CancellationToken::new())
-            .await
-            .unwrap_err();
+    let err = ingest_site(
+        stack.sinks.target(),
+        COMPANY,
+        &site,
+        &IngestOptions::default(),
+        sink,
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("private"), "{err}");
     // A name that resolves to loopback is refused by the resolver too.
     let site = SiteOptions::new(&format!("http://localhost:{}/", server.addr.port())).unwrap();
     let (sink, _) = recorder();
-    let err =
-        ingest_site(stack.sinks.target(), COMPANY, &site, &IngestOptions::default(), sink, &CancellationToken::new())
-            .await
-            .unwrap_err();
+    let err = ingest_site(
+        stack.sinks.target(),
+        COMPANY,
+        &site,
+        &IngestOptions::default(),
+        sink,
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("private"), "{err}");
     assert!(server.requests().is_empty(), "nothing was requested: {:?}", server.requests());
     assert_eq!(stack.counts().await.0, 0);
@@ -235,8 +248,9 @@ async fn cancelled_crawl_resumes_without_duplicates() {
             c.cancel();
         }
     });
-    let s =
-        ingest_site(stack.sinks.target(), COMPANY, &site, &IngestOptions::default(), sink, &cancel).await.unwrap();
+    let s = ingest_site(stack.sinks.target(), COMPANY, &site, &IngestOptions::default(), sink, &cancel)
+        .await
+        .unwrap();
     assert!(s.cancelled);
     let (full, _) = crawl(&stack, &site).await;
     assert!(!full.cancelled && full.failed.is_empty(), "{full:?}");
@@ -261,7 +275,9 @@ async fn crawls_the_python_manual() {
     site.max_pages = 400;
     let opts = IngestOptions { concurrency: 8, ..IngestOptions::default() };
     let (sink, _) = recorder();
-    let s1 = ingest_site(stack.sinks.target(), COMPANY, &site, &opts, sink, &CancellationToken::new()).await.unwrap();
+    let s1 = ingest_site(stack.sinks.target(), COMPANY, &site, &opts, sink, &CancellationToken::new())
+        .await
+        .unwrap();
     assert!(s1.failed.is_empty(), "{:?}", s1.failed);
     assert!(s1.documents >= 200, "{s1:?}");
     let sources = stack.sources().await;
@@ -276,7 +292,9 @@ async fn crawls_the_python_manual() {
     assert_eq!((rows, vecs as i64), (recorded, recorded));
     // Unchanged re-run (the page limit stops the sweep but not the incremental check).
     let (sink, _) = recorder();
-    let s2 = ingest_site(stack.sinks.target(), COMPANY, &site, &opts, sink, &CancellationToken::new()).await.unwrap();
+    let s2 = ingest_site(stack.sinks.target(), COMPANY, &site, &opts, sink, &CancellationToken::new())
+        .await
+        .unwrap();
     assert_eq!(s2.embedded, 0, "{s2:?}");
     assert_eq!(stack.counts().await.0, rows);
 }

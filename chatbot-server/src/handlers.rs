@@ -240,7 +240,7 @@ impl App {
         let ctx = self.keyed_context(&token, cx.param(0)).await?;
         self.cors_for(cx, &ctx).await;
         let Page { limit, offset } = page(cx)?;
-        let conversations = self.bot.list_conversations(&ctx, limit, offset).await?;
+        let conversations = self.bot.list_conversations(&ctx, Page { limit, offset }).await?;
         Ok(body::json(
             StatusCode::OK,
             &json!({ "conversations": conversations, "limit": limit, "offset": offset }),

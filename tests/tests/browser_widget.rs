@@ -326,7 +326,7 @@ async fn widget_works_in_a_real_browser() {
     let uid = browser.js("return localStorage.getItem('chatbot_user_123');").await;
     let uid = uid.as_str().expect("the widget keeps an anonymous user id").to_string();
     assert!(uid.starts_with("anon_"), "{uid}");
-    let convs = s.bot.list_conversations(&ctx, 50, 0).await.unwrap();
+    let convs = s.bot.list_conversations(&ctx, chatbot_core::conversation::Page::default()).await.unwrap();
     let conv = convs
         .iter()
         .find(|c| c.user_id == uid)

@@ -5,7 +5,7 @@ use chrono::Utc;
 use tracing::warn;
 
 use crate::auth;
-use crate::conversation::Role;
+use crate::conversation::{Page, Role};
 use crate::error::{Error, Result};
 use crate::lead::{Lead, LeadFilter, LeadStatus, extract};
 use crate::tenant::TenantContext;
@@ -14,9 +14,6 @@ use super::Chatbot;
 
 /// Refresh the lead summary every this many visitor messages once ready.
 const SUMMARY_EVERY: usize = 4;
-/// Most leads one page lists (and the page size when none is asked for).
-const MAX_LEADS_PAGE: u32 = 500;
-const DEFAULT_LEADS_PAGE: u32 = 100;
 
 /// What one visitor message did to a lead.
 #[derive(Debug, Clone, Copy)]
@@ -194,9 +191,9 @@ impl Chatbot {
     pub async fn list_leads(&self, ctx: &TenantContext, filter: &LeadFilter) -> Result<Vec<Lead>> {
         ctx.require_admin()?;
         let mut f = filter.clone();
-        if f.limit == 0 || f.limit > MAX_LEADS_PAGE {
-            f.limit = DEFAULT_LEADS_PAGE;
-        }
+        // A limit of 0 asks for the default page; any other is held to the page rules.
+        let limit = if f.limit == 0 { Page::DEFAULT_LIMIT } else { f.limit };
+        f.limit = Page { limit, offset: f.offset }.clamped().limit;
         self.store().list_leads(ctx.company_id(), &f).await
     }
 
@@ -273,7 +270,8 @@ impl Chatbot {
 }
 
 impl Leads<'_> {
-    /// Newest first; a `limit` of 0 or over 500 lists 100.
+    /// Newest first; a `limit` of 0 lists [`Page::DEFAULT_LIMIT`], one over [`Page::MAX_LIMIT`]
+    /// lists that many.
     ///
     /// # Errors
     /// [`Error::Unauthorized`] without a secret key.

@@ -5,7 +5,7 @@ use chrono::Utc;
 use futures::stream::BoxStream;
 
 use crate::auth;
-use crate::conversation::{Conversation, Message, Role, Session};
+use crate::conversation::{Conversation, Message, Page, Role, Session, partner_session_id};
 use crate::error::{Error, Result};
 use crate::guard;
 use crate::lead::Lead;
@@ -46,12 +46,6 @@ fn limits(ctx: &TenantContext) -> Limits {
         per_ip: c.rate_limit_per_ip.unwrap_or(guard::DEFAULT_PER_IP),
         per_session: c.rate_limit_per_session.unwrap_or(guard::DEFAULT_PER_SESSION),
     }
-}
-
-/// The conversation (session) id of a partner-chat visitor: the seed's route has no session
-/// token, so the visitor's `user_id` names the conversation.
-pub(crate) fn partner_session_id(user_id: &str) -> String {
-    format!("pc_{user_id}")
 }
 
 impl Chatbot {
@@ -230,18 +224,14 @@ impl Chatbot {
         // visitor's lead is then inserted once, with what the first message revealed.
         Ok(Target { session_id, user_id, lead: TargetLead::BySession, client_history })
     }
-    /// Conversations, newest activity first (`limit` is clamped to 1..=500).
+    /// Conversations, newest activity first (the page's limit held to 1..=[`Page::MAX_LIMIT`]).
     ///
     /// # Errors
     /// [`Error::Unauthorized`] without a secret key.
-    pub async fn list_conversations(
-        &self,
-        ctx: &TenantContext,
-        limit: u32,
-        offset: u32,
-    ) -> Result<Vec<Conversation>> {
+    pub async fn list_conversations(&self, ctx: &TenantContext, page: Page) -> Result<Vec<Conversation>> {
         ctx.require_admin()?;
-        self.store().list_conversations(ctx.company_id(), limit.clamp(1, 500), offset).await
+        let page = page.clamped();
+        self.store().list_conversations(ctx.company_id(), page.limit, page.offset).await
     }
 
     /// # Errors

@@ -39,7 +39,6 @@ impl<'a> IndexTarget<'a> {
     }
 }
 
-
 impl std::fmt::Debug for IndexTarget<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IndexTarget")
