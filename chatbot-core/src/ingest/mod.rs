@@ -11,17 +11,22 @@
 //! Formats behind features: HTML (`html`), the crawler (`crawl`), PDF (`pdf`). A build without
 //! one skips such files with a reason in an [`IngestEvent::Skipped`].
 //!
+//! Applications ingest through the facade's tenant-checked handle, which passes its own
+//! components as the target:
+//!
 //! ```no_run
 //! # async fn demo(bot: &chatbot_core::Chatbot) -> chatbot_core::Result<()> {
 //! use std::sync::Arc;
-//! use chatbot_core::ingest::{ChunkRequest, IndexTarget, IngestOptions, ingest_files};
-//! let target = IndexTarget::new(bot.store(), bot.embedder(), bot.vectors());
-//! let opts = IngestOptions { chunk: ChunkRequest::default().resolve_for(bot.embedder().as_ref())?, ..IngestOptions::default() };
+//! use chatbot_core::ingest::IngestOptions;
+//! let ctx = bot.operator_context("123").await?;
 //! let cancel = tokio_util::sync::CancellationToken::new();
-//! let summary = ingest_files(target, "123", &["docs/".into()], &opts, Arc::new(|_| {}), &cancel).await?;
+//! let summary = bot
+//!     .knowledge(&ctx)
+//!     .ingest_files(&["docs/".into()], &IngestOptions::default(), Arc::new(|_| {}), &cancel)
+//!     .await?;
 //! assert!(summary.failed.is_empty());
 //! # Ok(()) }
-//! ```
+//! //! ```
 
 pub mod chunk;
 #[cfg(feature = "crawl")]
