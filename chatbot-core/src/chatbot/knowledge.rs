@@ -2,16 +2,24 @@
 //! report status, search. Every call is checked once, when the handle is made.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::error::Result;
 use crate::ingest::index::{NewChunk, index_chunks};
-use crate::ingest::{EventSink, Forgotten, IngestOptions, IngestSummary, KnowledgeStatus, Sinks};
+use crate::ingest::{
+    ChunkSettings, EventSink, Forgotten, IngestOptions, IngestSummary, KnowledgeStatus, Sinks, Sizing,
+};
 use crate::tenant::TenantContext;
 
 use super::Chatbot;
 use super::types::SearchHit;
+
+/// Most documents fetched, read or extracted at once.
+const MAX_INGEST_CONCURRENCY: usize = 256;
+/// Shortest time a PDF extraction or a crawl request is given (zero would fail them all).
+const MIN_INGEST_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// A company's knowledge, for the company's secret key or the operator: get one with
 /// [`Chatbot::knowledge`].
@@ -52,6 +60,37 @@ impl Knowledge<'_> {
         self.bot.inner.corpus_stats.invalidate(self.cid());
     }
 
+    /// Ingest options for chunking as an operator asks for it. `sizing` is `tokens` (cl100k),
+    /// `chars`, or `auto`: tokens for OpenAI embedding models (`text-embedding*`, whose input
+    /// limit counts tokens), characters for every other embedder. The size defaults to 500
+    /// tokens or 1,000 characters; the overlap to 50 tokens or 200 characters, or to a fifth
+    /// of a size given.
+    ///
+    /// # Errors
+    /// [`crate::Error::Invalid`] naming `sizing`, `chunk_size` or `chunk_overlap`.
+    pub fn chunk_options(
+        &self,
+        sizing: &str,
+        size: Option<usize>,
+        overlap: Option<usize>,
+    ) -> Result<IngestOptions> {
+        let sizing = match sizing {
+            "auto" if self.bot.embedder().model().starts_with("text-embedding") => Sizing::Tokens,
+            "auto" => Sizing::Characters,
+            other => other.parse::<Sizing>()?,
+        };
+        let (default_size, default_overlap) = match sizing {
+            Sizing::Tokens => (500, 50),
+            Sizing::Characters => (1000, 200),
+        };
+        let chunk_size = size.unwrap_or(default_size);
+        let chunk_overlap = overlap.unwrap_or(if size.is_some() { chunk_size / 5 } else { default_overlap });
+        Ok(IngestOptions {
+            chunk: ChunkSettings::new(sizing, chunk_size, chunk_overlap)?,
+            ..IngestOptions::default()
+        })
+    }
+
     /// Crawl a site (see [`crate::ingest::SiteOptions`]).
     ///
     /// # Errors
@@ -66,7 +105,11 @@ impl Knowledge<'_> {
         cancel: &CancellationToken,
     ) -> Result<IngestSummary> {
         let sinks = self.sinks()?;
-        let r = crate::ingest::ingest_site(&sinks, self.cid(), site, opts, events, cancel).await;
+        let mut site = site.clone();
+        site.max_pages = site.max_pages.max(1);
+        site.timeout = site.timeout.max(MIN_INGEST_TIMEOUT);
+        let opts = bounded(opts);
+        let r = crate::ingest::ingest_site(&sinks, self.cid(), &site, &opts, events, cancel).await;
         self.changed();
         r
     }
@@ -84,7 +127,8 @@ impl Knowledge<'_> {
         cancel: &CancellationToken,
     ) -> Result<IngestSummary> {
         let sinks = self.sinks()?;
-        let r = crate::ingest::ingest_files(&sinks, self.cid(), paths, opts, events, cancel).await;
+        let opts = bounded(opts);
+        let r = crate::ingest::ingest_files(&sinks, self.cid(), paths, &opts, events, cancel).await;
         self.changed();
         r
     }
@@ -130,4 +174,13 @@ impl Knowledge<'_> {
         self.changed();
         Ok(ids)
     }
+}
+
+/// `opts` within the limits every front end gets: 1 to [`MAX_INGEST_CONCURRENCY`] documents at
+/// once, at least [`MIN_INGEST_TIMEOUT`] per PDF.
+fn bounded(opts: &IngestOptions) -> IngestOptions {
+    let mut o = opts.clone();
+    o.concurrency = o.concurrency.clamp(1, MAX_INGEST_CONCURRENCY);
+    o.pdf_timeout = o.pdf_timeout.max(MIN_INGEST_TIMEOUT);
+    o
 }
