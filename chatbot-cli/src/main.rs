@@ -2,9 +2,9 @@
 //! and the core's errors to a one-line message and a non-zero exit code. The command groups
 //! live in [`cmd`], one file each.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
+use chatbot_server::cli::{DataArgs, LogStyle, init_logging};
 use clap::{Args, Parser, Subcommand};
 
 mod cmd;
@@ -24,12 +24,9 @@ struct Cli {
 /// Flags every command takes.
 #[derive(Args, Debug, Clone)]
 pub(crate) struct Global {
-    /// Database URL (sqlite://path?mode=rwc or postgres://...). Default: SQLite under the data dir.
-    #[arg(long, env = "DATABASE_URL", global = true)]
-    pub(crate) database_url: Option<String>,
-    /// Folder for the embedded defaults (SQLite file, local vector index).
-    #[arg(long, env = "CHATBOT_DATA_DIR", global = true, default_value = "chatbot-data")]
-    pub(crate) data_dir: PathBuf,
+    /// `--database-url` and `--data-dir`, as `chatbot-server` takes them.
+    #[command(flatten)]
+    pub(crate) data: DataArgs,
     /// Print data as JSON.
     #[arg(long, global = true)]
     pub(crate) json: bool,
@@ -69,10 +66,8 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Serve(_) => serve::init_tracing(),
-        _ => init_tracing(),
-    }
+    // One logging setup with the server: as a server for `serve`, terse for the rest.
+    init_logging(if matches!(cli.command, Command::Serve(_)) { LogStyle::Server } else { LogStyle::Command });
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -80,19 +75,6 @@ async fn main() -> ExitCode {
             eprintln!("error: {}", one_line(&e));
             ExitCode::from(code)
         }
-    }
-}
-
-/// Logging for the operator commands: warnings, plus the CLI's own progress lines, on stderr
-/// without timestamps (`RUST_LOG` overrides; `CHATBOT_LOG_FORMAT=json` for JSON lines).
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,chatbot=info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    if std::env::var("CHATBOT_LOG_FORMAT").is_ok_and(|f| f == "json") {
-        builder.json().init();
-    } else {
-        builder.without_time().with_target(false).init();
     }
 }
 
@@ -126,5 +108,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Chat(args) => chat::run(&g, args).await,
         Command::Leads(cmd) => leads::run(&g, cmd).await,
         Command::Serve(args) => serve::run(&g, args).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+        let parsed = Cli::try_parse_from(["chatbot", "serve", "--bind", "127.0.0.1:9", "--data-dir", "d"]);
+        assert!(
+            matches!(&parsed, Ok(Cli { command: Command::Serve(s), global }) if s.bind.port() == 9 && global.data.data_dir.as_os_str() == "d"),
+            "{parsed:?}"
+        );
     }
 }

@@ -30,7 +30,7 @@ pub(crate) async fn run(g: &Global, cmd: DemoCommand) -> anyhow::Result<()> {
 }
 
 /// What seeding did; the keys only when it created them (they are shown once).
-pub(crate) fn print_seed(s: &DemoSeed) {
+fn print_seed(s: &DemoSeed) {
     if s.created {
         println!("created demo company {} with {} knowledge chunks", s.company_id, s.chunks);
         if let (Some(pk), Some(sk)) = (&s.publishable_key, &s.secret_key) {

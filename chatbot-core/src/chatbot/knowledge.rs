@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::Result;
 use crate::ingest::index::{NewChunk, index_chunks};
 use crate::ingest::{
-    ChunkSettings, EventSink, Forgotten, IngestOptions, IngestSummary, KnowledgeStatus, Sinks, Sizing,
+    ChunkRequest, EventSink, Forgotten, IngestOptions, IngestSummary, KnowledgeStatus, Sinks, SizingChoice,
 };
 use crate::tenant::TenantContext;
 
@@ -60,11 +60,9 @@ impl Knowledge<'_> {
         self.bot.inner.corpus_stats.invalidate(self.cid());
     }
 
-    /// Ingest options for chunking as an operator asks for it. `sizing` is `tokens` (cl100k),
-    /// `chars`, or `auto`: tokens for OpenAI embedding models (`text-embedding*`, whose input
-    /// limit counts tokens), characters for every other embedder. The size defaults to 500
-    /// tokens or 1,000 characters; the overlap to 50 tokens or 200 characters, or to a fifth
-    /// of a size given.
+    /// Ingest options for chunking as an operator asks for it: `sizing` is `tokens`, `chars`
+    /// or `auto` (decided by the embedder), the size and overlap the sizing's defaults unless
+    /// given (the rules: [`ChunkRequest::resolve`]).
     ///
     /// # Errors
     /// [`crate::Error::Invalid`] naming `sizing`, `chunk_size` or `chunk_overlap`.
@@ -74,19 +72,9 @@ impl Knowledge<'_> {
         size: Option<usize>,
         overlap: Option<usize>,
     ) -> Result<IngestOptions> {
-        let sizing = match sizing {
-            "auto" if self.bot.embedder().model().starts_with("text-embedding") => Sizing::Tokens,
-            "auto" => Sizing::Characters,
-            other => other.parse::<Sizing>()?,
-        };
-        let (default_size, default_overlap) = match sizing {
-            Sizing::Tokens => (500, 50),
-            Sizing::Characters => (1000, 200),
-        };
-        let chunk_size = size.unwrap_or(default_size);
-        let chunk_overlap = overlap.unwrap_or(if size.is_some() { chunk_size / 5 } else { default_overlap });
+        let request = ChunkRequest { sizing: sizing.parse::<SizingChoice>()?, size, overlap };
         Ok(IngestOptions {
-            chunk: ChunkSettings::new(sizing, chunk_size, chunk_overlap)?,
+            chunk: request.resolve_for(self.bot.embedder().as_ref())?,
             ..IngestOptions::default()
         })
     }
