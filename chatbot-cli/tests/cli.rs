@@ -250,3 +250,68 @@ fn settings_set_by_the_cli_is_seen_at_once_by_a_running_store() {
         assert!(!active, "the CLI's deactivation is seen by the next read");
     });
 }
+
+#[test]
+fn ingest_files_with_the_core_chunk_rules() {
+    let env = Env::new();
+    env.ok(&["company", "create", "acme", "--name", "Acme", "--email", "ops@acme.test"]);
+    let docs = env.dir.path().join("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    let text = "Returns are accepted within 30 days of delivery. ".repeat(60);
+    std::fs::write(docs.join("returns.md"), format!("# Returns\n\n{text}\n")).unwrap();
+    let docs = docs.to_str().unwrap();
+
+    for (flags, field) in [
+        (&["--chunk-size", "0"][..], "chunk_size"),
+        (&["--chunk-size", "100", "--chunk-overlap", "100"][..], "chunk_overlap"),
+        (&["--sizing", "words"][..], "sizing"),
+    ] {
+        let mut args = vec!["ingest", "files", docs, "--company", "acme"];
+        args.extend_from_slice(flags);
+        let out = env.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{flags:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(field), "{flags:?}: {err}");
+    }
+
+    // Out-of-range concurrency and timeout are bounded, not refused.
+    let s =
+        env.json(&["ingest", "files", docs, "--company", "acme", "--concurrency", "0", "--pdf-timeout", "0"]);
+    assert_eq!(s["documents"], 1, "{s}");
+    let chunks = s["chunks"].as_u64().unwrap();
+    assert!(chunks >= 3, "about 3,000 characters in chunks of 1,000: {s}");
+    let st = env.json(&["ingest", "status", "acme"]);
+    assert_eq!(st["chunks"].as_u64(), Some(chunks));
+    let f = env.json(&["ingest", "forget", "acme"]);
+    assert_eq!(f["chunks"].as_u64(), Some(chunks));
+}
+
+#[test]
+fn ai_config_clearing_rules_and_inactive_chat() {
+    let env = Env::new();
+    env.ok(&["company", "create", "acme", "--name", "Acme", "--email", "ops@acme.test"]);
+    let c = env.json(&[
+        "company",
+        "ai-config",
+        "acme",
+        "--daily-token-budget",
+        "5000",
+        "--webhook-url",
+        "https://hooks.example.com/lead",
+        "--allowed-topic",
+        "shipping",
+    ]);
+    assert_eq!(c["daily_token_budget"], 5000);
+    assert_eq!(c["lead_webhook_url"], "https://hooks.example.com/lead");
+    let c = env.json(&["company", "ai-config", "acme", "--daily-token-budget", "0", "--webhook-url", ""]);
+    assert!(c["daily_token_budget"].is_null(), "0 removes the budget: {c}");
+    assert!(c["lead_webhook_url"].is_null(), "\"\" removes the webhook: {c}");
+    assert_eq!(c["allowed_topics"][0], "shipping", "a list not given is kept: {c}");
+    let shown = env.json(&["company", "show", "acme"]);
+    assert!(shown["company"]["ai_config"]["daily_token_budget"].is_null());
+
+    env.ok(&["company", "deactivate", "acme"]);
+    let out = env.run(&["chat", "acme", "--message", "hello"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("inactive"));
+}

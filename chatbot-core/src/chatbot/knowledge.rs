@@ -2,16 +2,25 @@
 //! report status, search. Every call is checked once, when the handle is made.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::error::Result;
 use crate::ingest::index::NewChunk;
-use crate::ingest::{EventSink, Forgotten, IndexTarget, IngestOptions, IngestSummary, KnowledgeStatus};
+use crate::ingest::{
+    ChunkRequest, EventSink, Forgotten, IndexTarget, IngestOptions, IngestSummary, KnowledgeStatus,
+    SizingChoice,
+};
 use crate::tenant::TenantContext;
 
 use super::Chatbot;
 use super::types::SearchHit;
+
+/// Most documents fetched, read or extracted at once.
+const MAX_INGEST_CONCURRENCY: usize = 256;
+/// Shortest time a PDF extraction or a crawl request is given (zero would fail them all).
+const MIN_INGEST_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// A company's knowledge, for the company's secret key or the operator: get one with
 /// [`Chatbot::knowledge`].
@@ -54,6 +63,25 @@ impl Knowledge<'_> {
         self.bot.inner.corpus_stats.invalidate(self.cid());
     }
 
+    /// Ingest options for chunking as an operator asks for it: `sizing` is `tokens`, `chars`
+    /// or `auto` (decided by the embedder), the size and overlap the sizing's defaults unless
+    /// given (the rules: [`ChunkRequest::resolve`]).
+    ///
+    /// # Errors
+    /// [`crate::Error::Invalid`] naming `sizing`, `chunk_size` or `chunk_overlap`.
+    pub fn chunk_options(
+        &self,
+        sizing: &str,
+        size: Option<usize>,
+        overlap: Option<usize>,
+    ) -> Result<IngestOptions> {
+        let request = ChunkRequest { sizing: sizing.parse::<SizingChoice>()?, size, overlap };
+        Ok(IngestOptions {
+            chunk: request.resolve_for(self.bot.embedder().as_ref())?,
+            ..IngestOptions::default()
+        })
+    }
+
     /// Crawl a site (see [`crate::ingest::SiteOptions`]).
     ///
     /// # Errors
@@ -68,7 +96,11 @@ impl Knowledge<'_> {
         cancel: &CancellationToken,
     ) -> Result<IngestSummary> {
         let target = self.target()?;
-        let r = crate::ingest::ingest_site(target, self.cid(), site, opts, events, cancel).await;
+        let mut site = site.clone();
+        site.max_pages = site.max_pages.max(1);
+        site.timeout = site.timeout.max(MIN_INGEST_TIMEOUT);
+        let opts = bounded(opts);
+        let r = crate::ingest::ingest_site(target, self.cid(), &site, &opts, events, cancel).await;
         self.changed();
         r
     }
@@ -86,7 +118,8 @@ impl Knowledge<'_> {
         cancel: &CancellationToken,
     ) -> Result<IngestSummary> {
         let target = self.target()?;
-        let r = crate::ingest::ingest_files(target, self.cid(), paths, opts, events, cancel).await;
+        let opts = bounded(opts);
+        let r = crate::ingest::ingest_files(target, self.cid(), paths, &opts, events, cancel).await;
         self.changed();
         r
     }
@@ -131,4 +164,13 @@ impl Knowledge<'_> {
         self.changed();
         Ok(ids)
     }
+}
+
+/// `opts` within the limits every front end gets: 1 to [`MAX_INGEST_CONCURRENCY`] documents at
+/// once, at least [`MIN_INGEST_TIMEOUT`] per PDF.
+fn bounded(opts: &IngestOptions) -> IngestOptions {
+    let mut o = opts.clone();
+    o.concurrency = o.concurrency.clamp(1, MAX_INGEST_CONCURRENCY);
+    o.pdf_timeout = o.pdf_timeout.max(MIN_INGEST_TIMEOUT);
+    o
 }

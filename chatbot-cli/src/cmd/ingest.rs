@@ -7,16 +7,17 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chatbot_core::Chatbot;
-use chatbot_core::ingest::{
-    ChunkSettings, EventSink, IngestEvent, IngestOptions, IngestSummary, SiteOptions, Sizing,
-};
+use chatbot_core::Knowledge;
+use chatbot_core::ingest::{EventSink, IngestEvent, IngestOptions, IngestSummary, SiteOptions};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio_util::sync::CancellationToken;
 
+use super::open;
+use crate::Global;
+
 /// Chunking flags shared by `site` and `files`.
 #[derive(clap::Args, Debug, Clone)]
-pub struct ChunkArgs {
+pub(crate) struct ChunkArgs {
     /// Chunk sizing: `tokens` (cl100k, for OpenAI embeddings), `chars`, or `auto` (tokens for
     /// OpenAI models, characters otherwise).
     #[arg(long, default_value = "auto")]
@@ -37,7 +38,7 @@ pub struct ChunkArgs {
 
 /// Ingest commands.
 #[derive(clap::Subcommand, Debug)]
-pub enum IngestCommand {
+pub(crate) enum IngestCommand {
     /// Crawl a website (robots.txt obeyed, sitemap first, same host) into a company's knowledge.
     Site {
         /// Start URL (http:// or https://).
@@ -95,29 +96,15 @@ pub enum IngestCommand {
     },
 }
 
-fn options(bot: &Chatbot, a: &ChunkArgs) -> anyhow::Result<IngestOptions> {
-    let sizing = match a.sizing.as_str() {
-        "auto" => {
-            if bot.components_info().embedder.starts_with("text-embedding") {
-                Sizing::Tokens
-            } else {
-                Sizing::Characters
-            }
-        }
-        other => other.parse::<Sizing>()?,
-    };
-    let (size, overlap) = match sizing {
-        Sizing::Tokens => (500, 50),
-        Sizing::Characters => (1000, 200),
-    };
-    let size = a.chunk_size.unwrap_or(size);
-    let overlap = a.chunk_overlap.unwrap_or(if a.chunk_size.is_some() { size / 5 } else { overlap });
-    Ok(IngestOptions {
-        chunk: ChunkSettings::new(sizing, size, overlap)?,
-        concurrency: a.concurrency.clamp(1, 256),
-        pdf_timeout: Duration::from_secs(a.pdf_timeout.max(1)),
-        ..IngestOptions::default()
-    })
+impl ChunkArgs {
+    /// The ingest options these flags ask for. The chunk defaults and the "auto" sizing rule
+    /// are the core's, and so are the limits on concurrency and timeouts.
+    fn options(&self, knowledge: &Knowledge<'_>) -> anyhow::Result<IngestOptions> {
+        let mut opts = knowledge.chunk_options(&self.sizing, self.chunk_size, self.chunk_overlap)?;
+        opts.concurrency = self.concurrency;
+        opts.pdf_timeout = Duration::from_secs(self.pdf_timeout);
+        Ok(opts)
+    }
 }
 
 /// Draws events: progress bars on a terminal, log lines otherwise, nothing with `--json`.
@@ -230,7 +217,10 @@ fn finish(summary: &IngestSummary, mp: Option<MultiProgress>, json: bool) -> any
 ///
 /// # Errors
 /// Unknown company, bad arguments, storage / embedder / vector store failures, interruption.
-pub async fn run(bot: &Chatbot, cmd: IngestCommand, json: bool) -> anyhow::Result<()> {
+pub(crate) async fn run(g: &Global, cmd: IngestCommand) -> anyhow::Result<()> {
+    let bot = open(g).await?;
+    tracing::info!(target: "chatbot", "components: {}", bot.components_info());
+    let json = g.json;
     match cmd {
         IngestCommand::Site {
             url,
@@ -245,26 +235,28 @@ pub async fn run(bot: &Chatbot, cmd: IngestCommand, json: bool) -> anyhow::Resul
             chunking,
         } => {
             let ctx = bot.operator_context(&company).await?;
-            let opts = options(bot, &chunking)?;
+            let knowledge = bot.knowledge(&ctx);
+            let opts = chunking.options(&knowledge)?;
             let mut site = SiteOptions::new(&url)?;
             site.prefix = prefix;
-            site.max_pages = max_pages.max(1);
+            site.max_pages = max_pages;
             site.max_depth = max_depth;
             site.delay = Duration::from_millis(delay_ms);
-            site.timeout = Duration::from_secs(timeout.max(1));
+            site.timeout = Duration::from_secs(timeout);
             site.allow_private = allow_private;
             site.use_sitemaps = !no_sitemap;
             let cancel = cancel_on_ctrl_c();
             let (sink, mp) = event_sink(json);
-            let summary = bot.knowledge(&ctx).ingest_site(&site, &opts, sink, &cancel).await?;
+            let summary = knowledge.ingest_site(&site, &opts, sink, &cancel).await?;
             finish(&summary, mp, json)
         }
         IngestCommand::Files { paths, company, chunking } => {
             let ctx = bot.operator_context(&company).await?;
-            let opts = options(bot, &chunking)?;
+            let knowledge = bot.knowledge(&ctx);
+            let opts = chunking.options(&knowledge)?;
             let cancel = cancel_on_ctrl_c();
             let (sink, mp) = event_sink(json);
-            let summary = bot.knowledge(&ctx).ingest_files(&paths, &opts, sink, &cancel).await?;
+            let summary = knowledge.ingest_files(&paths, &opts, sink, &cancel).await?;
             finish(&summary, mp, json)
         }
         IngestCommand::Status { company_id } => {

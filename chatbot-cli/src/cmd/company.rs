@@ -1,0 +1,162 @@
+//! `chatbot company ...`: companies (tenants), their activation and AI configuration.
+
+use chatbot_core::{AiConfigPatch, NewCompany};
+use clap::Subcommand;
+use serde_json::json;
+
+use super::{open, print_json};
+use crate::Global;
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum CompanyCommand {
+    /// Create a company with default widget settings.
+    Create {
+        /// Company id, e.g. 123 or acme.
+        company_id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        website: Option<String>,
+        /// Origins allowed to embed the widget (repeat). None: any origin.
+        #[arg(long = "allowed-origin")]
+        allowed_origins: Vec<String>,
+    },
+    /// List companies.
+    List,
+    /// Show a company, its AI config and today's token usage.
+    Show { company_id: String },
+    /// Deactivate a company: its widget and keys stop working.
+    Deactivate { company_id: String },
+    /// Reactivate a company.
+    Activate { company_id: String },
+    /// Change the AI configuration (only the options given change).
+    AiConfig {
+        company_id: String,
+        /// Topics the bot may discuss besides the company's knowledge (repeat; replaces the list).
+        #[arg(long = "allowed-topic")]
+        allowed_topics: Vec<String>,
+        /// Chat model name.
+        #[arg(long)]
+        model: Option<String>,
+        /// Tokens per UTC day for the paid model (0 removes the budget).
+        #[arg(long)]
+        daily_token_budget: Option<u64>,
+        /// URL that receives a signed POST when a lead becomes ready ("" removes it).
+        #[arg(long)]
+        webhook_url: Option<String>,
+        /// Lead profile fields to extract (repeat; replaces the list).
+        #[arg(long = "profile-field")]
+        profile_fields: Vec<String>,
+        /// Chat requests per minute per session.
+        #[arg(long)]
+        rate_limit_per_session: Option<u32>,
+        /// Requests per minute per client IP.
+        #[arg(long)]
+        rate_limit_per_ip: Option<u32>,
+    },
+}
+
+/// # Errors
+/// Invalid fields (naming the field), unknown company, duplicate id, storage failures.
+pub(crate) async fn run(g: &Global, cmd: CompanyCommand) -> anyhow::Result<()> {
+    let bot = open(g).await?;
+    match cmd {
+        CompanyCommand::Create { company_id, name, email, phone, website, allowed_origins } => {
+            let c = bot
+                .create_company(NewCompany {
+                    company_id,
+                    company_name: name,
+                    email,
+                    phone,
+                    website,
+                    allowed_origins,
+                    ..NewCompany::default()
+                })
+                .await?;
+            if g.json {
+                print_json(&c)?;
+            } else {
+                println!("created company {} ({})", c.company_id, c.company_name);
+            }
+        }
+        CompanyCommand::List => {
+            let list = bot.list_companies().await?;
+            if g.json {
+                print_json(&list)?;
+            } else {
+                for c in list {
+                    let state = if c.is_active { "active" } else { "inactive" };
+                    println!("{}\t{}\t{}\t{}", c.company_id, c.company_name, c.email, state);
+                }
+            }
+        }
+        CompanyCommand::Show { company_id } => {
+            let ctx = bot.operator_context(&company_id).await?;
+            let budget = bot.budget_status(&ctx).await?;
+            let knowledge = bot.knowledge(&ctx).status().await?;
+            let (sources, chunks) = (knowledge.sources.len(), knowledge.chunks);
+            let c = ctx.company();
+            if g.json {
+                print_json(
+                    &json!({"company": c, "budget": budget, "knowledge": {"sources": sources, "chunks": chunks}}),
+                )?;
+            } else {
+                println!("company_id:   {}", c.company_id);
+                println!("name:         {}", c.company_name);
+                println!("email:        {}", c.email);
+                println!("phone:        {}", c.phone.as_deref().unwrap_or("-"));
+                println!("website:      {}", c.website.as_deref().unwrap_or("-"));
+                println!("active:       {}", c.is_active);
+                println!("ai_config:    {}", serde_json::to_string(&c.ai_config)?);
+                let limit = budget.daily_budget.map_or("no budget".to_string(), |b| format!("of {b}"));
+                let spent = if budget.exhausted { " (spent: chats use the offline fallback)" } else { "" };
+                println!("tokens today: {} {limit}{spent}", budget.used_today);
+                println!("knowledge:    {sources} sources, {chunks} chunks");
+                println!("created:      {}", c.created_at.to_rfc3339());
+            }
+        }
+        CompanyCommand::Deactivate { company_id } => {
+            let ctx = bot.operator_context(&company_id).await?;
+            bot.set_company_active(&ctx, false).await?;
+            println!("deactivated {company_id}");
+        }
+        CompanyCommand::Activate { company_id } => {
+            let ctx = bot.operator_context(&company_id).await?;
+            bot.set_company_active(&ctx, true).await?;
+            println!("activated {company_id}");
+        }
+        CompanyCommand::AiConfig {
+            company_id,
+            allowed_topics,
+            model,
+            daily_token_budget,
+            webhook_url,
+            profile_fields,
+            rate_limit_per_session,
+            rate_limit_per_ip,
+        } => {
+            let ctx = bot.operator_context(&company_id).await?;
+            // The merge rules (0 removes the budget, "" the webhook) are the core's.
+            let patch = AiConfigPatch {
+                allowed_topics: (!allowed_topics.is_empty()).then_some(allowed_topics),
+                model,
+                daily_token_budget,
+                lead_webhook_url: webhook_url,
+                lead_profile_fields: (!profile_fields.is_empty()).then_some(profile_fields),
+                rate_limit_per_session,
+                rate_limit_per_ip,
+            };
+            let c = bot.update_ai_config(&ctx, &patch).await?;
+            if g.json {
+                print_json(&c)?;
+            } else {
+                println!("ai_config of {company_id}: {}", serde_json::to_string(&c)?);
+            }
+        }
+    }
+    Ok(())
+}

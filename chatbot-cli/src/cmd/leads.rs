@@ -1,0 +1,130 @@
+//! `chatbot leads ...`: the leads the bots collected, and their status.
+
+use std::io::Write as _;
+
+use chatbot_core::lead::{Lead, LeadFilter, LeadStatus};
+use clap::Subcommand;
+
+use super::{open, print_json};
+use crate::Global;
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum LeadsCommand {
+    /// List a company's leads, newest first.
+    List {
+        company_id: String,
+        #[arg(long, value_parser = LeadStatus::ALL)]
+        status: Option<String>,
+        /// Only leads with a name and a contact.
+        #[arg(long)]
+        ready: bool,
+        /// Print CSV.
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[arg(long, default_value_t = 0)]
+        offset: u32,
+    },
+    /// Show one lead with its conversation.
+    Show { lead_id: String },
+    /// Move a lead along new -> contacted -> qualified -> converted.
+    SetStatus {
+        lead_id: String,
+        #[arg(value_parser = LeadStatus::ALL)]
+        status: String,
+    },
+}
+
+/// # Errors
+/// Unknown company or lead, a status transition that is not allowed, storage failures.
+pub(crate) async fn run(g: &Global, cmd: LeadsCommand) -> anyhow::Result<()> {
+    let bot = open(g).await?;
+    match cmd {
+        LeadsCommand::List { company_id, status, ready, csv, limit, offset } => {
+            let ctx = bot.operator_context(&company_id).await?;
+            let filter = LeadFilter {
+                status: status.as_deref().map(LeadStatus::parse).transpose()?,
+                ready: ready.then_some(true),
+                limit,
+                offset,
+            };
+            let list = bot.leads(&ctx).list(&filter).await?;
+            if g.json {
+                print_json(&list)?;
+            } else if csv {
+                print_csv(&list)?;
+            } else {
+                for l in &list {
+                    let ready = if l.is_lead_ready { "ready" } else { "not ready" };
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                        l.lead_id,
+                        l.status.as_str(),
+                        ready,
+                        l.name,
+                        if l.email.is_empty() { "-" } else { &l.email },
+                        if l.phone.is_empty() { "-" } else { &l.phone },
+                        l.created_at.to_rfc3339()
+                    );
+                }
+            }
+        }
+        LeadsCommand::Show { lead_id } => {
+            let lead = bot.find_lead_as_operator(&lead_id).await?;
+            if g.json {
+                print_json(&lead)?;
+            } else {
+                println!(
+                    "{} [{}] {} <{}> {}",
+                    lead.lead_id,
+                    lead.status.as_str(),
+                    lead.name,
+                    lead.email,
+                    lead.phone
+                );
+                println!("summary: {}", lead.ai_summary);
+                for m in &lead.messages {
+                    println!("  {:?}: {}", m.role, m.content);
+                }
+            }
+        }
+        LeadsCommand::SetStatus { lead_id, status } => {
+            // A lead id is enough: the lead says which company it belongs to.
+            let lead = bot.find_lead_as_operator(&lead_id).await?;
+            let ctx = bot.operator_context(&lead.company_id).await?;
+            let updated = bot.leads(&ctx).set_status(&lead_id, LeadStatus::parse(&status)?).await?;
+            if g.json {
+                print_json(&updated)?;
+            } else {
+                println!("lead {} is now {}", updated.lead_id, updated.status.as_str());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_csv(list: &[Lead]) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "lead_id,status,is_lead_ready,name,email,phone,message,ai_summary,created_at")?;
+    for l in list {
+        let row = [
+            l.lead_id.as_str(),
+            l.status.as_str(),
+            if l.is_lead_ready { "true" } else { "false" },
+            &l.name,
+            &l.email,
+            &l.phone,
+            &l.message,
+            &l.ai_summary,
+            &l.created_at.to_rfc3339(),
+        ];
+        writeln!(out, "{}", row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","))?;
+    }
+    Ok(())
+}
+
+/// RFC 4180 quoting, only where a field needs it.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
