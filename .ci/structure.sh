@@ -3,9 +3,10 @@
 # what to do; every check runs, then the script exits 1 if any failed.
 #
 #   1. No .rs file under chatbot-core/src is over 700 lines (split it into a folder of files by job).
-#   2. No absolute path of a development machine in the repository (/work/, /root/, /home/,
-#      /Users/, and /tmp/ as a fixed scratch location): scripts, benches, examples and docs use
-#      target/, a workspace folder (bench/out/), `mktemp` or an env var with a workspace default.
+#   2. No absolute path of a development machine in the repository (anything under the root's
+#      work, root, home or Users folders, nor tmp as a fixed scratch location; PATH_RE below):
+#      scripts, benches, examples and docs use target/, a workspace folder (bench/out/), `mktemp`
+#      or an env var with a workspace default.
 #      System paths (/usr/share/doc/..., /proc/...) are fine. A line that must keep such a path
 #      (test data, say) carries the marker `structure: allow-path`.
 #   3. The lead rules stay pure: nothing under chatbot-core/src/lead imports the store.
@@ -32,7 +33,7 @@ else
 fi
 
 # 2. Machine paths. The character before the leading slash must not continue a word, a variable
-# or a URL (`$HOME/`, `${DIR}/tmp/`, `example.com/home/` are fine).
+# or a URL (`$HOME/x`, `${DIR}/tmp`, `$(pwd)/home`, `example.com/home` are fine).
 PATH_RE='(^|[^[:alnum:]_.~})$-])/(work|root|home|tmp|Users)/'
 ALLOW_MARK='structure: allow-path'
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
