@@ -168,7 +168,8 @@ fn main() {
             let corpus = texts.join("\n\u{1e}\n");
             let out = std::env::var("INGEST_BENCH_CORPUS").map(PathBuf::from).unwrap_or_else(|_| {
                 // the workspace's bench/out/, where bench/ingest/*.py and chunk_compare.sh look
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/out/ingest-corpus.txt")
+                let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+                workspace.join("bench/out/ingest-corpus.txt")
             });
             if let Some(dir) = out.parent() {
                 std::fs::create_dir_all(dir).unwrap();

@@ -23,9 +23,10 @@ fn lines(path: &str) -> Vec<serde_json::Value> {
 }
 
 fn main() {
-    let dir = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../bench/out/rag-bench").into());
+    let dir = std::env::args().nth(1).unwrap_or_else(|| {
+        let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        workspace.join("bench/out/rag-bench").display().to_string()
+    });
     let chunks = lines(&format!("{dir}/chunks.jsonl"));
     let queries = lines(&format!("{dir}/queries.jsonl"));
     // Optional experiment knobs: OFFLINE_DIM, OFFLINE_BIGRAM, OFFLINE_TRIGRAM (document side),
