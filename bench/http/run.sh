@@ -1,15 +1,19 @@
 #!/bin/bash
 # HTTP benchmarks against the release build: GET settings, POST partner-chat (offline defaults),
 # RSS idle and with many open streaming connections. Prints the numbers.
-#   bench/http/run.sh [DURATION_SECS]   (from the project root)
+#   bench/http/run.sh [DURATION_SECS]   (from anywhere; builds into cargo's target dir,
+#                                        `CARGO_TARGET_DIR` picks another; STREAMS=N connections)
 set -euo pipefail
+case "${1:-}" in -h | --help) sed -n '2,/^set /{/^#/p}' "$0"; exit 0 ;; esac
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HERE="$ROOT/bench/http"
 DUR=${1:-15}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-release}
 command -v wrk >/dev/null || { echo "install wrk (apt-get install -y wrk)"; exit 1; }
-(cd "$ROOT" && cargo build --release -q -p chatbot-server)
-BIN="$CARGO_TARGET_DIR/release/chatbot-server"
+cd "$ROOT"
+cargo build --release -q -p chatbot-server
+# cargo's own answer, so CARGO_TARGET_DIR and .cargo/config.toml are both honoured
+TARGET=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+BIN="$TARGET/release/chatbot-server"
 WORK=$(mktemp -d)
 PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 cleanup() { [ -n "${PID:-}" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }

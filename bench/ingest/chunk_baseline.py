@@ -2,16 +2,23 @@
 corpus `cargo bench --bench ingest` writes (the extracted text of the same HTML pages), split
 per document as the Rust bench does. Prints the median (and best) of RUNS timed passes.
 
-usage: python chunk_baseline.py [CORPUS] [RUNS]   (defaults /tmp/ingest-bench-corpus.txt, 5)
+usage: python chunk_baseline.py [CORPUS] [RUNS]   (defaults bench/out/ingest-corpus.txt, 5)
 needs: pip install langchain-text-splitters
 """
+import pathlib
 import statistics
 import sys
 import time
 
+if sys.argv[1:2] in (["-h"], ["--help"]):
+    print(__doc__)
+    sys.exit(0)
+
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-path = sys.argv[1] if len(sys.argv) > 1 else "/tmp/ingest-bench-corpus.txt"
+# the file `cargo bench --bench ingest` writes, in the workspace's bench/out/
+DEFAULT = pathlib.Path(__file__).resolve().parents[1] / "out" / "ingest-corpus.txt"
+path = sys.argv[1] if len(sys.argv) > 1 else DEFAULT
 runs = int(sys.argv[2]) if len(sys.argv) > 2 else 5
 corpus = open(path, encoding="utf-8").read()
 docs = corpus.split("\n\x1e\n")

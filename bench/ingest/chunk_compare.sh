@@ -3,19 +3,22 @@
 # ROUNDS times, on the same corpus; prints every line and the medians over the rounds.
 #
 # usage: bench/ingest/chunk_compare.sh [ROUNDS] [CORPUS]
-#   ROUNDS default 5; CORPUS default /tmp/ingest-bench-corpus.txt (written by the full bench).
-# env: CARGO_TARGET_DIR (default /work/target-release), PYTHON (default /tmp/ingest-venv/bin/python),
-#      INGEST_BENCH_RUNS (passes per round, default 5).
+#   ROUNDS default 5; CORPUS default bench/out/ingest-corpus.txt (written by the full bench).
+# env: PYTHON (default bench/.venv/bin/python), INGEST_BENCH_RUNS (passes per round, default 5);
+#      cargo's own CARGO_TARGET_DIR is honoured.
 set -euo pipefail
+case "${1:-}" in -h | --help) sed -n '2,/^set /{/^#/p}' "$0"; exit 0 ;; esac
 cd "$(dirname "$0")/../.."
+ROOT=$PWD
 rounds=${1:-5}
-corpus=${2:-/tmp/ingest-bench-corpus.txt}
-py=${PYTHON:-/tmp/ingest-venv/bin/python}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-release}
+corpus=${2:-$ROOT/bench/out/ingest-corpus.txt}
+py=${PYTHON:-$ROOT/bench/.venv/bin/python}
 export INGEST_BENCH_RUNS=${INGEST_BENCH_RUNS:-5}
 [ -s "$corpus" ] || { echo "no corpus at $corpus: run the full bench once (it writes it)"; exit 1; }
+[ -x "$py" ] || { echo "no Python at $py: see bench/ingest/README.md for the venv (or set PYTHON)"; exit 1; }
 cargo bench -p chatbot-core --bench ingest --no-run 2>/dev/null
 log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for i in $(seq "$rounds"); do
   INGEST_BENCH_CHUNK=chars INGEST_BENCH_SKIP_PDF=1 INGEST_BENCH_CORPUS_IN="$corpus" \
@@ -37,4 +40,3 @@ for name, v in by.items():
     med = statistics.median(v)
     print(f"  {name}: {med:.1f} MB/s = {med / lc:.2f}x langchain (rounds: {', '.join(f'{x:.0f}' for x in v)})")
 PY
-rm -f "$log"

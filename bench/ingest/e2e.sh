@@ -2,10 +2,19 @@
 # End to end: serve a ~1,000-page HTML manual on 127.0.0.1, crawl it into an empty data dir
 # with the offline embedder and local index, check it is searchable, then time the unchanged
 # re-run. Needs: apt-get install postgresql-doc-15 (1,169 pages) and a release build:
-#   CARGO_TARGET_DIR=/work/target-release cargo build --release -p chatbot-cli
+#   cargo build --release -p chatbot-cli
+# usage: bench/ingest/e2e.sh [MANUAL_DIR]   env: CHATBOT_BIN (default: the release `chatbot` in
+#        cargo's target dir), PORT (default 18765)
 set -euo pipefail
+case "${1:-}" in -h | --help) sed -n '2,/^set /{/^#/p}' "$0"; exit 0 ;; esac
 MANUAL=${1:-/usr/share/doc/postgresql-doc-15/html}
-BIN=${CHATBOT_BIN:-/work/target-release/release/chatbot}
+if [ -z "${CHATBOT_BIN:-}" ]; then
+  # cargo's own answer, so CARGO_TARGET_DIR and .cargo/config.toml are both honoured
+  TARGET=$(cd "$(dirname "$0")/../.." && cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+  CHATBOT_BIN=$TARGET/release/chatbot
+fi
+BIN=$CHATBOT_BIN
 PORT=${PORT:-18765}
 [ -f "$MANUAL/index.html" ] || { echo "skipped: $MANUAL not found (apt-get install postgresql-doc-15)"; exit 0; }
 DATA=$(mktemp -d)

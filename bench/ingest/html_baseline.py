@@ -7,6 +7,10 @@ import pathlib
 import sys
 import time
 
+if sys.argv[1:2] in (["-h"], ["--help"]):
+    print(__doc__)
+    sys.exit(0)
+
 import trafilatura
 
 root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "/usr/share/doc/python3.11/html")

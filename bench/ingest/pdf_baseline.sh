@@ -2,6 +2,7 @@
 # pdftotext (poppler-utils) on the same PDFs as `cargo bench --bench ingest`, one process per
 # file, single thread. usage: pdf_baseline.sh [PDF_DIR]  (default /usr/share/doc/texlive-doc)
 set -uo pipefail
+case "${1:-}" in -h | --help) sed -n '2,/^set /{/^#/p}' "$0"; exit 0 ;; esac
 DIR=${1:-/usr/share/doc/texlive-doc}
 mapfile -t FILES < <(find "$DIR" -name '*.pdf' | sort)
 BYTES=$(cat "${FILES[@]}" | wc -c)

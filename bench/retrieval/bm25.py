@@ -1,20 +1,26 @@
 #!/usr/bin/env python3
 """BM25 baseline (rank_bm25's BM25Okapi, default k1=1.5 b=0.75) on the prepared benchmark.
 
-usage: /tmp/venv/bin/python bm25.py [OUT_DIR]   (after prepare.py; needs `pip install rank_bm25`)
+usage: bench/.venv/bin/python bm25.py [OUT_DIR]   (after prepare.py; needs `pip install rank_bm25`)
+OUT_DIR defaults to bench/out/rag-bench, where prepare.py writes.
 Tokens: lowercase \\w+ words; variant "stop" also drops English stopwords.
 Metrics: hit@5 (a relevant chunk in the top 5), recall@5 (relevant found / min(5, relevant)),
 MRR@10.
 """
 import json
+import os
 import re
 import sys
 import time
 
+if sys.argv[1:2] in (["-h"], ["--help"]):
+    print(__doc__)
+    sys.exit(0)
+
 import numpy as np
 from rank_bm25 import BM25Okapi
 
-OUT = sys.argv[1] if len(sys.argv) > 1 else "/tmp/rag-bench"
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "out", "rag-bench"))
 STOP = set(
     "a about above after again against all also am an and any are as at be because been before being below "
     "between both but by can could did do does doing down during each either else etc ever every few for from "

@@ -7,7 +7,7 @@ titles that are unique across the manual (ambiguous titles such as "Examples" ar
 relevant chunks of a query are the chunks of its section.
 
 usage: prepare.py [DOC_ROOT] [OUT_DIR]
-  DOC_ROOT defaults to /usr/share/doc/python3.11/html, OUT_DIR to /tmp/rag-bench.
+  DOC_ROOT defaults to /usr/share/doc/python3.11/html, OUT_DIR to bench/out/rag-bench.
 Writes OUT_DIR/chunks.jsonl ({"id","section","text"}) and OUT_DIR/queries.jsonl
 ({"query","relevant":[ids]}).
 """
@@ -18,8 +18,12 @@ import os
 import re
 import sys
 
+if sys.argv[1:2] in (["-h"], ["--help"]):
+    print(__doc__)
+    sys.exit(0)
 ROOT = sys.argv[1] if len(sys.argv) > 1 else "/usr/share/doc/python3.11/html"
-OUT = sys.argv[2] if len(sys.argv) > 2 else "/tmp/rag-bench"
+# the workspace's bench/out/, where bm25.py and the retrieval_eval example look by default
+OUT = sys.argv[2] if len(sys.argv) > 2 else os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "out", "rag-bench"))
 PARTS = ["library", "tutorial", "howto", "faq", "reference"]
 CHUNK = 1000
 SKIP = {"script", "style", "head", "title"}

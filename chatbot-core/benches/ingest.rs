@@ -1,11 +1,15 @@
 //! Ingest throughput, printed as numbers (compare with bench/ingest/*.py on the same files):
 //! HTML to text, character chunking (1000/200), token chunking, PDF extraction.
 //!
-//! `CARGO_TARGET_DIR=/work/target-release cargo bench -p chatbot-core --bench ingest -- [HTML_DIR] [PDF_DIR]`
+//! `cargo bench -p chatbot-core --bench ingest -- [HTML_DIR] [PDF_DIR]`
 //! Defaults: /usr/share/doc/python3.11/html and /usr/share/doc/texlive-doc.
 //!
 //! Environment:
 //! - `INGEST_BENCH_SKIP_PDF=1`: skip the PDF part.
+//! - `INGEST_BENCH_CORPUS=PATH`: where to write the extracted text for the Python baseline
+//!   (default `bench/out/ingest-corpus.txt` in the workspace).
+//!
+//! Cargo runs benches from `chatbot-core/`, so relative paths are taken from there.
 //! - `INGEST_BENCH_CORPUS_IN=PATH`: read the chunking corpus from PATH (documents separated by
 //!   `"\n\x1e\n"`, as this bench writes it) and skip the HTML part.
 //! - `INGEST_BENCH_CHUNK=chars`: only the plain-text character paths (ours and text-splitter's).
@@ -162,11 +166,17 @@ fn main() {
 
             // Chunking the same extracted text (the Python baseline reads the corpus file).
             let corpus = texts.join("\n\u{1e}\n");
-            let out = std::env::var("INGEST_BENCH_CORPUS")
-                .unwrap_or_else(|_| "/tmp/ingest-bench-corpus.txt".into());
+            let out = std::env::var("INGEST_BENCH_CORPUS").map(PathBuf::from).unwrap_or_else(|_| {
+                // the workspace's bench/out/, where bench/ingest/*.py and chunk_compare.sh look
+                let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+                workspace.join("bench/out/ingest-corpus.txt")
+            });
+            if let Some(dir) = out.parent() {
+                std::fs::create_dir_all(dir).unwrap();
+            }
             std::fs::write(&out, &corpus).unwrap();
             chunking(&texts);
-            println!("(corpus written to {out} for bench/ingest/chunk_baseline.py)");
+            println!("(corpus written to {} for bench/ingest/chunk_baseline.py)", out.display());
         }
     }
 

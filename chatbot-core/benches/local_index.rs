@@ -1,5 +1,5 @@
 //! LocalIndex top-5 query over 100,000 random normalised 1,536-d vectors.
-//! `CARGO_TARGET_DIR=/work/target-release cargo bench -p chatbot-core --bench local_index`
+//! `cargo bench -p chatbot-core --bench local_index`
 //! Measured 2026-11-22 on the shared 2-core box (load average ~5): top-5 median 19.1 ms with the
 //! int8 scan alone, 6.3 ms with the sign-code pre-scan (3.8 ms of it the scan; recall@5 0.959 on
 //! these random vectors, 1.0 on real text, whose sparse queries take the int8 scan).

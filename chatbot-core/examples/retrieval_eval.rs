@@ -1,7 +1,8 @@
 //! Retrieval quality of the offline embedder + LocalIndex on the benchmark written by
 //! `bench/retrieval/prepare.py` (same chunks, queries and metrics as `bench/retrieval/bm25.py`).
 //!
-//! `cargo run --release -p chatbot-core --example retrieval_eval -- /tmp/rag-bench`
+//! `cargo run --release -p chatbot-core --example retrieval_eval -- [DIR]`
+//! (DIR defaults to `bench/out/rag-bench` in the workspace, where `prepare.py` writes.)
 //!
 //! Queries are embedded as the engine embeds them: weighted by corpus statistics (document
 //! frequencies over all chunks, pruned as stored) unless `IDF=0`. `CHECK_EXACT=1` also compares
@@ -22,7 +23,10 @@ fn lines(path: &str) -> Vec<serde_json::Value> {
 }
 
 fn main() {
-    let dir = std::env::args().nth(1).unwrap_or_else(|| "/tmp/rag-bench".into());
+    let dir = std::env::args().nth(1).unwrap_or_else(|| {
+        let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        workspace.join("bench/out/rag-bench").display().to_string()
+    });
     let chunks = lines(&format!("{dir}/chunks.jsonl"));
     let queries = lines(&format!("{dir}/queries.jsonl"));
     // Optional experiment knobs: OFFLINE_DIM, OFFLINE_BIGRAM, OFFLINE_TRIGRAM (document side),
