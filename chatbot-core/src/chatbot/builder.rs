@@ -75,7 +75,7 @@ impl ChatbotBuilder {
     /// Open what was not given from the configuration and build the facade.
     ///
     /// # Errors
-    /// [`Error::Config`] for a configuration this build cannot serve (a provider whose cargo
+    /// [`crate::Error::Config`] for a configuration this build cannot serve (a provider whose cargo
     /// feature is off), connection or migration failures.
     pub async fn build(self) -> Result<Chatbot> {
         let config = self.config.unwrap_or_default();

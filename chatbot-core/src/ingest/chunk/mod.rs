@@ -1,8 +1,8 @@
 //! Chunking, sized by characters or by tokens (tiktoken's cl100k, what OpenAI's embedding models
 //! count), with overlap; Markdown-aware for Markdown sources. Plain text sized by characters goes
-//! through [`CharChunks`](chars::CharChunks), a one-pass splitter; Markdown and token sizing go
+//! through `CharChunks`, a one-pass splitter; Markdown and token sizing go
 //! through text-splitter. The settings, their defaults and the "auto" sizing rule are in
-//! [`settings`].
+//! `settings`.
 
 mod chars;
 mod settings;
