@@ -47,7 +47,7 @@ async fn main() -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join("chatbot-example-custom-model");
     let config = Config::offline(dir);
     let bot = Chatbot::builder().config(config).model(Arc::new(Shouting)).build().await?;
-    chatbot_core::demo::seed(&bot).await?;
+    chatbot_core::seed_demo(&bot).await?;
     let ctx = bot.public_context("123").await?;
     let reply = bot.partner_chat(&ctx, PartnerChat::new("What are your opening hours?")).await?;
     println!("{} [{}]", reply.message, reply.answered_by.as_str());

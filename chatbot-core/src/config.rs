@@ -70,6 +70,9 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The folder of the embedded defaults when none is configured.
+    pub const DEFAULT_DATA_DIR: &'static str = DEFAULT_DATA_DIR;
+
     /// The embedded defaults in `data_dir`: SQLite, local index, offline embedder and answerer.
     pub fn offline(data_dir: PathBuf) -> Self {
         Self {

@@ -14,23 +14,25 @@
 //! # Ok(()) }
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod auth;
 mod cache;
 mod chatbot;
-pub mod config;
-pub mod conversation;
-pub mod demo;
-pub mod error;
+mod config;
+mod conversation;
+mod demo;
+mod error;
 pub mod guard;
 pub mod ingest;
 pub mod lead;
 pub mod llm;
-pub mod metrics;
-pub mod net;
+mod metrics;
+mod net;
 pub mod providers;
 pub mod rag;
 pub mod store;
-pub mod tenant;
+mod tenant;
 mod text;
 
 pub use chatbot::{
@@ -38,6 +40,11 @@ pub use chatbot::{
     ClientInfo, ComponentsInfo, HistoryItem, Knowledge, Leads, PartnerChat, SearchHit, SessionInfo,
     SourceRef,
 };
-pub use config::Config;
+pub use config::{Config, EmbedderChoice, ModelChoice, VectorStoreChoice};
+pub use conversation::{Conversation, Message, Page, Role};
+pub use demo::{DEMO_COMPANY_ID, DemoSeed, seed as seed_demo};
 pub use error::{Error, Result};
-pub use tenant::{Access, AiConfig, Company, NewCompany, TenantContext, WidgetSettings, WidgetSettingsPatch};
+pub use metrics::Metrics;
+pub use tenant::{
+    Access, AiConfig, Company, NewCompany, Position, TenantContext, WidgetSettings, WidgetSettingsPatch,
+};

@@ -6,8 +6,8 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use chatbot_core::Role;
 use chatbot_core::auth::KeyKind;
-use chatbot_core::conversation::Role;
 use chatbot_core::llm::{ChatModel, ChatRequest, Completion, ModelCapabilities, StreamEvent, Usage};
 use chatbot_core::rag::{Embedder, MetadataFilter, NamespaceStats, QueryMatch, VectorRecord, VectorStore};
 use chatbot_core::{
@@ -123,7 +123,7 @@ fn offline(dir: &std::path::Path) -> ChatbotBuilder {
 
 async fn with_model(dir: &std::path::Path, model: Arc<dyn ChatModel>) -> Chatbot {
     let bot = offline(dir).model(model).build().await.unwrap();
-    chatbot_core::demo::seed(&bot).await.unwrap();
+    chatbot_core::seed_demo(&bot).await.unwrap();
     bot
 }
 
@@ -272,7 +272,7 @@ async fn streaming_deltas_add_up_to_the_stored_reply() {
 async fn keys_and_sessions_never_cross_tenants() {
     let dir = tempfile::tempdir().unwrap();
     let bot = offline(dir.path()).build().await.unwrap();
-    chatbot_core::demo::seed(&bot).await.unwrap();
+    chatbot_core::seed_demo(&bot).await.unwrap();
     bot.create_company(chatbot_core::NewCompany {
         company_id: "other".into(),
         company_name: "Other".into(),
@@ -317,7 +317,7 @@ async fn keys_and_sessions_never_cross_tenants() {
 async fn a_changed_embedder_is_a_clear_error_not_garbage() {
     let dir = tempfile::tempdir().unwrap();
     let bot = offline(dir.path()).build().await.unwrap();
-    chatbot_core::demo::seed(&bot).await.unwrap();
+    chatbot_core::seed_demo(&bot).await.unwrap();
     drop(bot);
     let bot = offline(dir.path()).embedder(Arc::new(Other)).build().await.unwrap();
     let err = bot.search(&bot.operator_context("123").await.unwrap(), "teapots", 3).await.unwrap_err();

@@ -265,7 +265,7 @@ mod webhook {
 
     use chatbot_core::lead::Lead;
     use chatbot_core::lead::extract::apply_message;
-    use chatbot_core::net::webhook::{WebhookPolicy, payload, send_signed, verify};
+    use chatbot_core::providers::webhook::{WebhookPolicy, payload, send_signed, verify};
     use wiremock::matchers::{header, header_exists, method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -533,7 +533,7 @@ mod flow {
 
     use chatbot_core::lead::{ANONYMOUS, LeadFilter};
     use chatbot_core::llm::ExtractiveAnswerer;
-    use chatbot_core::net::webhook::verify;
+    use chatbot_core::providers::webhook::verify;
     use chatbot_core::rag::{LocalIndex, OfflineEmbedder};
     use chatbot_core::{AiConfig, Chatbot, Config, PartnerChat};
     use wiremock::matchers::method;
@@ -552,7 +552,7 @@ mod flow {
             .build()
             .await
             .unwrap();
-        chatbot_core::demo::seed(&bot).await.unwrap();
+        chatbot_core::seed_demo(&bot).await.unwrap();
         bot
     }
 
@@ -624,7 +624,7 @@ mod flow {
 
     #[tokio::test]
     async fn the_model_extractions_tokens_count_against_the_daily_budget() {
-        use chatbot_core::config::ModelChoice;
+        use chatbot_core::ModelChoice;
         use chatbot_core::llm::OpenAiChat;
         use wiremock::matchers::{body_string_contains, path};
         let server = MockServer::start().await;
@@ -674,7 +674,7 @@ mod flow {
             .build()
             .await
             .unwrap();
-        chatbot_core::demo::seed(&bot).await.unwrap();
+        chatbot_core::seed_demo(&bot).await.unwrap();
         let ctx = bot.public_context("123").await.unwrap();
         let input = PartnerChat {
             user_id: Some("jane".into()),

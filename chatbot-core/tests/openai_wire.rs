@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use chatbot_core::Error;
-use chatbot_core::conversation::Role;
+use chatbot_core::Role;
 use chatbot_core::llm::{ChatModel, ChatRequest, PromptMessage, StreamEvent, Usage};
 use chatbot_core::providers::openai::{OpenAiChat, RetryPolicy, TokenLimitField};
 use futures::StreamExt as _;

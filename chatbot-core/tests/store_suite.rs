@@ -133,7 +133,7 @@ async fn open_rejects_unknown_scheme() {
 async fn sqlite_in_memory_url_works() {
     let store = chatbot_core::store::open("sqlite::memory:").await.unwrap();
     assert_eq!(store.backend(), "sqlite");
-    let company = chatbot_core::tenant::NewCompany {
+    let company = chatbot_core::NewCompany {
         company_id: "mem".into(),
         company_name: "Mem".into(),
         email: "a@mem.example".into(),
@@ -210,7 +210,7 @@ async fn sqlite_hot_reads_use_indexes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_cached_tenant_reads_see_every_write_at_once() {
     use chatbot_core::store::{SqliteStore, StoreAdmin, TenantStore};
-    use chatbot_core::tenant::{NewCompany, WidgetSettingsPatch};
+    use chatbot_core::{NewCompany, WidgetSettingsPatch};
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("stamp.db").display());
     let a = SqliteStore::connect(&url).await.unwrap();
@@ -263,10 +263,10 @@ async fn sqlite_cached_tenant_reads_see_every_write_at_once() {
 /// failing write never takes its batch down, and nothing is lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_group_commit_batches_isolates_failures_and_loses_nothing() {
-    use chatbot_core::conversation::{Message, Role};
+    use chatbot_core::NewCompany;
     use chatbot_core::lead::Lead;
     use chatbot_core::store::{ConversationStore, LeadStore, SqliteStore, StoreAdmin, TenantStore};
-    use chatbot_core::tenant::NewCompany;
+    use chatbot_core::{Message, Role};
     use std::sync::Arc;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("group.db").display());

@@ -51,8 +51,8 @@ async fn demo_company_topic_rates() {
         .build()
         .await
         .unwrap();
-    chatbot_core::demo::seed(&bot).await.unwrap();
-    let ctx = bot.public_context(chatbot_core::demo::DEMO_COMPANY_ID).await.unwrap();
+    chatbot_core::seed_demo(&bot).await.unwrap();
+    let ctx = bot.public_context(chatbot_core::DEMO_COMPANY_ID).await.unwrap();
     let verbose = std::env::var_os("TOPIC_EVAL_VERBOSE").is_some();
 
     let (mut on_answered, mut off_refused) = (0usize, 0usize);

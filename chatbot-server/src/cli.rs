@@ -12,7 +12,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use chatbot_core::config::{DEFAULT_DATA_DIR, VectorStoreChoice};
+use chatbot_core::VectorStoreChoice;
 use chatbot_core::{Chatbot, Config};
 use clap::Parser as _;
 use tracing::info;
@@ -27,7 +27,7 @@ pub struct DataArgs {
     #[arg(long, env = "DATABASE_URL", global = true)]
     pub database_url: Option<String>,
     /// Folder for the embedded defaults (SQLite file, local vector index).
-    #[arg(long, env = "CHATBOT_DATA_DIR", global = true, default_value = DEFAULT_DATA_DIR)]
+    #[arg(long, env = "CHATBOT_DATA_DIR", global = true, default_value = Config::DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
 }
 
@@ -116,7 +116,7 @@ pub async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
     let bot = Chatbot::from_config(config).await?;
     info!(components = %bot.components_info(), "chatbot ready");
     if args.demo {
-        let seed = chatbot_core::demo::seed(&bot).await?;
+        let seed = chatbot_core::seed_demo(&bot).await?;
         if seed.created {
             info!(company = %seed.company_id, chunks = seed.chunks, "demo company seeded");
             println!("created demo company {} with {} knowledge chunks", seed.company_id, seed.chunks);

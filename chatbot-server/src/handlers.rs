@@ -1,6 +1,6 @@
 //! Route handlers: HTTP in, `Chatbot` calls, HTTP out. No rules live here.
 
-use chatbot_core::conversation::{self, Page};
+use chatbot_core::Page;
 use chatbot_core::lead::{LeadFilter, LeadStatus};
 use chatbot_core::{ChatEvent, ChatReply, TenantContext, WidgetSettingsPatch};
 use futures::StreamExt as _;
@@ -284,7 +284,7 @@ fn partner_json(r: &ChatReply) -> Value {
     json!({
         "message": r.message,
         "company_id": r.company_id,
-        "user_id": conversation::partner_user_id(&r.session_id),
+        "user_id": r.partner_user_id(),
         "answered_by": r.answered_by,
         "sources": r.sources,
     })

@@ -14,9 +14,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chatbot_core::config::{EmbedderChoice, ModelChoice, VectorStoreChoice};
 use chatbot_core::ingest::IngestOptions;
 use chatbot_core::{ChatReply, Chatbot, Config, NewCompany, PartnerChat};
+use chatbot_core::{EmbedderChoice, ModelChoice, VectorStoreChoice};
 use tokio_util::sync::CancellationToken;
 
 /// What [`ingest_and_ask`] did.
@@ -110,8 +110,8 @@ pub fn require_production(config: &Config) -> anyhow::Result<()> {
 /// Any core error (storage, indexing).
 pub async fn ask_demo_shop(dir: &Path, question: &str) -> chatbot_core::Result<ChatReply> {
     let bot = Chatbot::from_config(Config::offline(dir.to_path_buf())).await?;
-    chatbot_core::demo::seed(&bot).await?;
-    let ctx = bot.public_context(chatbot_core::demo::DEMO_COMPANY_ID).await?;
+    chatbot_core::seed_demo(&bot).await?;
+    let ctx = bot.public_context(chatbot_core::DEMO_COMPANY_ID).await?;
     bot.partner_chat(&ctx, PartnerChat::new(question)).await
 }
 

@@ -11,7 +11,7 @@ use std::io::{Read as _, Write as _};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use chatbot_core::conversation::Role;
+use chatbot_core::Role;
 use chatbot_tests::TestServer;
 use serde_json::{Value, json};
 
@@ -326,7 +326,7 @@ async fn widget_works_in_a_real_browser() {
     let uid = browser.js("return localStorage.getItem('chatbot_user_123');").await;
     let uid = uid.as_str().expect("the widget keeps an anonymous user id").to_string();
     assert!(uid.starts_with("anon_"), "{uid}");
-    let convs = s.bot.list_conversations(&ctx, chatbot_core::conversation::Page::default()).await.unwrap();
+    let convs = s.bot.list_conversations(&ctx, chatbot_core::Page::default()).await.unwrap();
     let conv = convs
         .iter()
         .find(|c| c.user_id == uid)

@@ -1,6 +1,6 @@
 //! `chatbot demo ...`: the demo company `123`.
 
-use chatbot_core::demo::DemoSeed;
+use chatbot_core::DemoSeed;
 use clap::Subcommand;
 
 use super::{open, print_json};
@@ -18,7 +18,7 @@ pub(crate) async fn run(g: &Global, cmd: DemoCommand) -> anyhow::Result<()> {
     match cmd {
         DemoCommand::Seed => {
             let bot = open(g).await?;
-            let seeded = chatbot_core::demo::seed(&bot).await?;
+            let seeded = chatbot_core::seed_demo(&bot).await?;
             if g.json {
                 print_json(&seeded)?;
             } else {

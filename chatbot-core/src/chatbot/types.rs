@@ -83,6 +83,14 @@ pub struct ChatReply {
     pub usage: Option<Usage>,
 }
 
+impl ChatReply {
+    /// The visitor's `user_id` of a partner-chat reply (its conversation id without the
+    /// partner prefix).
+    pub fn partner_user_id(&self) -> &str {
+        crate::conversation::partner_user_id(&self.session_id)
+    }
+}
+
 /// Streamed chat events.
 #[derive(Debug)]
 pub enum ChatEvent {

@@ -3,5 +3,3 @@
 
 pub mod retry;
 pub mod webhook;
-
-pub use retry::{RetryPolicy, Transience};

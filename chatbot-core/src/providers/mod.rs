@@ -2,6 +2,11 @@
 //! API for chat, embeddings and lead extraction (`openai`), and Pinecone for vectors
 //! (`pinecone`). Their HTTP and SDK types stay in here; the rest of the crate sees the
 //! [`crate::llm`] and [`crate::rag`] traits.
+//!
+//! Shared by every provider and by the lead webhook: [`retry`] (one Retry-After-aware backoff
+//! policy) and [`webhook`] (signed lead notifications, and [`webhook::verify`] for receivers).
+
+pub use crate::net::{retry, webhook};
 
 #[cfg(feature = "openai")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openai")))]

@@ -30,6 +30,8 @@ mod sqlite;
 
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+/// The widget-settings defaults the migrations' column defaults must match.
+pub use crate::tenant::defaults as widget_defaults;
 pub use postgres::PostgresStore;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]

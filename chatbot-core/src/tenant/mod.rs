@@ -9,9 +9,9 @@ use crate::error::{Error, Result};
 mod settings;
 mod validate;
 
-pub use settings::{Position, SETTINGS_FIELDS, WidgetSettings, WidgetSettingsPatch, defaults};
+pub use settings::{Position, WidgetSettings, WidgetSettingsPatch, defaults};
 use validate::{check_len, validate_email};
-pub use validate::{validate_color, validate_company_id, validate_http_url, validate_origin};
+pub use validate::{validate_company_id, validate_http_url, validate_origin};
 
 /// A company (tenant): one row of `user_companies`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

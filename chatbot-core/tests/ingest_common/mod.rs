@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use chatbot_core::NewCompany;
 use chatbot_core::ingest::{IndexTarget, IngestEvent};
 use chatbot_core::rag::{Embedder, LocalIndex, OfflineEmbedder, VectorStore};
-use chatbot_core::tenant::NewCompany;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 

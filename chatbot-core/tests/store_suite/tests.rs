@@ -5,7 +5,8 @@
 use std::collections::BTreeSet;
 
 use chatbot_core::lead::LeadStatus;
-use chatbot_core::tenant::{AiConfig, NewCompany, Position, defaults};
+use chatbot_core::store::widget_defaults as defaults;
+use chatbot_core::{AiConfig, NewCompany, Position};
 
 use super::harness::Ctx;
 
