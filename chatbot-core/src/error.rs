@@ -7,6 +7,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Errors a caller can act on. `is_retryable` tells whether trying again can help.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A field of the input is invalid; `field` names it, `reason` says why.
     #[error("invalid {field}: {reason}")]

@@ -99,7 +99,8 @@ impl From<Error> for ApiError {
             Error::Cancelled => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, code, "the server is shutting down")
             }
-            Error::Storage(_) | Error::Config(_) | Error::Io(_) | Error::Internal(_) => {
+            // Storage, configuration, I/O, internal, and kinds added later.
+            _ => {
                 // Never leak internals: the details go to the log only.
                 tracing::error!(error = %msg, "internal error");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal server error")
