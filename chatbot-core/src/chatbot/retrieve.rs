@@ -89,12 +89,12 @@ impl Chatbot {
         let cid = ctx.company_id();
         self.check_query_identity(cid).await?;
         // IDF-style query weighting from this company's own corpus (never another's).
-        let stats = if self.embedder().uses_corpus_stats() {
+        let stats = if self.embedder().corpus_weighting().is_some() {
             self.inner.corpus_stats.get(self.store().as_ref(), cid, self.embedder().model()).await
         } else {
             None
         };
-        let v = self.embedder().embed_query(query, stats.as_deref()).await?;
+        let v = crate::rag::embed_query(self.embedder().as_ref(), query, stats.as_deref()).await?;
         let matches = self.vectors().query(cid, &v, top_k, None).await?;
         if matches.is_empty() {
             return Ok(Vec::new());

@@ -33,43 +33,54 @@ pub trait Embedder: Send + Sync + 'static {
     /// [`crate::Error::Upstream`] (retryable or not) for a remote failure.
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>>;
 
-    /// Whether [`Embedder::embed_query`] uses corpus statistics (then the engine keeps
-    /// [`CorpusStats`] per company, built with [`Embedder::stats_keys`]). Default: no.
-    fn uses_corpus_stats(&self) -> bool {
-        false
+    /// The embedder's query weighting by corpus statistics, when its query vectors can use
+    /// them (the engine then keeps [`CorpusStats`] per company). Default: none.
+    fn corpus_weighting(&self) -> Option<&dyn CorpusWeighting> {
+        None
     }
+}
 
-    /// The feature keys a document contributes to [`CorpusStats`] (empty unless
-    /// [`Embedder::uses_corpus_stats`]).
-    fn stats_keys(&self, _text: &str) -> Vec<u32> {
-        Vec::new()
-    }
+/// Query weighting by a company's own corpus statistics (IDF-like), separate from dense
+/// embedding as swiftide separates sparse from dense: an embedder that supports it declares it
+/// through [`Embedder::corpus_weighting`]. Document vectors never depend on the statistics.
+pub trait CorpusWeighting: Send + Sync {
+    /// The feature keys a document contributes to [`CorpusStats`].
+    fn stats_keys(&self, text: &str) -> Vec<u32>;
+    /// The query's vector weighted by `stats` (unweighted with `None`).
+    fn weighted_query(&self, query: &str, stats: Option<&CorpusStats>) -> Vec<f32>;
+}
 
-    /// Embed a search query, optionally weighted by the searched corpus's statistics. Document
-    /// vectors never depend on them. Default: [`Embedder::embed`] of the one text.
-    ///
-    /// # Errors
-    /// As [`Embedder::embed`].
-    async fn embed_query(&self, query: &str, _stats: Option<&CorpusStats>) -> Result<Vec<f32>> {
-        let mut v = self.embed(&[query.to_string()]).await?;
-        if v.len() != 1 {
-            return Err(crate::Error::Upstream {
-                service: "embedder".into(),
-                message: format!("expected 1 vector, got {}", v.len()),
-                retryable: false,
-                retry_after: None,
-            });
-        }
-        Ok(v.remove(0))
+/// Embed a search query: weighted by `stats` when the embedder supports corpus weighting,
+/// otherwise [`Embedder::embed`] of the one text.
+///
+/// # Errors
+/// As [`Embedder::embed`]; [`crate::Error::Upstream`] when it returns no single vector.
+pub async fn embed_query(
+    embedder: &dyn Embedder,
+    query: &str,
+    stats: Option<&CorpusStats>,
+) -> Result<Vec<f32>> {
+    if let Some(w) = embedder.corpus_weighting() {
+        return Ok(w.weighted_query(query, stats));
     }
+    let mut v = embedder.embed(&[query.to_string()]).await?;
+    if v.len() != 1 {
+        return Err(crate::Error::Upstream {
+            service: "embedder".into(),
+            message: format!("expected 1 vector, got {}", v.len()),
+            retryable: false,
+            retry_after: None,
+        });
+    }
+    Ok(v.remove(0))
 }
 
 /// Statistics of a corpus as `embedder` counts them (empty when it uses none).
 pub fn corpus_stats<'a>(embedder: &dyn Embedder, texts: impl IntoIterator<Item = &'a str>) -> CorpusStats {
     let mut stats = CorpusStats::new();
-    if embedder.uses_corpus_stats() {
+    if let Some(w) = embedder.corpus_weighting() {
         for t in texts {
-            stats.add_document(&embedder.stats_keys(t));
+            stats.add_document(&w.stats_keys(t));
         }
     }
     stats

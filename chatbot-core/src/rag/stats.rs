@@ -147,7 +147,7 @@ pub async fn refresh_corpus_stats(
     embedder: &Arc<dyn Embedder>,
     company_id: &str,
 ) -> Result<u64> {
-    if !embedder.uses_corpus_stats() {
+    if embedder.corpus_weighting().is_none() {
         return Ok(0);
     }
     let mut stats = CorpusStats::new();
@@ -160,10 +160,12 @@ pub async fn refresh_corpus_stats(
         let n = u32::try_from(page.len()).unwrap_or(REFRESH_PAGE);
         let e = Arc::clone(embedder);
         // Feature extraction is CPU work: keep it off the async workers.
-        let keys: Vec<Vec<u32>> =
-            tokio::task::spawn_blocking(move || page.iter().map(|c| e.stats_keys(&c.content)).collect())
-                .await
-                .map_err(|e| Error::Internal(format!("corpus statistics task failed: {e}")))?;
+        let keys: Vec<Vec<u32>> = tokio::task::spawn_blocking(move || {
+            let Some(w) = e.corpus_weighting() else { return Vec::new() };
+            page.iter().map(|c| w.stats_keys(&c.content)).collect()
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("corpus statistics task failed: {e}")))?;
         for k in &keys {
             stats.add_document(k);
         }

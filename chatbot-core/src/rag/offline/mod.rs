@@ -23,7 +23,7 @@
 
 use async_trait::async_trait;
 
-use super::{CorpusStats, Embedder};
+use super::{CorpusStats, CorpusWeighting, Embedder};
 use crate::error::Result;
 use features::{Family, add_hashed};
 
@@ -247,16 +247,18 @@ impl Embedder for OfflineEmbedder {
         Ok(texts.iter().map(|t| self.embed_one(t)).collect())
     }
 
-    fn uses_corpus_stats(&self) -> bool {
-        true
+    fn corpus_weighting(&self) -> Option<&dyn CorpusWeighting> {
+        Some(self)
     }
+}
 
+impl CorpusWeighting for OfflineEmbedder {
     fn stats_keys(&self, text: &str) -> Vec<u32> {
         OfflineEmbedder::stats_keys(self, text)
     }
 
-    async fn embed_query(&self, query: &str, stats: Option<&CorpusStats>) -> Result<Vec<f32>> {
-        Ok(self.embed_query_with(query, stats))
+    fn weighted_query(&self, query: &str, stats: Option<&CorpusStats>) -> Vec<f32> {
+        self.embed_query_with(query, stats)
     }
 }
 
