@@ -36,9 +36,12 @@ pub enum Error {
     /// The embedder in use does not match what the index was built with.
     #[error("embedder mismatch: {0}")]
     EmbedderMismatch(String),
-    /// Database failure.
+    /// Database failure described by the store.
     #[error("storage: {0}")]
     Storage(String),
+    /// A database call failed; the driver's error is kept as the source.
+    #[error("storage: {0}")]
+    Database(#[source] sqlx::Error),
     /// Configuration is missing or wrong.
     #[error("configuration: {0}")]
     Config(String),
@@ -74,7 +77,7 @@ impl Error {
         match self {
             Self::Upstream { retryable, .. } => *retryable,
             Self::RateLimited { .. } => true,
-            Self::Storage(_) | Self::Io(_) => true,
+            Self::Storage(_) | Self::Database(_) | Self::Io(_) => true,
             _ => false,
         }
     }
@@ -91,7 +94,7 @@ impl Error {
             Self::Conflict(_) => "conflict",
             Self::Upstream { .. } => "upstream_error",
             Self::EmbedderMismatch(_) => "embedder_mismatch",
-            Self::Storage(_) => "storage_error",
+            Self::Storage(_) | Self::Database(_) => "storage_error",
             Self::Config(_) => "config_error",
             Self::Cancelled => "cancelled",
             Self::Io(_) => "io_error",
@@ -113,7 +116,7 @@ impl From<sqlx::Error> for Error {
         match &e {
             sqlx::Error::RowNotFound => Self::not_found("row"),
             sqlx::Error::Database(db) if db.is_unique_violation() => Self::Conflict(db.message().to_string()),
-            _ => Self::Storage(e.to_string()),
+            _ => Self::Database(e),
         }
     }
 }
