@@ -6,22 +6,11 @@ use std::collections::BTreeSet;
 
 use chatbot_core::lead::LeadStatus;
 use chatbot_core::store::widget_defaults as defaults;
-use chatbot_core::{AiConfig, NewCompany, Position};
+use chatbot_core::{AiConfig, Position};
 
 use super::harness::Ctx;
 
-fn new_company(id: &str) -> NewCompany {
-    NewCompany {
-        company_id: id.into(),
-        company_name: format!("Company {id}"),
-        email: format!("owner@{id}.example"),
-        phone: Some("+31 20 123 4567".into()),
-        website: Some(format!("https://{id}.example")),
-        logo_url: None,
-        ai_config: AiConfig::default(),
-        allowed_origins: vec![format!("https://{id}.example")],
-    }
-}
+use chatbot_core::store::conformance::new_company;
 
 fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| (*s).to_string()).collect()

@@ -103,7 +103,8 @@ fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
-fn new_company(id: &str) -> NewCompany {
+/// The company every check (and a store's own schema tests) starts from.
+pub fn new_company(id: &str) -> NewCompany {
     NewCompany {
         company_id: id.into(),
         company_name: format!("Company {id}"),
