@@ -57,6 +57,47 @@ pub struct Config {
     pub model_timeout: Duration,
     /// Longest accepted visitor message, in characters.
     pub max_message_chars: usize,
+    /// Which lead webhook URLs may be saved and called (`CHATBOT_ALLOW_PRIVATE_WEBHOOKS`,
+    /// `CHATBOT_ALLOW_HTTP_WEBHOOKS`; default: https to public addresses only).
+    pub webhooks: crate::net::webhook::WebhookRules,
+    /// SQLite's `synchronous` setting (`CHATBOT_SQLITE_SYNCHRONOUS`: `full`, the default, or
+    /// `normal`, which survives a crash of the process but not a power loss).
+    pub sqlite_synchronous: SqliteSynchronous,
+}
+
+/// SQLite's durability setting (`PRAGMA synchronous`) in WAL mode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SqliteSynchronous {
+    /// Every commit is fsynced before it is acknowledged: stored means durable, also across a
+    /// power loss (group commit shares one fsync among concurrent turns).
+    #[default]
+    Full,
+    /// Commits are fsynced at checkpoints: survives a killed process, not a power loss or an
+    /// operating-system crash (the last commits may be lost).
+    Normal,
+}
+
+impl SqliteSynchronous {
+    /// Parse `full` or `normal` (any case).
+    ///
+    /// # Errors
+    /// [`Error::Config`] for anything else.
+    pub fn parse(v: &str) -> Result<Self> {
+        match v.trim().to_ascii_lowercase().as_str() {
+            "full" => Ok(Self::Full),
+            "normal" => Ok(Self::Normal),
+            other => Err(Error::Config(format!("CHATBOT_SQLITE_SYNCHRONOUS must be full or normal, got {other:?}"))),
+        }
+    }
+}
+
+/// A boolean variable: `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off`.
+fn flag(name: &str, v: Option<String>) -> Result<bool> {
+    match v.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("0" | "false" | "no" | "off") => Ok(false),
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some(other) => Err(Error::Config(format!("{name} must be 1 or 0, got {other:?}"))),
+    }
 }
 
 pub const DEFAULT_DATA_DIR: &str = "chatbot-data";
@@ -87,6 +128,8 @@ impl Config {
             history_token_budget: 1500,
             model_timeout: Duration::from_secs(30),
             max_message_chars: 4000,
+            webhooks: crate::net::webhook::WebhookRules::default(),
+            sqlite_synchronous: SqliteSynchronous::Full,
         }
     }
 
@@ -200,6 +243,12 @@ impl Config {
                 .map_err(|_| Error::Config("CHATBOT_MODEL_TIMEOUT_SECS must be a whole number".into()))?;
             c.model_timeout = Duration::from_secs(secs.max(1));
         }
+        let private = flag("CHATBOT_ALLOW_PRIVATE_WEBHOOKS", get("CHATBOT_ALLOW_PRIVATE_WEBHOOKS"))?;
+        let http = flag("CHATBOT_ALLOW_HTTP_WEBHOOKS", get("CHATBOT_ALLOW_HTTP_WEBHOOKS"))?;
+        c.webhooks = crate::net::webhook::WebhookRules { allow_private: private, allow_http: http || private };
+        if let Some(v) = get("CHATBOT_SQLITE_SYNCHRONOUS") {
+            c.sqlite_synchronous = SqliteSynchronous::parse(&v)?;
+        }
         Ok(c)
     }
 }
@@ -234,5 +283,20 @@ mod tests {
         assert_eq!(c.embedder, EmbedderChoice::Offline);
         assert!(cfg(&[("PINECONE_API_KEY", "p")]).is_err());
         assert!(cfg(&[("CHATBOT_VECTOR_STORE", "milvus")]).is_err());
+    }
+
+    #[test]
+    fn webhook_opt_ins_and_durability() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!((c.webhooks.allow_private, c.webhooks.allow_http), (false, false));
+        assert_eq!(c.sqlite_synchronous, SqliteSynchronous::Full, "durable by default");
+        let c = cfg(&[("CHATBOT_ALLOW_PRIVATE_WEBHOOKS", "1")]).unwrap();
+        assert_eq!((c.webhooks.allow_private, c.webhooks.allow_http), (true, true));
+        let c = cfg(&[("CHATBOT_ALLOW_HTTP_WEBHOOKS", "true")]).unwrap();
+        assert_eq!((c.webhooks.allow_private, c.webhooks.allow_http), (false, true));
+        assert!(cfg(&[("CHATBOT_ALLOW_PRIVATE_WEBHOOKS", "maybe")]).is_err());
+        let c = cfg(&[("CHATBOT_SQLITE_SYNCHRONOUS", "NORMAL")]).unwrap();
+        assert_eq!(c.sqlite_synchronous, SqliteSynchronous::Normal);
+        assert!(cfg(&[("CHATBOT_SQLITE_SYNCHRONOUS", "off")]).is_err());
     }
 }

@@ -40,7 +40,7 @@ pub use chatbot::{
     ClientInfo, ComponentsInfo, HistoryItem, Knowledge, Leads, PartnerChat, SearchHit, SessionInfo,
     SourceRef,
 };
-pub use config::{Config, EmbedderChoice, ModelChoice, VectorStoreChoice};
+pub use config::{Config, EmbedderChoice, ModelChoice, SqliteSynchronous, VectorStoreChoice};
 pub use conversation::{Conversation, Message, Page, Role};
 pub use demo::{DEMO_COMPANY_ID, DemoSeed, seed as seed_demo};
 pub use error::{Error, Result};

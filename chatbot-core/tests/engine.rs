@@ -223,7 +223,7 @@ async fn the_prompt_carries_settings_history_and_fenced_untrusted_context() {
     assert_eq!(system.role, Role::System);
     assert!(system.content.contains("Demo Shop") && system.content.contains("cheerful ceramics expert"));
     assert!(
-        system.content.contains("<reference>") && system.content.contains("untrusted"),
+        system.content.contains("<reference-") && system.content.contains("untrusted"),
         "{}",
         system.content
     );

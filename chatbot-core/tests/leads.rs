@@ -265,7 +265,9 @@ mod webhook {
 
     use chatbot_core::lead::Lead;
     use chatbot_core::lead::extract::apply_message;
-    use chatbot_core::providers::webhook::{WebhookPolicy, payload, send_signed, verify};
+    use chatbot_core::providers::webhook::{
+        WebhookClient, WebhookPolicy, WebhookRules, payload, send_signed, verify,
+    };
     use wiremock::matchers::{header, header_exists, method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -275,6 +277,11 @@ mod webhook {
             base_delay: Duration::from_millis(5),
             max_delay: Duration::from_millis(50),
         }
+    }
+
+    /// The receivers here listen on 127.0.0.1 over http: the development opt-in.
+    fn dev_client() -> WebhookClient {
+        WebhookClient::new(WebhookRules::DEVELOPMENT)
     }
 
     fn ready_lead() -> Lead {
@@ -304,7 +311,7 @@ mod webhook {
         let l = ready_lead();
         let body = body_of(&l);
         let out = send_signed(
-            &reqwest::Client::new(),
+            &dev_client(),
             &format!("{}/hook", server.uri()),
             "whsec_1",
             &body,
@@ -347,7 +354,7 @@ mod webhook {
             .await;
         Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).expect(1).mount(&server).await;
         let body = body_of(&ready_lead());
-        let out = send_signed(&reqwest::Client::new(), &server.uri(), "s", &body, &fast()).await;
+        let out = send_signed(&dev_client(), &server.uri(), "s", &body, &fast()).await;
         assert!(out.delivered, "{out:?}");
         assert_eq!(out.attempts, 3);
         // Every attempt carries the same signed body.
@@ -369,7 +376,7 @@ mod webhook {
             .respond_with(ResponseTemplate::new(410))
             .mount(&server)
             .await;
-        let http = reqwest::Client::new();
+        let http = dev_client();
         let body = body_of(&ready_lead());
         let out = send_signed(&http, &format!("{}/down", server.uri()), "s", &body, &fast()).await;
         assert_eq!((out.delivered, out.attempts, out.status_code), (false, 4, Some(500)));
@@ -384,6 +391,55 @@ mod webhook {
         let out = send_signed(&http, &format!("http://127.0.0.1:{port}/x"), "s", &body, &fast()).await;
         assert_eq!((out.delivered, out.attempts, out.status_code), (false, 4, None));
         assert!(out.error.unwrap().contains("request failed"));
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_a_failure_and_is_never_followed() {
+        let second = MockServer::start().await;
+        Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&second).await;
+        let first = MockServer::start().await;
+        for code in [307, 308, 302, 301] {
+            Mock::given(method("POST"))
+                .and(path(format!("/r{code}")))
+                .respond_with(
+                    ResponseTemplate::new(code).insert_header("location", format!("{}/internal", second.uri())),
+                )
+                .mount(&first)
+                .await;
+        }
+        let body = body_of(&ready_lead());
+        for code in [307, 308, 302, 301] {
+            let url = format!("{}/r{code}", first.uri());
+            let out = send_signed(&dev_client(), &url, "s", &body, &fast()).await;
+            assert_eq!((out.delivered, out.attempts, out.status_code), (false, 1, Some(code)), "{out:?}");
+            assert!(out.error.as_deref().unwrap().contains("not followed"), "{out:?}");
+        }
+        assert_eq!(first.received_requests().await.unwrap().len(), 4);
+        assert!(second.received_requests().await.unwrap().is_empty(), "the redirect target got nothing");
+    }
+
+    #[tokio::test]
+    async fn internal_addresses_are_never_contacted_without_the_opt_in() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+        let body = body_of(&ready_lead());
+        let port = server.address().port();
+        let strict = WebhookClient::new(WebhookRules { allow_private: false, allow_http: true });
+        for url in [
+            format!("http://127.0.0.1:{port}/hook"),
+            format!("http://[::ffff:127.0.0.1]:{port}/hook"),
+            // A name that resolves to loopback: refused by the connect-time resolver.
+            format!("http://localhost:{port}/hook"),
+            "http://169.254.169.254/latest/meta-data/".to_string(),
+        ] {
+            let out = send_signed(&strict, &url, "s", &body, &fast()).await;
+            assert!(!out.delivered, "{url}: {out:?}");
+        }
+        assert!(server.received_requests().await.unwrap().is_empty(), "nothing reached the receiver");
+        // https is required unless allowed.
+        let https_only = WebhookClient::new(WebhookRules::default());
+        let out = send_signed(&https_only, "http://hooks.example.com/x", "s", &body, &fast()).await;
+        assert!(!out.delivered && out.attempts == 0 && out.error.unwrap().contains("https"));
     }
 }
 
@@ -533,16 +589,21 @@ mod flow {
 
     use chatbot_core::lead::{ANONYMOUS, LeadFilter};
     use chatbot_core::llm::ExtractiveAnswerer;
-    use chatbot_core::providers::webhook::verify;
+    use chatbot_core::providers::webhook::{WebhookRules, verify};
     use chatbot_core::rag::{LocalIndex, OfflineEmbedder};
-    use chatbot_core::{AiConfig, Chatbot, Config, PartnerChat};
+    use chatbot_core::{AiConfig, Chatbot, Config, Error, PartnerChat};
     use wiremock::matchers::method;
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     async fn bot(dir: &tempfile::TempDir) -> Chatbot {
+        bot_with(dir, WebhookRules::DEVELOPMENT).await
+    }
+
+    /// The receivers here listen on 127.0.0.1: the tests opt in through the configuration.
+    async fn bot_with(dir: &tempfile::TempDir, webhooks: WebhookRules) -> Chatbot {
         let db = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
         let store = chatbot_core::store::open(&db).await.unwrap();
-        let config = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
+        let config = Config { data_dir: dir.path().to_path_buf(), webhooks, ..Config::default() };
         let bot = Chatbot::builder()
             .config(config)
             .store(store)
@@ -726,6 +787,61 @@ mod flow {
         assert!(l.is_lead_ready);
         let conv = bot.store_unchecked().get_conversation("123", &l.session_id).await.unwrap().unwrap();
         assert_eq!(conv.messages.len(), 8, "four questions and four replies stored");
+    }
+
+    #[tokio::test]
+    async fn internal_webhook_urls_are_refused_when_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        let bot = bot_with(&dir, WebhookRules::default()).await;
+        let op = bot.operator_context("123").await.unwrap();
+        for url in [
+            "http://169.254.169.254/latest/meta-data/",
+            "https://169.254.169.254/latest/meta-data/",
+            "https://127.0.0.1:9/hook",
+            "https://[::1]/hook",
+            "https://[::ffff:10.0.0.1]/hook",
+            "https://[64:ff9b::a9fe:a9fe]/hook",
+            "https://100.64.1.1/hook",
+            "https://localhost/hook",
+            "http://hooks.example.com/plain-http",
+            "ftp://hooks.example.com/x",
+        ] {
+            let cfg = AiConfig { lead_webhook_url: Some(url.into()), ..AiConfig::default() };
+            match bot.set_ai_config(&op, &cfg).await {
+                Err(Error::Invalid { field, .. }) => assert_eq!(field, "ai_config.lead_webhook_url", "{url}"),
+                other => panic!("{url} must be refused, got {other:?}"),
+            }
+        }
+        assert_eq!(bot.operator_context("123").await.unwrap().company().ai_config.lead_webhook_url, None);
+        // A public https URL is accepted (a name that does not resolve here is checked again
+        // at connect time).
+        let cfg =
+            AiConfig { lead_webhook_url: Some("https://hooks.example.com/lead".into()), ..AiConfig::default() };
+        bot.set_ai_config(&op, &cfg).await.unwrap();
+        // A company created with an internal webhook is refused too.
+        let mut new = chatbot_core::NewCompany {
+            company_id: "acme".into(),
+            company_name: "Acme".into(),
+            email: "owner@acme.example".into(),
+            ..Default::default()
+        };
+        new.ai_config.lead_webhook_url = Some("https://10.0.0.5/hook".into());
+        assert!(matches!(bot.create_company(new).await, Err(Error::Invalid { .. })));
+    }
+
+    #[tokio::test]
+    async fn the_ai_config_is_an_operator_action() {
+        let dir = tempfile::tempdir().unwrap();
+        let bot = bot(&dir).await;
+        let op = bot.operator_context("123").await.unwrap();
+        let sk = bot.create_key(&op, chatbot_core::auth::KeyKind::Secret).await.unwrap();
+        let tenant = bot.authenticate(&sk.token, Some("123")).await.unwrap();
+        let cfg = AiConfig { daily_token_budget: Some(1), ..AiConfig::default() };
+        assert!(matches!(bot.set_ai_config(&tenant, &cfg).await, Err(Error::Forbidden(_))));
+        let public = bot.public_context("123").await.unwrap();
+        assert!(matches!(bot.set_ai_config(&public, &cfg).await, Err(Error::Unauthorized(_))));
+        assert_eq!(bot.operator_context("123").await.unwrap().company().ai_config.daily_token_budget, None);
+        bot.set_ai_config(&op, &cfg).await.unwrap();
     }
 
     #[tokio::test]

@@ -95,7 +95,7 @@ async fn sqlite_connect_creates_directory_file_and_wal() {
     let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(store.pool()).await.unwrap();
     assert_eq!(fk, 1);
     let sync: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(store.pool()).await.unwrap();
-    assert_eq!(sync, 1, "synchronous=NORMAL");
+    assert_eq!(sync, 2, "synchronous=FULL by default: stored means durable, also on power loss");
     let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout").fetch_one(store.pool()).await.unwrap();
     assert!(busy >= 1000, "busy_timeout set, got {busy}");
     // Foreign key from widget_settings to user_companies is enforced.
@@ -106,6 +106,16 @@ async fn sqlite_connect_creates_directory_file_and_wal() {
     .await;
     assert!(orphan.is_err(), "orphan widget_settings row must be rejected");
     store.ping().await.unwrap();
+}
+
+#[tokio::test]
+async fn sqlite_synchronous_normal_is_an_explicit_choice() {
+    use chatbot_core::store::SqliteStore;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("n.db").display());
+    let store = SqliteStore::connect_with(&url, chatbot_core::SqliteSynchronous::Normal).await.unwrap();
+    let sync: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(store.pool()).await.unwrap();
+    assert_eq!(sync, 1);
 }
 
 #[tokio::test]

@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{self, ApiKey, IssuedKey, KeyKind};
 use crate::error::{Error, Result};
-use crate::tenant::{AiConfig, Company, NewCompany, TenantContext, WidgetSettings, WidgetSettingsPatch};
+use crate::tenant::{
+    Access, AiConfig, Company, NewCompany, TenantContext, WidgetSettings, WidgetSettingsPatch,
+};
 
 use super::Chatbot;
 use super::access::{ensure_active, require_operator, require_secret};
@@ -66,6 +68,7 @@ impl Chatbot {
     /// [`Error::Invalid`] naming the field; [`Error::Conflict`] when the id exists.
     pub async fn create_company(&self, new: NewCompany) -> Result<Company> {
         new.validate()?;
+        new.ai_config.validate_with(&self.inner.config.webhooks).await?;
         self.store().create_company(&new).await
     }
 
@@ -84,21 +87,33 @@ impl Chatbot {
         self.store().set_company_active(ctx.company_id(), active).await
     }
 
-    /// Replace the company's AI configuration.
+    /// Replace the company's AI configuration (an operator action: it sets the model, the
+    /// budget, the limits and where leads are sent). A lead webhook URL must be https to a
+    /// public address (see [`Config::webhooks`](crate::Config::webhooks) for the opt-ins).
     ///
     /// # Errors
+    /// [`Error::Forbidden`] for a company's own key, [`Error::Unauthorized`] without one;
     /// [`Error::Invalid`] naming the field.
     pub async fn set_ai_config(&self, ctx: &TenantContext, config: &AiConfig) -> Result<()> {
-        ctx.require_admin()?;
-        config.validate()?;
+        match ctx.access() {
+            Access::Operator => {}
+            Access::Secret | Access::Publishable => {
+                return Err(Error::Forbidden(
+                    "the AI configuration is changed by the operator (CHATBOT_ADMIN_TOKEN or the CLI)".into(),
+                ));
+            }
+            Access::Public => return Err(Error::Unauthorized("this action is for operators".into())),
+        }
+        config.validate_with(&self.inner.config.webhooks).await?;
         self.store().update_ai_config(ctx.company_id(), config).await
     }
 
     /// Change some fields of the company's AI configuration (see [`AiConfigPatch`] for the
-    /// clearing rules) and return the new configuration.
+    /// clearing rules) and return the new configuration (operator, as
+    /// [`Chatbot::set_ai_config`]).
     ///
     /// # Errors
-    /// [`Error::Invalid`] naming the field.
+    /// As [`Chatbot::set_ai_config`].
     pub async fn update_ai_config(&self, ctx: &TenantContext, patch: &AiConfigPatch) -> Result<AiConfig> {
         let c = patch.apply_to(&ctx.company().ai_config);
         self.set_ai_config(ctx, &c).await?;

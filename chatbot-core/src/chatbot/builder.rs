@@ -104,8 +104,9 @@ impl ChatbotBuilder {
     }
 }
 
-/// The HTTP client for outgoing calls the facade makes itself (webhooks).
-pub(super) fn http_client() -> reqwest::Client {
+/// The HTTP client for the model's lead extraction (the webhook has its own, guarded one).
+#[cfg(feature = "openai")]
+fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
         .user_agent(concat!("chatbot-toolkit/", env!("CARGO_PKG_VERSION")))
@@ -124,7 +125,7 @@ async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
     if config.database_url.starts_with("sqlite:") {
         std::fs::create_dir_all(&config.data_dir)?;
     }
-    store::open(&config.database_url).await
+    store::open_with(&config.database_url, &store::OpenOptions::from_config(config)).await
 }
 
 async fn embedder_from(config: &Config) -> Result<Arc<dyn Embedder>> {

@@ -175,7 +175,7 @@ impl Chatbot {
         let company_id = ctx.company_id().to_string();
         tokio::spawn(async move {
             crate::net::webhook::deliver(
-                &bot.inner.http,
+                &bot.inner.webhooks,
                 bot.store().as_ref(),
                 &bot.inner.metrics,
                 &company_id,

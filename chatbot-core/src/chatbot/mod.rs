@@ -57,7 +57,8 @@ struct Inner {
     fallback: ExtractiveAnswerer,
     limiter: RateLimiter,
     metrics: Metrics,
-    http: reqwest::Client,
+    /// The lead webhook's own client (no redirects, no proxy, the public-address guard).
+    webhooks: crate::net::webhook::WebhookClient,
     /// Companies whose recorded embedder matched the configured one, and when that was checked
     /// (queries skip the store look-up for [`IDENTITY_RECHECK`]).
     identity_ok: GenCache<String, ()>,
@@ -115,6 +116,7 @@ impl Chatbot {
     fn assemble(config: Config, c: Components) -> Self {
         let labels = AnsweredBy::ALL.map(AnsweredBy::as_str);
         let metrics = Metrics::with_series(&labels, &[c.model.provider(), c.vectors.name()]);
+        let webhooks = crate::net::webhook::WebhookClient::new(config.webhooks);
         Self {
             inner: Arc::new(Inner {
                 config,
@@ -122,7 +124,7 @@ impl Chatbot {
                 fallback: ExtractiveAnswerer::new(),
                 limiter: RateLimiter::new(),
                 metrics,
-                http: builder::http_client(),
+                webhooks,
                 identity_ok: GenCache::new(IDENTITY_CACHE_ENTRIES, IDENTITY_RECHECK),
                 chunks: GenCache::new(CHUNK_CACHE_ENTRIES, CHUNK_CACHE_AGE),
                 corpus_stats: crate::rag::stats::StatsCache::new(),

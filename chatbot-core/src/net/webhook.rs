@@ -7,6 +7,13 @@
 //! backoff under [`crate::net::retry`] (a `Retry-After` is honoured up to the cap); other 4xx
 //! are final. The outcome is stored as a [`WebhookDelivery`]; the chat never waits for it (the
 //! engine spawns it).
+//!
+//! The webhook has its own client ([`WebhookClient`]): redirects are not followed (a 3xx is a
+//! failed delivery), no proxy is used, and the public-address guard ([`super::guard`]) runs at
+//! connect time, so a URL that names or resolves (now, or after a DNS re-binding) to a loopback,
+//! private, link-local, CGNAT or metadata address is never contacted. [`WebhookRules`] decide
+//! which URLs may be saved and used: https to a public address, unless the operator opts in
+//! (`CHATBOT_ALLOW_PRIVATE_WEBHOOKS`, `CHATBOT_ALLOW_HTTP_WEBHOOKS`).
 
 use std::time::Duration;
 
@@ -17,6 +24,8 @@ use sha2::Sha256;
 use tracing::{info, warn};
 
 use super::retry::{RetryPolicy, Transience, is_transient_status, retry, retry_after};
+use super::guard::{GuardedResolver, check_literal_host, non_public_reason};
+use crate::error::{Error, Result};
 use crate::lead::Lead;
 use crate::metrics::Metrics;
 use crate::store::{Store, WebhookDelivery};
@@ -27,6 +36,107 @@ pub const EVENT_LEAD_READY: &str = "lead.ready";
 pub const SIGNATURE_HEADER: &str = "X-Chatbot-Signature";
 /// Header carrying the event name.
 pub const EVENT_HEADER: &str = "X-Chatbot-Event";
+
+/// Which webhook URLs are allowed: by default https to a public address only.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WebhookRules {
+    /// Allow loopback, private, link-local, CGNAT and other internal addresses
+    /// (`CHATBOT_ALLOW_PRIVATE_WEBHOOKS=1`; development only: it also allows plain http).
+    pub allow_private: bool,
+    /// Allow plain `http://` URLs (`CHATBOT_ALLOW_HTTP_WEBHOOKS=1`).
+    pub allow_http: bool,
+}
+
+impl WebhookRules {
+    /// Everything allowed (development and tests with a receiver on 127.0.0.1).
+    pub const DEVELOPMENT: Self = Self { allow_private: true, allow_http: true };
+
+    /// The checks that need no network: an absolute URL, its scheme, and a literal IP host.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming `field`.
+    pub fn check_url(&self, field: &str, url: &str) -> Result<url::Url> {
+        let parsed = url::Url::parse(url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .ok_or_else(|| Error::invalid(field, format!("must be an https URL, got {url:?}")))?;
+        check_literal_host(&parsed, self.allow_private).map_err(|why| {
+            Error::invalid(
+                field,
+                format!("{why}: webhooks go to public addresses only (CHATBOT_ALLOW_PRIVATE_WEBHOOKS=1 allows others for development)"),
+            )
+        })?;
+        if parsed.scheme() != "https" && !self.allow_http {
+            return Err(Error::invalid(
+                field,
+                "must be an https URL (CHATBOT_ALLOW_HTTP_WEBHOOKS=1 allows plain http)",
+            ));
+        }
+        Ok(parsed)
+    }
+
+    /// [`WebhookRules::check_url`], then resolve the host: a name that resolves to any refused
+    /// address is refused. A name that does not resolve (yet) is accepted: the connect-time
+    /// guard still checks every address it resolves to later.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming `field`.
+    pub async fn validate(&self, field: &str, url: &str) -> Result<()> {
+        let parsed = self.check_url(field, url)?;
+        if self.allow_private {
+            return Ok(());
+        }
+        let (Some(url::Host::Domain(host)), Some(port)) = (parsed.host(), parsed.port_or_known_default())
+        else {
+            return Ok(());
+        };
+        let lookup = tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host((host, port))).await;
+        let Ok(Ok(addrs)) = lookup else { return Ok(()) };
+        // Every address must be public: a name with one internal address is refused outright.
+        for a in addrs {
+            if let Some(why) = non_public_reason(a.ip()) {
+                return Err(Error::invalid(
+                    field,
+                    format!(
+                        "{host} resolves to {}, a {why} address: webhooks go to public addresses only \
+                         (CHATBOT_ALLOW_PRIVATE_WEBHOOKS=1 allows others for development)",
+                        a.ip()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The webhook's own HTTP client: no redirects, no proxy, the public-address guard at connect
+/// time (unless [`WebhookRules::allow_private`]). Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct WebhookClient {
+    http: reqwest::Client,
+    rules: WebhookRules,
+}
+
+impl WebhookClient {
+    /// A client under `rules` (10 s per attempt).
+    pub fn new(rules: WebhookRules) -> Self {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .timeout(Duration::from_secs(10))
+            .connect_timeout(Duration::from_secs(5))
+            .user_agent(concat!("chatbot-toolkit/", env!("CARGO_PKG_VERSION"), " (lead webhook)"))
+            .dns_resolver(std::sync::Arc::new(GuardedResolver { allow_private: rules.allow_private }))
+            .build()
+            .unwrap_or_default();
+        Self { http, rules }
+    }
+
+    /// The rules this client enforces.
+    pub fn rules(&self) -> WebhookRules {
+        self.rules
+    }
+}
 
 /// Retry policy: `attempts` tries in all; the n-th retry waits `base_delay * 2^(n-1)`, at most
 /// `max_delay` (or the receiver's `Retry-After`, at most `max_delay`).
@@ -123,14 +233,19 @@ impl std::fmt::Display for Failure {
     }
 }
 
-/// POST `body` signed with `secret` to `url` under `policy` (no store involved).
+/// POST `body` signed with `secret` to `url` under `policy` (no store involved). A URL the
+/// client's rules refuse is not contacted; a redirect is a failure, never followed.
 pub async fn send_signed(
-    http: &reqwest::Client,
+    client: &WebhookClient,
     url: &str,
     secret: &str,
     body: &[u8],
     policy: &WebhookPolicy,
 ) -> Outcome {
+    if let Err(e) = client.rules.check_url("lead_webhook_url", url) {
+        return Outcome { attempts: 0, status_code: None, error: Some(e.to_string()), delivered: false };
+    }
+    let http = &client.http;
     let signature = sign(secret, body);
     let signature = signature.as_str();
     let (result, attempts) = retry(
@@ -156,6 +271,14 @@ pub async fn send_signed(
             if status.is_success() {
                 return Ok(status.as_u16());
             }
+            if status.is_redirection() {
+                // Following it would re-send the signed lead to a URL nobody validated.
+                return Err(Failure {
+                    status: Some(status.as_u16()),
+                    message: format!("HTTP {status}: webhook redirects are not followed"),
+                    transience: Transience::Permanent,
+                });
+            }
             let transience = if is_transient_status(status.as_u16()) {
                 Transience::Transient { retry_after: retry_after(resp.headers()) }
             } else {
@@ -179,7 +302,7 @@ pub async fn send_signed(
 
 /// Deliver the lead to `url`. Never fails the caller; failures are recorded.
 pub async fn deliver(
-    http: &reqwest::Client,
+    http: &WebhookClient,
     store: &dyn Store,
     metrics: &Metrics,
     company_id: &str,
@@ -191,7 +314,7 @@ pub async fn deliver(
 
 /// [`deliver`] with an explicit retry policy; returns the recorded delivery.
 pub async fn deliver_with(
-    http: &reqwest::Client,
+    http: &WebhookClient,
     store: &dyn Store,
     metrics: &Metrics,
     company_id: &str,

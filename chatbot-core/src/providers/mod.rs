@@ -4,8 +4,10 @@
 //! [`crate::llm`] and [`crate::rag`] traits.
 //!
 //! Shared by every provider and by the lead webhook: [`retry`] (one Retry-After-aware backoff
-//! policy) and [`webhook`] (signed lead notifications, and [`webhook::verify`] for receivers).
+//! policy), [`webhook`] (signed lead notifications, and [`webhook::verify`] for receivers) and
+//! [`address_guard`] (only public addresses are contacted: the crawler and the webhook).
 
+pub use crate::net::guard as address_guard;
 pub use crate::net::{retry, webhook};
 
 #[cfg(feature = "openai")]

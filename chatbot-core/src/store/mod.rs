@@ -93,6 +93,21 @@ pub struct CorpusStatsRow {
     pub updated_at: DateTime<Utc>,
 }
 
+/// How to open a store (what a URL cannot say).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OpenOptions {
+    /// SQLite's `synchronous` setting (default `FULL`: a commit survives a power loss).
+    pub sqlite_synchronous: crate::config::SqliteSynchronous,
+}
+
+impl OpenOptions {
+    /// The options a configuration names.
+    pub fn from_config(config: &crate::Config) -> Self {
+        Self { sqlite_synchronous: config.sqlite_synchronous }
+    }
+}
+
 /// Open the store a URL names: `sqlite:...` or `postgres:...` (each when its feature is
 /// compiled in). Runs migrations.
 ///
@@ -100,8 +115,16 @@ pub struct CorpusStatsRow {
 /// [`Error::Config`] for an unsupported URL or a backend this build does not include,
 /// [`Error::Storage`] when it cannot connect.
 pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
+    open_with(url, &OpenOptions::default()).await
+}
+
+/// [`open`] with options.
+///
+/// # Errors
+/// As [`open`].
+pub async fn open_with(url: &str, options: &OpenOptions) -> Result<std::sync::Arc<dyn Store>> {
     let store: std::sync::Arc<dyn Store> = if url.starts_with("sqlite:") {
-        open_sqlite(url).await?
+        open_sqlite(url, options).await?
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         open_postgres(url).await?
     } else {
@@ -115,12 +138,12 @@ pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
 }
 
 #[cfg(feature = "sqlite")]
-async fn open_sqlite(url: &str) -> Result<std::sync::Arc<dyn Store>> {
-    Ok(std::sync::Arc::new(SqliteStore::connect(url).await?))
+async fn open_sqlite(url: &str, options: &OpenOptions) -> Result<std::sync::Arc<dyn Store>> {
+    Ok(std::sync::Arc::new(SqliteStore::connect_with(url, options.sqlite_synchronous).await?))
 }
 
 #[cfg(not(feature = "sqlite"))]
-async fn open_sqlite(_url: &str) -> Result<std::sync::Arc<dyn Store>> {
+async fn open_sqlite(_url: &str, _options: &OpenOptions) -> Result<std::sync::Arc<dyn Store>> {
     Err(not_compiled("sqlite"))
 }
 

@@ -91,6 +91,22 @@ impl AiConfig {
     }
 }
 
+impl AiConfig {
+    /// [`AiConfig::validate`], then the lead webhook URL against `rules`: https, and a host that
+    /// neither is nor resolves to a loopback, private, link-local, CGNAT or metadata address
+    /// (unless the rules allow it).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the field (`ai_config.lead_webhook_url`).
+    pub async fn validate_with(&self, rules: &crate::net::webhook::WebhookRules) -> Result<()> {
+        self.validate()?;
+        if let Some(url) = &self.lead_webhook_url {
+            rules.validate("ai_config.lead_webhook_url", url).await?;
+        }
+        Ok(())
+    }
+}
+
 /// Input for creating a company.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

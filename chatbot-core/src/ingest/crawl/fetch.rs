@@ -10,11 +10,32 @@ use texting_robots::Robot;
 use tokio::time::Instant;
 use url::Url;
 
-use super::guard::check_literal_host;
 use super::{SiteOptions, dedup_key};
+use crate::error::{Error, Result};
 use crate::ingest::IngestOptions;
+use crate::net::guard::GuardedResolver;
 use crate::ingest::pipeline::Reporter;
 use crate::ingest::target::Sinks;
+
+/// The crawl's HTTP client: manual redirects (each hop is checked here), no proxy, and the
+/// public-address guard (`crate::net::guard`) on every name it resolves.
+pub(super) fn build_client(site: &SiteOptions) -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .timeout(site.timeout)
+        .connect_timeout(site.timeout.min(Duration::from_secs(10)))
+        .user_agent(site.user_agent.clone())
+        .dns_resolver(std::sync::Arc::new(GuardedResolver { allow_private: site.allow_private }))
+        .build()
+        .map_err(|e| Error::Internal(format!("HTTP client: {e}")))
+}
+
+/// The public-address guard on a URL's literal IP host, with the crawler's opt-in named.
+pub(super) fn check_literal_host(url: &Url, allow_private: bool) -> std::result::Result<(), String> {
+    crate::net::guard::check_literal_host(url, allow_private)
+        .map_err(|why| format!("{why}: not a public address (use --allow-private to crawl private addresses)"))
+}
 
 /// What one crawl shares between its page tasks.
 pub(super) struct Ctx {

@@ -3,13 +3,13 @@
 //! with a politeness delay; manual redirects so every hop is checked for scope and SSRF;
 //! canonical-URL de-duplication; ETag / Last-Modified conditional requests.
 //!
-//! Files by job: `guard` (public addresses only), `fetch` (one request and its redirects),
+//! Files by job: `fetch` (the client, with the public-address guard of `net::guard`;
+//! one request and its redirects),
 //! `robots`, `sitemap`, `page` (one page to a document and links), `frontier` (the
 //! breadth-first queue); this file holds the options and the run.
 
 mod fetch;
 mod frontier;
-mod guard;
 mod page;
 mod robots;
 mod sitemap;
@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use self::fetch::Ctx;
-pub use self::guard::is_public_ip;
+pub use crate::net::guard::is_public_ip;
 pub use self::sitemap::parse_sitemap;
 use super::IngestOptions;
 use super::chunk::Chunker;
@@ -135,7 +135,7 @@ pub async fn ingest_site<'a>(
     let target = target.into();
     let reporter = Reporter::new(events);
     let chunker = Arc::new(Chunker::new(opts.chunk)?);
-    let client = guard::build_client(site)?;
+    let client = fetch::build_client(site)?;
     let mut ctx = Ctx {
         client,
         site: site.clone(),
@@ -149,7 +149,7 @@ pub async fn ingest_site<'a>(
         opts: opts.clone(),
         visited: std::sync::Mutex::new(HashSet::new()),
     };
-    if let Err(reason) = guard::check_literal_host(&site.start, site.allow_private) {
+    if let Err(reason) = fetch::check_literal_host(&site.start, site.allow_private) {
         return Err(Error::invalid("url", reason));
     }
     ctx.robot = robots::load_robots(&ctx).await?;

@@ -200,7 +200,7 @@ impl LocalIndex {
         }
         let mut q = vector.to_vec();
         super::normalize(&mut q);
-        Ok(shard.search(&q, top_k, filter))
+        shard.search(&q, top_k, filter)
     }
 
     /// Exact top-k ids by a plain f32 scan (no int8 pass): the reference the benchmark

@@ -7,11 +7,38 @@ use super::{
     BINARY_KEEP_MIN, BINARY_KEEP_PER_K, BINARY_MIN_DIM, EXACT_SCAN_ROWS, INT8_KEEP_MIN, INT8_KEEP_PER_K,
     PARALLEL_FLOATS, Shard,
 };
+use crate::error::{Error, Result};
 use crate::rag::{MetadataFilter, QueryMatch};
+
+/// Join every scoped scoring thread (all of them, so the scope itself never panics): their
+/// results in order, or an error when one panicked, never a silently shorter result.
+pub(super) fn join_all<T>(handles: Vec<std::thread::ScopedJoinHandle<'_, T>>) -> Result<Vec<T>> {
+    let mut out = Vec::with_capacity(handles.len());
+    let mut panicked = 0;
+    for h in handles {
+        match h.join() {
+            Ok(v) => out.push(v),
+            Err(_) => panicked += 1,
+        }
+    }
+    if panicked > 0 {
+        tracing::error!(threads = panicked, "a local index scoring thread panicked");
+        return Err(Error::Internal(format!("{panicked} local index scoring thread(s) panicked; no results")));
+    }
+    Ok(out)
+}
 
 impl Shard {
     /// Top-k exact cosine (rows and query normalised).
-    pub(super) fn search(&self, q: &[f32], top_k: usize, filter: Option<&MetadataFilter>) -> Vec<QueryMatch> {
+    ///
+    /// # Errors
+    /// [`Error::Internal`] when a scoring thread panicked.
+    pub(super) fn search(
+        &self,
+        q: &[f32],
+        top_k: usize,
+        filter: Option<&MetadataFilter>,
+    ) -> Result<Vec<QueryMatch>> {
         let n = self.ids.len();
         let dim = self.dim;
         // Rows passing the filter (`None` = all rows).
@@ -35,11 +62,11 @@ impl Shard {
                 let pool: Vec<usize> =
                     if (BINARY_MIN_DIM..=usize::from(u16::MAX)).contains(&dim) && !is_sparse(q) {
                         let keep = top_k.saturating_mul(BINARY_KEEP_PER_K).max(BINARY_KEEP_MIN);
-                        self.binary_candidates(q, keep, threads, allowed.as_deref())
+                        self.binary_candidates(q, keep, threads, allowed.as_deref())?
                     } else {
                         (0..n).filter(|&i| ok(i)).collect()
                     };
-                let mut approx = self.int8_scores(q, &pool, threads);
+                let mut approx = self.int8_scores(q, &pool, threads)?;
                 // Without the 1-bit pass the int8 scores pick a wider exact pass (as before it).
                 let int8_keep = if pool.len() == n { top_k.saturating_mul(8).max(64) } else { int8_keep };
                 if approx.len() > int8_keep {
@@ -52,10 +79,10 @@ impl Shard {
                 }
                 heap.into_sorted()
             };
-        exact
+        Ok(exact
             .into_iter()
             .map(|(score, i)| QueryMatch { id: self.ids[i].clone(), score, metadata: self.meta[i].clone() })
-            .collect()
+            .collect())
     }
 
     pub(super) fn row(&self, i: usize) -> &[f32] {
@@ -70,7 +97,7 @@ impl Shard {
         keep: usize,
         threads: usize,
         allowed: Option<&[bool]>,
-    ) -> Vec<usize> {
+    ) -> Result<Vec<usize>> {
         let n = self.ids.len();
         let qbits = sign_bits(q);
         let w = qbits.len();
@@ -84,11 +111,16 @@ impl Shard {
         if threads > 1 {
             let per = n.div_ceil(threads);
             std::thread::scope(|s| {
-                for (t, chunk) in dist.chunks_mut(per).enumerate() {
-                    let scan = &scan;
-                    s.spawn(move || scan(t * per, chunk));
-                }
-            });
+                let handles: Vec<_> = dist
+                    .chunks_mut(per)
+                    .enumerate()
+                    .map(|(t, chunk)| {
+                        let scan = &scan;
+                        s.spawn(move || scan(t * per, chunk))
+                    })
+                    .collect();
+                join_all(handles)
+            })?;
         } else {
             scan(0, &mut dist);
         }
@@ -118,11 +150,11 @@ impl Shard {
                 out.push(i);
             }
         }
-        out
+        Ok(out)
     }
 
     /// `(approximate cosine by the int8 rows, row)` for every row of `pool`.
-    pub(super) fn int8_scores(&self, q: &[f32], pool: &[usize], threads: usize) -> Vec<(f32, usize)> {
+    pub(super) fn int8_scores(&self, q: &[f32], pool: &[usize], threads: usize) -> Result<Vec<(f32, usize)>> {
         let dim = self.dim;
         let (qcodes, _) = quantize(q);
         let score = |rows: &[usize]| -> Vec<(f32, usize)> {
@@ -134,10 +166,10 @@ impl Shard {
             let per = pool.len().div_ceil(threads);
             std::thread::scope(|s| {
                 let handles: Vec<_> = pool.chunks(per).map(|c| s.spawn(|| score(c))).collect();
-                handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+                Ok(join_all(handles)?.into_iter().flatten().collect())
             })
         } else {
-            score(pool)
+            Ok(score(pool))
         }
     }
 }
@@ -292,6 +324,29 @@ mod tests {
         assert_eq!(hamming(&ca, &ca), 0);
         assert!(is_sparse(&[0.0, 0.0, 1.0, 0.5]));
         assert!(!is_sparse(&vec![0.1f32; 64]));
+    }
+
+    #[test]
+    fn a_panicking_scoring_thread_is_an_error_not_fewer_results() {
+        let rows: Vec<usize> = (0..100).collect();
+        let r = std::thread::scope(|s| {
+            let handles: Vec<_> = rows
+                .chunks(25)
+                .map(|c| {
+                    s.spawn(move || {
+                        assert!(!c.contains(&60), "scoring thread fails on row 60");
+                        c.to_vec()
+                    })
+                })
+                .collect();
+            join_all(handles)
+        });
+        assert!(matches!(r, Err(Error::Internal(_))), "{r:?}");
+        let ok = std::thread::scope(|s| {
+            let handles: Vec<_> = rows.chunks(25).map(|c| s.spawn(move || c.to_vec())).collect();
+            join_all(handles)
+        });
+        assert_eq!(ok.unwrap().concat(), rows, "every thread's results, in order");
     }
 
     #[test]

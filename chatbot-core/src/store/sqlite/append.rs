@@ -6,6 +6,7 @@ use std::sync::Arc;
 use sqlx::sqlite::SqliteRow;
 
 use super::SqliteStore;
+use super::group_commit::WriteFn;
 use super::conn::query;
 use crate::conversation::{Conversation, Message};
 use crate::error::{Error, Result};
@@ -138,10 +139,9 @@ pub(super) async fn upsert_conversation(
     };
     let encoded = messages.iter().map(serde_json::to_string).collect::<Result<Vec<_>, _>>()?;
     let d = Arc::new((sql, company_id.to_string(), user_id.to_string(), session_id.to_string(), encoded));
+    let multi = lead.is_some();
     let lead = lead.cloned().map(Arc::new);
-    let rows: Vec<SqliteRow> = store
-        .group
-        .write(Box::new(move |conn| {
+    let write: WriteFn<Vec<SqliteRow>> = Box::new(move |conn| {
             let (d, lead) = (d.clone(), lead.clone());
             Box::pin(async move {
                 let (sql, cid, uid, sid, encoded) = &*d;
@@ -152,8 +152,9 @@ pub(super) async fn upsert_conversation(
                 }
                 Ok(query(q.0).fetch_all(conn).await?)
             })
-        }))
-        .await?;
+        });
+    // With the lead insert the command holds two statements: atomic even alone in its batch.
+    let rows = if multi { store.group.write_multi(write).await? } else { store.group.write(write).await? };
     let conv = Conversation::from_columns(returned(rows.first(), "conversation upsert")?)?;
     Ok((conv, rows.len() > 1))
 }

@@ -99,11 +99,21 @@ fn spawn_checkpointer(
 
 impl SqliteStore {
     /// Connect, creating the database file (and its directory) if missing. WAL journal,
-    /// `synchronous=NORMAL`, a 5 s busy timeout, foreign keys on.
+    /// `synchronous=FULL` (every acknowledged commit survives a power loss; group commit
+    /// shares the fsync among concurrent turns), a 5 s busy timeout, foreign keys on.
     ///
     /// # Errors
     /// [`Error::Config`] for a bad URL, [`Error::Storage`] when it cannot open the file.
     pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(url, crate::config::SqliteSynchronous::Full).await
+    }
+
+    /// [`SqliteStore::connect`] with another `synchronous` setting (`NORMAL` survives a killed
+    /// process but may lose the last commits on a power loss).
+    ///
+    /// # Errors
+    /// As [`SqliteStore::connect`].
+    pub async fn connect_with(url: &str, synchronous: crate::config::SqliteSynchronous) -> Result<Self> {
         let mut options = SqliteConnectOptions::from_str(url)
             .map_err(|e| Error::Config(format!("bad SQLite URL {url:?}: {e}")))?;
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
@@ -123,7 +133,10 @@ impl SqliteStore {
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(match synchronous {
+                crate::config::SqliteSynchronous::Full => SqliteSynchronous::Full,
+                crate::config::SqliteSynchronous::Normal => SqliteSynchronous::Normal,
+            })
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true)
             .statement_cache_capacity(256)
