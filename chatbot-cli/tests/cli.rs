@@ -20,6 +20,10 @@ impl Env {
     }
 
     fn run(&self, args: &[&str]) -> Output {
+        self.run_with(args, &[])
+    }
+
+    fn run_with(&self, args: &[&str], vars: &[(&str, &str)]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_chatbot"))
             .args(args)
             .current_dir(self.dir.path())
@@ -30,6 +34,9 @@ impl Env {
             .env_remove("CHATBOT_EMBEDDER")
             .env_remove("CHATBOT_VECTOR_STORE")
             .env_remove("CHATBOT_MODEL_PROVIDER")
+            .env_remove("CHATBOT_ALLOW_PRIVATE_WEBHOOKS")
+            .env_remove("CHATBOT_ALLOW_HTTP_WEBHOOKS")
+            .envs(vars.iter().copied())
             .output()
             .unwrap()
     }
@@ -309,6 +316,21 @@ fn ai_config_clearing_rules_and_inactive_chat() {
     assert_eq!(c["allowed_topics"][0], "shipping", "a list not given is kept: {c}");
     let shown = env.json(&["company", "show", "acme"]);
     assert!(shown["company"]["ai_config"]["daily_token_budget"].is_null());
+
+    // Internal webhook URLs are refused when saved, naming the field; the opt-in allows them.
+    for url in ["http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:9/hook", "https://localhost/hook"] {
+        let out = env.run(&["company", "ai-config", "acme", "--webhook-url", url]);
+        assert!(!out.status.success(), "{url} must be refused");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("lead_webhook_url"), "{url}: {err}");
+    }
+    let out = env.run_with(
+        &["company", "ai-config", "acme", "--webhook-url", "http://127.0.0.1:9/hook"],
+        &[("CHATBOT_ALLOW_PRIVATE_WEBHOOKS", "1")],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let purged = env.json(&["db", "purge-sessions"]);
+    assert_eq!(purged["purged_sessions"], 0, "{purged}");
 
     env.ok(&["company", "deactivate", "acme"]);
     let out = env.run(&["chat", "acme", "--message", "hello"]);

@@ -324,3 +324,39 @@ async fn a_changed_embedder_is_a_clear_error_not_garbage() {
     assert!(matches!(err, Error::EmbedderMismatch(_)), "{err:?}");
     assert!(err.to_string().contains("re-ingest"), "{err}");
 }
+
+#[tokio::test]
+async fn sessions_slide_on_use_and_expired_ones_are_purged() {
+    let dir = tempfile::tempdir().unwrap();
+    let bot = with_model(dir.path(), Arc::new(Scripted { tokens: 10, ..Scripted::default() })).await;
+    let ctx = bot.public_context("123").await.unwrap();
+    let store = bot.store_unchecked().clone();
+    let s = bot.open_session(&ctx, Some("slider".into()), None, ClientInfo::default()).await.unwrap();
+    let chat = |m: &str| ChatInput { session_id: s.session_id.clone(), message: m.into(), client: ClientInfo::default() };
+
+    // Last used two minutes ago and about to expire: a turn moves the expiry a full TTL ahead.
+    let mut stored = store.get_session("123", &s.session_id).await.unwrap().unwrap();
+    let now = chrono::Utc::now();
+    stored.last_seen_at = now - chrono::TimeDelta::minutes(2);
+    stored.expires_at = now + chrono::TimeDelta::seconds(30);
+    store.update_session(&stored).await.unwrap();
+    bot.chat(&ctx, chat("Do you sell teapots?")).await.unwrap();
+    let slid = store.get_session("123", &s.session_id).await.unwrap().unwrap();
+    let ttl = chrono::TimeDelta::from_std(bot.config().session_ttl).unwrap();
+    assert!(slid.expires_at > now + ttl - chrono::TimeDelta::minutes(1), "slid: {:?}", slid.expires_at);
+    assert!(slid.last_seen_at >= now);
+    // Used again within the minute: no write (the stamp stays).
+    bot.chat(&ctx, chat("And mugs?")).await.unwrap();
+    let again = store.get_session("123", &s.session_id).await.unwrap().unwrap();
+    assert_eq!((again.expires_at, again.last_seen_at), (slid.expires_at, slid.last_seen_at));
+
+    // Expired: refused, then purged (its conversation stays).
+    let mut old = again.clone();
+    old.expires_at = chrono::Utc::now() - chrono::TimeDelta::seconds(1);
+    store.update_session(&old).await.unwrap();
+    assert!(matches!(bot.chat(&ctx, chat("Hello?")).await, Err(Error::Unauthorized(_))));
+    assert_eq!(bot.purge_expired_sessions().await.unwrap(), 1);
+    assert!(store.get_session("123", &s.session_id).await.unwrap().is_none());
+    assert!(matches!(bot.chat(&ctx, chat("Hello?")).await, Err(Error::NotFound { .. })));
+    assert!(store.get_conversation("123", &s.session_id).await.unwrap().is_some());
+}

@@ -67,6 +67,7 @@ suite!(
     concurrent_patches_of_different_fields_all_land,
     api_keys_insert_find_revoke,
     sessions_insert_get_update,
+    expired_sessions_are_purged,
     conversations_ensure_append_list_delete,
     concurrent_appends_are_never_lost,
     append_to_conversation_creates_then_appends,

@@ -2,7 +2,7 @@
 
 use chatbot_core::Page;
 use chatbot_core::lead::{LeadFilter, LeadStatus};
-use chatbot_core::{ChatEvent, ChatReply, TenantContext, WidgetSettingsPatch};
+use chatbot_core::{AiConfigPatch, ChatEvent, ChatReply, TenantContext, WidgetSettingsPatch};
 use futures::StreamExt as _;
 use futures::stream::BoxStream;
 use hyper::StatusCode;
@@ -49,6 +49,7 @@ impl App {
             Route::UpdateLead => self.update_lead(cx).await,
             Route::ListConversations => self.list_conversations(cx).await,
             Route::DeleteConversation => self.delete_conversation(cx).await,
+            Route::UpdateAiConfig => self.update_ai_config(cx).await,
         }
     }
 
@@ -233,6 +234,24 @@ impl App {
         let status = LeadStatus::parse(&request::parse::<LeadStatusBody>(&bytes)?.status()?)?;
         let lead = self.bot.set_lead_status(&ctx, cx.param(1), status).await?;
         Ok(body::json(StatusCode::OK, &lead))
+    }
+
+    /// The operator changes a company's AI configuration; a company's own key gets 403.
+    async fn update_ai_config(&self, cx: &mut Cx) -> Res {
+        let bytes = cx.bytes().await?;
+        let token = cx.bearer()?;
+        let ctx = self.keyed_context(&token, cx.param(0)).await?;
+        self.cors_for(cx, &ctx).await;
+        let patch = request::parse::<AiConfigPatch>(&bytes)?;
+        let config = self.bot.update_ai_config(&ctx, &patch).await.map_err(|e| match e {
+            // The body's fields are the configuration's own: name them as the client sent them.
+            chatbot_core::Error::Invalid { field, reason } => chatbot_core::Error::Invalid {
+                field: field.strip_prefix("ai_config.").unwrap_or(&field).to_string(),
+                reason,
+            },
+            other => other,
+        })?;
+        Ok(body::json(StatusCode::OK, &config))
     }
 
     async fn list_conversations(&self, cx: &mut Cx) -> Res {

@@ -71,6 +71,8 @@ routes! {
     ListConversations => GET "/api/companies/{companyId}/conversations",
     /// Delete one conversation.
     DeleteConversation => DELETE "/api/companies/{companyId}/conversations/{sessionId}",
+    /// Change a company's AI configuration (operator token only).
+    UpdateAiConfig => PATCH "/api/companies/{companyId}/ai-config",
 }
 
 impl Route {

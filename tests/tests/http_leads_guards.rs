@@ -130,3 +130,47 @@ async fn the_per_ip_limit_caps_session_creation() {
     assert!(statuses.len() <= 5, "{statuses:?}");
     s.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_ai_config_route_is_for_the_operator_and_refuses_internal_webhooks() {
+    let s = TestServer::start().await;
+    let demo = s.demo().await;
+    let patch = |token: &str, body: serde_json::Value| {
+        s.http.patch(s.url("/api/companies/123/ai-config")).bearer_auth(token.to_string()).json(&body).send()
+    };
+    // A company's own secret key may not change it.
+    let (st, v) = status_json(patch(&demo.sk, json!({"daily_token_budget": 5})).await.unwrap()).await;
+    assert_eq!(st, 403, "{v}");
+    let (st, _) = status_json(patch("wrong-token", json!({"daily_token_budget": 5})).await.unwrap()).await;
+    assert_eq!(st, 401);
+    // Internal or plain-http webhook URLs: 422 naming the field.
+    for url in [
+        "http://169.254.169.254/latest/meta-data/",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://127.0.0.1:9/hook",
+        "https://localhost/hook",
+        "https://[::ffff:192.168.1.1]/hook",
+        "http://hooks.example.com/lead",
+    ] {
+        let (st, v) = status_json(
+            patch(chatbot_tests::ADMIN_TOKEN, json!({"lead_webhook_url": url})).await.unwrap(),
+        )
+        .await;
+        assert_eq!(st, 422, "{url}: {v}");
+        assert_eq!(v["error"]["field"], "lead_webhook_url", "{url}: {v}");
+    }
+    let (st, v) = status_json(
+        patch(
+            chatbot_tests::ADMIN_TOKEN,
+            json!({"lead_webhook_url": "https://hooks.example.com/lead", "daily_token_budget": 5}),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!((v["lead_webhook_url"].as_str(), v["daily_token_budget"].as_u64()), (Some("https://hooks.example.com/lead"), Some(5)));
+    let stored = s.bot.operator_context("123").await.unwrap().company().ai_config.clone();
+    assert_eq!(stored.daily_token_budget, Some(5));
+    s.shutdown().await;
+}

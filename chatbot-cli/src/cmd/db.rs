@@ -10,6 +10,9 @@ use crate::Global;
 pub(crate) enum DbCommand {
     /// Create or upgrade the tables (safe to run again).
     Migrate,
+    /// Delete expired visitor sessions (the server also does this every 10 minutes while
+    /// sessions are opened; conversations and leads stay).
+    PurgeSessions,
 }
 
 /// # Errors
@@ -24,6 +27,15 @@ pub(crate) async fn run(g: &Global, cmd: DbCommand) -> anyhow::Result<()> {
                 print_json(&json!({"migrated": true, "backend": backend}))?;
             } else {
                 println!("database is up to date ({backend})");
+            }
+        }
+        DbCommand::PurgeSessions => {
+            let bot = open(g).await?;
+            let n = bot.purge_expired_sessions().await?;
+            if g.json {
+                print_json(&json!({"purged_sessions": n}))?;
+            } else {
+                println!("purged {n} expired sessions");
             }
         }
     }

@@ -67,6 +67,10 @@ struct Inner {
     chunks: GenCache<(String, String), Arc<ChunkRecord>>,
     /// Per-company corpus statistics for query embedding (embedders that use them).
     corpus_stats: crate::rag::stats::StatsCache,
+    /// When this instance was built, and (seconds after that) when it last purged expired
+    /// sessions (0: never).
+    started: std::time::Instant,
+    last_session_purge: std::sync::atomic::AtomicU64,
 }
 
 /// How long a query trusts an earlier embedder-identity check of its company. Only another
@@ -128,6 +132,8 @@ impl Chatbot {
                 identity_ok: GenCache::new(IDENTITY_CACHE_ENTRIES, IDENTITY_RECHECK),
                 chunks: GenCache::new(CHUNK_CACHE_ENTRIES, CHUNK_CACHE_AGE),
                 corpus_stats: crate::rag::stats::StatsCache::new(),
+                started: std::time::Instant::now(),
+                last_session_purge: std::sync::atomic::AtomicU64::new(0),
             }),
         }
     }

@@ -15,6 +15,12 @@ use super::Chatbot;
 use super::leads::new_lead_id;
 use super::types::{ChatEvent, ChatInput, ChatReply, ClientInfo, PartnerChat, SessionInfo};
 
+/// A session's expiry slides on use at most this often (one write per session per minute).
+const SLIDE_EVERY: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
+
+/// Expired sessions are purged at most this often (checked when a session is opened).
+const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Most `history` items accepted from a client.
 const MAX_CLIENT_HISTORY: usize = 50;
 
@@ -62,10 +68,10 @@ impl Chatbot {
         client: ClientInfo,
     ) -> Result<SessionInfo> {
         self.check_ip(ctx, client)?;
+        self.purge_sessions_when_due();
         let store = self.store();
         let now = Utc::now();
-        let ttl =
-            chrono::Duration::from_std(self.inner.config.session_ttl).unwrap_or(chrono::Duration::hours(24));
+        let ttl = self.session_ttl();
         if let Some(sid) = session_id.filter(|s| !s.is_empty()) {
             let mut s = self.valid_session(ctx, &sid).await?;
             s.last_seen_at = now;
@@ -109,6 +115,51 @@ impl Chatbot {
         })
     }
 
+    fn session_ttl(&self) -> chrono::TimeDelta {
+        chrono::Duration::from_std(self.inner.config.session_ttl).unwrap_or(chrono::Duration::hours(24))
+    }
+
+    /// Delete the sessions (of every company) that expired; how many. Their conversations and
+    /// leads stay. Runs by itself every few minutes while sessions are opened; operators can run
+    /// it too (`chatbot db purge-sessions`).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn purge_expired_sessions(&self) -> Result<u64> {
+        let n = self.store().purge_expired_sessions(Utc::now()).await?;
+        if n > 0 {
+            tracing::info!(sessions = n, "purged expired sessions");
+        }
+        Ok(n)
+    }
+
+    /// Start a purge in the background when the last one is [`PURGE_EVERY`] old (one atomic
+    /// read on the hot path otherwise).
+    fn purge_sessions_when_due(&self) {
+        let now = self.inner.started.elapsed().as_secs();
+        let last = self.inner.last_session_purge.load(std::sync::atomic::Ordering::Relaxed);
+        let due = last == 0 || now.saturating_sub(last) >= PURGE_EVERY.as_secs();
+        if !due {
+            return;
+        }
+        // One caller wins the slot; the stamp is at least 1, so 0 means "never".
+        let stamp = now.max(1);
+        if self
+            .inner
+            .last_session_purge
+            .compare_exchange(last, stamp, std::sync::atomic::Ordering::Relaxed, std::sync::atomic::Ordering::Relaxed)
+            .is_err()
+        {
+            return;
+        }
+        let bot = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = bot.purge_expired_sessions().await {
+                tracing::warn!(error = %e, "purging expired sessions failed");
+            }
+        });
+    }
+
     pub(super) async fn valid_session(&self, ctx: &TenantContext, sid: &str) -> Result<Session> {
         let s = self
             .store()
@@ -119,6 +170,18 @@ impl Chatbot {
             return Err(Error::Unauthorized("session expired; start a new session".into()));
         }
         Ok(s)
+    }
+
+    /// A session slides on use: its expiry moves to a full TTL from now (written at most once
+    /// per [`SLIDE_EVERY`] per session, so a busy conversation costs no extra write per turn).
+    async fn slide_session(&self, s: &mut Session) -> Result<()> {
+        let now = Utc::now();
+        if now - s.last_seen_at < SLIDE_EVERY {
+            return Ok(());
+        }
+        s.last_seen_at = now;
+        s.expires_at = now + self.session_ttl();
+        self.store().update_session(s).await
     }
 
     pub(super) async fn lead_for_session(&self, ctx: &TenantContext, s: &Session) -> Result<Lead> {
@@ -162,9 +225,10 @@ impl Chatbot {
 
     pub(super) async fn session_target(&self, ctx: &TenantContext, input: &ChatInput) -> Result<Target> {
         validate_message(&input.message, self.inner.config.max_message_chars)?;
-        let s = self.valid_session(ctx, &input.session_id).await?;
+        let mut s = self.valid_session(ctx, &input.session_id).await?;
         self.check_ip(ctx, input.client)?;
         self.inner.limiter.check_session(ctx.company_id(), &s.session_id, limits(ctx).per_session)?;
+        self.slide_session(&mut s).await?;
         let lead = self.lead_for_session(ctx, &s).await?;
         Ok(Target {
             session_id: s.session_id,

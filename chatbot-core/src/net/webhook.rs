@@ -113,7 +113,9 @@ impl WebhookRules {
 /// time (unless [`WebhookRules::allow_private`]). Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct WebhookClient {
-    http: reqwest::Client,
+    /// `None` when the client could not be built: deliveries then fail (never a client
+    /// without the guard).
+    http: Option<reqwest::Client>,
     rules: WebhookRules,
 }
 
@@ -127,9 +129,11 @@ impl WebhookClient {
             .connect_timeout(Duration::from_secs(5))
             .user_agent(concat!("chatbot-toolkit/", env!("CARGO_PKG_VERSION"), " (lead webhook)"))
             .dns_resolver(std::sync::Arc::new(GuardedResolver { allow_private: rules.allow_private }))
-            .build()
-            .unwrap_or_default();
-        Self { http, rules }
+            .build();
+        if let Err(e) = &http {
+            tracing::error!(error = %e, "the webhook HTTP client could not be built; deliveries will fail");
+        }
+        Self { http: http.ok(), rules }
     }
 
     /// The rules this client enforces.
@@ -245,7 +249,14 @@ pub async fn send_signed(
     if let Err(e) = client.rules.check_url("lead_webhook_url", url) {
         return Outcome { attempts: 0, status_code: None, error: Some(e.to_string()), delivered: false };
     }
-    let http = &client.http;
+    let Some(http) = client.http.as_ref() else {
+        return Outcome {
+            attempts: 0,
+            status_code: None,
+            error: Some("the webhook HTTP client is unavailable".into()),
+            delivered: false,
+        };
+    };
     let signature = sign(secret, body);
     let signature = signature.as_str();
     let (result, attempts) = retry(

@@ -75,6 +75,9 @@ pub trait ConversationStore: Send + Sync + 'static {
     /// Only returns the session if it belongs to `company_id`.
     async fn get_session(&self, company_id: &str, session_id: &str) -> Result<Option<Session>>;
     async fn update_session(&self, session: &Session) -> Result<()>;
+    /// Delete every session (of every company) that expired before `before`; how many. Their
+    /// conversations and leads stay.
+    async fn purge_expired_sessions(&self, before: DateTime<Utc>) -> Result<u64>;
 
     // --- conversations ---
     /// Get the conversation of a session, creating an empty one if missing.

@@ -21,6 +21,26 @@ pub async fn sessions_insert_get_update(store: &Arc<dyn Store>) {
     assert!(matches!(s.update_session(&ghost).await, Err(Error::NotFound { .. })));
 }
 
+pub async fn expired_sessions_are_purged(store: &Arc<dyn Store>) {
+    let s = store;
+    let t = now();
+    let mut old = session("p1", "sess_old");
+    old.expires_at = t - TimeDelta::minutes(1);
+    let mut other = session("p2", "sess_old_other_company");
+    other.expires_at = t - TimeDelta::days(3);
+    let live = session("p1", "sess_live");
+    for x in [&old, &other, &live] {
+        s.insert_session(x).await.unwrap();
+    }
+    s.ensure_conversation("p1", "sess_old", "user-sess_old").await.unwrap();
+    assert_eq!(s.purge_expired_sessions(t).await.unwrap(), 2, "both expired sessions, of every company");
+    assert!(s.get_session("p1", "sess_old").await.unwrap().is_none());
+    assert!(s.get_session("p2", "sess_old_other_company").await.unwrap().is_none());
+    assert_eq!(s.get_session("p1", "sess_live").await.unwrap().as_ref(), Some(&live), "a live session stays");
+    assert!(s.get_conversation("p1", "sess_old").await.unwrap().is_some(), "its conversation stays");
+    assert_eq!(s.purge_expired_sessions(t).await.unwrap(), 0, "purging again finds nothing");
+}
+
 pub async fn conversations_ensure_append_list_delete(store: &Arc<dyn Store>) {
     let s = store;
     let c = s.ensure_conversation("cv", "sess_1", "user_1").await.unwrap();

@@ -37,7 +37,8 @@ mod usage;
 
 pub use conversations::{
     append_to_conversation_creates_then_appends, append_with_lead_inserts_the_lead_once,
-    concurrent_appends_are_never_lost, conversations_ensure_append_list_delete, sessions_insert_get_update,
+    concurrent_appends_are_never_lost, conversations_ensure_append_list_delete, expired_sessions_are_purged,
+    sessions_insert_get_update,
 };
 pub use knowledge::{
     chunks_upsert_is_idempotent, corpus_stats_put_get_replace, embedder_identity,
@@ -67,6 +68,7 @@ checks!(
     concurrent_patches_of_different_fields_all_land,
     api_keys_insert_find_revoke,
     sessions_insert_get_update,
+    expired_sessions_are_purged,
     conversations_ensure_append_list_delete,
     concurrent_appends_are_never_lost,
     append_to_conversation_creates_then_appends,

@@ -44,6 +44,10 @@ impl<B: SqlBackend> ConversationStore for B {
         Ok(())
     }
 
+    async fn purge_expired_sessions(&self, before: chrono::DateTime<chrono::Utc>) -> Result<u64> {
+        self.write(Write::new(text::PURGE_SESSIONS).bind(before)).await
+    }
+
     async fn ensure_conversation(
         &self,
         company_id: &str,

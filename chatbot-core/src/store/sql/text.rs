@@ -155,6 +155,8 @@ pub(crate) const INSERT_SESSION: &str = "INSERT INTO sessions (session_id, compa
 pub(crate) const GET_SESSION: &str =
     concat!("SELECT ", session_cols!(), " FROM sessions WHERE session_id = $1 AND company_id = $2");
 
+pub(crate) const PURGE_SESSIONS: &str = "DELETE FROM sessions WHERE expires_at < $1";
+
 pub(crate) const UPDATE_SESSION: &str = "UPDATE sessions SET user_id = $3, lead_id = $4, client_ip = $5, \
      expires_at = $6, last_seen_at = $7 WHERE session_id = $1 AND company_id = $2";
 
