@@ -318,7 +318,9 @@ fn ai_config_clearing_rules_and_inactive_chat() {
     assert!(shown["company"]["ai_config"]["daily_token_budget"].is_null());
 
     // Internal webhook URLs are refused when saved, naming the field; the opt-in allows them.
-    for url in ["http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:9/hook", "https://localhost/hook"] {
+    for url in
+        ["http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:9/hook", "https://localhost/hook"]
+    {
         let out = env.run(&["company", "ai-config", "acme", "--webhook-url", url]);
         assert!(!out.status.success(), "{url} must be refused");
         let err = String::from_utf8_lossy(&out.stderr);

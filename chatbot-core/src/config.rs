@@ -86,7 +86,9 @@ impl SqliteSynchronous {
         match v.trim().to_ascii_lowercase().as_str() {
             "full" => Ok(Self::Full),
             "normal" => Ok(Self::Normal),
-            other => Err(Error::Config(format!("CHATBOT_SQLITE_SYNCHRONOUS must be full or normal, got {other:?}"))),
+            other => Err(Error::Config(format!(
+                "CHATBOT_SQLITE_SYNCHRONOUS must be full or normal, got {other:?}"
+            ))),
         }
     }
 }
@@ -245,7 +247,8 @@ impl Config {
         }
         let private = flag("CHATBOT_ALLOW_PRIVATE_WEBHOOKS", get("CHATBOT_ALLOW_PRIVATE_WEBHOOKS"))?;
         let http = flag("CHATBOT_ALLOW_HTTP_WEBHOOKS", get("CHATBOT_ALLOW_HTTP_WEBHOOKS"))?;
-        c.webhooks = crate::net::webhook::WebhookRules { allow_private: private, allow_http: http || private };
+        c.webhooks =
+            crate::net::webhook::WebhookRules { allow_private: private, allow_http: http || private };
         if let Some(v) = get("CHATBOT_SQLITE_SYNCHRONOUS") {
             c.sqlite_synchronous = SqliteSynchronous::parse(&v)?;
         }

@@ -332,7 +332,11 @@ async fn sessions_slide_on_use_and_expired_ones_are_purged() {
     let ctx = bot.public_context("123").await.unwrap();
     let store = bot.store_unchecked().clone();
     let s = bot.open_session(&ctx, Some("slider".into()), None, ClientInfo::default()).await.unwrap();
-    let chat = |m: &str| ChatInput { session_id: s.session_id.clone(), message: m.into(), client: ClientInfo::default() };
+    let chat = |m: &str| ChatInput {
+        session_id: s.session_id.clone(),
+        message: m.into(),
+        client: ClientInfo::default(),
+    };
 
     // Last used two minutes ago and about to expire: a turn moves the expiry a full TTL ahead.
     let mut stored = store.get_session("123", &s.session_id).await.unwrap().unwrap();

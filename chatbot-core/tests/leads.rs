@@ -310,14 +310,8 @@ mod webhook {
             .await;
         let l = ready_lead();
         let body = body_of(&l);
-        let out = send_signed(
-            &dev_client(),
-            &format!("{}/hook", server.uri()),
-            "whsec_1",
-            &body,
-            &fast(),
-        )
-        .await;
+        let out =
+            send_signed(&dev_client(), &format!("{}/hook", server.uri()), "whsec_1", &body, &fast()).await;
         assert!(out.delivered && out.attempts == 1 && out.status_code == Some(204), "{out:?}");
         let reqs = server.received_requests().await.unwrap();
         let r = &reqs[0];
@@ -402,7 +396,8 @@ mod webhook {
             Mock::given(method("POST"))
                 .and(path(format!("/r{code}")))
                 .respond_with(
-                    ResponseTemplate::new(code).insert_header("location", format!("{}/internal", second.uri())),
+                    ResponseTemplate::new(code)
+                        .insert_header("location", format!("{}/internal", second.uri())),
                 )
                 .mount(&first)
                 .await;
@@ -815,8 +810,10 @@ mod flow {
         assert_eq!(bot.operator_context("123").await.unwrap().company().ai_config.lead_webhook_url, None);
         // A public https URL is accepted (a name that does not resolve here is checked again
         // at connect time).
-        let cfg =
-            AiConfig { lead_webhook_url: Some("https://hooks.example.com/lead".into()), ..AiConfig::default() };
+        let cfg = AiConfig {
+            lead_webhook_url: Some("https://hooks.example.com/lead".into()),
+            ..AiConfig::default()
+        };
         bot.set_ai_config(&op, &cfg).await.unwrap();
         // A company created with an internal webhook is refused too.
         let mut new = chatbot_core::NewCompany {

@@ -152,10 +152,9 @@ async fn the_ai_config_route_is_for_the_operator_and_refuses_internal_webhooks()
         "https://[::ffff:192.168.1.1]/hook",
         "http://hooks.example.com/lead",
     ] {
-        let (st, v) = status_json(
-            patch(chatbot_tests::ADMIN_TOKEN, json!({"lead_webhook_url": url})).await.unwrap(),
-        )
-        .await;
+        let (st, v) =
+            status_json(patch(chatbot_tests::ADMIN_TOKEN, json!({"lead_webhook_url": url})).await.unwrap())
+                .await;
         assert_eq!(st, 422, "{url}: {v}");
         assert_eq!(v["error"]["field"], "lead_webhook_url", "{url}: {v}");
     }
@@ -169,7 +168,10 @@ async fn the_ai_config_route_is_for_the_operator_and_refuses_internal_webhooks()
     )
     .await;
     assert_eq!(st, 200, "{v}");
-    assert_eq!((v["lead_webhook_url"].as_str(), v["daily_token_budget"].as_u64()), (Some("https://hooks.example.com/lead"), Some(5)));
+    assert_eq!(
+        (v["lead_webhook_url"].as_str(), v["daily_token_budget"].as_u64()),
+        (Some("https://hooks.example.com/lead"), Some(5))
+    );
     let stored = s.bot.operator_context("123").await.unwrap().company().ai_config.clone();
     assert_eq!(stored.daily_token_budget, Some(5));
     s.shutdown().await;

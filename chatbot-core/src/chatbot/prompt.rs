@@ -68,9 +68,9 @@ Answer from the reference text below; if it does not contain the answer, say you
 fn fence_marker(passages: &[Passage]) -> String {
     loop {
         let marker = format!("reference-{}", hex::encode(rand::random::<[u8; 16]>()));
-        let clash = passages.iter().any(|p| {
-            p.text.contains(&marker) || p.source.as_deref().is_some_and(|s| s.contains(&marker))
-        });
+        let clash = passages
+            .iter()
+            .any(|p| p.text.contains(&marker) || p.source.as_deref().is_some_and(|s| s.contains(&marker)));
         if !clash {
             return marker;
         }
@@ -97,7 +97,12 @@ mod tests {
     use super::*;
 
     fn passage(text: &str) -> Passage {
-        Passage { text: text.into(), source: Some("https://shop.example/faq".into()), title: None, score: 1.0 }
+        Passage {
+            text: text.into(),
+            source: Some("https://shop.example/faq".into()),
+            title: None,
+            score: 1.0,
+        }
     }
 
     /// The fence opens once and closes once, at the very end; every document sits inside.

@@ -147,7 +147,12 @@ impl Chatbot {
         if self
             .inner
             .last_session_purge
-            .compare_exchange(last, stamp, std::sync::atomic::Ordering::Relaxed, std::sync::atomic::Ordering::Relaxed)
+            .compare_exchange(
+                last,
+                stamp,
+                std::sync::atomic::Ordering::Relaxed,
+                std::sync::atomic::Ordering::Relaxed,
+            )
             .is_err()
         {
             return;

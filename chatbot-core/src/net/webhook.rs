@@ -23,8 +23,8 @@ use serde_json::json;
 use sha2::Sha256;
 use tracing::{info, warn};
 
-use super::retry::{RetryPolicy, Transience, is_transient_status, retry, retry_after};
 use super::guard::{GuardedResolver, check_literal_host, non_public_reason};
+use super::retry::{RetryPolicy, Transience, is_transient_status, retry, retry_after};
 use crate::error::{Error, Result};
 use crate::lead::Lead;
 use crate::metrics::Metrics;
@@ -90,7 +90,8 @@ impl WebhookRules {
         else {
             return Ok(());
         };
-        let lookup = tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host((host, port))).await;
+        let lookup =
+            tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host((host, port))).await;
         let Ok(Ok(addrs)) = lookup else { return Ok(()) };
         // Every address must be public: a name with one internal address is refused outright.
         for a in addrs {

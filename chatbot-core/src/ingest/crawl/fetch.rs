@@ -13,9 +13,9 @@ use url::Url;
 use super::{SiteOptions, dedup_key};
 use crate::error::{Error, Result};
 use crate::ingest::IngestOptions;
-use crate::net::guard::GuardedResolver;
 use crate::ingest::pipeline::Reporter;
 use crate::ingest::target::Sinks;
+use crate::net::guard::GuardedResolver;
 
 /// The crawl's HTTP client: manual redirects (each hop is checked here), no proxy, and the
 /// public-address guard (`crate::net::guard`) on every name it resolves.
@@ -33,8 +33,9 @@ pub(super) fn build_client(site: &SiteOptions) -> Result<reqwest::Client> {
 
 /// The public-address guard on a URL's literal IP host, with the crawler's opt-in named.
 pub(super) fn check_literal_host(url: &Url, allow_private: bool) -> std::result::Result<(), String> {
-    crate::net::guard::check_literal_host(url, allow_private)
-        .map_err(|why| format!("{why}: not a public address (use --allow-private to crawl private addresses)"))
+    crate::net::guard::check_literal_host(url, allow_private).map_err(|why| {
+        format!("{why}: not a public address (use --allow-private to crawl private addresses)")
+    })
 }
 
 /// What one crawl shares between its page tasks.

@@ -23,13 +23,13 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use self::fetch::Ctx;
-pub use crate::net::guard::is_public_ip;
 pub use self::sitemap::parse_sitemap;
 use super::IngestOptions;
 use super::chunk::Chunker;
 use super::pipeline::{EventSink, Indexer, IngestEvent, IngestSummary, Reporter};
 use super::target::IndexTarget;
 use crate::error::{Error, Result};
+pub use crate::net::guard::is_public_ip;
 
 /// The crawler's User-Agent; robots.txt groups are matched on its product token.
 pub const USER_AGENT: &str = concat!(

@@ -23,7 +23,9 @@ pub(super) fn join_all<T>(handles: Vec<std::thread::ScopedJoinHandle<'_, T>>) ->
     }
     if panicked > 0 {
         tracing::error!(threads = panicked, "a local index scoring thread panicked");
-        return Err(Error::Internal(format!("{panicked} local index scoring thread(s) panicked; no results")));
+        return Err(Error::Internal(format!(
+            "{panicked} local index scoring thread(s) panicked; no results"
+        )));
     }
     Ok(out)
 }

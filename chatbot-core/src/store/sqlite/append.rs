@@ -6,8 +6,8 @@ use std::sync::Arc;
 use sqlx::sqlite::SqliteRow;
 
 use super::SqliteStore;
-use super::group_commit::WriteFn;
 use super::conn::query;
+use super::group_commit::WriteFn;
 use crate::conversation::{Conversation, Message};
 use crate::error::{Error, Result};
 use crate::lead::Lead;
@@ -142,17 +142,17 @@ pub(super) async fn upsert_conversation(
     let multi = lead.is_some();
     let lead = lead.cloned().map(Arc::new);
     let write: WriteFn<Vec<SqliteRow>> = Box::new(move |conn| {
-            let (d, lead) = (d.clone(), lead.clone());
-            Box::pin(async move {
-                let (sql, cid, uid, sid, encoded) = &*d;
-                let mut q = Write::new(sql.clone()).bind(cid).bind(uid).bind(sid).bind(now());
-                q = encoded.iter().fold(q, |q, m| q.bind(m));
-                if let Some(l) = lead.as_deref() {
-                    q = with_lead(q, l)?;
-                }
-                Ok(query(q.0).fetch_all(conn).await?)
-            })
-        });
+        let (d, lead) = (d.clone(), lead.clone());
+        Box::pin(async move {
+            let (sql, cid, uid, sid, encoded) = &*d;
+            let mut q = Write::new(sql.clone()).bind(cid).bind(uid).bind(sid).bind(now());
+            q = encoded.iter().fold(q, |q, m| q.bind(m));
+            if let Some(l) = lead.as_deref() {
+                q = with_lead(q, l)?;
+            }
+            Ok(query(q.0).fetch_all(conn).await?)
+        })
+    });
     // With the lead insert the command holds two statements: atomic even alone in its batch.
     let rows = if multi { store.group.write_multi(write).await? } else { store.group.write(write).await? };
     let conv = Conversation::from_columns(returned(rows.first(), "conversation upsert")?)?;
