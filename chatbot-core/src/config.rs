@@ -57,7 +57,13 @@ pub struct Config {
     pub model_timeout: Duration,
     /// Longest accepted visitor message, in characters.
     pub max_message_chars: usize,
+    /// How long a partner-chat visitor token stays valid after its last use
+    /// (`CHATBOT_VISITOR_TOKEN_TTL_DAYS`, default 30 days; sliding).
+    pub visitor_token_ttl: Duration,
 }
+
+/// Default inactivity after which a visitor token expires.
+pub const DEFAULT_VISITOR_TOKEN_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 
 pub const DEFAULT_DATA_DIR: &str = "chatbot-data";
 pub const DEFAULT_CHAT_MODEL: &str = "gpt-4o-mini";
@@ -87,6 +93,7 @@ impl Config {
             history_token_budget: 1500,
             model_timeout: Duration::from_secs(30),
             max_message_chars: 4000,
+            visitor_token_ttl: DEFAULT_VISITOR_TOKEN_TTL,
         }
     }
 
@@ -200,6 +207,12 @@ impl Config {
                 .map_err(|_| Error::Config("CHATBOT_MODEL_TIMEOUT_SECS must be a whole number".into()))?;
             c.model_timeout = Duration::from_secs(secs.max(1));
         }
+        if let Some(d) = get("CHATBOT_VISITOR_TOKEN_TTL_DAYS") {
+            let days: u64 = d.parse().ok().filter(|d| (1..=3650).contains(d)).ok_or_else(|| {
+                Error::Config("CHATBOT_VISITOR_TOKEN_TTL_DAYS must be a whole number of days from 1 to 3650".into())
+            })?;
+            c.visitor_token_ttl = Duration::from_secs(days * 24 * 3600);
+        }
         Ok(c)
     }
 }
@@ -234,5 +247,16 @@ mod tests {
         assert_eq!(c.embedder, EmbedderChoice::Offline);
         assert!(cfg(&[("PINECONE_API_KEY", "p")]).is_err());
         assert!(cfg(&[("CHATBOT_VECTOR_STORE", "milvus")]).is_err());
+    }
+
+    #[test]
+    fn visitor_token_ttl() {
+        assert_eq!(cfg(&[]).unwrap().visitor_token_ttl, DEFAULT_VISITOR_TOKEN_TTL);
+        let c = cfg(&[("CHATBOT_VISITOR_TOKEN_TTL_DAYS", "7")]).unwrap();
+        assert_eq!(c.visitor_token_ttl, Duration::from_secs(7 * 24 * 3600));
+        for bad in ["0", "-1", "x", "3651"] {
+            let e = cfg(&[("CHATBOT_VISITOR_TOKEN_TTL_DAYS", bad)]).unwrap_err().to_string();
+            assert!(e.contains("CHATBOT_VISITOR_TOKEN_TTL_DAYS"), "{e}");
+        }
     }
 }

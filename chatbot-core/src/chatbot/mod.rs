@@ -28,6 +28,7 @@ mod retrieve;
 mod session;
 mod turn;
 mod types;
+mod visitor;
 
 pub use admin::AiConfigPatch;
 pub use answer::BudgetStatus;
@@ -66,6 +67,8 @@ struct Inner {
     chunks: GenCache<(String, String), Arc<ChunkRecord>>,
     /// Per-company corpus statistics for query embedding (embedders that use them).
     corpus_stats: crate::rag::stats::StatsCache,
+    /// Visitor tokens issued by this instance (paces the purge of expired ones).
+    visitor_tokens_issued: std::sync::atomic::AtomicU64,
 }
 
 /// How long a query trusts an earlier embedder-identity check of its company. Only another
@@ -126,6 +129,7 @@ impl Chatbot {
                 identity_ok: GenCache::new(IDENTITY_CACHE_ENTRIES, IDENTITY_RECHECK),
                 chunks: GenCache::new(CHUNK_CACHE_ENTRIES, CHUNK_CACHE_AGE),
                 corpus_stats: crate::rag::stats::StatsCache::new(),
+                visitor_tokens_issued: std::sync::atomic::AtomicU64::new(0),
             }),
         }
     }
