@@ -99,7 +99,8 @@ impl Chatbot {
                 (Some(*l), step.became_ready)
             }
             TargetLead::BySession => match new_lead {
-                Some((l, step)) => {
+                Some((mut l, step)) => {
+                    self.backfill_lead(ctx, &mut l, &conv.messages).await?;
                     self.lead_saved(ctx, &l, step);
                     (Some(l), step.became_ready)
                 }
