@@ -365,6 +365,13 @@ async fn widget_works_in_a_real_browser() {
     let token = browser.js("return localStorage.getItem('chatbot_token_123');").await;
     assert!(token.as_str().is_some_and(|t| t.starts_with("vt_")), "the widget keeps its visitor token: {token}");
     const FOLLOW_UP: &str = "Do you ship abroad?";
+    browser.click(r#"[data-chatbot-widget="123"] button[aria-label^="Open chat"]"#).await;
+    browser
+        .wait_for(
+            "the panel to open again",
+            &format!("const st = (function () {{ {STATE} }})(); return st && st.panel_visible ? st : null;"),
+        )
+        .await;
     browser.type_into(r#"[data-chatbot-widget="123"] form input"#, FOLLOW_UP).await;
     browser.click(r#"[data-chatbot-widget="123"] form button[type="submit"]"#).await;
     browser
