@@ -186,7 +186,9 @@ pub fn generate_visitor_token() -> String {
 pub fn is_visitor_token_shaped(token: &str) -> bool {
     token.len() == VISITOR_TOKEN_LEN
         && token.starts_with(VISITOR_TOKEN_PREFIX)
-        && token[VISITOR_TOKEN_PREFIX.len()..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && token[VISITOR_TOKEN_PREFIX.len()..]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// A company's identity secret as stored. Unlike API keys it cannot be stored only hashed: the

@@ -209,7 +209,9 @@ impl Config {
         }
         if let Some(d) = get("CHATBOT_VISITOR_TOKEN_TTL_DAYS") {
             let days: u64 = d.parse().ok().filter(|d| (1..=3650).contains(d)).ok_or_else(|| {
-                Error::Config("CHATBOT_VISITOR_TOKEN_TTL_DAYS must be a whole number of days from 1 to 3650".into())
+                Error::Config(
+                    "CHATBOT_VISITOR_TOKEN_TTL_DAYS must be a whole number of days from 1 to 3650".into(),
+                )
             })?;
             c.visitor_token_ttl = Duration::from_secs(days * 24 * 3600);
         }

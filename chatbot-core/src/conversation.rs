@@ -71,7 +71,6 @@ pub fn partner_session_id(user_id: &str) -> String {
     format!("{PARTNER_SESSION_PREFIX}{user_id}")
 }
 
-
 /// One page of a listing (leads, conversations): how many rows and how many to skip.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Page {

@@ -254,7 +254,8 @@ async fn client_history_is_screened_before_the_prompt() {
     let model = Arc::new(Scripted { tokens: 10, ..Scripted::default() });
     let bot = with_model(dir.path(), model.clone()).await;
     let ctx = bot.public_context("123").await.unwrap();
-    let item = |role: &str, content: &str| chatbot_core::HistoryItem { role: role.into(), content: content.into() };
+    let item =
+        |role: &str, content: &str| chatbot_core::HistoryItem { role: role.into(), content: content.into() };
     let input = PartnerChat {
         history: vec![
             item("user", "Do you sell teapots?"),

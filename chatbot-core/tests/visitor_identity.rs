@@ -83,7 +83,10 @@ async fn the_visitor_token_continues_the_conversation_json_and_stream() {
 
     // Plain: same conversation, same token, the name given earlier in it may be used.
     let r2 = chat(&bot, &ctx, say("my email is jane@example.com", "someone-else", Some(&token))).await;
-    assert_eq!((r2.session_id.as_str(), r2.visitor_token.as_deref()), (r1.session_id.as_str(), Some(token.as_str())));
+    assert_eq!(
+        (r2.session_id.as_str(), r2.visitor_token.as_deref()),
+        (r1.session_id.as_str(), Some(token.as_str()))
+    );
     assert_eq!(r2.user_id, "visitor-1", "the conversation's label, not the new user_id");
     assert!(r2.lead.as_ref().unwrap().is_lead_ready);
     assert!(r2.message.contains("Jane Doe"), "{}", r2.message);
@@ -99,7 +102,10 @@ async fn the_visitor_token_continues_the_conversation_json_and_stream() {
         }
     }
     let done = done.unwrap();
-    assert_eq!((done.session_id.as_str(), done.visitor_token.as_deref()), (r1.session_id.as_str(), Some(token.as_str())));
+    assert_eq!(
+        (done.session_id.as_str(), done.visitor_token.as_deref()),
+        (r1.session_id.as_str(), Some(token.as_str()))
+    );
     let conv = bot.store_unchecked().get_conversation("123", &r1.session_id).await.unwrap().unwrap();
     assert_eq!(conv.messages.iter().filter(|m| m.role == Role::User).count(), 3);
     assert_eq!(admin_leads(&bot, "123").await.len(), 1);
@@ -282,8 +288,11 @@ async fn new_conversations_are_capped_per_company() {
     let op = bot.operator_context("123").await.unwrap();
     let bad = AiConfig { max_new_conversations_per_minute: Some(0), ..AiConfig::default() };
     let e = bot.set_ai_config(&op, &bad).await.unwrap_err();
-    assert!(matches!(e, Error::Invalid { ref field, .. } if field == "ai_config.max_new_conversations_per_minute"));
-    let patch = chatbot_core::AiConfigPatch { max_new_conversations_per_minute: Some(2), ..Default::default() };
+    assert!(
+        matches!(e, Error::Invalid { ref field, .. } if field == "ai_config.max_new_conversations_per_minute")
+    );
+    let patch =
+        chatbot_core::AiConfigPatch { max_new_conversations_per_minute: Some(2), ..Default::default() };
     bot.update_ai_config(&op, &patch).await.unwrap();
     let ctx = bot.public_context("123").await.unwrap();
     let r = chat(&bot, &ctx, PartnerChat::new("Hello")).await;
@@ -294,7 +303,8 @@ async fn new_conversations_are_capped_per_company() {
     let e = bot.open_session(&ctx, None, None, ClientInfo::default()).await.unwrap_err();
     assert!(matches!(e, Error::RateLimited { .. }), "{e}");
     let s = bot.open_session(&op, Some("terminal".into()), None, ClientInfo::default()).await.unwrap();
-    let input = ChatInput { session_id: s.session_id, message: "Hello".into(), client: ClientInfo::default() };
+    let input =
+        ChatInput { session_id: s.session_id, message: "Hello".into(), client: ClientInfo::default() };
     bot.chat(&op, input).await.unwrap();
     // A continuing conversation is not new.
     let again = chat(&bot, &ctx, say("and shipping?", "x", r.visitor_token.as_deref())).await;

@@ -32,7 +32,11 @@ struct HistoryBody {
 impl PartnerChatBody {
     /// The core's input; `header_token` is the `X-Visitor-Token` header, used when the body has
     /// no `visitor_token`.
-    pub fn into_input(self, client: ClientInfo, header_token: Option<String>) -> Result<PartnerChat, ApiError> {
+    pub fn into_input(
+        self,
+        client: ClientInfo,
+        header_token: Option<String>,
+    ) -> Result<PartnerChat, ApiError> {
         let history = self
             .history
             .unwrap_or_default()
@@ -235,7 +239,10 @@ mod tests {
         assert_eq!(input.visitor_token.as_deref(), Some("vt_b"), "the body wins over the header");
         let b = parse::<PartnerChatBody>(br#"{"message":"hi","user_signature":"ab"}"#).unwrap();
         let input = b.into_input(ClientInfo::default(), Some("vt_h".into())).unwrap();
-        assert_eq!((input.visitor_token.as_deref(), input.user_signature.as_deref()), (Some("vt_h"), Some("ab")));
+        assert_eq!(
+            (input.visitor_token.as_deref(), input.user_signature.as_deref()),
+            (Some("vt_h"), Some("ab"))
+        );
         let b = parse::<PartnerChatBody>(br#"{"message":"hi","extra":{"ignored":1}}"#).unwrap();
         assert_eq!(b.into_input(ClientInfo::default(), None).unwrap().message, "hi");
         let (cid, body) =

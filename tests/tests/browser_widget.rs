@@ -363,7 +363,10 @@ async fn widget_works_in_a_real_browser() {
 
     // ---- the widget keeps the visitor token and sends it back: the conversation continues
     let token = browser.js("return localStorage.getItem('chatbot_token_123');").await;
-    assert!(token.as_str().is_some_and(|t| t.starts_with("vt_")), "the widget keeps its visitor token: {token}");
+    assert!(
+        token.as_str().is_some_and(|t| t.starts_with("vt_")),
+        "the widget keeps its visitor token: {token}"
+    );
     const FOLLOW_UP: &str = "Do you ship abroad?";
     browser.click(r#"[data-chatbot-widget="123"] button[aria-label^="Open chat"]"#).await;
     browser

@@ -108,7 +108,8 @@ async fn signatures_bind_a_user_and_a_wrong_one_is_401() {
     assert_eq!(st, 200, "{a}");
     assert!(a["visitor_token"].is_string());
     let (st, b) =
-        pc(&s, json!({"message": "jane@example.com is my email", "user_id": "crm-7", "user_signature": sig})).await;
+        pc(&s, json!({"message": "jane@example.com is my email", "user_id": "crm-7", "user_signature": sig}))
+            .await;
     assert_eq!(st, 200, "{b}");
     assert!(b["message"].as_str().unwrap().contains("Jane Doe"), "same user, same conversation: {b}");
     let wrong = identity_signature(&secret, "crm-8");
@@ -126,7 +127,8 @@ async fn the_new_conversation_cap_answers_429_with_retry_after() {
     let s = TestServer::start().await;
     s.demo().await;
     let op = s.bot.operator_context("123").await.unwrap();
-    let patch = chatbot_core::AiConfigPatch { max_new_conversations_per_minute: Some(1), ..Default::default() };
+    let patch =
+        chatbot_core::AiConfigPatch { max_new_conversations_per_minute: Some(1), ..Default::default() };
     s.bot.update_ai_config(&op, &patch).await.unwrap();
     let (st, first) = pc(&s, json!({"message": "Hello"})).await;
     assert_eq!(st, 200);
@@ -135,7 +137,8 @@ async fn the_new_conversation_cap_answers_429_with_retry_after() {
     let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!(retry >= 1);
     // The visitor who has a conversation goes on.
-    let (st, _) = pc(&s, json!({"message": "Do you ship abroad?", "visitor_token": first["visitor_token"]})).await;
+    let (st, _) =
+        pc(&s, json!({"message": "Do you ship abroad?", "visitor_token": first["visitor_token"]})).await;
     assert_eq!(st, 200);
     s.shutdown().await;
 }

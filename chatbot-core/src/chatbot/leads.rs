@@ -122,13 +122,19 @@ impl Chatbot {
     /// A partner lead made after its conversation began: what the visitor's earlier messages say
     /// about the request (the first real request, profile fields the later ones left unset).
     /// They held no contact details (any would have made the lead then), so only these.
-    pub(super) async fn backfill_lead(&self, ctx: &TenantContext, l: &mut Lead, earlier: &[Message]) -> Result<()> {
+    pub(super) async fn backfill_lead(
+        &self,
+        ctx: &TenantContext,
+        l: &mut Lead,
+        earlier: &[Message],
+    ) -> Result<()> {
         let visitor: Vec<&str> =
             earlier.iter().filter(|m| m.role == Role::User).map(|m| m.content.as_str()).collect();
         if visitor.is_empty() {
             return Ok(());
         }
-        let first_request = visitor.iter().find(|t| extract::is_real_request(t)).map(|t| t.trim().to_string());
+        let first_request =
+            visitor.iter().find(|t| extract::is_real_request(t)).map(|t| t.trim().to_string());
         let profile: Vec<_> = visitor.iter().flat_map(|t| extract::extract_profile(t)).collect();
         let mut apply = |x: &mut Lead| {
             let mut changed = false;

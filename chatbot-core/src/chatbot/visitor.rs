@@ -71,11 +71,7 @@ impl Chatbot {
             && let Some(rec) = self.valid_token(ctx, t).await?
         {
             self.inner.limiter.check_session(ctx.company_id(), &rec.session_id, per_session)?;
-            return Ok(Visitor {
-                session_id: rec.session_id,
-                user_id: rec.user_id,
-                token: t.to_string(),
-            });
+            return Ok(Visitor { session_id: rec.session_id, user_id: rec.user_id, token: t.to_string() });
         }
         self.check_new_conversation(ctx)?;
         let session_id = auth::random_token(ANONYMOUS_CONVERSATION_PREFIX, 24);
@@ -100,11 +96,17 @@ impl Chatbot {
     }
 
     fn token_ttl(&self) -> chrono::TimeDelta {
-        chrono::TimeDelta::from_std(self.inner.config.visitor_token_ttl).unwrap_or(chrono::TimeDelta::days(30))
+        chrono::TimeDelta::from_std(self.inner.config.visitor_token_ttl)
+            .unwrap_or(chrono::TimeDelta::days(30))
     }
 
     /// Issue and store (hashed) a token for the conversation.
-    async fn issue_visitor_token(&self, ctx: &TenantContext, session_id: &str, user_id: &str) -> Result<String> {
+    async fn issue_visitor_token(
+        &self,
+        ctx: &TenantContext,
+        session_id: &str,
+        user_id: &str,
+    ) -> Result<String> {
         let token = auth::generate_visitor_token();
         let now = Utc::now();
         let rec = VisitorToken {

@@ -230,12 +230,6 @@ pub trait Store:
 }
 
 impl<T> Store for T where
-    T: StoreAdmin
-        + TenantStore
-        + ConversationStore
-        + LeadStore
-        + KnowledgeStore
-        + UsageStore
-        + IdentityStore
+    T: StoreAdmin + TenantStore + ConversationStore + LeadStore + KnowledgeStore + UsageStore + IdentityStore
 {
 }

@@ -303,11 +303,8 @@ macro_rules! identity_secret_cols {
     };
 }
 
-pub(crate) const INSERT_VISITOR_TOKEN: &str = concat!(
-    "INSERT INTO visitor_tokens (",
-    visitor_token_cols!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7)"
-);
+pub(crate) const INSERT_VISITOR_TOKEN: &str =
+    concat!("INSERT INTO visitor_tokens (", visitor_token_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7)");
 
 pub(crate) const FIND_VISITOR_TOKEN: &str = concat!(
     "SELECT ",
