@@ -196,6 +196,15 @@ async fn expired_unknown_and_malformed_tokens() {
     }
     // An empty token counts as none.
     assert!(bot.partner_chat(&ctx, say("hi", "v", Some("  "))).await.is_ok());
+
+    // Deleting a conversation deletes its tokens: the next request starts afresh.
+    let r = chat(&bot, &ctx, say("Do you ship to Belgium?", "v", None)).await;
+    let token = r.visitor_token.unwrap();
+    let op = bot.operator_context("123").await.unwrap();
+    bot.delete_conversation(&op, &r.session_id).await.unwrap();
+    assert!(bot.store_unchecked().find_visitor_token("123", &hash_key(&token)).await.unwrap().is_none());
+    let after = chat(&bot, &ctx, say("hello?", "v", Some(&token))).await;
+    assert_ne!(after.session_id, r.session_id);
 }
 
 /// `chatbot keys create ID --kind identity`: signed user ids continue their conversation (and

@@ -235,6 +235,8 @@ impl Chatbot {
     pub async fn delete_conversation(&self, ctx: &TenantContext, session_id: &str) -> Result<()> {
         ctx.require_admin()?;
         if self.store().delete_conversation(ctx.company_id(), session_id).await? {
+            // Its visitor tokens go with it (a later request with one starts afresh).
+            self.store().delete_visitor_tokens(ctx.company_id(), session_id).await?;
             Ok(())
         } else {
             Err(Error::not_found(format!("conversation {session_id}")))

@@ -75,6 +75,8 @@ impl Chatbot {
         }
         self.check_new_conversation(ctx)?;
         let session_id = auth::random_token(ANONYMOUS_CONVERSATION_PREFIX, 24);
+        // The first request counts against the conversation's limit like every later one.
+        self.inner.limiter.check_session(ctx.company_id(), &session_id, per_session)?;
         let token = self.issue_visitor_token(ctx, &session_id, &label).await?;
         Ok(Visitor { session_id, user_id: label, token })
     }

@@ -208,6 +208,9 @@ pub trait IdentityStore: Send + Sync + 'static {
     ) -> Result<bool>;
     /// Delete every token that expired before `now`; how many.
     async fn purge_visitor_tokens(&self, now: DateTime<Utc>) -> Result<u64>;
+    /// Delete the tokens of one conversation of `company_id` (the conversation was deleted);
+    /// how many.
+    async fn delete_visitor_tokens(&self, company_id: &str, session_id: &str) -> Result<u64>;
 
     // --- identity secrets ---
     /// Insert the secret unless its company already has `max_active` unrevoked ones (one atomic

@@ -57,6 +57,16 @@ pub async fn visitor_tokens_insert_find_touch_purge(store: &Arc<dyn Store>) {
 
     // A hash is unique.
     assert!(s.insert_visitor_token(&a).await.is_err());
+
+    // Deleting a conversation's tokens is scoped to its company.
+    let (_, a2) = token("A", "pcv_a");
+    let (_, b2) = token("B", "pcv_a");
+    s.insert_visitor_token(&a2).await.unwrap();
+    s.insert_visitor_token(&b2).await.unwrap();
+    assert_eq!(s.delete_visitor_tokens("A", "pcv_a").await.unwrap(), 2);
+    assert!(s.find_visitor_token("A", &a.token_hash).await.unwrap().is_none());
+    assert!(s.find_visitor_token("B", &b2.token_hash).await.unwrap().is_some(), "B's untouched");
+    assert_eq!(s.delete_visitor_tokens("A", "pcv_a").await.unwrap(), 0);
 }
 
 /// At most `max_active` unrevoked identity secrets per company; listing and revocation per

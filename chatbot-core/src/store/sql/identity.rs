@@ -47,6 +47,10 @@ impl<B: SqlBackend> IdentityStore for B {
         self.write(Write::new(text::PURGE_VISITOR_TOKENS).bind(now)).await
     }
 
+    async fn delete_visitor_tokens(&self, company_id: &str, session_id: &str) -> Result<u64> {
+        self.write(Write::new(text::DELETE_CONVERSATION_TOKENS).bind(company_id).bind(session_id)).await
+    }
+
     async fn insert_identity_secret(&self, s: &IdentitySecret, max_active: u32) -> Result<bool> {
         let q = Write::new(text::INSERT_IDENTITY_SECRET)
             .bind(&s.key_id)

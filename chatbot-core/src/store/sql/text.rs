@@ -317,6 +317,9 @@ pub(crate) const TOUCH_VISITOR_TOKEN: &str = "UPDATE visitor_tokens SET last_use
 
 pub(crate) const PURGE_VISITOR_TOKENS: &str = "DELETE FROM visitor_tokens WHERE expires_at <= $1";
 
+pub(crate) const DELETE_CONVERSATION_TOKENS: &str =
+    "DELETE FROM visitor_tokens WHERE company_id = $1 AND session_id = $2";
+
 /// Insert unless the company has `$7` unrevoked secrets already (one statement, so two
 /// concurrent creations on SQLite's single writer cannot both pass the count).
 pub(crate) const INSERT_IDENTITY_SECRET: &str = concat!(
