@@ -191,9 +191,39 @@ fn companies_and_keys() {
     assert_eq!(env.run(&["keys", "revoke", "key_nope"]).status.code(), Some(3));
     assert_eq!(env.run(&["keys", "create", "nope", "--kind", "secret"]).status.code(), Some(3));
 
+    // Identity secrets: printed once, at most two active (rotation), listed and revoked like keys.
+    let first = env.ok(&["keys", "create", "acme", "--kind", "identity"]);
+    let first = first.trim();
+    assert!(first.starts_with("idsec_") && first.len() > 40, "{first}");
+    env.ok(&["keys", "create", "acme", "--kind", "identity"]);
+    let third = env.run(&["keys", "create", "acme", "--kind", "identity"]);
+    assert!(!third.status.success(), "a third active identity secret is refused");
+    assert!(String::from_utf8_lossy(&third.stderr).contains("revoke"), "{third:?}");
+    let keys = env.json(&["keys", "list", "acme"]);
+    let ids: Vec<&Value> = keys.as_array().unwrap().iter().filter(|k| k["kind"] == "identity").collect();
+    assert_eq!(ids.len(), 2, "{keys}");
+    assert!(!serde_json::to_string(&keys).unwrap().contains(&first[6..]), "secrets are never listed");
+    env.ok(&["keys", "revoke", ids[0]["key_id"].as_str().unwrap()]);
+    env.ok(&["keys", "create", "acme", "--kind", "identity"]);
+
     env.ok(&["company", "deactivate", "acme"]);
     let shown = env.json(&["company", "show", "acme"]);
     assert_eq!(shown["company"]["is_active"], false);
+}
+
+#[test]
+fn new_conversation_cap_is_configured_from_the_cli() {
+    let env = Env::new();
+    env.ok(&["demo", "seed"]);
+    let c = env.json(&["company", "ai-config", "123", "--max-new-conversations-per-minute", "1"]);
+    assert_eq!(c["max_new_conversations_per_minute"], 1, "{c}");
+    let out = env.run(&["company", "ai-config", "123", "--max-new-conversations-per-minute", "0"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("max_new_conversations_per_minute"));
+    // (The terminal chat's exemption is tested in chatbot-core's visitor_identity tests: each
+    // CLI run is a new process with its own limiter.)
+    let r = env.json(&["chat", "123", "--message", "What are your opening hours?"]);
+    assert!(r["message"].as_str().is_some_and(|m| !m.is_empty()), "{r}");
 }
 
 #[test]

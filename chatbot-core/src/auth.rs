@@ -1,9 +1,15 @@
 //! API keys: publishable (`pk_...`, for the public widget) and secret (`sk_...`, for settings
 //! writes and the company admin API). A key is shown once; only its SHA-256 hash and a short
 //! display prefix are stored. Lookups go by hash, and the final comparison is constant-time.
+//!
+//! Visitor identity on partner chat: [`VisitorToken`]s (`vt_...`, issued with a visitor's first
+//! reply, stored hashed like keys) and per-company identity secrets (`idsec_...`,
+//! [`KeyKind::Identity`]) with which an integrator's backend signs a known user id
+//! ([`identity_signature`]).
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
 use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -17,6 +23,9 @@ use crate::error::{Error, Result};
 pub enum KeyKind {
     Publishable,
     Secret,
+    /// An identity secret (`idsec_...`): signs visitor user ids for partner chat. Not a bearer
+    /// credential; kept readable (it must be, to compute HMACs), at most two active per company.
+    Identity,
 }
 
 impl KeyKind {
@@ -24,6 +33,7 @@ impl KeyKind {
         match self {
             Self::Publishable => "pk_",
             Self::Secret => "sk_",
+            Self::Identity => "idsec_",
         }
     }
 
@@ -31,6 +41,7 @@ impl KeyKind {
         match self {
             Self::Publishable => "publishable",
             Self::Secret => "secret",
+            Self::Identity => "identity",
         }
     }
 
@@ -40,11 +51,13 @@ impl KeyKind {
         match s {
             "publishable" | "pk" => Ok(Self::Publishable),
             "secret" | "sk" => Ok(Self::Secret),
-            _ => Err(Error::invalid("kind", "must be publishable or secret")),
+            "identity" => Ok(Self::Identity),
+            _ => Err(Error::invalid("kind", "must be publishable, secret or identity")),
         }
     }
 
-    /// The kind a presented key claims by its prefix.
+    /// The kind a presented bearer key claims by its prefix (identity secrets are never bearer
+    /// credentials: `None` for them).
     pub fn of_token(token: &str) -> Option<Self> {
         if token.starts_with("pk_") {
             Some(Self::Publishable)
@@ -92,7 +105,9 @@ pub struct IssuedKey {
     pub record: ApiKey,
 }
 
-/// Generate a key of `kind` for `company_id`: 256 random bits, base64url.
+/// Generate a key of `kind` for `company_id`: 256 random bits, base64url. For
+/// [`KeyKind::Identity`] the record's `key_hash` is the hash as for any key (the secret itself is
+/// stored by [`crate::Chatbot::create_key`] as an [`IdentitySecret`]).
 pub fn generate_key(company_id: &str, kind: KeyKind) -> IssuedKey {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
@@ -132,6 +147,117 @@ pub fn ct_eq(a: &str, b: &str) -> bool {
     ha.ct_eq(&hb).into()
 }
 
+/// What a visitor token starts with.
+pub const VISITOR_TOKEN_PREFIX: &str = "vt_";
+/// Random bytes in a visitor token (256 bits).
+const VISITOR_TOKEN_BYTES: usize = 32;
+/// Characters of a visitor token: the prefix and 43 base64url characters.
+pub const VISITOR_TOKEN_LEN: usize = 3 + 43;
+
+/// A visitor token as stored: its hash, never the token. Valid only for `company_id`, until
+/// `expires_at` (which slides on use).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VisitorToken {
+    /// Hex SHA-256 of the token.
+    pub token_hash: String,
+    pub company_id: String,
+    /// The conversation the token continues.
+    pub session_id: String,
+    /// The visitor's `user_id` label (or the signed user id).
+    pub user_id: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl VisitorToken {
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        now >= self.expires_at
+    }
+}
+
+/// A new visitor token (`vt_` + 256 random bits, base64url); shown to the visitor once.
+pub fn generate_visitor_token() -> String {
+    random_token(VISITOR_TOKEN_PREFIX, VISITOR_TOKEN_BYTES)
+}
+
+/// Whether `token` has the shape of a token this server issues (`vt_` + 43 base64url
+/// characters). Says nothing about whether it is valid.
+pub fn is_visitor_token_shaped(token: &str) -> bool {
+    token.len() == VISITOR_TOKEN_LEN
+        && token.starts_with(VISITOR_TOKEN_PREFIX)
+        && token[VISITOR_TOKEN_PREFIX.len()..]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A company's identity secret as stored. Unlike API keys it cannot be stored only hashed: the
+/// server needs the secret itself to compute HMACs, so it is stored as the webhook signing
+/// secret is (plain, in the database, never shown by listings).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdentitySecret {
+    /// Public identifier (`key_...`), listed and revoked like API keys.
+    pub key_id: String,
+    pub company_id: String,
+    /// First characters, for display.
+    pub prefix: String,
+    #[serde(skip_serializing)]
+    pub secret: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl IdentitySecret {
+    /// The identity secret an [`IssuedKey`] of kind [`KeyKind::Identity`] holds.
+    pub fn from_issued(issued: &IssuedKey) -> Self {
+        Self {
+            key_id: issued.record.key_id.clone(),
+            company_id: issued.record.company_id.clone(),
+            prefix: issued.record.prefix.clone(),
+            secret: issued.token.clone(),
+            created_at: issued.record.created_at,
+            revoked_at: None,
+        }
+    }
+
+    /// The listing view (an [`ApiKey`] of kind [`KeyKind::Identity`]; no hash, no secret).
+    pub fn as_api_key(&self) -> ApiKey {
+        ApiKey {
+            key_id: self.key_id.clone(),
+            company_id: self.company_id.clone(),
+            kind: KeyKind::Identity,
+            prefix: self.prefix.clone(),
+            key_hash: String::new(),
+            created_at: self.created_at,
+            last_used_at: None,
+            revoked_at: self.revoked_at,
+        }
+    }
+}
+
+/// The identity signature of `user_id`: lowercase hex HMAC-SHA256 keyed with the identity
+/// secret's text (as printed by `chatbot keys create ID --kind identity`). What an integrator's
+/// backend computes and sends as `user_signature`.
+pub fn identity_signature(secret: &str, user_id: &str) -> String {
+    match <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()) {
+        Ok(mut mac) => {
+            mac.update(user_id.as_bytes());
+            hex::encode(mac.finalize().into_bytes())
+        }
+        // HMAC takes keys of any length; this arm is never taken.
+        Err(_) => String::new(),
+    }
+}
+
+/// Whether `signature` (hex, either case) is `user_id`'s identity signature under `secret`;
+/// compared in constant time (hmac's `verify_slice`).
+pub fn verify_identity_signature(secret: &str, user_id: &str, signature: &str) -> bool {
+    let Ok(sig) = hex::decode(signature.trim()) else { return false };
+    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()) else { return false };
+    mac.update(user_id.as_bytes());
+    mac.verify_slice(&sig).is_ok()
+}
+
 /// Take the token out of an `Authorization: Bearer ...` header value.
 ///
 /// # Errors
@@ -163,6 +289,34 @@ mod tests {
         assert_eq!(
             KeyKind::of_token(&generate_key("1", KeyKind::Publishable).token),
             Some(KeyKind::Publishable)
+        );
+    }
+
+    #[test]
+    fn visitor_tokens_and_identity_signatures() {
+        let t = generate_visitor_token();
+        assert!(is_visitor_token_shaped(&t), "{t}");
+        assert_ne!(t, generate_visitor_token());
+        for bad in ["", "vt_", "vt_short", &format!("xx{}", &t[2..]), &format!("{}=", &t[..t.len() - 1])] {
+            assert!(!is_visitor_token_shaped(bad), "{bad}");
+        }
+        assert!(!is_visitor_token_shaped(&format!("{}é", &t[..t.len() - 2])));
+        let k = generate_key("c", KeyKind::Identity);
+        assert!(k.token.starts_with("idsec_"));
+        assert_eq!(KeyKind::of_token(&k.token), None, "not a bearer key");
+        let sig = identity_signature(&k.token, "user-42");
+        assert_eq!(sig.len(), 64);
+        assert!(sig.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert!(verify_identity_signature(&k.token, "user-42", &sig));
+        assert!(verify_identity_signature(&k.token, "user-42", &sig.to_uppercase()));
+        assert!(!verify_identity_signature(&k.token, "user-43", &sig));
+        assert!(!verify_identity_signature("idsec_other", "user-42", &sig));
+        assert!(!verify_identity_signature(&k.token, "user-42", "zz"));
+        assert!(!verify_identity_signature(&k.token, "user-42", &sig[..62]));
+        // RFC 4231 test case 2 (key "Jefe").
+        assert_eq!(
+            identity_signature("Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
     }
 

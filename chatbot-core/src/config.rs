@@ -100,7 +100,13 @@ fn flag(name: &str, v: Option<String>) -> Result<bool> {
         Some("1" | "true" | "yes" | "on") => Ok(true),
         Some(other) => Err(Error::Config(format!("{name} must be 1 or 0, got {other:?}"))),
     }
+    /// How long a partner-chat visitor token stays valid after its last use
+    /// (`CHATBOT_VISITOR_TOKEN_TTL_DAYS`, default 30 days; sliding).
+    pub visitor_token_ttl: Duration,
 }
+
+/// Default inactivity after which a visitor token expires.
+pub const DEFAULT_VISITOR_TOKEN_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 
 pub const DEFAULT_DATA_DIR: &str = "chatbot-data";
 pub const DEFAULT_CHAT_MODEL: &str = "gpt-4o-mini";
@@ -132,6 +138,7 @@ impl Config {
             max_message_chars: 4000,
             webhooks: crate::net::webhook::WebhookRules::default(),
             sqlite_synchronous: SqliteSynchronous::Full,
+            visitor_token_ttl: DEFAULT_VISITOR_TOKEN_TTL,
         }
     }
 
@@ -251,6 +258,13 @@ impl Config {
             crate::net::webhook::WebhookRules { allow_private: private, allow_http: http || private };
         if let Some(v) = get("CHATBOT_SQLITE_SYNCHRONOUS") {
             c.sqlite_synchronous = SqliteSynchronous::parse(&v)?;
+        if let Some(d) = get("CHATBOT_VISITOR_TOKEN_TTL_DAYS") {
+            let days: u64 = d.parse().ok().filter(|d| (1..=3650).contains(d)).ok_or_else(|| {
+                Error::Config(
+                    "CHATBOT_VISITOR_TOKEN_TTL_DAYS must be a whole number of days from 1 to 3650".into(),
+                )
+            })?;
+            c.visitor_token_ttl = Duration::from_secs(days * 24 * 3600);
         }
         Ok(c)
     }
@@ -301,5 +315,13 @@ mod tests {
         let c = cfg(&[("CHATBOT_SQLITE_SYNCHRONOUS", "NORMAL")]).unwrap();
         assert_eq!(c.sqlite_synchronous, SqliteSynchronous::Normal);
         assert!(cfg(&[("CHATBOT_SQLITE_SYNCHRONOUS", "off")]).is_err());
+    fn visitor_token_ttl() {
+        assert_eq!(cfg(&[]).unwrap().visitor_token_ttl, DEFAULT_VISITOR_TOKEN_TTL);
+        let c = cfg(&[("CHATBOT_VISITOR_TOKEN_TTL_DAYS", "7")]).unwrap();
+        assert_eq!(c.visitor_token_ttl, Duration::from_secs(7 * 24 * 3600));
+        for bad in ["0", "-1", "x", "3651"] {
+            let e = cfg(&[("CHATBOT_VISITOR_TOKEN_TTL_DAYS", bad)]).unwrap_err().to_string();
+            assert!(e.contains("CHATBOT_VISITOR_TOKEN_TTL_DAYS"), "{e}");
+        }
     }
 }

@@ -1,10 +1,16 @@
-//! Guards: rate limits (per session, per client IP) and topic enforcement. Input size limits
-//! are checked by the engine (`Config::max_message_chars`).
+//! Guards: rate limits (per session, per client IP, new conversations per company), topic
+//! enforcement, and the screening of a client's `history`. Message size limits are checked by
+//! the engine (`Config::max_message_chars`).
 
+mod history;
 mod rate;
 mod topic;
 
-pub use rate::{DEFAULT_PER_IP, DEFAULT_PER_SESSION, RateLimiter, client_ip, parse_trusted_proxies};
+pub use history::{MAX_HISTORY_CHARS, MAX_HISTORY_ITEMS, screen_history};
+pub use rate::{
+    DEFAULT_NEW_CONVERSATIONS_PER_MINUTE, DEFAULT_PER_IP, DEFAULT_PER_SESSION, RateLimiter, client_ip,
+    parse_trusted_proxies,
+};
 pub use topic::{
     STRONG_RELEVANCE, TopicDecision, WEAK_RELEVANCE, classify_topic, injection_reason,
     mentions_allowed_topic, refusal_message,

@@ -281,10 +281,15 @@ mod flow {
         let cfg = AiConfig { rate_limit_per_session: Some(2), ..AiConfig::default() };
         bot.set_ai_config(&op, &cfg).await.unwrap();
         let ctx = bot.public_context("123").await.unwrap();
-        let say = || PartnerChat { user_id: Some("v".into()), ..PartnerChat::new("Do you ship to Belgium?") };
-        bot.partner_chat(&ctx, say()).await.unwrap();
-        bot.partner_chat(&ctx, say()).await.unwrap();
-        let e = bot.partner_chat(&ctx, say()).await.unwrap_err();
+        // One conversation, continued with its visitor token.
+        let say = |token: Option<String>| PartnerChat {
+            user_id: Some("v".into()),
+            visitor_token: token,
+            ..PartnerChat::new("Do you ship to Belgium?")
+        };
+        let token = bot.partner_chat(&ctx, say(None)).await.unwrap().visitor_token;
+        bot.partner_chat(&ctx, say(token.clone())).await.unwrap();
+        let e = bot.partner_chat(&ctx, say(token)).await.unwrap_err();
         assert!(
             matches!(e, Error::RateLimited { retry_after } if (1..=30).contains(&retry_after.as_secs())),
             "{e:?}"

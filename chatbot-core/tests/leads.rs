@@ -582,7 +582,7 @@ mod flow {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use chatbot_core::lead::{ANONYMOUS, LeadFilter};
+    use chatbot_core::lead::LeadFilter;
     use chatbot_core::llm::ExtractiveAnswerer;
     use chatbot_core::providers::webhook::{WebhookRules, verify};
     use chatbot_core::rag::{LocalIndex, OfflineEmbedder};
@@ -612,6 +612,31 @@ mod flow {
         bot
     }
 
+    /// A visitor that sends back the token each reply returns (as the widget does).
+    struct Visitor<'a> {
+        bot: &'a Chatbot,
+        ctx: &'a chatbot_core::TenantContext,
+        token: Option<String>,
+    }
+
+    impl<'a> Visitor<'a> {
+        fn new(bot: &'a Chatbot, ctx: &'a chatbot_core::TenantContext) -> Self {
+            Self { bot, ctx, token: None }
+        }
+
+        async fn say(&mut self, m: &str) -> chatbot_core::ChatReply {
+            let input = PartnerChat {
+                user_id: Some("visitor_1".into()),
+                visitor_token: self.token.clone(),
+                ..PartnerChat::new(m)
+            };
+            let r = self.bot.partner_chat(self.ctx, input).await.unwrap();
+            assert!(r.visitor_token.is_some());
+            self.token.clone_from(&r.visitor_token);
+            r
+        }
+    }
+
     async fn wait_for_requests(server: &MockServer, n: usize) -> Vec<wiremock::Request> {
         for _ in 0..200 {
             let r = server.received_requests().await.unwrap();
@@ -633,23 +658,27 @@ mod flow {
         let cfg = AiConfig { lead_webhook_url: Some(format!("{}/leads", hook.uri())), ..AiConfig::default() };
         bot.set_ai_config(&op, &cfg).await.unwrap();
         let ctx = bot.public_context("123").await.unwrap();
-        let say = |m: &str| PartnerChat { user_id: Some("visitor_1".into()), ..PartnerChat::new(m) };
+        let mut visitor = Visitor::new(&bot, &ctx);
 
-        let r = bot.partner_chat(&ctx, say("Hello")).await.unwrap();
-        let lead = r.lead.unwrap();
-        assert!(!lead.is_lead_ready && lead.message.is_empty() && lead.name == ANONYMOUS);
-        let r = bot.partner_chat(&ctx, say("Do you ship teapots to Belgium?")).await.unwrap();
-        assert_eq!(r.lead.unwrap().message, "Do you ship teapots to Belgium?");
-        let r = bot.partner_chat(&ctx, say("I'm Jane Doe")).await.unwrap();
+        // Anonymous questions make no lead.
+        let r = visitor.say("Hello").await;
+        assert!(r.lead.is_none(), "an anonymous hello makes no lead");
+        let r = visitor.say("Do you ship teapots to Belgium?").await;
+        assert!(r.lead.is_none());
+        let r = visitor.say("I'm Jane Doe").await;
         let lead = r.lead.unwrap();
         assert!(!lead.is_lead_ready, "a name alone is not enough");
         assert_eq!(lead.name, "Jane Doe");
-        let r = bot.partner_chat(&ctx, say("my email is jane@example.com")).await.unwrap();
+        // The lead made now still records the visitor's first request (admin view).
+        let stored = bot.get_lead(&op, &lead.lead_id).await.unwrap();
+        assert_eq!(stored.message, "Do you ship teapots to Belgium?");
+        let r = visitor.say("my email is jane@example.com").await;
         let lead = r.lead.unwrap();
         assert!(lead.is_lead_ready);
         assert!(r.message.contains("Jane Doe"), "the reply confirms: {}", r.message);
-        assert!(lead.ai_summary.starts_with("Jane Doe (jane@example.com)."), "{}", lead.ai_summary);
-        assert!(lead.ai_summary.contains("Belgium"), "{}", lead.ai_summary);
+        let stored = bot.get_lead(&op, &lead.lead_id).await.unwrap();
+        assert!(stored.ai_summary.starts_with("Jane Doe (jane@example.com)."), "{}", stored.ai_summary);
+        assert!(stored.ai_summary.contains("Belgium"), "{}", stored.ai_summary);
 
         // Exactly one signed POST.
         let reqs = wait_for_requests(&hook, 1).await;
@@ -662,8 +691,8 @@ mod flow {
         assert_eq!(v["lead"]["email"], "jane@example.com");
 
         // More messages (and a correction) never send it again.
-        bot.partner_chat(&ctx, say("sorry, my email is actually jane.doe@example.com")).await.unwrap();
-        bot.partner_chat(&ctx, say("thanks!")).await.unwrap();
+        visitor.say("sorry, my email is actually jane.doe@example.com").await;
+        visitor.say("thanks!").await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(hook.received_requests().await.unwrap().len(), 1);
 
@@ -755,22 +784,34 @@ mod flow {
         let dir = tempfile::tempdir().unwrap();
         let bot = bot(&dir).await;
         let ctx = bot.public_context("123").await.unwrap();
+        // Concurrent first messages of one conversation: a user the company's backend signed
+        // (a visitor token exists only after a first reply).
+        let op = bot.operator_context("123").await.unwrap();
+        let secret = bot.create_key(&op, chatbot_core::auth::KeyKind::Identity).await.unwrap().token;
+        let signature = chatbot_core::auth::identity_signature(&secret, "racer");
         let msgs = ["Do you ship to Belgium?", "I'm Jane Doe", "my email is jane@example.com", "Hello"];
         let tasks: Vec<_> = msgs
             .iter()
             .map(|m| {
                 let (bot, ctx) = (bot.clone(), ctx.clone());
-                let input = PartnerChat { user_id: Some("racer".into()), ..PartnerChat::new(*m) };
+                let input = PartnerChat {
+                    user_id: Some("racer".into()),
+                    user_signature: Some(signature.clone()),
+                    ..PartnerChat::new(*m)
+                };
                 tokio::spawn(async move { bot.partner_chat(&ctx, input).await })
             })
             .collect();
         let mut lead_ids = std::collections::HashSet::new();
         for t in tasks {
             let r = t.await.unwrap().expect("no turn fails on the race (no conflict error)");
-            lead_ids.insert(r.lead.unwrap().lead_id);
+            assert_eq!(r.session_id, "pc_racer");
+            // A message that revealed nothing may have run before the lead existed.
+            if let Some(l) = r.lead {
+                lead_ids.insert(l.lead_id);
+            }
         }
         assert_eq!(lead_ids.len(), 1, "one lead for the visitor's conversation");
-        let op = bot.operator_context("123").await.unwrap();
         let leads = bot.list_leads(&op, &LeadFilter::default()).await.unwrap();
         assert_eq!(leads.len(), 1);
         let l = &leads[0];

@@ -13,8 +13,8 @@ mod store_suite {
     pub mod tests;
 }
 
-/// Number of embedded migrations (0001_init, 0002_corpus_stats).
-const MIGRATIONS: i64 = 2;
+/// Number of embedded migrations (0001_init, 0002_corpus_stats, 0003_visitor_identity).
+const MIGRATIONS: i64 = 3;
 
 use store_suite::harness::{Ctx, PG_ENV, pg_ctx, pg_fresh_schema, sqlite_ctx};
 
@@ -81,6 +81,8 @@ suite!(
     webhook_secret_and_deliveries,
     tenant_isolation,
     corpus_stats_put_get_replace,
+    visitor_tokens_insert_find_touch_purge,
+    identity_secrets_capped_listed_revoked,
 );
 
 #[tokio::test]

@@ -1,8 +1,8 @@
 /*! chatbot widget: no dependencies.
  * <script src="https://HOST/widget.js" data-company="123" data-api-base="https://HOST" defer></script>
  * Loads /api/widget-settings/{company}, renders a floating chat bubble, and chats through
- * /api/partner-chat/{company} (streamed as server-sent events), with an anonymous user_id kept
- * in localStorage.
+ * /api/partner-chat/{company} (streamed as server-sent events), with an anonymous user_id (a label)
+ * and the visitor_token the server returns (which continues the conversation) kept in localStorage.
  */
 (function () {
   "use strict";
@@ -17,6 +17,17 @@
   var enc = encodeURIComponent(company);
   var storeKey = "chatbot_user_" + company;
   var historyKey = "chatbot_history_" + company;
+  var tokenKey = "chatbot_token_" + company;
+
+  function visitorToken() {
+    try { return localStorage.getItem(tokenKey) || undefined; } catch (e) { return undefined; }
+  }
+  function keepToken(t) {
+    try {
+      if (typeof t === "string" && t) localStorage.setItem(tokenKey, t);
+      else localStorage.removeItem(tokenKey);
+    } catch (e) { /* storage blocked */ }
+  }
 
   function userId() {
     var id = null;
@@ -135,12 +146,17 @@
     return fetch(apiBase + "/api/partner-chat/" + enc, {
       method: "POST",
       headers: { "Content-Type": "application/json", "Accept": "text/event-stream" },
-      body: JSON.stringify({ message: message, user_id: userId(), history: history })
+      body: JSON.stringify({ message: message, user_id: userId(), history: history, visitor_token: visitorToken() })
     }).then(function (res) {
       var type = res.headers.get("content-type") || "";
       if (!res.ok || type.indexOf("text/event-stream") < 0 || !res.body || !res.body.getReader) {
         return res.json().then(function (j) {
-          if (!res.ok) throw new Error((j && j.error && j.error.message) || ("HTTP " + res.status));
+          if (!res.ok) {
+            // A token the server does not accept is dropped; the next message starts afresh.
+            if (j && j.error && j.error.field === "visitor_token") keepToken(null);
+            throw new Error((j && j.error && j.error.message) || ("HTTP " + res.status));
+          }
+          if (j.visitor_token) keepToken(j.visitor_token);
           return j.message;
         });
       }
@@ -156,7 +172,7 @@
         if (!data) return;
         var j; try { j = JSON.parse(data); } catch (e) { return; }
         if (event === "delta") { acc += j.text; onDelta(j.text); }
-        else if (event === "done") final = j.message;
+        else if (event === "done") { final = j.message; if (j.visitor_token) keepToken(j.visitor_token); }
         else if (event === "error") throw new Error((j.error && j.error.message) || "The assistant could not answer.");
       }
       function pump() {

@@ -56,6 +56,18 @@ impl Cx {
         Ok(chatbot_core::auth::parse_bearer(h)?.to_string())
     }
 
+    /// A request header's value, trimmed; empty counts as absent. 422 naming the header when
+    /// it is not visible ASCII.
+    pub fn header(&self, name: &'static str) -> Result<Option<String>, ApiError> {
+        match self.parts.headers.get(name) {
+            None => Ok(None),
+            Some(v) => v
+                .to_str()
+                .map(|s| Some(s.trim().to_string()).filter(|s| !s.is_empty()))
+                .map_err(|_| ApiError::invalid(name, "must be visible ASCII")),
+        }
+    }
+
     pub fn wants_stream(&self) -> bool {
         self.parts
             .headers

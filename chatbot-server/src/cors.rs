@@ -20,7 +20,7 @@ pub(crate) enum Cors {
     Any,
 }
 
-pub(crate) const ALLOW_HEADERS: &str = "authorization, content-type, accept, last-event-id";
+pub(crate) const ALLOW_HEADERS: &str = "authorization, content-type, accept, last-event-id, x-visitor-token";
 pub(crate) const EXPOSE_HEADERS: &str = "retry-after, content-type";
 
 pub(crate) fn origin(headers: &HeaderMap) -> Option<&str> {

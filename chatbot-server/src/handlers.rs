@@ -18,6 +18,9 @@ use crate::request::{
 };
 use crate::routes::Route;
 
+/// The header a partner-chat client may carry its visitor token in (instead of the body).
+pub(crate) const VISITOR_TOKEN_HEADER: &str = "x-visitor-token";
+
 const WIDGET_JS: &str = include_str!("../assets/widget.js");
 const DEMO_HTML: &str = include_str!("../assets/demo.html");
 
@@ -125,7 +128,8 @@ impl App {
         let bytes = cx.bytes().await?;
         let ctx = self.bot.public_context(cx.param(0)).await?;
         self.cors_for(cx, &ctx).await;
-        let input = request::parse::<PartnerChatBody>(&bytes)?.into_input(cx.client)?;
+        let header_token = cx.header(VISITOR_TOKEN_HEADER)?;
+        let input = request::parse::<PartnerChatBody>(&bytes)?.into_input(cx.client, header_token)?;
         if cx.wants_stream() {
             let stream = self.bot.partner_chat_stream(&ctx, input).await?;
             Ok(self.sse(stream, partner_json))
@@ -298,18 +302,21 @@ fn page(cx: &Cx) -> Result<Page, ApiError> {
     Ok(Page::new(num("limit", Page::MAX_LIMIT)?, num("offset", u32::MAX)?)?)
 }
 
-/// The seed's partner-chat answer: `{"message","company_id"}` plus what the core adds.
+/// The seed's partner-chat answer: `{"message","company_id"}` plus what the core adds, among it
+/// the `visitor_token` that continues the conversation.
 fn partner_json(r: &ChatReply) -> Value {
     json!({
         "message": r.message,
         "company_id": r.company_id,
-        "user_id": r.partner_user_id(),
+        "user_id": r.user_id,
+        "visitor_token": r.visitor_token,
         "answered_by": r.answered_by,
         "sources": r.sources,
     })
 }
 
-/// The session chat answer: `{"message","session_id","lead"}` plus what the core adds.
+/// The session chat answer: `{"message","session_id","lead"}` plus what the core adds (`lead`
+/// is the visitor-safe view).
 fn chat_json(r: &ChatReply) -> Value {
     json!({
         "message": r.message,

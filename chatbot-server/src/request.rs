@@ -12,12 +12,15 @@ use serde::de::{DeserializeOwned, Deserializer, MapAccess, Visitor};
 
 use crate::error::ApiError;
 
-/// `POST /api/partner-chat/{companyId}`: `{"message","user_id"?,"history"?}`.
+/// `POST /api/partner-chat/{companyId}`: `{"message","user_id"?,"history"?,"visitor_token"?,
+/// "user_signature"?}`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct PartnerChatBody {
     message: Option<String>,
     user_id: Option<String>,
     history: Option<Vec<Object<HistoryBody>>>,
+    visitor_token: Option<String>,
+    user_signature: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -27,7 +30,13 @@ struct HistoryBody {
 }
 
 impl PartnerChatBody {
-    pub fn into_input(self, client: ClientInfo) -> Result<PartnerChat, ApiError> {
+    /// The core's input; `header_token` is the `X-Visitor-Token` header, used when the body has
+    /// no `visitor_token`.
+    pub fn into_input(
+        self,
+        client: ClientInfo,
+        header_token: Option<String>,
+    ) -> Result<PartnerChat, ApiError> {
         let history = self
             .history
             .unwrap_or_default()
@@ -44,6 +53,8 @@ impl PartnerChatBody {
             message: required(self.message, "message")?,
             user_id: self.user_id,
             history,
+            visitor_token: self.visitor_token.or(header_token),
+            user_signature: self.user_signature,
             client,
         })
     }
@@ -218,13 +229,22 @@ mod tests {
     #[test]
     fn required_fields_and_nulls() {
         let b = parse::<PartnerChatBody>(br#"{"message": null, "user_id": null, "history": null}"#).unwrap();
-        let e = b.into_input(ClientInfo::default()).unwrap_err();
+        let e = b.into_input(ClientInfo::default(), None).unwrap_err();
         assert_eq!((e.status.as_u16(), e.field.as_deref()), (422, Some("message")));
         let b = parse::<PartnerChatBody>(br#"{"message":"hi","history":[{"content":"x"}]}"#).unwrap();
-        let e = b.into_input(ClientInfo::default()).unwrap_err();
+        let e = b.into_input(ClientInfo::default(), None).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("history[0].role"));
+        let b = parse::<PartnerChatBody>(br#"{"message":"hi","visitor_token":"vt_b"}"#).unwrap();
+        let input = b.into_input(ClientInfo::default(), Some("vt_h".into())).unwrap();
+        assert_eq!(input.visitor_token.as_deref(), Some("vt_b"), "the body wins over the header");
+        let b = parse::<PartnerChatBody>(br#"{"message":"hi","user_signature":"ab"}"#).unwrap();
+        let input = b.into_input(ClientInfo::default(), Some("vt_h".into())).unwrap();
+        assert_eq!(
+            (input.visitor_token.as_deref(), input.user_signature.as_deref()),
+            (Some("vt_h"), Some("ab"))
+        );
         let b = parse::<PartnerChatBody>(br#"{"message":"hi","extra":{"ignored":1}}"#).unwrap();
-        assert_eq!(b.into_input(ClientInfo::default()).unwrap().message, "hi");
+        assert_eq!(b.into_input(ClientInfo::default(), None).unwrap().message, "hi");
         let (cid, body) =
             parse::<InternalSessionBody>(br#"{"company_id":"123","user_id":"u"}"#).unwrap().split().unwrap();
         assert_eq!((cid.as_str(), body.user_id.as_deref()), ("123", Some("u")));

@@ -361,6 +361,38 @@ async fn widget_works_in_a_real_browser() {
     let uid_after = browser.js("return localStorage.getItem('chatbot_user_123');").await;
     assert_eq!(uid_after, uid.as_str(), "the anonymous id survives a reload");
 
+    // ---- the widget keeps the visitor token and sends it back: the conversation continues
+    let token = browser.js("return localStorage.getItem('chatbot_token_123');").await;
+    assert!(
+        token.as_str().is_some_and(|t| t.starts_with("vt_")),
+        "the widget keeps its visitor token: {token}"
+    );
+    const FOLLOW_UP: &str = "Do you ship abroad?";
+    browser.click(r#"[data-chatbot-widget="123"] button[aria-label^="Open chat"]"#).await;
+    browser
+        .wait_for(
+            "the panel to open again",
+            &format!("const st = (function () {{ {STATE} }})(); return st && st.panel_visible ? st : null;"),
+        )
+        .await;
+    browser.type_into(r#"[data-chatbot-widget="123"] form input"#, FOLLOW_UP).await;
+    browser.click(r#"[data-chatbot-widget="123"] form button[type="submit"]"#).await;
+    browser
+        .wait_for(
+            "the second reply",
+            &format!(
+                "const st = (function () {{ {STATE} }})();
+                 return st && st.lines.length === 5 && !st.send_disabled && st.lines[4].text !== '\u{2026}' ? st : null;"
+            ),
+        )
+        .await;
+    let convs = s.bot.list_conversations(&ctx, chatbot_core::Page::default()).await.unwrap();
+    let mine: Vec<_> = convs.iter().filter(|c| c.user_id == uid).collect();
+    assert_eq!(mine.len(), 1, "one conversation, continued by the token: {convs:?}");
+    let users: Vec<&str> =
+        mine[0].messages.iter().filter(|m| m.role == Role::User).map(|m| m.content.as_str()).collect();
+    assert_eq!(users, vec![QUESTION, FOLLOW_UP]);
+
     // ---- CORS: a page on another origin (localhost vs 127.0.0.1) embeds the widget
     let other = format!("http://localhost:{}", s.addr.port());
     let api = s.base.clone();

@@ -468,15 +468,19 @@ async fn rate_limit_answers_429_with_retry_after() {
     let mut ai = ctx.company().ai_config.clone();
     ai.rate_limit_per_session = Some(1);
     s.bot.set_ai_config(&ctx, &ai).await.unwrap();
-    let body = json!({"message": "Do you ship abroad?", "user_id": "hasty"});
+    // One conversation, continued with its visitor token.
+    let mut token = serde_json::Value::Null;
     let mut limited = None;
     for _ in 0..5 {
+        let body = json!({"message": "Do you ship abroad?", "user_id": "hasty", "visitor_token": token});
         let r = s.post("/api/partner-chat/123", None, &body).await;
         if r.status() == 429 {
             limited = Some(r);
             break;
         }
-        assert_eq!(r.status(), 200);
+        let (st, v) = status_json(r).await;
+        assert_eq!(st, 200, "{v}");
+        token = v["visitor_token"].clone();
     }
     let r = limited.expect("a per-session limit of 1/minute must answer 429 within 5 requests");
     let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
@@ -486,15 +490,23 @@ async fn rate_limit_answers_429_with_retry_after() {
     s.shutdown().await;
 }
 
-/// A conversation id may hold any characters (the partner chat's id is `pc_` + the visitor's
+/// A conversation id may hold any characters (a signed partner-chat user's id is `pc_` + the
 /// user id): the API percent-decodes path parameters, so such a conversation can be deleted.
 #[tokio::test]
 async fn conversations_with_any_id_can_be_deleted() {
     let s = TestServer::start().await;
     let t = s.demo().await;
     let user = "jane doe/ü";
+    let op = s.bot.operator_context("123").await.unwrap();
+    let secret = s.bot.create_key(&op, chatbot_core::auth::KeyKind::Identity).await.unwrap().token;
+    let sig = chatbot_core::auth::identity_signature(&secret, user);
     let (st, v) = status_json(
-        s.post("/api/partner-chat/123", None, &json!({"message": "Hello", "user_id": user})).await,
+        s.post(
+            "/api/partner-chat/123",
+            None,
+            &json!({"message": "Hello", "user_id": user, "user_signature": sig}),
+        )
+        .await,
     )
     .await;
     assert_eq!((st, v["user_id"].as_str()), (200, Some(user)), "{v}");

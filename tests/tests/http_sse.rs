@@ -41,7 +41,7 @@ fn check_stream(list: &[(String, Value)]) -> Value {
 #[tokio::test]
 async fn partner_chat_streams_when_asked() {
     let s = TestServer::start().await;
-    s.demo().await;
+    let t = s.demo().await;
     let r = s
         .http
         .post(s.url("/api/partner-chat/123"))
@@ -68,6 +68,27 @@ async fn partner_chat_streams_when_asked() {
     assert_eq!(keys(&done), keys(&plain));
     assert_eq!(done["company_id"], "123");
     assert_eq!(done["user_id"], "streamer");
+    // The done event carries the visitor token; sent back (here in the X-Visitor-Token header)
+    // it continues the streamed conversation.
+    let token = done["visitor_token"].as_str().expect("the done event has the token").to_string();
+    assert!(token.starts_with("vt_"), "{token}");
+    assert!(plain["visitor_token"].as_str().is_some_and(|t| t != token), "a new conversation, a new token");
+    let r = s
+        .http
+        .post(s.url("/api/partner-chat/123"))
+        .header("Accept", "text/event-stream")
+        .header("X-Visitor-Token", &token)
+        .json(&json!({"message": "And to Germany?", "user_id": "streamer"}))
+        .send()
+        .await
+        .unwrap();
+    let again = check_stream(&events(&r.text().await.unwrap()));
+    assert_eq!(again["visitor_token"].as_str(), Some(token.as_str()));
+    let (_, convs) = status_json(s.get("/api/companies/123/conversations", Some(&t.sk)).await).await;
+    let mine: Vec<&Value> =
+        convs["conversations"].as_array().unwrap().iter().filter(|c| c["user_id"] == "streamer").collect();
+    assert_eq!(mine.len(), 1, "{convs}");
+    assert_eq!(mine[0]["messages"].as_array().unwrap().len(), 4);
     // errors before the stream starts are ordinary JSON errors with their status
     let r = s
         .http

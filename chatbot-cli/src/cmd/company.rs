@@ -57,6 +57,10 @@ pub(crate) enum CompanyCommand {
         /// Requests per minute per client IP.
         #[arg(long)]
         rate_limit_per_ip: Option<u32>,
+        /// New visitor conversations per minute for the whole company, per server instance
+        /// (default 100000; the terminal's `chatbot chat` is exempt).
+        #[arg(long)]
+        max_new_conversations_per_minute: Option<u32>,
     },
 }
 
@@ -138,6 +142,7 @@ pub(crate) async fn run(g: &Global, cmd: CompanyCommand) -> anyhow::Result<()> {
             profile_fields,
             rate_limit_per_session,
             rate_limit_per_ip,
+            max_new_conversations_per_minute,
         } => {
             let ctx = bot.operator_context(&company_id).await?;
             // The merge rules (0 removes the budget, "" the webhook) are the core's.
@@ -149,6 +154,7 @@ pub(crate) async fn run(g: &Global, cmd: CompanyCommand) -> anyhow::Result<()> {
                 lead_profile_fields: (!profile_fields.is_empty()).then_some(profile_fields),
                 rate_limit_per_session,
                 rate_limit_per_ip,
+                max_new_conversations_per_minute,
             };
             let c = bot.update_ai_config(&ctx, &patch).await?;
             if g.json {

@@ -1,4 +1,5 @@
-//! `chatbot keys ...`: API keys (publishable for the widget, secret for settings and admin).
+//! `chatbot keys ...`: API keys (publishable for the widget, secret for settings and admin) and
+//! identity secrets (an integrator's backend signs its users' ids for partner chat).
 
 use chatbot_core::auth::KeyKind;
 use clap::Subcommand;
@@ -9,15 +10,16 @@ use crate::Global;
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum KeysCommand {
-    /// Create a key; it is printed once and only its hash is stored.
+    /// Create a key; it is printed once. API keys are stored only hashed; an identity secret
+    /// (at most two active per company, for rotation) is kept to verify signatures.
     Create {
         company_id: String,
-        #[arg(long, value_parser = ["publishable", "secret"])]
+        #[arg(long, value_parser = ["publishable", "secret", "identity"])]
         kind: String,
     },
     /// List a company's keys (prefixes only).
     List { company_id: String },
-    /// Revoke a key by its id (key_...).
+    /// Revoke a key or identity secret by its id (key_...).
     Revoke { key_id: String },
 }
 

@@ -99,6 +99,8 @@ impl Chatbot {
         let access = match key.kind {
             KeyKind::Publishable => Access::Publishable,
             KeyKind::Secret => Access::Secret,
+            // Identity secrets live in their own table; a hash match here would be a bug.
+            KeyKind::Identity => return Err(Error::Unauthorized("not an API key".into())),
         };
         Ok(TenantContext::new(company, settings, access))
     }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{self, ApiKey, IssuedKey, KeyKind};
+use crate::auth::{self, ApiKey, IdentitySecret, IssuedKey, KeyKind};
 use crate::error::{Error, Result};
 use crate::tenant::{
     Access, AiConfig, Company, NewCompany, TenantContext, WidgetSettings, WidgetSettingsPatch,
@@ -32,6 +32,8 @@ pub struct AiConfigPatch {
     pub rate_limit_per_session: Option<u32>,
     #[serde(default)]
     pub rate_limit_per_ip: Option<u32>,
+    #[serde(default)]
+    pub max_new_conversations_per_minute: Option<u32>,
 }
 
 impl AiConfigPatch {
@@ -59,9 +61,16 @@ impl AiConfigPatch {
         if self.rate_limit_per_ip.is_some() {
             c.rate_limit_per_ip = self.rate_limit_per_ip;
         }
+        if self.max_new_conversations_per_minute.is_some() {
+            c.max_new_conversations_per_minute = self.max_new_conversations_per_minute;
+        }
         c
     }
 }
+
+/// Active identity secrets a company may have at once (two: the current one and its successor
+/// during a rotation).
+pub(crate) const MAX_ACTIVE_IDENTITY_SECRETS: u32 = 2;
 
 impl Chatbot {
     /// # Errors
@@ -120,30 +129,50 @@ impl Chatbot {
         Ok(c)
     }
 
-    /// Issue a key (the token is returned once and never stored).
+    /// Issue a key (the token is returned once). API keys are stored only hashed; an identity
+    /// secret ([`KeyKind::Identity`]) is stored as the webhook secret is, since verifying a
+    /// signature needs it, and a company has at most two active (for rotation).
     ///
     /// # Errors
-    /// Storage failures; [`Error::Unauthorized`] without operator access.
+    /// Storage failures; [`Error::Unauthorized`] without operator access; [`Error::Conflict`]
+    /// when the company already has two active identity secrets.
     pub async fn create_key(&self, ctx: &TenantContext, kind: KeyKind) -> Result<IssuedKey> {
         require_operator(ctx)?;
         let issued = auth::generate_key(ctx.company_id(), kind);
+        if kind == KeyKind::Identity {
+            let secret = IdentitySecret::from_issued(&issued);
+            if !self.store().insert_identity_secret(&secret, MAX_ACTIVE_IDENTITY_SECRETS).await? {
+                return Err(Error::Conflict(format!(
+                    "company {} already has {MAX_ACTIVE_IDENTITY_SECRETS} active identity secrets; \
+                     revoke one first (chatbot keys revoke KEY_ID)",
+                    ctx.company_id()
+                )));
+            }
+            return Ok(issued);
+        }
         self.store().insert_api_key(&issued.record).await?;
         Ok(issued)
     }
 
+    /// The company's keys, identity secrets included (never a secret or a hash).
+    ///
     /// # Errors
     /// Storage failures.
     pub async fn list_keys(&self, ctx: &TenantContext) -> Result<Vec<ApiKey>> {
         require_operator(ctx)?;
-        self.store().list_api_keys(ctx.company_id()).await
+        let mut keys = self.store().list_api_keys(ctx.company_id()).await?;
+        let ids = self.store().list_identity_secrets(ctx.company_id()).await?;
+        keys.extend(ids.iter().map(IdentitySecret::as_api_key));
+        keys.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.key_id.cmp(&a.key_id)));
+        Ok(keys)
     }
 
-    /// Revoke a key by its id (operator).
+    /// Revoke a key or an identity secret by its id (operator).
     ///
     /// # Errors
     /// [`Error::NotFound`] for an unknown key id.
     pub async fn revoke_key(&self, key_id: &str) -> Result<()> {
-        if self.store().revoke_api_key(key_id).await? {
+        if self.store().revoke_api_key(key_id).await? || self.store().revoke_identity_secret(key_id).await? {
             Ok(())
         } else {
             Err(Error::not_found(format!("key {key_id}")))

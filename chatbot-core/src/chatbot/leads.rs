@@ -5,7 +5,7 @@ use chrono::Utc;
 use tracing::warn;
 
 use crate::auth;
-use crate::conversation::{Page, Role};
+use crate::conversation::{Message, Page, Role};
 use crate::error::{Error, Result};
 use crate::lead::{Lead, LeadFilter, LeadStatus, extract};
 use crate::tenant::TenantContext;
@@ -117,6 +117,51 @@ impl Chatbot {
         };
         let step = self.learn_and_save(ctx, &mut l, message, visitor_turns).await?;
         Ok((l, step.became_ready))
+    }
+
+    /// A partner lead made after its conversation began: what the visitor's earlier messages say
+    /// about the request (the first real request, profile fields the later ones left unset).
+    /// They held no contact details (any would have made the lead then), so only these.
+    pub(super) async fn backfill_lead(
+        &self,
+        ctx: &TenantContext,
+        l: &mut Lead,
+        earlier: &[Message],
+    ) -> Result<()> {
+        let visitor: Vec<&str> =
+            earlier.iter().filter(|m| m.role == Role::User).map(|m| m.content.as_str()).collect();
+        if visitor.is_empty() {
+            return Ok(());
+        }
+        let first_request =
+            visitor.iter().find(|t| extract::is_real_request(t)).map(|t| t.trim().to_string());
+        let profile: Vec<_> = visitor.iter().flat_map(|t| extract::extract_profile(t)).collect();
+        let mut apply = |x: &mut Lead| {
+            let mut changed = false;
+            if let Some(first) = &first_request
+                && &x.message != first
+            {
+                x.message.clone_from(first);
+                changed = true;
+            }
+            for (k, v) in &profile {
+                if !x.profile.contains_key(k) {
+                    x.profile.insert(k.clone(), v.clone());
+                    changed = true;
+                }
+            }
+            if changed {
+                if x.is_lead_ready {
+                    x.ai_summary = extract::offline_summary(x);
+                }
+                x.updated_at = Utc::now();
+            }
+            changed
+        };
+        if let Some(saved) = self.store().modify_lead(ctx.company_id(), &l.lead_id, &mut apply).await? {
+            *l = saved;
+        }
+        Ok(())
     }
 
     /// Refine the lead with the model's structured extraction (contacts checked against what the

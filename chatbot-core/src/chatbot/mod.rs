@@ -28,6 +28,7 @@ mod retrieve;
 mod session;
 mod turn;
 mod types;
+mod visitor;
 
 pub use admin::AiConfigPatch;
 pub use answer::BudgetStatus;
@@ -71,6 +72,8 @@ struct Inner {
     /// sessions (0: never).
     started: std::time::Instant,
     last_session_purge: std::sync::atomic::AtomicU64,
+    /// Visitor tokens issued by this instance (paces the purge of expired ones).
+    visitor_tokens_issued: std::sync::atomic::AtomicU64,
 }
 
 /// How long a query trusts an earlier embedder-identity check of its company. Only another
@@ -134,6 +137,7 @@ impl Chatbot {
                 corpus_stats: crate::rag::stats::StatsCache::new(),
                 started: std::time::Instant::now(),
                 last_session_purge: std::sync::atomic::AtomicU64::new(0),
+                visitor_tokens_issued: std::sync::atomic::AtomicU64::new(0),
             }),
         }
     }

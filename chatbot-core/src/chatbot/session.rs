@@ -5,7 +5,7 @@ use chrono::Utc;
 use futures::stream::BoxStream;
 
 use crate::auth;
-use crate::conversation::{Conversation, Message, Page, Role, Session, partner_session_id};
+use crate::conversation::{Conversation, Message, Page, Session};
 use crate::error::{Error, Result};
 use crate::guard;
 use crate::lead::Lead;
@@ -21,15 +21,14 @@ const SLIDE_EVERY: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
 /// Expired sessions are purged at most this often (checked when a session is opened).
 const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
-/// Most `history` items accepted from a client.
-const MAX_CLIENT_HISTORY: usize = 50;
-
 /// Where a turn goes: the conversation, its visitor and its lead.
 pub(super) struct Target {
     pub(super) session_id: String,
     pub(super) user_id: String,
     pub(super) lead: TargetLead,
     pub(super) client_history: Vec<Message>,
+    /// Partner chat: the visitor token the reply returns.
+    pub(super) visitor_token: Option<String>,
 }
 
 /// Where a turn's lead comes from.
@@ -41,12 +40,12 @@ pub(super) enum TargetLead {
 }
 
 /// A company's request limits per minute (its AI configuration, or the defaults).
-struct Limits {
+pub(super) struct Limits {
     per_ip: u32,
-    per_session: u32,
+    pub(super) per_session: u32,
 }
 
-fn limits(ctx: &TenantContext) -> Limits {
+pub(super) fn limits(ctx: &TenantContext) -> Limits {
     let c = &ctx.company().ai_config;
     Limits {
         per_ip: c.rate_limit_per_ip.unwrap_or(guard::DEFAULT_PER_IP),
@@ -87,6 +86,7 @@ impl Chatbot {
             });
         }
         let user_id = normalize_user_id(user_id)?;
+        self.check_new_conversation(ctx)?;
         let session = Session {
             session_id: auth::random_token("sess_", 32),
             company_id: ctx.company_id().to_string(),
@@ -240,14 +240,17 @@ impl Chatbot {
             user_id: s.user_id,
             lead: TargetLead::Loaded(Box::new(lead)),
             client_history: Vec::new(),
+            visitor_token: None,
         })
     }
 
-    /// The seed's partner chat (`POST /api/partner-chat/{companyId}`): no session token; the
-    /// conversation is keyed by `user_id` (a missing one gets an anonymous id).
+    /// The seed's partner chat (`POST /api/partner-chat/{companyId}`): no session; the reply's
+    /// visitor token (or the integrator's signature of `user_id`) continues the conversation,
+    /// and without either a request starts a new one (see [`PartnerChat`]).
     ///
     /// # Errors
-    /// [`Error::Invalid`] (message, user_id, history), [`Error::RateLimited`].
+    /// [`Error::Invalid`] (message, user_id, history, visitor_token), [`Error::RateLimited`],
+    /// [`Error::Unauthorized`] (a `user_signature` that does not match).
     pub async fn partner_chat(&self, ctx: &TenantContext, input: PartnerChat) -> Result<ChatReply> {
         let target = self.partner_target(ctx, &input).await?;
         self.turn(ctx, target, &input.message, None).await
@@ -269,30 +272,23 @@ impl Chatbot {
     pub(super) async fn partner_target(&self, ctx: &TenantContext, input: &PartnerChat) -> Result<Target> {
         validate_message(&input.message, self.inner.config.max_message_chars)?;
         self.check_ip(ctx, input.client)?;
-        if input.history.len() > MAX_CLIENT_HISTORY {
-            return Err(Error::invalid("history", format!("at most {MAX_CLIENT_HISTORY} items")));
-        }
-        let mut client_history = Vec::with_capacity(input.history.len());
-        for (i, h) in input.history.iter().enumerate() {
-            let role = match h.role.as_str() {
-                "user" => Role::User,
-                "assistant" | "bot" => Role::Assistant,
-                _ => return Err(Error::invalid(format!("history[{i}].role"), "must be user or assistant")),
-            };
-            if h.content.chars().count() > self.inner.config.max_message_chars {
-                return Err(Error::invalid(format!("history[{i}].content"), "too long"));
-            }
-            client_history.push(Message::new(role, h.content.clone()));
-        }
-        let user_id = normalize_user_id(input.user_id.clone())?;
-        let session_id = partner_session_id(&user_id);
-        if input.user_id.is_some() {
-            self.inner.limiter.check_session(ctx.company_id(), &session_id, limits(ctx).per_session)?;
-        }
-        // The lead is found or made in the turn, after the conversation's first write: a new
-        // visitor's lead is then inserted once, with what the first message revealed.
-        Ok(Target { session_id, user_id, lead: TargetLead::BySession, client_history })
+        let client_history = guard::screen_history(
+            input.history.iter().map(|h| (h.role.as_str(), h.content.as_str())),
+            self.inner.config.max_message_chars,
+            &ctx.company().ai_config.allowed_topics,
+        )?;
+        let v = self.partner_visitor(ctx, input).await?;
+        // The lead is found or made in the turn, after the conversation's first write, and only
+        // once the visitor gives contact details or asks to be contacted.
+        Ok(Target {
+            session_id: v.session_id,
+            user_id: v.user_id,
+            lead: TargetLead::BySession,
+            client_history,
+            visitor_token: Some(v.token),
+        })
     }
+
     /// Conversations, newest activity first (the page's limit held to 1..=[`Page::MAX_LIMIT`]).
     ///
     /// # Errors
@@ -308,6 +304,8 @@ impl Chatbot {
     pub async fn delete_conversation(&self, ctx: &TenantContext, session_id: &str) -> Result<()> {
         ctx.require_admin()?;
         if self.store().delete_conversation(ctx.company_id(), session_id).await? {
+            // Its visitor tokens go with it (a later request with one starts afresh).
+            self.store().delete_visitor_tokens(ctx.company_id(), session_id).await?;
             Ok(())
         } else {
             Err(Error::not_found(format!("conversation {session_id}")))
@@ -326,7 +324,7 @@ fn validate_message(message: &str, max_chars: usize) -> Result<()> {
     Ok(())
 }
 
-fn normalize_user_id(user_id: Option<String>) -> Result<String> {
+pub(super) fn normalize_user_id(user_id: Option<String>) -> Result<String> {
     match user_id.map(|u| u.trim().to_string()).filter(|u| !u.is_empty()) {
         None => Ok(auth::random_token("anon_", 12)),
         Some(u) if u.chars().count() > 200 => Err(Error::invalid("user_id", "at most 200 characters")),

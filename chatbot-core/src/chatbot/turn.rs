@@ -8,7 +8,7 @@ use tracing::{info, warn};
 use crate::conversation::{Message, Role};
 use crate::error::Result;
 use crate::guard::{self, TopicDecision};
-use crate::lead::Lead;
+use crate::lead::{Lead, VisitorLead, extract};
 use crate::llm::Passage;
 use crate::tenant::TenantContext;
 
@@ -63,8 +63,11 @@ impl Chatbot {
         // A partner visitor's lead is inserted in the same round trip when the conversation
         // has none yet, with what this (then first) message revealed.
         let visitor_slice = std::slice::from_ref(&visitor);
+        // A partner conversation becomes a lead only once the visitor gives a contact detail or
+        // asks to be contacted (an anonymous hello makes none).
+        let lead_worthy = matches!(target.lead, TargetLead::BySession) && extract::reveals_contact(message);
         let (mut conv, new_lead) = match &target.lead {
-            TargetLead::BySession => {
+            TargetLead::BySession if lead_worthy => {
                 let mut l = Lead::new(new_lead_id(), cid, &target.session_id, &target.user_id);
                 let step = self.lead_learns(ctx, &mut l, message, 1);
                 let (conv, inserted) = store
@@ -78,7 +81,7 @@ impl Chatbot {
                     .await?;
                 (conv, inserted.then_some((l, step)))
             }
-            TargetLead::Loaded(_) => (
+            _ => (
                 store.append_to_conversation(cid, &target.session_id, &target.user_id, visitor_slice).await?,
                 None,
             ),
@@ -90,22 +93,33 @@ impl Chatbot {
         let visitor_turns = conv.messages.iter().filter(|m| m.role == Role::User).count() + 1;
 
         // Lead: what this message reveals.
-        let (mut lead, became_ready) = match target.lead {
+        let (lead, became_ready) = match target.lead {
             TargetLead::Loaded(mut l) => {
                 let step = self.learn_and_save(ctx, &mut l, message, visitor_turns).await?;
                 (Some(*l), step.became_ready)
             }
             TargetLead::BySession => match new_lead {
-                Some((l, step)) => {
+                Some((mut l, step)) => {
+                    self.backfill_lead(ctx, &mut l, &conv.messages).await?;
                     self.lead_saved(ctx, &l, step);
                     (Some(l), step.became_ready)
                 }
-                None => {
+                // The conversation has a lead already (or this message makes one).
+                None if lead_worthy => {
                     let (l, ready) = self
                         .partner_lead(ctx, &target.session_id, &target.user_id, message, visitor_turns)
                         .await?;
                     (Some(l), ready)
                 }
+                // A new conversation's first message that reveals nothing: no lead to look up.
+                None if conv.messages.is_empty() => (None, false),
+                None => match store.get_lead_by_session(cid, &target.session_id).await? {
+                    Some(mut l) => {
+                        let step = self.learn_and_save(ctx, &mut l, message, visitor_turns).await?;
+                        (Some(l), step.became_ready)
+                    }
+                    None => (None, false),
+                },
             },
         };
 
@@ -158,8 +172,18 @@ impl Chatbot {
             _ => self.generate(ctx, &req, &sink).await,
         };
 
-        // Lead follow-ups appended after the answer.
-        if let Some(l) = &lead {
+        // Lead follow-ups appended after the answer (a conversation without a lead yet is asked
+        // as an anonymous one would be).
+        let anonymous;
+        let asked = match &lead {
+            Some(l) => l,
+            None => {
+                anonymous = Lead::new(String::new(), cid, &target.session_id, &target.user_id);
+                &anonymous
+            }
+        };
+        {
+            let l = asked;
             let extra = if became_ready {
                 Some(format!(
                     "Thank you, {}! We have your contact details and someone from {} will get back to you soon.",
@@ -182,22 +206,26 @@ impl Chatbot {
         let reply_msg = Message::new(Role::Assistant, text.clone());
         store.append_messages(cid, &target.session_id, std::slice::from_ref(&reply_msg)).await?;
         self.inner.metrics.reply(answered_by.as_str());
-        if let Some(l) = lead.as_mut() {
+        let visitor_lead = lead.as_ref().map(VisitorLead::from);
+        if let Some(mut l) = lead
+            && answered_by == AnsweredBy::Model
+        {
             let mut msgs = conv.messages;
             msgs.push(visitor);
             msgs.push(reply_msg);
             l.messages = msgs;
-            if answered_by == AnsweredBy::Model {
-                self.spawn_llm_extraction(ctx, l);
-            }
+            self.spawn_llm_extraction(ctx, &l);
         }
         Ok(ChatReply {
             message: text,
             company_id: cid.to_string(),
             session_id: target.session_id,
+            user_id: target.user_id,
+            visitor_token: target.visitor_token,
             answered_by,
             sources: if answered_by == AnsweredBy::Refusal { Vec::new() } else { sources },
-            lead,
+            // The visitor-safe view: only what the visitor gave in this conversation.
+            lead: visitor_lead,
             usage,
         })
     }

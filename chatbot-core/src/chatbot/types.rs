@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::lead::Lead;
+use crate::lead::VisitorLead;
 use crate::llm::Usage;
 
 /// Which components are in use (logged at start by the CLI and the server).
@@ -74,21 +74,23 @@ pub struct SourceRef {
 pub struct ChatReply {
     pub message: String,
     pub company_id: String,
+    /// The conversation id (a session token on the session routes; on partner chat an id the
+    /// visitor never needs: the visitor token continues the conversation).
     pub session_id: String,
+    /// The visitor's user id: the session's, or on partner chat the client's `user_id` label
+    /// (an anonymous id when it sent none).
+    pub user_id: String,
+    /// Partner chat: the token that continues this conversation (send it back as
+    /// `visitor_token`). `None` on the session routes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visitor_token: Option<String>,
     pub answered_by: AnsweredBy,
     pub sources: Vec<SourceRef>,
+    /// The visitor's own lead (the visitor-safe view), when the conversation has one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub lead: Option<Lead>,
+    pub lead: Option<VisitorLead>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
-}
-
-impl ChatReply {
-    /// The visitor's `user_id` of a partner-chat reply (its conversation id without the
-    /// partner prefix).
-    pub fn partner_user_id(&self) -> &str {
-        crate::conversation::partner_user_id(&self.session_id)
-    }
 }
 
 /// Streamed chat events.
@@ -127,12 +129,22 @@ pub struct HistoryItem {
     pub content: String,
 }
 
-/// Input of `POST /api/partner-chat/{companyId}` (`{"message","user_id"?,"history"?}`).
+/// Input of `POST /api/partner-chat/{companyId}` (`{"message","user_id"?,"history"?,
+/// "visitor_token"?,"user_signature"?}`).
+///
+/// Which conversation a request continues: with a valid `user_signature` (hex HMAC-SHA256 of
+/// `user_id` under one of the company's identity secrets) the signed user's; else with a valid
+/// `visitor_token` (one this company issued, not expired) that token's; else a new one, with
+/// `user_id` kept only as its label.
 #[derive(Debug, Clone, Default)]
 pub struct PartnerChat {
     pub message: String,
     pub user_id: Option<String>,
     pub history: Vec<HistoryItem>,
+    /// The token an earlier reply returned.
+    pub visitor_token: Option<String>,
+    /// The integrator backend's signature of `user_id`.
+    pub user_signature: Option<String>,
     pub client: ClientInfo,
 }
 

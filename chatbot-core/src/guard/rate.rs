@@ -21,6 +21,9 @@ use crate::error::{Error, Result};
 pub const DEFAULT_PER_SESSION: u32 = 20;
 /// Default requests per minute per client IP (chat and session creation).
 pub const DEFAULT_PER_IP: u32 = 60;
+/// Default new visitor conversations per minute per company (per server instance): generous
+/// enough for load tests, low enough that a flood cannot fill the database at full speed.
+pub const DEFAULT_NEW_CONVERSATIONS_PER_MINUTE: u32 = 100_000;
 /// Drop idle keys every this many checks.
 const RETAIN_EVERY: u64 = 4096;
 
@@ -87,6 +90,7 @@ fn round_up_secs(d: Duration) -> Duration {
 pub struct RateLimiter {
     ip: ByQuota<(String, IpAddr)>,
     session: ByQuota<(String, String)>,
+    new_conversations: ByQuota<String>,
     checks: AtomicU64,
 }
 
@@ -119,10 +123,20 @@ impl RateLimiter {
         self.session.check(&(company_id.to_string(), session_id.to_string()), per_minute, "session")
     }
 
+    /// New visitor conversations of one company.
+    ///
+    /// # Errors
+    /// [`crate::Error::RateLimited`] with the wait.
+    pub fn check_new_conversation(&self, company_id: &str, per_minute: u32) -> Result<()> {
+        self.tick();
+        self.new_conversations.check(&company_id.to_string(), per_minute, "new conversation")
+    }
+
     /// Forget keys whose state is indistinguishable from fresh (called every few thousand checks).
     pub fn retain_recent(&self) {
         self.ip.retain_recent();
         self.session.retain_recent();
+        self.new_conversations.retain_recent();
     }
 
     /// Keys currently tracked (IP keys, session keys).
@@ -207,6 +221,16 @@ pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpNet]) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn new_conversations_are_capped_per_company() {
+        let l = RateLimiter::new();
+        for _ in 0..3 {
+            l.check_new_conversation("a", 3).unwrap();
+        }
+        assert!(matches!(l.check_new_conversation("a", 3), Err(Error::RateLimited { .. })));
+        l.check_new_conversation("b", 3).unwrap();
+    }
 
     #[test]
     fn rounding() {

@@ -12,7 +12,8 @@ use regex::Regex;
 use crate::lead::{ANONYMOUS, Lead};
 use crate::text::built_in_regex;
 pub use crate::text::{
-    extract_email, extract_name, extract_phone, is_contact_message, is_real_request, is_small_talk,
+    asks_for_contact, extract_email, extract_name, extract_phone, is_contact_message, is_real_request,
+    is_small_talk, reveals_contact,
 };
 
 /// What one message revealed.

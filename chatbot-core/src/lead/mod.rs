@@ -129,6 +129,34 @@ impl Lead {
     }
 }
 
+/// What a visitor may see of their own lead in a chat reply: the contact details they gave in
+/// this conversation and where the lead stands. Internal fields (the summary, the profile, the
+/// conversation, webhook state) stay on the admin view ([`Lead`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VisitorLead {
+    pub lead_id: String,
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub is_lead_ready: bool,
+    pub status: LeadStatus,
+    pub source: String,
+}
+
+impl From<&Lead> for VisitorLead {
+    fn from(l: &Lead) -> Self {
+        Self {
+            lead_id: l.lead_id.clone(),
+            name: l.name.clone(),
+            email: l.email.clone(),
+            phone: l.phone.clone(),
+            is_lead_ready: l.is_lead_ready,
+            status: l.status,
+            source: l.source.clone(),
+        }
+    }
+}
+
 /// Filter for listing leads.
 #[derive(Debug, Clone, Default)]
 pub struct LeadFilter {

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{ChunkRecord, CorpusStatsRow, EmbedderIdentity, SourceState, WebhookDelivery};
-use crate::auth::ApiKey;
+use crate::auth::{ApiKey, IdentitySecret, VisitorToken};
 use crate::conversation::{Conversation, Message, Session};
 use crate::error::Result;
 use crate::lead::{Lead, LeadFilter};
@@ -191,15 +191,51 @@ pub trait UsageStore: Send + Sync + 'static {
     async fn list_webhook_deliveries(&self, company_id: &str, limit: u32) -> Result<Vec<WebhookDelivery>>;
 }
 
+/// Visitor identity on partner chat: visitor tokens (stored hashed) and the companies' identity
+/// secrets. Every lookup is scoped to one company.
+#[async_trait]
+pub trait IdentityStore: Send + Sync + 'static {
+    // --- visitor tokens ---
+    async fn insert_visitor_token(&self, token: &VisitorToken) -> Result<()>;
+    /// The token with this hash, only if it belongs to `company_id` (expired ones too: the caller
+    /// checks `expires_at`).
+    async fn find_visitor_token(&self, company_id: &str, token_hash: &str) -> Result<Option<VisitorToken>>;
+    /// Slide a token: set `last_used_at` and `expires_at`. False when there is no such token of
+    /// `company_id`.
+    async fn touch_visitor_token(
+        &self,
+        company_id: &str,
+        token_hash: &str,
+        used_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Delete every token that expired before `now`; how many.
+    async fn purge_visitor_tokens(&self, now: DateTime<Utc>) -> Result<u64>;
+    /// Delete the tokens of one conversation of `company_id` (the conversation was deleted);
+    /// how many.
+    async fn delete_visitor_tokens(&self, company_id: &str, session_id: &str) -> Result<u64>;
+
+    // --- identity secrets ---
+    /// Insert the secret unless its company already has `max_active` unrevoked ones (one atomic
+    /// statement); whether it was inserted.
+    async fn insert_identity_secret(&self, secret: &IdentitySecret, max_active: u32) -> Result<bool>;
+    /// Every identity secret of the company, revoked ones too, newest first.
+    async fn list_identity_secrets(&self, company_id: &str) -> Result<Vec<IdentitySecret>>;
+    /// The company's unrevoked identity secrets, newest first.
+    async fn active_identity_secrets(&self, company_id: &str) -> Result<Vec<IdentitySecret>>;
+    /// Returns false when no such secret exists. Revoking twice is harmless.
+    async fn revoke_identity_secret(&self, key_id: &str) -> Result<bool>;
+}
+
 /// The whole store: every area. Implementations: `SqliteStore` (feature `sqlite`) and
 /// `PostgresStore` (feature `postgres`); any other type gets it by implementing the area traits
 /// (and can check itself with `store::conformance`, feature `test-util`).
 pub trait Store:
-    StoreAdmin + TenantStore + ConversationStore + LeadStore + KnowledgeStore + UsageStore
+    StoreAdmin + TenantStore + ConversationStore + LeadStore + KnowledgeStore + UsageStore + IdentityStore
 {
 }
 
 impl<T> Store for T where
-    T: StoreAdmin + TenantStore + ConversationStore + LeadStore + KnowledgeStore + UsageStore
+    T: StoreAdmin + TenantStore + ConversationStore + LeadStore + KnowledgeStore + UsageStore + IdentityStore
 {
 }

@@ -56,6 +56,10 @@ pub struct AiConfig {
     /// Chat and session requests per minute per client IP (default 60).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit_per_ip: Option<u32>,
+    /// New visitor conversations (partner chat without a valid token or signature, new
+    /// sessions) per minute for the whole company, on each server instance (default 100,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_new_conversations_per_minute: Option<u32>,
 }
 
 impl AiConfig {
@@ -82,6 +86,7 @@ impl AiConfig {
         for (field, v) in [
             ("ai_config.rate_limit_per_session", self.rate_limit_per_session),
             ("ai_config.rate_limit_per_ip", self.rate_limit_per_ip),
+            ("ai_config.max_new_conversations_per_minute", self.max_new_conversations_per_minute),
         ] {
             if v == Some(0) {
                 return Err(Error::invalid(field, "must be at least 1 request per minute"));

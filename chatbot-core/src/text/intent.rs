@@ -225,12 +225,10 @@ fn residue(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// A message that mainly gives contact details or asks to be contacted, with no other request.
-pub fn is_contact_message(text: &str) -> bool {
-    let no_contacts =
-        extract_name(text).is_none() && extract_email(text).is_none() && extract_phone(text).is_none();
+/// Whether the visitor asks to be contacted ("call me", "get in touch", ...).
+pub fn asks_for_contact(text: &str) -> bool {
     let lower = text.to_lowercase();
-    let asks_contact = [
+    [
         "call me",
         "contact me",
         "reach me",
@@ -247,8 +245,21 @@ pub fn is_contact_message(text: &str) -> bool {
         "ring me",
     ]
     .iter()
-    .any(|p| lower.contains(p));
-    if no_contacts && !asks_contact {
+    .any(|p| lower.contains(p))
+}
+
+/// Whether a message gives any contact detail (name, e-mail, phone) or asks to be contacted:
+/// what makes a partner-chat conversation a lead.
+pub fn reveals_contact(text: &str) -> bool {
+    extract_name(text).is_some()
+        || extract_email(text).is_some()
+        || extract_phone(text).is_some()
+        || asks_for_contact(text)
+}
+
+/// A message that mainly gives contact details or asks to be contacted, with no other request.
+pub fn is_contact_message(text: &str) -> bool {
+    if !reveals_contact(text) {
         return false;
     }
     residue(text).len() <= 2 && !text.contains('?')

@@ -25,7 +25,7 @@ use regex::Regex;
 
 // Re-exported as `lead::extract::*` (public API), hence `pub`; the module itself is private.
 pub use contact::{extract_email, extract_name, extract_phone};
-pub use intent::{is_contact_message, is_real_request, is_small_talk};
+pub use intent::{asks_for_contact, is_contact_message, is_real_request, is_small_talk, reveals_contact};
 pub(crate) use stem::stem;
 pub(crate) use stopwords::{is_chat_word, is_stopword};
 pub(crate) use tokens::{lower_words, normalize_message, strip_plural};

@@ -30,6 +30,7 @@ use crate::store::{ChunkRecord, EmbedderIdentity, SourceState, Store, WebhookDel
 use crate::tenant::{AiConfig, NewCompany, Position, WidgetSettings, WidgetSettingsPatch};
 
 mod conversations;
+mod identity;
 mod knowledge;
 mod leads;
 mod tenants;
@@ -40,6 +41,7 @@ pub use conversations::{
     concurrent_appends_are_never_lost, conversations_ensure_append_list_delete, expired_sessions_are_purged,
     sessions_insert_get_update,
 };
+pub use identity::{identity_secrets_capped_listed_revoked, visitor_tokens_insert_find_touch_purge};
 pub use knowledge::{
     chunks_upsert_is_idempotent, corpus_stats_put_get_replace, embedder_identity,
     sources_upsert_get_list_delete,
@@ -82,6 +84,8 @@ checks!(
     corpus_stats_put_get_replace,
     token_usage_upsert,
     webhook_secret_and_deliveries,
+    visitor_tokens_insert_find_touch_purge,
+    identity_secrets_capped_listed_revoked,
 );
 
 /// Run every check, each on a store from `fresh` (which must be migrated and empty). Some checks

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use super::TenantRow;
-use crate::auth::ApiKey;
+use crate::auth::{ApiKey, IdentitySecret, VisitorToken};
 use crate::conversation::{Conversation, Session};
 use crate::error::{Error, Result};
 use crate::lead::Lead;
@@ -184,6 +184,33 @@ impl FromColumns for ApiKey {
             key_hash: r.text("key_hash")?,
             created_at: r.time("created_at")?,
             last_used_at: r.time_opt("last_used_at")?,
+            revoked_at: r.time_opt("revoked_at")?,
+        })
+    }
+}
+
+impl FromColumns for VisitorToken {
+    fn from_columns<R: Columns>(r: &R) -> Result<Self> {
+        Ok(VisitorToken {
+            token_hash: r.text("token_hash")?,
+            company_id: r.text("company_id")?,
+            session_id: r.text("session_id")?,
+            user_id: r.text("user_id")?,
+            created_at: r.time("created_at")?,
+            last_used_at: r.time("last_used_at")?,
+            expires_at: r.time("expires_at")?,
+        })
+    }
+}
+
+impl FromColumns for IdentitySecret {
+    fn from_columns<R: Columns>(r: &R) -> Result<Self> {
+        Ok(IdentitySecret {
+            key_id: r.text("key_id")?,
+            company_id: r.text("company_id")?,
+            prefix: r.text("prefix")?,
+            secret: r.text("secret")?,
+            created_at: r.time("created_at")?,
             revoked_at: r.time_opt("revoked_at")?,
         })
     }

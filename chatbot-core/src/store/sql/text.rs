@@ -288,3 +288,60 @@ pub(crate) const INSERT_DELIVERY: &str = "INSERT INTO webhook_deliveries (compan
 pub(crate) const LIST_DELIVERIES: &str = "SELECT company_id, lead_id, url, attempts, status_code, error, \
      delivered, created_at FROM webhook_deliveries WHERE company_id = $1 \
      ORDER BY created_at DESC, id DESC LIMIT $2";
+
+// --- visitor identity --------------------------------------------------------------------------
+
+/// Columns of `visitor_tokens`.
+macro_rules! visitor_token_cols {
+    () => {
+        "token_hash, company_id, session_id, user_id, created_at, last_used_at, expires_at"
+    };
+}
+
+/// Columns of `identity_secrets`.
+macro_rules! identity_secret_cols {
+    () => {
+        "key_id, company_id, prefix, secret, created_at, revoked_at"
+    };
+}
+
+pub(crate) const INSERT_VISITOR_TOKEN: &str =
+    concat!("INSERT INTO visitor_tokens (", visitor_token_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7)");
+
+pub(crate) const FIND_VISITOR_TOKEN: &str = concat!(
+    "SELECT ",
+    visitor_token_cols!(),
+    " FROM visitor_tokens WHERE token_hash = $1 AND company_id = $2"
+);
+
+pub(crate) const TOUCH_VISITOR_TOKEN: &str = "UPDATE visitor_tokens SET last_used_at = $3, expires_at = $4 \
+     WHERE token_hash = $1 AND company_id = $2";
+
+pub(crate) const PURGE_VISITOR_TOKENS: &str = "DELETE FROM visitor_tokens WHERE expires_at <= $1";
+
+pub(crate) const DELETE_CONVERSATION_TOKENS: &str =
+    "DELETE FROM visitor_tokens WHERE company_id = $1 AND session_id = $2";
+
+/// Insert unless the company has `$7` unrevoked secrets already (one statement, so two
+/// concurrent creations on SQLite's single writer cannot both pass the count).
+pub(crate) const INSERT_IDENTITY_SECRET: &str = concat!(
+    "INSERT INTO identity_secrets (",
+    identity_secret_cols!(),
+    ") SELECT $1, $2, $3, $4, $5, $6 WHERE (SELECT COUNT(*) FROM identity_secrets \
+     WHERE company_id = $2 AND revoked_at IS NULL) < $7"
+);
+
+pub(crate) const LIST_IDENTITY_SECRETS: &str = concat!(
+    "SELECT ",
+    identity_secret_cols!(),
+    " FROM identity_secrets WHERE company_id = $1 ORDER BY created_at DESC, key_id DESC"
+);
+
+pub(crate) const ACTIVE_IDENTITY_SECRETS: &str = concat!(
+    "SELECT ",
+    identity_secret_cols!(),
+    " FROM identity_secrets WHERE company_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC, key_id DESC"
+);
+
+pub(crate) const REVOKE_IDENTITY_SECRET: &str =
+    "UPDATE identity_secrets SET revoked_at = COALESCE(revoked_at, $2) WHERE key_id = $1";
