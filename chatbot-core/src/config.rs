@@ -45,8 +45,12 @@ pub struct Config {
     pub embedder: EmbedderChoice,
     pub vector_store: VectorStoreChoice,
     pub model: ModelChoice,
-    /// Operator credential for the `/internal` routes (`CHATBOT_ADMIN_TOKEN`).
+    /// Operator credential for the `/internal` routes (`CHATBOT_ADMIN_TOKEN`), at least
+    /// [`MIN_ADMIN_TOKEN_CHARS`] characters ([`Config::validate`]).
     pub admin_token: Option<String>,
+    /// Failed authentications allowed per client IP and minute before 429
+    /// (`CHATBOT_AUTH_FAILURES_PER_MINUTE`); valid credentials never count.
+    pub auth_failures_per_minute: u32,
     /// How long a session token lives after its last use.
     pub session_ttl: Duration,
     /// Passages retrieved per turn.
@@ -62,6 +66,8 @@ pub struct Config {
 pub const DEFAULT_DATA_DIR: &str = "chatbot-data";
 pub const DEFAULT_CHAT_MODEL: &str = "gpt-4o-mini";
 pub const DEFAULT_EMBEDDING_MODEL: &str = "text-embedding-3-small";
+/// Shortest accepted `CHATBOT_ADMIN_TOKEN`.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 32;
 
 impl Default for Config {
     fn default() -> Self {
@@ -82,6 +88,7 @@ impl Config {
             embedder: EmbedderChoice::Offline,
             model: ModelChoice::Offline,
             admin_token: None,
+            auth_failures_per_minute: crate::guard::DEFAULT_AUTH_FAILURES_PER_MINUTE,
             session_ttl: Duration::from_secs(24 * 3600),
             top_k: 4,
             history_token_budget: 1500,
@@ -194,13 +201,38 @@ impl Config {
             }
         };
         c.admin_token = get("CHATBOT_ADMIN_TOKEN");
+        if let Some(n) = get("CHATBOT_AUTH_FAILURES_PER_MINUTE") {
+            c.auth_failures_per_minute = n.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                Error::Config("CHATBOT_AUTH_FAILURES_PER_MINUTE must be a whole number above 0".into())
+            })?;
+        }
         if let Some(t) = get("CHATBOT_MODEL_TIMEOUT_SECS") {
             let secs: u64 = t
                 .parse()
                 .map_err(|_| Error::Config("CHATBOT_MODEL_TIMEOUT_SECS must be a whole number".into()))?;
             c.model_timeout = Duration::from_secs(secs.max(1));
         }
+        c.validate()?;
         Ok(c)
+    }
+
+    /// Check what [`Config::from_env`] cannot express in types: an operator token of at least
+    /// [`MIN_ADMIN_TOKEN_CHARS`] characters. [`crate::Chatbot`]'s builder calls it, so a
+    /// configuration built in code is held to the same rule.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming `CHATBOT_ADMIN_TOKEN` (never its value).
+    pub fn validate(&self) -> Result<()> {
+        if let Some(t) = &self.admin_token {
+            let n = t.chars().count();
+            if n < MIN_ADMIN_TOKEN_CHARS {
+                return Err(Error::Config(format!(
+                    "CHATBOT_ADMIN_TOKEN is too short ({n} characters); use at least \
+                     {MIN_ADMIN_TOKEN_CHARS}, for example the output of `openssl rand -hex 32`"
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -234,5 +266,22 @@ mod tests {
         assert_eq!(c.embedder, EmbedderChoice::Offline);
         assert!(cfg(&[("PINECONE_API_KEY", "p")]).is_err());
         assert!(cfg(&[("CHATBOT_VECTOR_STORE", "milvus")]).is_err());
+    }
+
+    #[test]
+    fn the_operator_token_has_a_minimum_length() {
+        let short = "x".repeat(MIN_ADMIN_TOKEN_CHARS - 1);
+        let Err(Error::Config(msg)) = cfg(&[("CHATBOT_ADMIN_TOKEN", &short)]) else {
+            panic!("a short operator token is refused")
+        };
+        assert!(msg.contains("CHATBOT_ADMIN_TOKEN") && msg.contains("31 characters"), "{msg}");
+        assert!(!msg.contains(&short), "the message never shows the token: {msg}");
+        let ok = "y".repeat(MIN_ADMIN_TOKEN_CHARS);
+        assert_eq!(cfg(&[("CHATBOT_ADMIN_TOKEN", &ok)]).unwrap().admin_token.as_deref(), Some(ok.as_str()));
+        let mut c = Config::default();
+        c.admin_token = Some("short".into());
+        assert!(c.validate().is_err());
+        assert!(cfg(&[("CHATBOT_AUTH_FAILURES_PER_MINUTE", "0")]).is_err());
+        assert_eq!(cfg(&[("CHATBOT_AUTH_FAILURES_PER_MINUTE", "5")]).unwrap().auth_failures_per_minute, 5);
     }
 }

@@ -4,7 +4,10 @@
 mod rate;
 mod topic;
 
-pub use rate::{DEFAULT_PER_IP, DEFAULT_PER_SESSION, RateLimiter, client_ip, parse_trusted_proxies};
+pub use rate::{
+    DEFAULT_AUTH_FAILURES_PER_MINUTE, DEFAULT_PER_IP, DEFAULT_PER_SESSION, RateLimiter, client_ip,
+    parse_trusted_proxies,
+};
 pub use topic::{
     STRONG_RELEVANCE, TopicDecision, WEAK_RELEVANCE, classify_topic, injection_reason,
     mentions_allowed_topic, refusal_message,

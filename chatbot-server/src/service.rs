@@ -47,6 +47,10 @@ pub fn service(bot: Chatbot, config: ServerConfig) -> ChatService {
 }
 
 impl ChatService {
+    pub(crate) fn app(&self) -> &Arc<App> {
+        &self.app
+    }
+
     /// Answer one request.
     pub async fn handle<B>(&self, req: Request<B>) -> Response<ResponseBody>
     where

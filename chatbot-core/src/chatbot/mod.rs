@@ -120,7 +120,7 @@ impl Chatbot {
                 config,
                 c,
                 fallback: ExtractiveAnswerer::new(),
-                limiter: RateLimiter::new(),
+                limiter: RateLimiter::counting(metrics.rate_limited.clone()),
                 metrics,
                 http: builder::http_client(),
                 identity_ok: GenCache::new(IDENTITY_CACHE_ENTRIES, IDENTITY_RECHECK),
