@@ -327,6 +327,12 @@ pub(crate) async fn accept_loop(
             tokio::select! {
                 r = conn => {
                     if let Err(e) = r {
+                        // hyper's own header timer can fire first (it starts once the protocol
+                        // is known): the same refusal when no request head came yet.
+                        let timed_out = e.downcast_ref::<hyper::Error>().is_some_and(hyper::Error::is_timeout);
+                        if timed_out && !slot.started.is_cancelled() {
+                            app.metrics.refused(Refusal::Deadline);
+                        }
                         debug!(error = %e, %peer, "connection ended with an error");
                     }
                 }
