@@ -17,10 +17,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use hyper::service::service_fn;
-use prometheus_client::metrics::gauge::Gauge;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
+use prometheus_client::metrics::gauge::Gauge;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
@@ -132,7 +132,9 @@ impl Tracker {
     /// Close the oldest connection that has not sent a request yet; false when there is none.
     fn evict_oldest_waiting(&self) -> bool {
         let oldest = self.waiting().pop_first();
-        oldest.map(|(_, token)| token.cancel()).is_some()
+        let Some((_, token)) = oldest else { return false };
+        token.cancel();
+        true
     }
 
     /// Decide about a new connection (only the accept loop calls this, so the count cannot

@@ -41,7 +41,8 @@ pub(crate) enum Refusal {
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 4] = [Refusal::Deadline, Refusal::Cap, Refusal::Evicted, Refusal::PayloadTooLarge];
+    pub const ALL: [Refusal; 4] =
+        [Refusal::Deadline, Refusal::Cap, Refusal::Evicted, Refusal::PayloadTooLarge];
 
     pub const fn label(self) -> &'static str {
         match self {

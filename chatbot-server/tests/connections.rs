@@ -61,9 +61,9 @@ impl Server {
                 lines.lock().unwrap().push(line);
             }
         });
-        let addr = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| {
-            panic!("the server did not say where it listens: {:?}", log.lock().unwrap())
-        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("the server did not say where it listens: {:?}", log.lock().unwrap()));
         Self { child, addr: addr.parse().unwrap(), log, _dir: dir }
     }
 
@@ -187,7 +187,12 @@ async fn connect(s: &Server) -> TcpStream {
 /// Open `silent` sockets that send nothing, `h2` that send the HTTP/2 preface and SETTINGS,
 /// `drip` that start a request head and never finish it; return a task per socket that
 /// resolves to whether the server closed it.
-async fn bad_connections(s: &Server, silent: usize, h2: usize, drip: usize) -> Vec<tokio::task::JoinHandle<bool>> {
+async fn bad_connections(
+    s: &Server,
+    silent: usize,
+    h2: usize,
+    drip: usize,
+) -> Vec<tokio::task::JoinHandle<bool>> {
     let mut tasks = Vec::new();
     for _ in 0..silent {
         let c = connect(s).await;
@@ -219,10 +224,8 @@ async fn all_closed(tasks: Vec<tokio::task::JoinHandle<bool>>) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bad_connections_are_closed_and_healthz_keeps_answering_under_a_low_open_files_limit() {
     // 128 open files: a derived cap of 64 connections, 64 descriptors kept for the database
-    let mut s = Server::start(
-        128,
-        &[("CHATBOT_HEADER_TIMEOUT_SECS", "2"), ("CHATBOT_HTTP2_KEEPALIVE_SECS", "1")],
-    );
+    let mut s =
+        Server::start(128, &[("CHATBOT_HEADER_TIMEOUT_SECS", "2"), ("CHATBOT_HTTP2_KEEPALIVE_SECS", "1")]);
     let http = client();
     healthz_ok(&http, &s).await;
     assert_eq!(s.log_lines("\"max_connections\":64"), 1, "the cap derives from the limit");
@@ -271,10 +274,8 @@ async fn bad_connections_are_closed_and_healthz_keeps_answering_under_a_low_open
 async fn running_out_of_file_descriptors_is_survived_with_few_log_lines() {
     // a cap above what 64 open files allow: accepts fail with EMFILE, the server makes room by
     // closing silent connections, backs off, and logs the failures at a bounded rate
-    let mut s = Server::start(
-        64,
-        &[("CHATBOT_HEADER_TIMEOUT_SECS", "2"), ("CHATBOT_MAX_CONNECTIONS", "1000")],
-    );
+    let mut s =
+        Server::start(64, &[("CHATBOT_HEADER_TIMEOUT_SECS", "2"), ("CHATBOT_MAX_CONNECTIONS", "1000")]);
     let http = client();
     healthz_ok(&http, &s).await;
     let tasks = bad_connections(&s, 150, 0, 0).await;

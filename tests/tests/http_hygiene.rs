@@ -101,10 +101,15 @@ async fn the_demo_page_runs_under_a_content_security_policy() {
     let r = s.get("/demo", None).await;
     assert_eq!(r.status(), 200);
     let csp = header(&r, "content-security-policy").join(";");
-    for directive in ["default-src 'none'", "script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"] {
+    for directive in
+        ["default-src 'none'", "script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"]
+    {
         assert!(csp.contains(directive), "{directive} in {csp}");
     }
-    assert!(!csp.contains("'unsafe-eval'") && !csp.split(';').any(|d| d.contains("script-src") && d.contains("unsafe-inline")));
+    assert!(
+        !csp.contains("'unsafe-eval'")
+            && !csp.split(';').any(|d| d.contains("script-src") && d.contains("unsafe-inline"))
+    );
     // `script-src 'self'` allows no inline script: every script on the page is a served file
     let html = r.text().await.unwrap();
     let scripts: Vec<&str> = html.split("<script").skip(1).collect();
@@ -119,8 +124,9 @@ async fn the_demo_page_runs_under_a_content_security_policy() {
 #[tokio::test]
 async fn metrics_can_require_a_token() {
     let token = "metrics-token-for-the-scraper";
-    let s = TestServer::start_with(ServerConfig { metrics_token: Some(token.into()), ..ServerConfig::default() })
-        .await;
+    let s =
+        TestServer::start_with(ServerConfig { metrics_token: Some(token.into()), ..ServerConfig::default() })
+            .await;
     let (status, body) = status_json(s.get("/metrics", None).await).await;
     assert_eq!((status, error_code(&body).as_str()), (401, "unauthorized"));
     let r = s.get("/metrics", Some("not-the-token")).await;
@@ -143,8 +149,12 @@ async fn failed_authentication_is_limited_per_ip_and_valid_credentials_never_are
     // wrong keys and wrong operator tokens share the IP's budget of failures
     for i in 0..limit {
         let r = if i % 3 == 0 {
-            s.post("/api/chatbot/session/internal", Some("wrong-operator-token"), &json!({"company_id": "acme"}))
-                .await
+            s.post(
+                "/api/chatbot/session/internal",
+                Some("wrong-operator-token"),
+                &json!({"company_id": "acme"}),
+            )
+            .await
         } else {
             s.get("/api/companies/acme/leads", Some(&format!("sk_guess{i}"))).await
         };
@@ -162,8 +172,7 @@ async fn failed_authentication_is_limited_per_ip_and_valid_credentials_never_are
         assert_eq!(s.get("/api/companies/acme/leads", Some(&t.sk)).await.status(), 200);
     }
     assert_eq!(s.post("/api/chatbot/session", Some(&t.pk), &json!({})).await.status(), 200);
-    let r =
-        s.post("/api/chatbot/session/internal", Some(ADMIN_TOKEN), &json!({"company_id": "acme"})).await;
+    let r = s.post("/api/chatbot/session/internal", Some(ADMIN_TOKEN), &json!({"company_id": "acme"})).await;
     assert_eq!(r.status(), 200);
     // a request without any credential is not a guess: still 401
     assert_eq!(s.get("/api/companies/acme/leads", None).await.status(), 401);
@@ -245,7 +254,8 @@ async fn a_panicking_model_is_answered_counted_and_never_stored_as_an_empty_repl
     let chat = |message: &str| json!({"session_id": sid, "message": message});
 
     // JSON: 500 in the one error shape
-    let (status, body) = status_json(s.post("/api/chatbot/chat", Some(&t.pk), &chat("Do you ship abroad? boom")).await).await;
+    let (status, body) =
+        status_json(s.post("/api/chatbot/chat", Some(&t.pk), &chat("Do you ship abroad? boom")).await).await;
     assert_eq!((status, error_code(&body).as_str()), (500, "internal"));
     // streaming: the deltas so far, then an `error` event (never a bare end of stream)
     let r = s
@@ -269,12 +279,16 @@ async fn a_panicking_model_is_answered_counted_and_never_stored_as_an_empty_repl
     let msgs = stored(&s, &t.id, &sid).await;
     assert_eq!(
         msgs,
-        [(Role::User, "Do you ship abroad? boom".to_string()), (Role::User, "What is your return policy? boom".to_string())],
+        [
+            (Role::User, "Do you ship abroad? boom".to_string()),
+            (Role::User, "What is your return policy? boom".to_string())
+        ],
         "only the visitor's messages"
     );
 
     // a later turn works, streamed and plain, and is stored with its reply
-    let (status, body) = status_json(s.post("/api/chatbot/chat", Some(&t.pk), &chat("Do you ship abroad?")).await).await;
+    let (status, body) =
+        status_json(s.post("/api/chatbot/chat", Some(&t.pk), &chat("Do you ship abroad?")).await).await;
     assert_eq!(status, 200, "{body}");
     assert!(body["message"].as_str().unwrap().starts_with(FINE), "{body}");
     let r = s
@@ -294,8 +308,10 @@ async fn a_panicking_model_is_answered_counted_and_never_stored_as_an_empty_repl
     assert_eq!(msgs.iter().filter(|(r, _)| *r == Role::Assistant).count(), 2);
 
     // the partner chat routes answer the same way
-    let (status, body) =
-        status_json(s.post("/api/partner-chat/123", None, &json!({"message": "Do you ship to Germany? boom"})).await).await;
+    let (status, body) = status_json(
+        s.post("/api/partner-chat/123", None, &json!({"message": "Do you ship to Germany? boom"})).await,
+    )
+    .await;
     assert_eq!((status, error_code(&body).as_str()), (500, "internal"));
     let r = s
         .http
