@@ -6,7 +6,7 @@
 //! DATABASE_URL=postgres://chatbot:secret@db.internal/chatbot
 //! OPENAI_API_KEY=sk-...            # OPENAI_BASE_URL for another OpenAI-compatible server
 //! PINECONE_API_KEY=...             # PINECONE_INDEX_HOST (or PINECONE_INDEX) names the index
-//! CHATBOT_ADMIN_TOKEN=...          # enables the /internal routes
+//! CHATBOT_ADMIN_TOKEN=$(openssl rand -hex 32)   # enables the /internal routes (32+ characters)
 //! ```
 //!
 //! `cargo run -p chatbot-examples --example production -- 0.0.0.0:8080`

@@ -45,8 +45,12 @@ pub struct Config {
     pub embedder: EmbedderChoice,
     pub vector_store: VectorStoreChoice,
     pub model: ModelChoice,
-    /// Operator credential for the `/internal` routes (`CHATBOT_ADMIN_TOKEN`).
+    /// Operator credential for the `/internal` routes (`CHATBOT_ADMIN_TOKEN`), at least
+    /// [`MIN_ADMIN_TOKEN_CHARS`] characters ([`Config::validate`]).
     pub admin_token: Option<String>,
+    /// Failed authentications allowed per client IP and minute before 429
+    /// (`CHATBOT_AUTH_FAILURES_PER_MINUTE`); valid credentials never count.
+    pub auth_failures_per_minute: u32,
     /// How long a session token lives after its last use.
     pub session_ttl: Duration,
     /// Passages retrieved per turn.
@@ -63,6 +67,9 @@ pub struct Config {
     /// SQLite's `synchronous` setting (`CHATBOT_SQLITE_SYNCHRONOUS`: `full`, the default, or
     /// `normal`, which survives a crash of the process but not a power loss).
     pub sqlite_synchronous: SqliteSynchronous,
+    /// How long a partner-chat visitor token stays valid after its last use
+    /// (`CHATBOT_VISITOR_TOKEN_TTL_DAYS`, default 30 days; sliding).
+    pub visitor_token_ttl: Duration,
 }
 
 /// SQLite's durability setting (`PRAGMA synchronous`) in WAL mode.
@@ -100,9 +107,6 @@ fn flag(name: &str, v: Option<String>) -> Result<bool> {
         Some("1" | "true" | "yes" | "on") => Ok(true),
         Some(other) => Err(Error::Config(format!("{name} must be 1 or 0, got {other:?}"))),
     }
-    /// How long a partner-chat visitor token stays valid after its last use
-    /// (`CHATBOT_VISITOR_TOKEN_TTL_DAYS`, default 30 days; sliding).
-    pub visitor_token_ttl: Duration,
 }
 
 /// Default inactivity after which a visitor token expires.
@@ -111,6 +115,8 @@ pub const DEFAULT_VISITOR_TOKEN_TTL: Duration = Duration::from_secs(30 * 24 * 36
 pub const DEFAULT_DATA_DIR: &str = "chatbot-data";
 pub const DEFAULT_CHAT_MODEL: &str = "gpt-4o-mini";
 pub const DEFAULT_EMBEDDING_MODEL: &str = "text-embedding-3-small";
+/// Shortest accepted `CHATBOT_ADMIN_TOKEN`.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 32;
 
 impl Default for Config {
     fn default() -> Self {
@@ -131,6 +137,7 @@ impl Config {
             embedder: EmbedderChoice::Offline,
             model: ModelChoice::Offline,
             admin_token: None,
+            auth_failures_per_minute: crate::guard::DEFAULT_AUTH_FAILURES_PER_MINUTE,
             session_ttl: Duration::from_secs(24 * 3600),
             top_k: 4,
             history_token_budget: 1500,
@@ -246,6 +253,11 @@ impl Config {
             }
         };
         c.admin_token = get("CHATBOT_ADMIN_TOKEN");
+        if let Some(n) = get("CHATBOT_AUTH_FAILURES_PER_MINUTE") {
+            c.auth_failures_per_minute = n.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                Error::Config("CHATBOT_AUTH_FAILURES_PER_MINUTE must be a whole number above 0".into())
+            })?;
+        }
         if let Some(t) = get("CHATBOT_MODEL_TIMEOUT_SECS") {
             let secs: u64 = t
                 .parse()
@@ -258,6 +270,7 @@ impl Config {
             crate::net::webhook::WebhookRules { allow_private: private, allow_http: http || private };
         if let Some(v) = get("CHATBOT_SQLITE_SYNCHRONOUS") {
             c.sqlite_synchronous = SqliteSynchronous::parse(&v)?;
+        }
         if let Some(d) = get("CHATBOT_VISITOR_TOKEN_TTL_DAYS") {
             let days: u64 = d.parse().ok().filter(|d| (1..=3650).contains(d)).ok_or_else(|| {
                 Error::Config(
@@ -266,7 +279,27 @@ impl Config {
             })?;
             c.visitor_token_ttl = Duration::from_secs(days * 24 * 3600);
         }
+        c.validate()?;
         Ok(c)
+    }
+
+    /// Check what [`Config::from_env`] cannot express in types: an operator token of at least
+    /// [`MIN_ADMIN_TOKEN_CHARS`] characters. [`crate::Chatbot`]'s builder calls it, so a
+    /// configuration built in code is held to the same rule.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming `CHATBOT_ADMIN_TOKEN` (never its value).
+    pub fn validate(&self) -> Result<()> {
+        if let Some(t) = &self.admin_token {
+            let n = t.chars().count();
+            if n < MIN_ADMIN_TOKEN_CHARS {
+                return Err(Error::Config(format!(
+                    "CHATBOT_ADMIN_TOKEN is too short ({n} characters); use at least \
+                     {MIN_ADMIN_TOKEN_CHARS}, for example the output of `openssl rand -hex 32`"
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -315,6 +348,9 @@ mod tests {
         let c = cfg(&[("CHATBOT_SQLITE_SYNCHRONOUS", "NORMAL")]).unwrap();
         assert_eq!(c.sqlite_synchronous, SqliteSynchronous::Normal);
         assert!(cfg(&[("CHATBOT_SQLITE_SYNCHRONOUS", "off")]).is_err());
+    }
+
+    #[test]
     fn visitor_token_ttl() {
         assert_eq!(cfg(&[]).unwrap().visitor_token_ttl, DEFAULT_VISITOR_TOKEN_TTL);
         let c = cfg(&[("CHATBOT_VISITOR_TOKEN_TTL_DAYS", "7")]).unwrap();
@@ -323,5 +359,22 @@ mod tests {
             let e = cfg(&[("CHATBOT_VISITOR_TOKEN_TTL_DAYS", bad)]).unwrap_err().to_string();
             assert!(e.contains("CHATBOT_VISITOR_TOKEN_TTL_DAYS"), "{e}");
         }
+    }
+
+    #[test]
+    fn the_operator_token_has_a_minimum_length() {
+        let short = "x".repeat(MIN_ADMIN_TOKEN_CHARS - 1);
+        let Err(Error::Config(msg)) = cfg(&[("CHATBOT_ADMIN_TOKEN", &short)]) else {
+            panic!("a short operator token is refused")
+        };
+        assert!(msg.contains("CHATBOT_ADMIN_TOKEN") && msg.contains("31 characters"), "{msg}");
+        assert!(!msg.contains(&short), "the message never shows the token: {msg}");
+        let ok = "y".repeat(MIN_ADMIN_TOKEN_CHARS);
+        assert_eq!(cfg(&[("CHATBOT_ADMIN_TOKEN", &ok)]).unwrap().admin_token.as_deref(), Some(ok.as_str()));
+        let mut c = Config::default();
+        c.admin_token = Some("short".into());
+        assert!(c.validate().is_err());
+        assert!(cfg(&[("CHATBOT_AUTH_FAILURES_PER_MINUTE", "0")]).is_err());
+        assert_eq!(cfg(&[("CHATBOT_AUTH_FAILURES_PER_MINUTE", "5")]).unwrap().auth_failures_per_minute, 5);
     }
 }

@@ -18,6 +18,15 @@ pub struct ServiceLabels {
     pub service: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LimitLabels {
+    /// `ip`, `session` (requests per minute) or `auth` (failed authentications per IP).
+    pub limit: String,
+}
+
+/// The rate-limit kinds [`crate::guard::RateLimiter`] counts (present at 0 from the start).
+pub const LIMIT_KINDS: &[&str] = &["ip", "session", "auth"];
+
 /// Core counters.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -27,6 +36,10 @@ pub struct Metrics {
     pub budget_exhausted: Counter,
     pub leads_ready: Counter,
     pub webhook_failures: Counter,
+    /// Requests refused with 429, by limit kind.
+    pub rate_limited: Family<LimitLabels, Counter>,
+    /// Streamed chat turns that panicked (answered with an `error` event, nothing stored empty).
+    pub turn_panics: Counter,
 }
 
 impl Metrics {
@@ -39,6 +52,9 @@ impl Metrics {
         }
         for service in services {
             let _ = m.upstream_errors.get_or_create(&ServiceLabels { service: (*service).into() });
+        }
+        for limit in LIMIT_KINDS {
+            let _ = m.rate_limited.get_or_create(&LimitLabels { limit: (*limit).into() });
         }
         m
     }
@@ -70,6 +86,16 @@ impl Metrics {
             "chatbot_webhook_failures",
             "Lead webhooks that failed after retries",
             self.webhook_failures.clone(),
+        );
+        registry.register(
+            "chatbot_rate_limited",
+            "Requests refused with 429, by limit (ip, session, auth = failed authentications per IP)",
+            self.rate_limited.clone(),
+        );
+        registry.register(
+            "chatbot_turn_panics",
+            "Streamed chat turns that panicked (answered with an error event)",
+            self.turn_panics.clone(),
         );
     }
 

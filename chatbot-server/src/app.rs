@@ -1,5 +1,5 @@
-//! One request: route, run the handler (with a timeout and a panic net), apply CORS, count and
-//! log it.
+//! One request: route, run the handler (with a timeout and a panic net), apply CORS and the
+//! headers every response carries, count and log it.
 
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
@@ -18,7 +18,7 @@ use crate::ServerConfig;
 use crate::body::{self, BoxError, RequestBody, Resp};
 use crate::cors::{self, Cors};
 use crate::error::ApiError;
-use crate::metrics::{HttpMetrics, RequestLabels, RouteLabels};
+use crate::metrics::{HttpMetrics, Refusal, RequestLabels, RouteLabels};
 use crate::net;
 use crate::routes::{self, Match, Route};
 
@@ -66,6 +66,12 @@ impl Cx {
                 .map(|s| Some(s.trim().to_string()).filter(|s| !s.is_empty()))
                 .map_err(|_| ApiError::invalid(name, "must be visible ASCII")),
         }
+    }
+
+    /// An authentication result passed through the core's failed-authentication limit of the
+    /// client's IP (a failure spends one; once spent, 429 with `Retry-After`).
+    pub fn throttled<T>(&self, bot: &Chatbot, r: chatbot_core::Result<T>) -> Result<T, ApiError> {
+        Ok(bot.throttle_failed_auth(self.client, r)?)
     }
 
     pub fn wants_stream(&self) -> bool {
@@ -177,11 +183,22 @@ impl App {
                 (template, resp)
             }
         };
-        if !resp.headers().contains_key(header::CACHE_CONTROL) {
-            resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        let h = resp.headers_mut();
+        if !h.contains_key(header::CACHE_CONTROL) {
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        // Whether CORS headers are sent (and which) depends on the Origin on every route but
+        // the public `*` ones, refusals and errors included: a shared cache must not serve one
+        // origin's answer to another.
+        if h.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none_or(|v| v != "*") {
+            h.append(header::VARY, HeaderValue::from_static("Origin"));
         }
 
         let status = resp.status().as_u16();
+        if resp.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            self.metrics.refused(Refusal::PayloadTooLarge);
+        }
         let elapsed = start.elapsed();
         self.metrics
             .requests
@@ -191,10 +208,12 @@ impl App {
         let ms = elapsed.as_secs_f64() * 1000.0;
         let client = ip.map_or_else(|| "-".to_string(), |ip| ip.to_string());
         let probe = [Route::Healthz, Route::Readyz, Route::Metrics].map(Route::template).contains(&route);
+        // The route template, never the path: path parameters can hold a visitor's id (partner
+        // conversations are keyed by a client's `user_id`, which integrators fill with e-mails).
         if probe {
-            debug!(%method, route, path, status, ms, client, "request");
+            debug!(%method, route, status, ms, client, "request");
         } else {
-            info!(%method, route, path, status, ms, client, "request");
+            info!(%method, route, status, ms, client, "request");
         }
         resp
     }

@@ -113,6 +113,8 @@ pub fn init_logging(style: LogStyle) {
 /// [`ServerConfig::from_env`] is wrong, or the address cannot be bound.
 pub async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
     let server = ServerConfig::from_env()?.with_bind(args.bind);
+    withhold_panic_messages();
+    raise_open_files_limit();
     let bot = Chatbot::from_config(config).await?;
     info!(components = %bot.components_info(), "chatbot ready");
     if args.demo {
@@ -129,6 +131,26 @@ pub async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
         }
     }
     crate::serve(bot, server).await
+}
+
+/// Log panics without their message: a panic's message can quote the input that caused it (a
+/// visitor's message, contact details), and visitor text never goes to the logs. The location
+/// is logged; the request is answered 500 (or with an SSE `error` event) and counted.
+pub fn withhold_panic_messages() {
+    std::panic::set_hook(Box::new(|info| {
+        let at = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        tracing::error!(location = %at, "panic (message withheld: it may quote visitor input)");
+    }));
+}
+
+/// Raise the soft open-files limit to the hard one (a server's connections are file
+/// descriptors; the connection cap is derived from this limit).
+fn raise_open_files_limit() {
+    #[cfg(unix)]
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => info!(open_files_limit = n, "open-files limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open-files limit"),
+    }
 }
 
 /// The `chatbot-server` binary: parse [`ServerCli`], log as a server, [`serve`].

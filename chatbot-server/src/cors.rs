@@ -34,7 +34,7 @@ pub(crate) fn apply(resp: &mut Resp, cors: Cors, origin: Option<&str>) {
         (Cors::Echo, Some(o)) => {
             let Ok(v) = HeaderValue::from_str(o) else { return };
             h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
-            h.append(header::VARY, HeaderValue::from_static("Origin"));
+            // `Vary: Origin` is added to every response by the app.
         }
         (Cors::Any, _) => {
             h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));

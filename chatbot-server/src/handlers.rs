@@ -2,7 +2,7 @@
 
 use chatbot_core::Page;
 use chatbot_core::lead::{LeadFilter, LeadStatus};
-use chatbot_core::{AiConfigPatch, ChatEvent, ChatReply, TenantContext, WidgetSettingsPatch};
+use chatbot_core::{AiConfigPatch, ChatEvent, ChatReply, ClientInfo, TenantContext, WidgetSettingsPatch};
 use futures::StreamExt as _;
 use futures::stream::BoxStream;
 use hyper::StatusCode;
@@ -23,15 +23,21 @@ pub(crate) const VISITOR_TOKEN_HEADER: &str = "x-visitor-token";
 
 const WIDGET_JS: &str = include_str!("../assets/widget.js");
 const DEMO_HTML: &str = include_str!("../assets/demo.html");
+/// The demo page's Content-Security-Policy: scripts only from this server (the page has no
+/// inline script), requests only to it; inline styles are allowed because the widget styles
+/// its elements with `style` attributes; the company's logo may come from any https URL.
+const DEMO_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
+    img-src 'self' https: data:; style-src 'self' 'unsafe-inline'; base-uri 'none'; \
+    form-action 'none'; frame-ancestors 'none'";
 
-type Res = Result<Resp, ApiError>;
+type Res<T = Resp> = Result<T, ApiError>;
 
 impl App {
     pub(crate) async fn dispatch(&self, route: Route, cx: &mut Cx) -> Res {
         match route {
             Route::Healthz => Ok(body::json(StatusCode::OK, &json!({ "status": "ok" }))),
             Route::Readyz => self.readyz().await,
-            Route::Metrics => self.metrics_text(),
+            Route::Metrics => self.metrics_text(cx),
             Route::WidgetJs => {
                 cx.cors = Some(Cors::Any);
                 let mut r =
@@ -40,7 +46,11 @@ impl App {
                     .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
                 Ok(r)
             }
-            Route::Demo => Ok(body::response(StatusCode::OK, "text/html; charset=utf-8", DEMO_HTML)),
+            Route::Demo => {
+                let mut r = body::response(StatusCode::OK, "text/html; charset=utf-8", DEMO_HTML);
+                r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DEMO_CSP));
+                Ok(r)
+            }
             Route::GetWidgetSettings => self.get_settings(cx).await,
             Route::UpdateWidgetSettings => self.post_settings(cx).await,
             Route::PartnerChat => self.partner_chat(cx).await,
@@ -70,7 +80,17 @@ impl App {
         }
     }
 
-    fn metrics_text(&self) -> Res {
+    /// The Prometheus text; with `CHATBOT_METRICS_TOKEN` set, only for `Bearer` that token.
+    fn metrics_text(&self, cx: &Cx) -> Res {
+        if let Some(expected) = &self.config.metrics_token {
+            let token = cx.bearer()?;
+            let checked = if chatbot_core::auth::ct_eq(&token, expected) {
+                Ok(())
+            } else {
+                Err(chatbot_core::Error::Unauthorized("wrong metrics token".into()))
+            };
+            cx.throttled(&self.bot, checked)?;
+        }
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry).map_err(|_| {
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "could not encode metrics")
@@ -90,15 +110,23 @@ impl App {
         }
     }
 
-    /// A context for a company route authorised by a key (`pk_`/`sk_`) or the operator token.
-    async fn keyed_context(&self, token: &str, company_id: &str) -> Result<TenantContext, ApiError> {
-        Ok(self.bot.company_context(token, company_id).await?)
+    /// A context for a company route authorised by a key (`pk_`/`sk_`) or the operator token
+    /// (failures count against the client's failed-authentication limit).
+    async fn keyed_context(&self, client: ClientInfo, company_id: &str, token: &str) -> Res<TenantContext> {
+        let r = self.bot.company_context(token, company_id).await;
+        Ok(self.bot.throttle_failed_auth(client, r)?)
     }
 
     /// The operator token, checked before the body is looked at (an unauthenticated caller
     /// learns nothing about what the body should hold).
-    fn check_operator(&self, token: &str) -> Result<(), ApiError> {
-        Ok(self.bot.check_operator_token(token)?)
+    fn check_operator(&self, cx: &Cx, token: &str) -> Result<(), ApiError> {
+        cx.throttled(&self.bot, self.bot.check_operator_token(token))
+    }
+
+    /// A context from an API key (failures count against the failed-authentication limit).
+    async fn key_context(&self, client: ClientInfo, token: &str) -> Res<TenantContext> {
+        let r = self.bot.authenticate(token, None).await;
+        Ok(self.bot.throttle_failed_auth(client, r)?)
     }
 
     // ----- widget settings (004) -----
@@ -115,7 +143,7 @@ impl App {
         // Read the body first (bounded), so an early error never resets the connection.
         let bytes = cx.bytes().await?;
         let token = cx.bearer()?;
-        let ctx = self.keyed_context(&token, cx.param(0)).await?;
+        let ctx = self.keyed_context(cx.client, cx.param(0), &token).await?;
         let patch = WidgetSettingsPatch::from_json(&bytes)?;
         let settings = self.bot.update_widget_settings(&ctx, &patch).await?;
         cx.allow_by(&settings);
@@ -145,11 +173,11 @@ impl App {
         let bytes = cx.bytes().await?;
         let token = cx.bearer()?;
         let (ctx, b) = if internal {
-            self.check_operator(&token)?;
+            self.check_operator(cx, &token)?;
             let (cid, b) = request::parse_or_default::<InternalSessionBody>(&bytes)?.split()?;
             (self.bot.admin_token_context(&token, &cid).await?, b)
         } else {
-            let ctx = self.bot.authenticate(&token, None).await?;
+            let ctx = self.key_context(cx.client, &token).await?;
             (ctx, request::parse_or_default::<SessionBody>(&bytes)?)
         };
         self.cors_for(cx, &ctx).await;
@@ -171,11 +199,11 @@ impl App {
         let bytes = cx.bytes().await?;
         let token = cx.bearer()?;
         let (ctx, b) = if internal {
-            self.check_operator(&token)?;
+            self.check_operator(cx, &token)?;
             let (cid, b) = request::parse::<InternalChatBody>(&bytes)?.split()?;
             (self.bot.admin_token_context(&token, &cid).await?, b)
         } else {
-            let ctx = self.bot.authenticate(&token, None).await?;
+            let ctx = self.key_context(cx.client, &token).await?;
             (ctx, request::parse::<ChatBody>(&bytes)?)
         };
         self.cors_for(cx, &ctx).await;
@@ -215,7 +243,7 @@ impl App {
 
     async fn list_leads(&self, cx: &mut Cx) -> Res {
         let token = cx.bearer()?;
-        let ctx = self.keyed_context(&token, cx.param(0)).await?;
+        let ctx = self.keyed_context(cx.client, cx.param(0), &token).await?;
         self.cors_for(cx, &ctx).await;
         let status = cx.query("status")?.as_deref().map(LeadStatus::parse).transpose()?;
         let ready = match cx.query("ready")?.as_deref() {
@@ -233,7 +261,7 @@ impl App {
     async fn update_lead(&self, cx: &mut Cx) -> Res {
         let bytes = cx.bytes().await?;
         let token = cx.bearer()?;
-        let ctx = self.keyed_context(&token, cx.param(0)).await?;
+        let ctx = self.keyed_context(cx.client, cx.param(0), &token).await?;
         self.cors_for(cx, &ctx).await;
         let status = LeadStatus::parse(&request::parse::<LeadStatusBody>(&bytes)?.status()?)?;
         let lead = self.bot.set_lead_status(&ctx, cx.param(1), status).await?;
@@ -244,7 +272,7 @@ impl App {
     async fn update_ai_config(&self, cx: &mut Cx) -> Res {
         let bytes = cx.bytes().await?;
         let token = cx.bearer()?;
-        let ctx = self.keyed_context(&token, cx.param(0)).await?;
+        let ctx = self.keyed_context(cx.client, cx.param(0), &token).await?;
         self.cors_for(cx, &ctx).await;
         let patch = request::parse::<AiConfigPatch>(&bytes)?;
         let config = self.bot.update_ai_config(&ctx, &patch).await.map_err(|e| match e {
@@ -260,7 +288,7 @@ impl App {
 
     async fn list_conversations(&self, cx: &mut Cx) -> Res {
         let token = cx.bearer()?;
-        let ctx = self.keyed_context(&token, cx.param(0)).await?;
+        let ctx = self.keyed_context(cx.client, cx.param(0), &token).await?;
         self.cors_for(cx, &ctx).await;
         let Page { limit, offset } = page(cx)?;
         let conversations = self.bot.list_conversations(&ctx, Page { limit, offset }).await?;
@@ -272,7 +300,7 @@ impl App {
 
     async fn delete_conversation(&self, cx: &mut Cx) -> Res {
         let token = cx.bearer()?;
-        let ctx = self.keyed_context(&token, cx.param(0)).await?;
+        let ctx = self.keyed_context(cx.client, cx.param(0), &token).await?;
         self.cors_for(cx, &ctx).await;
         self.bot.delete_conversation(&ctx, cx.param(1)).await?;
         Ok(body::empty(StatusCode::NO_CONTENT))

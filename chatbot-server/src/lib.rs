@@ -29,19 +29,15 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use chatbot_core::Chatbot;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tower::Service as _;
-use tracing::{info, warn};
+use tracing::info;
 
 mod app;
 mod body;
 pub mod cli;
+mod conn;
 mod cors;
 mod error;
 mod handlers;
@@ -75,6 +71,21 @@ pub struct ServerConfig {
     /// Time in-flight requests get to finish after SIGTERM / Ctrl-C
     /// (`CHATBOT_SHUTDOWN_GRACE_SECS`, default 30).
     pub shutdown_grace: Duration,
+    /// Time a connection gets to send a complete request head, from accept for the first one
+    /// and from the previous response for the next ones; then it is closed
+    /// (`CHATBOT_HEADER_TIMEOUT_SECS`, default 30).
+    pub header_timeout: Duration,
+    /// Most client connections open at once (`CHATBOT_MAX_CONNECTIONS`). Default `None`: derived
+    /// from the open-files limit, leaving an eighth of it (at least 64) for the database and
+    /// the index. At the cap, the oldest connection that has not sent a request yet is closed
+    /// to make room; when every connection is in use, the new one is accepted and closed.
+    pub max_connections: Option<usize>,
+    /// HTTP/2 keep-alive: a ping after this long without frames, and the connection is closed
+    /// when the ping is not answered within as long again (`CHATBOT_HTTP2_KEEPALIVE_SECS`,
+    /// default 20).
+    pub http2_keep_alive: Duration,
+    /// Bearer token `/metrics` requires (`CHATBOT_METRICS_TOKEN`). `None`: public.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -85,13 +96,19 @@ impl Default for ServerConfig {
             body_limit: DEFAULT_BODY_LIMIT,
             request_timeout: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(30),
+            max_connections: None,
+            http2_keep_alive: Duration::from_secs(20),
+            metrics_token: None,
         }
     }
 }
 
 impl ServerConfig {
     /// Read `CHATBOT_BIND`, `CHATBOT_TRUSTED_PROXIES`, `CHATBOT_MAX_BODY_BYTES`,
-    /// `CHATBOT_REQUEST_TIMEOUT_SECS` and `CHATBOT_SHUTDOWN_GRACE_SECS`.
+    /// `CHATBOT_REQUEST_TIMEOUT_SECS`, `CHATBOT_SHUTDOWN_GRACE_SECS`,
+    /// `CHATBOT_HEADER_TIMEOUT_SECS`, `CHATBOT_MAX_CONNECTIONS`, `CHATBOT_HTTP2_KEEPALIVE_SECS`
+    /// and `CHATBOT_METRICS_TOKEN`.
     ///
     /// # Errors
     /// When a variable is set but cannot be parsed (the message names it).
@@ -130,6 +147,16 @@ impl ServerConfig {
                     .map_err(|_| anyhow::anyhow!("CHATBOT_SHUTDOWN_GRACE_SECS: not a number: {v}"))?,
             );
         }
+        if let Some(v) = get("CHATBOT_HEADER_TIMEOUT_SECS") {
+            c.header_timeout = Duration::from_secs(positive(&v, "CHATBOT_HEADER_TIMEOUT_SECS")?);
+        }
+        if let Some(v) = get("CHATBOT_MAX_CONNECTIONS") {
+            c.max_connections = Some(usize::try_from(positive(&v, "CHATBOT_MAX_CONNECTIONS")?)?);
+        }
+        if let Some(v) = get("CHATBOT_HTTP2_KEEPALIVE_SECS") {
+            c.http2_keep_alive = Duration::from_secs(positive(&v, "CHATBOT_HTTP2_KEEPALIVE_SECS")?);
+        }
+        c.metrics_token = get("CHATBOT_METRICS_TOKEN").map(|t| t.trim().to_string());
         Ok(c)
     }
 
@@ -139,6 +166,15 @@ impl ServerConfig {
         self.bind = bind;
         self
     }
+}
+
+/// A whole number above 0.
+fn positive(v: &str, name: &str) -> anyhow::Result<u64> {
+    v.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| anyhow::anyhow!("{name}: expected a whole number above 0, got {v:?}"))
 }
 
 /// Parse `host:port` (`localhost` is accepted as 127.0.0.1).
@@ -192,9 +228,8 @@ pub async fn bind(bot: Chatbot, config: ServerConfig) -> anyhow::Result<RunningS
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
     let addr = listener.local_addr()?;
     let (stop, stop_rx) = watch::channel(false);
-    let grace = config.shutdown_grace;
-    let svc = service(bot, config);
-    let task = tokio::spawn(accept_loop(listener, svc, stop_rx, grace));
+    let svc = service(bot, config.clone());
+    let task = tokio::spawn(conn::accept_loop(listener, svc, config, stop_rx));
     info!(%addr, "listening");
     Ok(RunningServer { addr, stop, task })
 }
@@ -208,52 +243,6 @@ pub async fn serve(bot: Chatbot, config: ServerConfig) -> anyhow::Result<()> {
     running.run_until_signal().await;
     info!("server stopped");
     Ok(())
-}
-
-async fn accept_loop(
-    listener: TcpListener,
-    svc: ChatService,
-    mut stop: watch::Receiver<bool>,
-    grace: Duration,
-) {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).keep_alive(true).header_read_timeout(Duration::from_secs(30));
-    builder.http2().timer(TokioTimer::new()).max_concurrent_streams(256);
-    let graceful = GracefulShutdown::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        // EMFILE and friends: back off instead of spinning.
-                        warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let _ = stream.set_nodelay(true);
-                let conn_svc = svc.clone();
-                let svc = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                    req.extensions_mut().insert(PeerAddr(peer));
-                    conn_svc.clone().call(req)
-                });
-                let conn = builder.serve_connection(TokioIo::new(stream), svc).into_owned();
-                let fut = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(e) = fut.await {
-                        tracing::debug!(error = %e, %peer, "connection ended with an error");
-                    }
-                });
-            }
-            _ = stop.changed() => break,
-        }
-    }
-    drop(listener);
-    tokio::select! {
-        () = graceful.shutdown() => info!("all connections closed"),
-        () = tokio::time::sleep(grace) => warn!(?grace, "grace period over; dropping remaining connections"),
-    }
 }
 
 async fn shutdown_signal() {

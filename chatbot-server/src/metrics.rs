@@ -20,6 +20,40 @@ pub(crate) struct RouteLabels {
     pub route: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct RefusalLabels {
+    pub reason: &'static str,
+}
+
+/// Why the server refused a connection or a request (429s are counted by the core, by limit:
+/// `chatbot_rate_limited_total`; handler panics in `chatbot_http_panics_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// No complete request head within the header deadline.
+    Deadline,
+    /// At the connection cap with every connection in use: the new one was closed at once.
+    Cap,
+    /// At the connection cap (or out of file descriptors): the oldest connection that had not
+    /// sent a request yet was closed to make room.
+    Evicted,
+    /// 413.
+    PayloadTooLarge,
+}
+
+impl Refusal {
+    pub const ALL: [Refusal; 4] =
+        [Refusal::Deadline, Refusal::Cap, Refusal::Evicted, Refusal::PayloadTooLarge];
+
+    pub const fn label(self) -> &'static str {
+        match self {
+            Refusal::Deadline => "header_deadline",
+            Refusal::Cap => "connection_cap",
+            Refusal::Evicted => "silent_evicted",
+            Refusal::PayloadTooLarge => "payload_too_large",
+        }
+    }
+}
+
 fn latency_histogram() -> Histogram {
     // 0.25 ms .. ~8 s
     Histogram::new(exponential_buckets(0.000_25, 2.0, 16))
@@ -30,6 +64,9 @@ pub(crate) struct HttpMetrics {
     pub latency: Family<RouteLabels, Histogram>,
     pub streams_open: Gauge,
     pub panics: Counter,
+    pub refusals: Family<RefusalLabels, Counter>,
+    pub connections_open: Gauge,
+    pub accept_errors: Counter,
 }
 
 impl HttpMetrics {
@@ -39,7 +76,14 @@ impl HttpMetrics {
             latency: Family::new_with_constructor(latency_histogram),
             streams_open: Gauge::default(),
             panics: Counter::default(),
+            refusals: Family::default(),
+            connections_open: Gauge::default(),
+            accept_errors: Counter::default(),
         }
+    }
+
+    pub fn refused(&self, why: Refusal) {
+        self.refusals.get_or_create(&RefusalLabels { reason: why.label() }).inc();
     }
 
     pub fn register(&self, r: &mut Registry) {
@@ -55,5 +99,24 @@ impl HttpMetrics {
             self.streams_open.clone(),
         );
         r.register("chatbot_http_panics", "Handlers that panicked (answered 500)", self.panics.clone());
+        for why in Refusal::ALL {
+            let _ = self.refusals.get_or_create(&RefusalLabels { reason: why.label() });
+        }
+        r.register(
+            "chatbot_http_refusals",
+            "Connections and requests refused, by reason (header_deadline, connection_cap, \
+             silent_evicted, payload_too_large)",
+            self.refusals.clone(),
+        );
+        r.register(
+            "chatbot_http_connections_open",
+            "Client connections now open (chatbot serve's accept loop)",
+            self.connections_open.clone(),
+        );
+        r.register(
+            "chatbot_http_accept_errors",
+            "Failed accepts (e.g. out of file descriptors), retried with back-off",
+            self.accept_errors.clone(),
+        );
     }
 }

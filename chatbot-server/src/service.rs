@@ -40,13 +40,18 @@ impl std::fmt::Debug for ChatService {
     }
 }
 
-/// The routes of `chatbot serve` as a service (`config.bind` and `config.shutdown_grace` are not
-/// used: the host application listens and shuts down).
+/// The routes of `chatbot serve` as a service. The connection options (`config.bind`,
+/// `shutdown_grace`, `header_timeout`, `max_connections`, `http2_keep_alive`) are not used: the
+/// host application listens, limits its connections and shuts down.
 pub fn service(bot: Chatbot, config: ServerConfig) -> ChatService {
     ChatService { app: Arc::new(App::new(bot, config)) }
 }
 
 impl ChatService {
+    pub(crate) fn app(&self) -> &Arc<App> {
+        &self.app
+    }
+
     /// Answer one request.
     pub async fn handle<B>(&self, req: Request<B>) -> Response<ResponseBody>
     where

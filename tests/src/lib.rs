@@ -7,12 +7,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use chatbot_core::auth::KeyKind;
+use chatbot_core::llm::ChatModel;
 use chatbot_core::{Chatbot, Config, NewCompany};
 use chatbot_server::{RunningServer, ServerConfig};
 use serde_json::Value;
 
 /// The operator credential the test servers accept on the `/internal` routes.
-pub const ADMIN_TOKEN: &str = "test-operator-token-0123456789";
+pub const ADMIN_TOKEN: &str = "test-operator-token-0123456789abcdef";
 
 /// A company created for a test, with its keys.
 #[derive(Debug, Clone)]
@@ -51,10 +52,28 @@ impl TestServer {
         Self::start_in(self.dir.clone(), ServerConfig::default()).await
     }
 
+    /// Start with the offline defaults but `model` as the chat model (a test double of the
+    /// model seam).
+    pub async fn start_with_model(model: Arc<dyn ChatModel>) -> Self {
+        Self::start_built(Arc::new(tempfile::tempdir().unwrap()), ServerConfig::default(), Some(model)).await
+    }
+
     async fn start_in(dir: Arc<tempfile::TempDir>, server: ServerConfig) -> Self {
+        Self::start_built(dir, server, None).await
+    }
+
+    async fn start_built(
+        dir: Arc<tempfile::TempDir>,
+        server: ServerConfig,
+        model: Option<Arc<dyn ChatModel>>,
+    ) -> Self {
         let mut config = Config::offline(dir.path().to_path_buf());
         config.admin_token = Some(ADMIN_TOKEN.into());
-        let bot = Chatbot::from_config(config).await.expect("the offline components start");
+        let mut builder = Chatbot::builder().config(config);
+        if let Some(m) = model {
+            builder = builder.model(m);
+        }
+        let bot = builder.build().await.expect("the offline components start");
         let running =
             chatbot_server::bind(bot.clone(), server.with_bind(([127, 0, 0, 1], 0).into())).await.unwrap();
         let addr = running.local_addr();

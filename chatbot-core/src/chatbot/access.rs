@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::tenant::{Access, Company, TenantContext, WidgetSettings};
 
 use super::Chatbot;
+use super::types::ClientInfo;
 
 impl Chatbot {
     /// A context with operator access (CLI on the database, admin token checked by the caller).
@@ -31,6 +32,25 @@ impl Chatbot {
             )),
             Some(expected) if auth::ct_eq(token, expected) => Ok(()),
             Some(_) => Err(Error::Unauthorized("wrong operator token".into())),
+        }
+    }
+
+    /// Pass an authentication result through the failed-authentication limit of the client's
+    /// IP: a failure ([`Error::Unauthorized`]) spends one of the IP's
+    /// [`crate::Config::auth_failures_per_minute`] and, once they are spent, becomes
+    /// [`Error::RateLimited`] (429 with `Retry-After`). A success passes untouched and spends
+    /// nothing, so a valid credential is never slowed. Front ends call it around every check of
+    /// a presented credential (keys, operator token, their own tokens).
+    ///
+    /// # Errors
+    /// The result's own error, or [`Error::RateLimited`].
+    pub fn throttle_failed_auth<T>(&self, client: ClientInfo, result: Result<T>) -> Result<T> {
+        match (result, client.ip) {
+            (Err(Error::Unauthorized(why)), Some(ip)) => {
+                self.inner.limiter.failed_auth(ip, self.inner.config.auth_failures_per_minute)?;
+                Err(Error::Unauthorized(why))
+            }
+            (result, _) => result,
         }
     }
 

@@ -76,9 +76,10 @@ impl ChatbotBuilder {
     ///
     /// # Errors
     /// [`crate::Error::Config`] for a configuration this build cannot serve (a provider whose cargo
-    /// feature is off), connection or migration failures.
+    /// feature is off) or that [`Config::validate`] refuses, connection or migration failures.
     pub async fn build(self) -> Result<Chatbot> {
         let config = self.config.unwrap_or_default();
+        config.validate()?;
         let store = match self.store {
             Some(s) => s,
             None => open_store(&config).await?,

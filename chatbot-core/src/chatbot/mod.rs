@@ -129,7 +129,7 @@ impl Chatbot {
                 config,
                 c,
                 fallback: ExtractiveAnswerer::new(),
-                limiter: RateLimiter::new(),
+                limiter: RateLimiter::counting(metrics.rate_limited.clone()),
                 metrics,
                 webhooks,
                 identity_ok: GenCache::new(IDENTITY_CACHE_ENTRIES, IDENTITY_RECHECK),

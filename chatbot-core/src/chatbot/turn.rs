@@ -1,12 +1,15 @@
 //! The chat turn both route families share: store the visitor's message, learn from it, retrieve,
 //! guard, answer, follow up on the lead, store the reply.
 
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt as _;
 use futures::stream::BoxStream;
 use tokio::sync::mpsc;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::conversation::{Message, Role};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::guard::{self, TopicDecision};
 use crate::lead::{Lead, VisitorLead, extract};
 use crate::llm::Passage;
@@ -32,10 +35,20 @@ impl Chatbot {
         let (tx, rx) = mpsc::channel::<ChatEvent>(64);
         let bot = self.clone();
         tokio::spawn(async move {
-            let result = bot.turn(&ctx, target, &message, Some(tx.clone())).await;
-            let last = match result {
-                Ok(reply) => ChatEvent::Done(Box::new(reply)),
-                Err(e) => ChatEvent::Error(e),
+            // A panic in the turn (a bug, or a model that panics) must not end the stream
+            // without a last event: the client would take the deltas so far for the whole
+            // reply. The reply is stored only when the turn completes, so a panic stores
+            // nothing empty; the visitor's message stays and the next turn works.
+            let turn = AssertUnwindSafe(bot.turn(&ctx, target, &message, Some(tx.clone())));
+            let last = match turn.catch_unwind().await {
+                Ok(Ok(reply)) => ChatEvent::Done(Box::new(reply)),
+                Ok(Err(e)) => ChatEvent::Error(e),
+                Err(_) => {
+                    bot.inner.metrics.turn_panics.inc();
+                    // The panic's message is not logged: it may quote the visitor's text.
+                    error!(company = ctx.company_id(), "the chat turn panicked; answered with an error");
+                    ChatEvent::Error(Error::Internal("the reply could not be completed".into()))
+                }
             };
             let _ = tx.send(last).await;
         });

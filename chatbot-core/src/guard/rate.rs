@@ -1,6 +1,8 @@
-//! Rate limits per (company, client IP) and per (company, session), with governor's keyed GCRA
-//! limiters. Each distinct quota (requests per minute) gets its own limiter, so companies can
-//! have different limits; idle keys are dropped periodically so memory stays bounded.
+//! Rate limits per (company, client IP) and per (company, session), and failed authentications
+//! per client IP, with governor's keyed GCRA limiters. Each distinct quota (requests per minute)
+//! gets its own limiter, so companies can have different limits; idle keys are dropped
+//! periodically so memory stays bounded. Every refusal is counted by limit kind
+//! (`chatbot_rate_limited_total{limit}`).
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -14,8 +16,11 @@ use governor::clock::{Clock, DefaultClock};
 use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter as Governor};
 use ipnet::IpNet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 
 use crate::error::{Error, Result};
+use crate::metrics::LimitLabels;
 
 /// Default chat requests per minute per session.
 pub const DEFAULT_PER_SESSION: u32 = 20;
@@ -24,6 +29,9 @@ pub const DEFAULT_PER_IP: u32 = 60;
 /// Default new visitor conversations per minute per company (per server instance): generous
 /// enough for load tests, low enough that a flood cannot fill the database at full speed.
 pub const DEFAULT_NEW_CONVERSATIONS_PER_MINUTE: u32 = 100_000;
+/// Default failed authentications per minute per client IP (a burst of this many, then one
+/// every `60 / n` seconds); `Config::auth_failures_per_minute` overrides it.
+pub const DEFAULT_AUTH_FAILURES_PER_MINUTE: u32 = 30;
 /// Drop idle keys every this many checks.
 const RETAIN_EVERY: u64 = 4096;
 
@@ -91,12 +99,28 @@ pub struct RateLimiter {
     ip: ByQuota<(String, IpAddr)>,
     session: ByQuota<(String, String)>,
     new_conversations: ByQuota<String>,
+    auth: ByQuota<IpAddr>,
     checks: AtomicU64,
+    refused: Family<LimitLabels, Counter>,
 }
 
 impl RateLimiter {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A limiter that counts its refusals by limit kind (`ip`, `session`, `auth`) in `refused`
+    /// (the core's [`crate::Metrics::rate_limited`]).
+    pub fn counting(refused: Family<LimitLabels, Counter>) -> Self {
+        Self { refused, ..Self::default() }
+    }
+
+    /// Count a refusal of `limit`.
+    fn counted(&self, limit: &str, r: Result<()>) -> Result<()> {
+        if r.is_err() {
+            self.refused.get_or_create(&LimitLabels { limit: limit.into() }).inc();
+        }
+        r
     }
 
     fn tick(&self) {
@@ -111,7 +135,7 @@ impl RateLimiter {
     /// [`crate::Error::RateLimited`] with the wait.
     pub fn check_ip(&self, company_id: &str, ip: IpAddr, per_minute: u32) -> Result<()> {
         self.tick();
-        self.ip.check(&(company_id.to_string(), canonical(ip)), per_minute, "ip")
+        self.counted("ip", self.ip.check(&(company_id.to_string(), canonical(ip)), per_minute, "ip"))
     }
 
     /// Chat requests in one session.
@@ -120,7 +144,18 @@ impl RateLimiter {
     /// [`crate::Error::RateLimited`] with the wait.
     pub fn check_session(&self, company_id: &str, session_id: &str, per_minute: u32) -> Result<()> {
         self.tick();
-        self.session.check(&(company_id.to_string(), session_id.to_string()), per_minute, "session")
+        let key = (company_id.to_string(), session_id.to_string());
+        self.counted("session", self.session.check(&key, per_minute, "session"))
+    }
+
+    /// One failed authentication from `ip` (any company, any credential kind). Only failures
+    /// call this, so a valid credential never spends the quota and is never slowed.
+    ///
+    /// # Errors
+    /// [`crate::Error::RateLimited`] with the wait once `ip` failed more than `per_minute` times.
+    pub fn failed_auth(&self, ip: IpAddr, per_minute: u32) -> Result<()> {
+        self.tick();
+        self.counted("auth", self.auth.check(&canonical(ip), per_minute, "auth"))
     }
 
     /// New visitor conversations of one company.
@@ -129,7 +164,7 @@ impl RateLimiter {
     /// [`crate::Error::RateLimited`] with the wait.
     pub fn check_new_conversation(&self, company_id: &str, per_minute: u32) -> Result<()> {
         self.tick();
-        self.new_conversations.check(&company_id.to_string(), per_minute, "new conversation")
+        self.counted("new_conversation", self.new_conversations.check(&company_id.to_string(), per_minute, "new conversation"))
     }
 
     /// Forget keys whose state is indistinguishable from fresh (called every few thousand checks).
@@ -137,6 +172,7 @@ impl RateLimiter {
         self.ip.retain_recent();
         self.session.retain_recent();
         self.new_conversations.retain_recent();
+        self.auth.retain_recent();
     }
 
     /// Keys currently tracked (IP keys, session keys).
@@ -230,6 +266,24 @@ mod tests {
         }
         assert!(matches!(l.check_new_conversation("a", 3), Err(Error::RateLimited { .. })));
         l.check_new_conversation("b", 3).unwrap();
+    }
+
+    #[test]
+    fn failed_authentications_are_limited_per_ip_and_counted() {
+        let refused = Family::<LimitLabels, Counter>::default();
+        let l = RateLimiter::counting(refused.clone());
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        for _ in 0..3 {
+            l.failed_auth(a, 3).unwrap();
+        }
+        let Err(Error::RateLimited { retry_after }) = l.failed_auth(a, 3) else {
+            panic!("the fourth failure within a minute is limited")
+        };
+        assert!(retry_after >= Duration::from_secs(1));
+        l.failed_auth(b, 3).unwrap();
+        assert_eq!(refused.get_or_create(&LimitLabels { limit: "auth".into() }).get(), 1);
+        assert_eq!(refused.get_or_create(&LimitLabels { limit: "ip".into() }).get(), 0);
     }
 
     #[test]
