@@ -82,6 +82,27 @@ impl Error {
         }
     }
 
+    /// Whether the database cannot be reached right now (down, restarting, refusing
+    /// connections, or no pooled connection free within the acquire timeout), as opposed to a
+    /// statement that failed. Front ends answer these as "unavailable, try again" (HTTP 503).
+    pub fn is_store_unavailable(&self) -> bool {
+        let Self::Database(e) = self else { return false };
+        match e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            // SQLSTATE class 08 (connection exception), 57P01..57P05 (the server is shutting
+            // down, crashed, not yet accepting connections, idle-session timeout), 53300 (too
+            // many connections): the server, not the statement.
+            sqlx::Error::Database(db) => {
+                db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "53300")
+            }
+            _ => false,
+        }
+    }
+
     /// A stable machine-readable code, used in the HTTP error body and logs.
     pub fn code(&self) -> &'static str {
         match self {
@@ -94,6 +115,7 @@ impl Error {
             Self::Conflict(_) => "conflict",
             Self::Upstream { .. } => "upstream_error",
             Self::EmbedderMismatch(_) => "embedder_mismatch",
+            Self::Database(_) if self.is_store_unavailable() => "storage_unavailable",
             Self::Storage(_) | Self::Database(_) => "storage_error",
             Self::Config(_) => "config_error",
             Self::Cancelled => "cancelled",
@@ -130,5 +152,26 @@ impl From<sqlx::migrate::MigrateError> for Error {
 impl From<serde_json::Error> for Error {
     fn from(e: serde_json::Error) -> Self {
         Self::Malformed(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreachable_database_is_told_apart_from_a_failed_statement() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        for e in [sqlx::Error::PoolTimedOut, sqlx::Error::PoolClosed, sqlx::Error::Io(refused)] {
+            let e = Error::from(e);
+            assert!(e.is_store_unavailable(), "{e}");
+            assert_eq!(e.code(), "storage_unavailable");
+            assert!(e.is_retryable());
+        }
+        for e in [Error::from(sqlx::Error::ColumnNotFound("x".into())), Error::Storage("x".into())] {
+            assert!(!e.is_store_unavailable(), "{e}");
+            assert_eq!(e.code(), "storage_error");
+        }
+        assert!(!Error::from(sqlx::Error::RowNotFound).is_store_unavailable());
     }
 }

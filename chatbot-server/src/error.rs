@@ -60,6 +60,9 @@ impl ApiError {
     }
 }
 
+/// `Retry-After` of a 503 for an unreachable database.
+const STORE_RETRY_AFTER_SECS: u64 = 2;
+
 fn retry_secs(d: Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
@@ -96,6 +99,18 @@ impl From<Error> for ApiError {
                     "the knowledge index does not match the configured embedder; an operator must re-index",
                 )
             }
+            // The database is down, restarting or out of connections: the client may retry;
+            // the pool's acquire timeout bounds how long the request waited.
+            ref e if e.is_store_unavailable() => {
+                tracing::warn!(error = %msg, "database unavailable");
+                let mut a = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    code,
+                    "the database is unavailable; try again shortly",
+                );
+                a.retry_after = Some(STORE_RETRY_AFTER_SECS);
+                a
+            }
             Error::Cancelled => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, code, "the server is shutting down")
             }
@@ -127,6 +142,7 @@ mod tests {
             (Error::upstream("openai", "down", true), 503),
             (Error::EmbedderMismatch("x".into()), 503),
             (Error::Storage("secret dsn".into()), 500),
+            (Error::from(sqlx::Error::PoolTimedOut), 503),
         ];
         for (e, s) in cases {
             assert_eq!(ApiError::from(e).status.as_u16(), s);
@@ -135,6 +151,8 @@ mod tests {
         assert_eq!(a.retry_after, Some(2));
         let a = ApiError::from(Error::invalid("primary_color", "bad"));
         assert_eq!(a.body_json()["error"]["field"], "primary_color");
+        let a = ApiError::from(Error::from(sqlx::Error::PoolTimedOut));
+        assert_eq!((a.code, a.retry_after), ("storage_unavailable", Some(STORE_RETRY_AFTER_SECS)));
         let a = ApiError::from(Error::Storage("postgres://user:pw@host".into()));
         assert!(!a.body_json().to_string().contains("pw@host"));
     }

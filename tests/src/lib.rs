@@ -12,6 +12,8 @@ use chatbot_core::{Chatbot, Config, NewCompany};
 use chatbot_server::{RunningServer, ServerConfig};
 use serde_json::Value;
 
+pub mod load;
+
 /// The operator credential the test servers accept on the `/internal` routes.
 pub const ADMIN_TOKEN: &str = "test-operator-token-0123456789abcdef";
 
@@ -74,6 +76,16 @@ impl TestServer {
             builder = builder.model(m);
         }
         let bot = builder.build().await.expect("the offline components start");
+        Self::serve(bot, dir, server).await
+    }
+
+    /// Serve a bot built by the test (other providers, another database), with default server
+    /// options; `dir` is kept as long as the server lives. The bot should accept [`ADMIN_TOKEN`].
+    pub async fn start_bot(bot: Chatbot, dir: tempfile::TempDir) -> Self {
+        Self::serve(bot, Arc::new(dir), ServerConfig::default()).await
+    }
+
+    async fn serve(bot: Chatbot, dir: Arc<tempfile::TempDir>, server: ServerConfig) -> Self {
         let running =
             chatbot_server::bind(bot.clone(), server.with_bind(([127, 0, 0, 1], 0).into())).await.unwrap();
         let addr = running.local_addr();

@@ -69,38 +69,57 @@ impl Chatbot {
                     }
                     Ok::<_, Error>(usage)
                 };
-                match tokio::time::timeout(timeout, run).await {
-                    Ok(Ok(usage)) => Ok((text, usage)),
-                    Ok(Err(e)) if text.is_empty() => Err(e),
-                    Ok(Err(e)) => {
-                        warn!(company = cid, error = %e, "model stream broke off; keeping the partial reply");
-                        self.inner.metrics.upstream_error(model.provider());
-                        return (text, AnsweredBy::Model, None);
-                    }
-                    Err(_) if text.is_empty() => Err(Error::upstream(model.provider(), "timed out", true)),
-                    Err(_) => return (text, AnsweredBy::Model, None),
+                let broke = match tokio::time::timeout(timeout, run).await {
+                    Ok(Ok(usage)) => return self.model_reply(cid, text, usage, req, sink).await,
+                    Ok(Err(e)) => e,
+                    Err(_) => Error::upstream(model.provider(), "timed out", true),
+                };
+                if text.is_empty() {
+                    Err(broke)
+                } else {
+                    // The visitor has seen the start of the reply: keep it and complete it with
+                    // the fallback answer, so the streamed pieces still add up to the stored reply.
+                    warn!(company = cid, error = %broke, "model stream broke off; completing it with the fallback");
+                    self.inner.metrics.upstream_error(model.provider());
+                    let piece = format!("\n\n{}", self.inner.fallback.answer(req));
+                    send(sink, ChatEvent::Delta(piece.clone())).await;
+                    text.push_str(&piece);
+                    return (text, AnsweredBy::Fallback, None);
                 }
             }
         };
         match result {
-            Ok((text, usage)) if !text.trim().is_empty() => {
-                if let Some(u) = usage {
-                    self.record_usage(cid, u.total_tokens).await;
-                }
-                (text, AnsweredBy::Model, usage)
-            }
-            other => {
-                if let Err(e) = &other {
-                    warn!(company = cid, error = %e, "model failed; answering with the fallback");
-                } else {
-                    warn!(company = cid, "model returned an empty reply; answering with the fallback");
-                }
+            Ok((text, usage)) => self.model_reply(cid, text, usage, req, sink).await,
+            Err(e) => {
+                warn!(company = cid, error = %e, "model failed; answering with the fallback");
                 self.inner.metrics.upstream_error(model.provider());
                 let t = self.inner.fallback.answer(req);
                 send(sink, ChatEvent::Delta(t.clone())).await;
                 (t, AnsweredBy::Fallback, None)
             }
         }
+    }
+
+    /// A model reply that completed: counted, or replaced by the fallback when it is empty.
+    async fn model_reply(
+        &self,
+        cid: &str,
+        text: String,
+        usage: Option<Usage>,
+        req: &ChatRequest,
+        sink: &Option<mpsc::Sender<ChatEvent>>,
+    ) -> (String, AnsweredBy, Option<Usage>) {
+        if text.trim().is_empty() {
+            warn!(company = cid, "model returned an empty reply; answering with the fallback");
+            self.inner.metrics.upstream_error(self.model().provider());
+            let t = self.inner.fallback.answer(req);
+            send(sink, ChatEvent::Delta(t.clone())).await;
+            return (t, AnsweredBy::Fallback, None);
+        }
+        if let Some(u) = usage {
+            self.record_usage(cid, u.total_tokens).await;
+        }
+        (text, AnsweredBy::Model, usage)
     }
 
     /// Today's token usage against the company's budget.

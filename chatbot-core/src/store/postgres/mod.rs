@@ -66,7 +66,13 @@ impl JsonColumns for Postgres {
 }
 
 impl PostgresStore {
-    /// Connect with a pool (16 connections at most, 10 s to acquire one).
+    /// The longest a statement waits for a pooled connection (including connecting, which sqlx
+    /// retries with backoff while the server refuses). Short, so that while the database is
+    /// down or restarting a request fails fast with [`Error::is_store_unavailable`] (HTTP 503)
+    /// instead of hanging; under normal load a connection is free within milliseconds.
+    pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+    /// Connect with a pool (16 connections at most, [`Self::ACQUIRE_TIMEOUT`] to acquire one).
     ///
     /// # Errors
     /// [`Error::Config`] for a bad URL, [`Error::Storage`] when it cannot connect.
@@ -80,7 +86,7 @@ impl PostgresStore {
             // No liveness ping before each query: that would double the round trips of the hot
             // reads. A broken connection fails its query and is dropped by the pool.
             .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(Self::ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await
             .map_err(|e| Error::Storage(format!("cannot connect to PostgreSQL: {e}")))?;
