@@ -120,7 +120,6 @@ args=(
   --suppress-health-check all
   --report junit,ndjson --report-dir "$REPORTS"
   --no-color
-  --output-truncate false
 )
 log "schemathesis ${args[*]} (seed $SEED; OPENAPI_SEED=$SEED repeats it)"
 t0=$(date +%s)
