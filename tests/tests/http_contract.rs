@@ -38,7 +38,8 @@ async fn user_ids_follow_the_published_length_and_pattern() {
         let (st, v) = status_json(s.post("/api/partner-chat/123", None, &chat(bad.clone())).await).await;
         assert_eq!((st, v["error"]["field"].as_str()), (422, Some("user_id")), "{bad}: {v}");
     }
-    let (st, v) = status_json(s.post("/api/partner-chat/123", None, &chat(json!("  visitor-7 "))).await).await;
+    let (st, v) =
+        status_json(s.post("/api/partner-chat/123", None, &chat(json!("  visitor-7 "))).await).await;
     assert_eq!((st, v["user_id"].as_str()), (200, Some("visitor-7")), "{v}");
     // blank or null: an anonymous id
     for anon in [json!("   "), Value::Null] {
@@ -65,14 +66,20 @@ async fn settings_patch_is_exactly_the_published_schema() {
     assert_eq!((st, v["company_logo"].clone()), (200, Value::Null), "{v}");
     // JSON Schema's integers include 25.0
     let (st, v) = patch_settings(&s, &json!({"border_radius": 25.0, "max_tokens": 100.0})).await;
-    assert_eq!((st, v["border_radius"].as_i64(), v["max_tokens"].as_i64()), (200, Some(25), Some(100)), "{v}");
+    assert_eq!(
+        (st, v["border_radius"].as_i64(), v["max_tokens"].as_i64()),
+        (200, Some(25), Some(100)),
+        "{v}"
+    );
     let (st, v) = patch_settings(&s, &json!({"border_radius": 2.5})).await;
     assert_eq!((st, v["error"]["field"].as_str()), (422, Some("border_radius")), "{v}");
     // origins exactly as browsers send them
     let ok = json!({"allowed_origins": ["http://localhost:3000", "https://shop.example/", "http://127.0.0.1:8080"]});
     let (st, v) = patch_settings(&s, &ok).await;
     assert_eq!(st, 200, "{v}");
-    for bad in ["https://Shop.example", "http://shop.example:80", "https://shop.example:443", "http://[::1]:3000"] {
+    for bad in
+        ["https://Shop.example", "http://shop.example:80", "https://shop.example:443", "http://[::1]:3000"]
+    {
         let (st, v) = patch_settings(&s, &json!({"allowed_origins": [bad]})).await;
         assert_eq!((st, v["error"]["field"].as_str()), (422, Some("allowed_origins")), "{bad}: {v}");
     }
@@ -94,9 +101,11 @@ async fn paging_follows_the_published_ranges() {
     let s = TestServer::start().await;
     s.demo().await;
     for path in ["/api/companies/123/leads", "/api/companies/123/conversations"] {
-        let (st, v) = status_json(s.get(&format!("{path}?offset=4294967295&limit=500"), Some(ADMIN_TOKEN)).await).await;
+        let (st, v) =
+            status_json(s.get(&format!("{path}?offset=4294967295&limit=500"), Some(ADMIN_TOKEN)).await).await;
         assert_eq!((st, v["offset"].as_u64()), (200, Some(4_294_967_295)), "{v}");
-        for (query, field) in [("offset=4294967296", "offset"), ("limit=501", "limit"), ("limit=0", "limit")] {
+        for (query, field) in [("offset=4294967296", "offset"), ("limit=501", "limit"), ("limit=0", "limit")]
+        {
             let (st, v) = status_json(s.get(&format!("{path}?{query}"), Some(ADMIN_TOKEN)).await).await;
             assert_eq!((st, v["error"]["field"].as_str()), (422, Some(field)), "{query}: {v}");
         }

@@ -62,13 +62,8 @@ pub const ORIGIN: &str = concat!(
 
 /// An absolute `http(s)` URL: a host as in [`ORIGIN`] (any letter case), an optional port, then
 /// an optional path, query or fragment of printable ASCII (no spaces). The company logo.
-pub const HTTP_URL: &str = concat!(
-    "^https?://",
-    host!("a-zA-Z"),
-    "(?::(?:[1-9][0-9]{0,3}|",
-    port5!(),
-    "))?(?:[/?#][!-~]*)?$"
-);
+pub const HTTP_URL: &str =
+    concat!("^https?://", host!("a-zA-Z"), "(?::(?:[1-9][0-9]{0,3}|", port5!(), "))?(?:[/?#][!-~]*)?$");
 
 /// Compiled once. The patterns are constants proven by the tests below; library code may not
 /// panic, so a broken one (impossible once they pass) would match nothing and refuse the field.
@@ -117,7 +112,7 @@ mod tests {
             "https://shop.example/",
             "http://localhost:3000",
             "http://127.0.0.1:8080",
-            "https://a-b.c-d.example:443",
+            "https://a-b.c-d.example:8443",
             "http://x.example:443",
             "https://x.example:80",
             "http://x.example:65535",
@@ -132,6 +127,7 @@ mod tests {
             "https://Shop.example",
             "http://x.example:80",
             "https://x.example:443",
+            "https://a-b.c-d.example:443",
             "http://x.example:0",
             "http://x.example:080",
             "http://x.example:65536",
@@ -150,10 +146,14 @@ mod tests {
 
     #[test]
     fn urls() {
-        for ok in ["https://cdn.Example/logo.png?v=1#x", "http://10.0.0.1:8080/a", "https://a.b", "http://a.b?"] {
+        for ok in
+            ["https://cdn.Example/logo.png?v=1#x", "http://10.0.0.1:8080/a", "https://a.b", "http://a.b?"]
+        {
             assert!(is_http_url(ok), "{ok}");
         }
-        for bad in ["", "https://", "https://a b.example", "https://a.9", "https://a.example/x y", "ftp://a.b"] {
+        for bad in
+            ["", "https://", "https://a b.example", "https://a.9", "https://a.example/x y", "ftp://a.b"]
+        {
             assert!(!is_http_url(bad), "{bad}");
         }
     }

@@ -390,7 +390,7 @@ fn type_reason(field: &str, e: &serde_json::Error) -> String {
 fn whole_number(v: &serde_json::Value) -> Option<i64> {
     let f = v.as_f64().filter(|_| v.is_f64())?;
     // The range check keeps the cast exact (|f| < 2^63 is representable).
-    (f.fract() == 0.0 && f.abs() < 9.2e18).then(|| f as i64)
+    (f.fract() == 0.0 && f.abs() < 9.2e18).then_some(f as i64)
 }
 
 fn parse_bool(v: &str) -> Option<bool> {

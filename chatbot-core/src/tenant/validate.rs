@@ -57,7 +57,10 @@ pub fn validate_public_http_url(field: &str, u: &str) -> Result<()> {
     if patterns::is_http_url(u) {
         validate_http_url(field, u)
     } else {
-        Err(Error::invalid(field, format!("must be an http(s) URL like https://cdn.example/logo.png, got {u:?}")))
+        Err(Error::invalid(
+            field,
+            format!("must be an http(s) URL like https://cdn.example/logo.png, got {u:?}"),
+        ))
     }
 }
 
