@@ -45,6 +45,7 @@ pub use conversation::{Conversation, Message, Page, Role};
 pub use demo::{DEMO_COMPANY_ID, DemoSeed, seed as seed_demo};
 pub use error::{Error, Result};
 pub use metrics::Metrics;
+pub use tenant::patterns;
 pub use tenant::{
     Access, AiConfig, Company, NewCompany, Position, TenantContext, WidgetSettings, WidgetSettingsPatch,
 };

@@ -83,13 +83,18 @@ impl Cx {
     }
 
     /// A query parameter, percent-decoded (`+` is a space); empty counts as absent. 400 naming
-    /// the parameter when it cannot be decoded.
+    /// the parameter when it cannot be decoded, 422 when it is given more than once (which of
+    /// the values was meant cannot be known).
     pub fn query(&self, name: &str) -> Result<Option<String>, ApiError> {
         let Some(query) = self.parts.uri.query() else { return Ok(None) };
-        let raw = query.split('&').find_map(|kv| {
+        let mut values = query.split('&').filter_map(|kv| {
             let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
             (k == name).then_some(v)
         });
+        let raw = values.next();
+        if values.next().is_some() {
+            return Err(ApiError::invalid(name, "given more than once"));
+        }
         match raw {
             None | Some("") => Ok(None),
             Some(v) => routes::percent_decode(v, true)

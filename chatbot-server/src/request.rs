@@ -18,9 +18,16 @@ use crate::error::ApiError;
 pub(crate) struct PartnerChatBody {
     message: Option<String>,
     user_id: Option<String>,
+    /// May be absent, never `null` (the document says an array).
+    #[serde(default, deserialize_with = "present")]
     history: Option<Vec<Object<HistoryBody>>>,
     visitor_token: Option<String>,
     user_signature: Option<String>,
+}
+
+/// An optional field that must not be `null` when present (`#[serde(default)]` covers absent).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Deserialize)]
@@ -228,7 +235,7 @@ mod tests {
 
     #[test]
     fn required_fields_and_nulls() {
-        let b = parse::<PartnerChatBody>(br#"{"message": null, "user_id": null, "history": null}"#).unwrap();
+        let b = parse::<PartnerChatBody>(br#"{"message": null, "user_id": null}"#).unwrap();
         let e = b.into_input(ClientInfo::default(), None).unwrap_err();
         assert_eq!((e.status.as_u16(), e.field.as_deref()), (422, Some("message")));
         let b = parse::<PartnerChatBody>(br#"{"message":"hi","history":[{"content":"x"}]}"#).unwrap();
@@ -249,6 +256,18 @@ mod tests {
             parse::<InternalSessionBody>(br#"{"company_id":"123","user_id":"u"}"#).unwrap().split().unwrap();
         assert_eq!((cid.as_str(), body.user_id.as_deref()), ("123", Some("u")));
         assert_eq!(parse_or_default::<InternalSessionBody>(b"  ").unwrap().split().unwrap_err().status, 422);
+    }
+
+    #[test]
+    fn history_may_be_absent_but_not_null() {
+        assert_eq!(
+            field::<PartnerChatBody>(r#"{"message":"hi","history":null}"#),
+            (422, Some("history".into()))
+        );
+        let b = parse::<PartnerChatBody>(br#"{"message":"hi","history":[]}"#).unwrap();
+        assert!(b.into_input(ClientInfo::default(), None).unwrap().history.is_empty());
+        let b = parse::<PartnerChatBody>(br#"{"message":"hi"}"#).unwrap();
+        assert!(b.into_input(ClientInfo::default(), None).unwrap().history.is_empty());
     }
 
     #[test]

@@ -60,3 +60,27 @@ fn the_parser_sees_paths_and_methods() {
     assert_eq!(d.len(), 3);
     assert!(d.contains(&("GET".into(), "/a/{id}".into())) && d.contains(&("DELETE".into(), "/b".into())));
 }
+
+/// The patterns the document publishes are the ones the server validates with
+/// (chatbot_core::patterns), character for character.
+#[test]
+fn published_patterns_are_the_servers() {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.yaml");
+    let yaml = std::fs::read_to_string(&file).unwrap();
+    use chatbot_core::patterns as p;
+    for (name, pattern) in [
+        ("COLOR", p::COLOR),
+        ("NOT_BLANK", p::NOT_BLANK),
+        ("NO_CONTROL", p::NO_CONTROL),
+        ("ORIGIN", p::ORIGIN),
+        ("HTTP_URL", p::HTTP_URL),
+    ] {
+        let published = format!("pattern: '{pattern}'");
+        assert!(yaml.contains(&published), "docs/openapi.yaml lacks patterns::{name}: {published}");
+    }
+    // and it publishes no other pattern
+    let count = yaml.matches("pattern: '").count();
+    let distinct: std::collections::BTreeSet<&str> =
+        yaml.lines().filter_map(|l| l.split("pattern: '").nth(1)?.split('\'').next()).collect();
+    assert_eq!(distinct.len(), 5, "patterns in docs/openapi.yaml: {distinct:?} ({count} uses)");
+}

@@ -324,13 +324,19 @@ fn validate_message(message: &str, max_chars: usize) -> Result<()> {
     Ok(())
 }
 
+/// A visitor id as given (at most 200 characters, no control character: the published
+/// `maxLength` and `pattern`), without its surrounding white space; none, or a blank one, gets
+/// an anonymous id.
 pub(super) fn normalize_user_id(user_id: Option<String>) -> Result<String> {
-    match user_id.map(|u| u.trim().to_string()).filter(|u| !u.is_empty()) {
-        None => Ok(auth::random_token("anon_", 12)),
-        Some(u) if u.chars().count() > 200 => Err(Error::invalid("user_id", "at most 200 characters")),
-        Some(u) if u.chars().any(char::is_control) => {
-            Err(Error::invalid("user_id", "must not contain control characters"))
-        }
-        Some(u) => Ok(u),
+    let Some(raw) = user_id else { return Ok(auth::random_token("anon_", 12)) };
+    if raw.chars().count() > 200 {
+        return Err(Error::invalid("user_id", "at most 200 characters"));
+    }
+    if raw.chars().any(char::is_control) {
+        return Err(Error::invalid("user_id", "must not contain control characters"));
+    }
+    match raw.trim() {
+        "" => Ok(auth::random_token("anon_", 12)),
+        u => Ok(u.to_string()),
     }
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::validate::{check_len, validate_color, validate_http_url, validate_origin};
+use super::validate::{check_len, validate_color, validate_origin, validate_public_http_url};
 use crate::error::{Error, Result};
 
 /// Widget position, one of the four corners.
@@ -208,12 +208,23 @@ impl WidgetSettingsPatch {
     /// # Errors
     /// [`Error::Malformed`] for a non-object, [`Error::Invalid`] for a bad or unknown field.
     pub fn from_value(value: serde_json::Value) -> Result<Self> {
-        let serde_json::Value::Object(map) = value else {
+        let serde_json::Value::Object(mut map) = value else {
             return Err(Error::Malformed("settings must be a JSON object".into()));
         };
-        for (k, v) in &map {
+        for (k, v) in &mut map {
             if !SETTINGS_FIELDS.contains(&k.as_str()) {
                 return Err(Error::invalid(k.clone(), "unknown field"));
+            }
+            // `null` would read as "absent" and silently change nothing; only the logo can be
+            // cleared.
+            if v.is_null() && k != "company_logo" {
+                return Err(Error::invalid(k.clone(), "must not be null"));
+            }
+            // JSON has one number type: `25.0` is the whole number 25 (as JSON Schema reads it).
+            if matches!(k.as_str(), "border_radius" | "max_tokens")
+                && let Some(n) = whole_number(v)
+            {
+                *v = serde_json::Value::from(n);
             }
             // Type-check each field alone so the error names it.
             let mut one = serde_json::Map::new();
@@ -295,7 +306,7 @@ impl WidgetSettingsPatch {
         }
         if let Some(Some(l)) = &self.company_logo {
             check_len("company_logo", l, 1, 500)?;
-            validate_http_url("company_logo", l)?;
+            validate_public_http_url("company_logo", l)?;
         }
         if let Some(w) = &self.welcome_message {
             check_len("welcome_message", w, 1, 1000)?;
@@ -374,6 +385,14 @@ fn type_reason(field: &str, e: &serde_json::Error) -> String {
     }
 }
 
+/// A number with no fractional part (`25.0`, `2.5e1`) as an integer; `None` for anything else
+/// (including integers, which need no change, and numbers past the `i64` range).
+fn whole_number(v: &serde_json::Value) -> Option<i64> {
+    let f = v.as_f64().filter(|_| v.is_f64())?;
+    // The range check keeps the cast exact (|f| < 2^63 is representable).
+    (f.fract() == 0.0 && f.abs() < 9.2e18).then_some(f as i64)
+}
+
 fn parse_bool(v: &str) -> Option<bool> {
     match v.trim().to_ascii_lowercase().as_str() {
         "true" | "yes" | "1" | "on" => Some(true),
@@ -425,6 +444,27 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ok.primary_color.as_deref(), Some("#FF0000"));
+    }
+
+    #[test]
+    fn patch_rejects_null_except_for_the_logo() {
+        for field in ["allowed_origins", "primary_color", "max_tokens", "auto_open", "position"] {
+            let body = format!(r#"{{"{field}":null}}"#);
+            let e = WidgetSettingsPatch::from_json(body.as_bytes()).unwrap_err();
+            assert_eq!(e.field(), Some(field), "{body}");
+        }
+        let p = WidgetSettingsPatch::from_json(br#"{"company_logo":null}"#).unwrap();
+        assert_eq!(p.company_logo, Some(None));
+    }
+
+    #[test]
+    fn whole_numbers_written_as_decimals_are_integers() {
+        let p = WidgetSettingsPatch::from_json(br#"{"border_radius":25.0,"max_tokens":1e2}"#).unwrap();
+        assert_eq!((p.border_radius, p.max_tokens), (Some(25), Some(100)));
+        for body in [r#"{"border_radius":2.5}"#, r#"{"max_tokens":1e30}"#, r#"{"max_tokens":-0.5}"#] {
+            let e = WidgetSettingsPatch::from_json(body.as_bytes()).unwrap_err();
+            assert!(matches!(e.field(), Some("border_radius" | "max_tokens")), "{body}");
+        }
     }
 
     #[test]

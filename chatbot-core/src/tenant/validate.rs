@@ -1,6 +1,7 @@
 //! Field validation shared by companies, settings and AI configuration: every error names its
 //! field.
 
+use super::patterns;
 use crate::error::{Error, Result};
 
 /// `#RRGGBB`.
@@ -47,7 +48,24 @@ pub fn validate_http_url(field: &str, u: &str) -> Result<()> {
     }
 }
 
-/// An origin: `scheme://host[:port]` with nothing after it, or `*`.
+/// An absolute http(s) URL of the public API's form ([`patterns::HTTP_URL`]: a DNS name or
+/// IPv4 host, printable ASCII after it), so the published pattern and this check agree.
+///
+/// # Errors
+/// [`Error::Invalid`] naming `field`.
+pub fn validate_public_http_url(field: &str, u: &str) -> Result<()> {
+    if patterns::is_http_url(u) {
+        validate_http_url(field, u)
+    } else {
+        Err(Error::invalid(
+            field,
+            format!("must be an http(s) URL like https://cdn.example/logo.png, got {u:?}"),
+        ))
+    }
+}
+
+/// An origin as browsers send it ([`patterns::ORIGIN`]: `scheme://host[:port]` with a lower-case
+/// host and no default port, nothing after it but an optional `/`), or `*`.
 ///
 /// # Errors
 /// [`Error::Invalid`] naming `field`.
@@ -57,7 +75,8 @@ pub fn validate_origin(field: &str, o: &str) -> Result<()> {
     }
     match url::Url::parse(o) {
         Ok(p)
-            if matches!(p.scheme(), "http" | "https")
+            if patterns::is_origin(o)
+                && matches!(p.scheme(), "http" | "https")
                 && p.host().is_some()
                 && p.path() == "/"
                 && p.query().is_none()
