@@ -44,10 +44,15 @@ mod body;
 pub mod cli;
 mod cors;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod handlers;
 mod metrics;
 mod net;
 mod request;
+#[cfg(test)]
+mod request_props;
 mod routes;
 mod service;
 
