@@ -456,13 +456,23 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
 fn deep_nesting_does_not_overflow_the_stack() {
     // Run where the pipeline runs these (a blocking-pool thread has Rust's default 2 MiB stack).
     let t = std::thread::Builder::new().stack_size(2 * 1024 * 1024).spawn(|| {
-        for (open, close) in [("<div>", "</div>"), ("<ul><li>", "</li></ul>"), ("<table><tr><td>", "</td></tr></table>"), ("<b><i>", "</i></b>")] {
+        for (open, close) in [
+            ("<div>", "</div>"),
+            ("<ul><li>", "</li></ul>"),
+            ("<table><tr><td>", "</td></tr></table>"),
+            ("<b><i>", "</i></b>"),
+        ] {
             let html = format!("<main>{}deep text{}</main>", open.repeat(5_000), close.repeat(5_000));
             let page = html_to_text(&html, None);
             assert!(page.text.len() < html.len());
         }
         let chunker = Chunker::new(ChunkSettings::new(Sizing::Characters, 200, 20).unwrap()).unwrap();
-        for md in ["> ".repeat(20_000) + "quoted", "[".repeat(50_000) + "x", "* ".repeat(20_000) + "item", "#".repeat(30_000)] {
+        for md in [
+            "> ".repeat(20_000) + "quoted",
+            "[".repeat(50_000) + "x",
+            "* ".repeat(20_000) + "item",
+            "#".repeat(30_000),
+        ] {
             let chunks = chunker.split(&md, TextFormat::Markdown);
             assert!(chunks.iter().all(|c| md.contains(c.as_str())));
         }

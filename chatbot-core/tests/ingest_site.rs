@@ -311,7 +311,10 @@ async fn sitemap_bombs_and_link_floods_stay_within_the_queue_bound() {
         Route::text("application/xml", format!("<urlset>{entries}</urlset>").as_bytes()),
     );
     let links: String = (0..100_000).map(|i| format!("<a href=\"/l{i}\">l</a>")).collect();
-    server.route("/", Route::html(&page("Flood", &words("flood", 50), &[]).replace("</main>", &format!("{links}</main>"))));
+    server.route(
+        "/",
+        Route::html(&page("Flood", &words("flood", 50), &[]).replace("</main>", &format!("{links}</main>"))),
+    );
     let stack = Stack::new().await;
     let mut site = SiteOptions::new(&server.url("/")).unwrap();
     site.allow_private = true;

@@ -40,18 +40,15 @@ pub(super) async fn load_robots(ctx: &Ctx) -> Result<Option<Robot>> {
 /// The crawl delay robots.txt asks for, at most a minute (texting_robots accepts any
 /// non-negative float, `inf` included).
 pub(super) fn crawl_delay(robot: &Robot) -> Option<Duration> {
-    let d = robot.delay?;
-    // NaN is rejected by the parser; `max` maps it to 0 anyway before the conversion.
-    Some(Duration::from_secs_f32(d.max(0.0).min(60.0)))
+    // NaN is rejected by the parser; checked again since `from_secs_f32` panics on it.
+    let d = robot.delay.filter(|d| !d.is_nan())?;
+    Some(Duration::from_secs_f32(d.clamp(0.0, 60.0)))
 }
 
 /// robots.txt as the crawler reads it (for the fuzz targets): the delay, the sitemaps and
 /// whether each URL is allowed.
 #[cfg(feature = "fuzzing")]
-pub(super) fn for_fuzzing(
-    body: &[u8],
-    urls: &[&str],
-) -> Option<(Option<Duration>, Vec<String>, Vec<bool>)> {
+pub(super) fn for_fuzzing(body: &[u8], urls: &[&str]) -> Option<(Option<Duration>, Vec<String>, Vec<bool>)> {
     let r = Robot::new("chatbot-toolkit", body).ok()?;
     let allowed = urls.iter().map(|u| r.allowed(u)).collect();
     Some((crawl_delay(&r), r.sitemaps.clone(), allowed))

@@ -29,7 +29,10 @@ fn is_index(xml: &str) -> bool {
 
 /// The `<loc>` entries, one at a time (a caller that stops early never holds the rest).
 fn locs(xml: &str) -> impl Iterator<Item = String> + '_ {
-    LOC.iter().flat_map(move |re| re.captures_iter(xml)).filter_map(|c| c.get(1)).map(|m| unescape(m.as_str()))
+    LOC.iter()
+        .flat_map(move |re| re.captures_iter(xml))
+        .filter_map(|c| c.get(1))
+        .map(|m| unescape(m.as_str()))
 }
 
 /// XML's five named entities and character references, decoded in one pass (so `&amp;lt;`

@@ -12,11 +12,11 @@ mod pdf;
 #[cfg(feature = "html")]
 #[cfg_attr(docsrs, doc(cfg(feature = "html")))]
 pub use self::html::{HtmlPage, html_to_text, resolve};
+#[cfg(all(feature = "pdf", feature = "fuzzing"))]
+pub(crate) use self::pdf::lopdf_text;
 #[cfg(feature = "pdf")]
 #[cfg_attr(docsrs, doc(cfg(feature = "pdf")))]
 pub use self::pdf::{pdf_to_text, pdf_to_text_blocking};
-#[cfg(all(feature = "pdf", feature = "fuzzing"))]
-pub(crate) use self::pdf::lopdf_text;
 
 /// Why an HTML document is skipped by a build without the `html` feature.
 pub(crate) const HTML_NOT_BUILT: &str =
