@@ -23,6 +23,9 @@ mod config;
 mod conversation;
 mod demo;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod guard;
 pub mod ingest;
 pub mod lead;

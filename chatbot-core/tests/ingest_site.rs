@@ -298,3 +298,44 @@ async fn crawls_the_python_manual() {
     assert_eq!(s2.embedded, 0, "{s2:?}");
     assert_eq!(stack.counts().await.0, rows);
 }
+
+#[tokio::test]
+async fn sitemap_bombs_and_link_floods_stay_within_the_queue_bound() {
+    let server = TestServer::start(None).await;
+    let base = server.url("");
+    // A sitemap listing 50,000 pages and a start page with 100,000 links: far more than the queue
+    // may hold.
+    let entries: String = (0..50_000).map(|i| format!("<url><loc>{base}/s{i}</loc></url>")).collect();
+    server.route(
+        "/sitemap.xml",
+        Route::text("application/xml", format!("<urlset>{entries}</urlset>").as_bytes()),
+    );
+    let links: String = (0..100_000).map(|i| format!("<a href=\"/l{i}\">l</a>")).collect();
+    server.route(
+        "/",
+        Route::html(&page("Flood", &words("flood", 50), &[]).replace("</main>", &format!("{links}</main>"))),
+    );
+    let stack = Stack::new().await;
+    let mut site = SiteOptions::new(&server.url("/")).unwrap();
+    site.allow_private = true;
+    site.max_pages = 1_000_000;
+    site.max_queue = 200;
+    let (summary, events) = crawl(&stack, &site).await;
+    let discovered = events.iter().filter(|e| matches!(e, IngestEvent::Discovered { .. })).count();
+    // The start page, at most `max_queue - 1` sitemap pages, then links only while the queue has
+    // room (it held the sitemap pages when the start page's links arrived).
+    assert!(discovered <= 2 * site.max_queue, "{discovered} URLs queued");
+    assert!(discovered >= site.max_queue / 2, "{discovered} URLs queued");
+    let requests = server.requests().len();
+    assert!(requests <= 2 * site.max_queue + 5, "{requests} requests");
+    assert_eq!(summary.deleted, 0);
+    // The page limit bounds the queue as well.
+    let stack = Stack::new().await;
+    site.max_queue = 100_000;
+    site.max_pages = 20;
+    server.clear_log();
+    let (_, events) = crawl(&stack, &site).await;
+    let discovered = events.iter().filter(|e| matches!(e, IngestEvent::Discovered { .. })).count();
+    assert!(discovered <= 2 * site.max_pages, "{discovered} URLs queued with max_pages 20");
+    assert!(server.requests().len() <= site.max_pages + 5);
+}

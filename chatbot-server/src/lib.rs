@@ -40,10 +40,15 @@ pub mod cli;
 mod conn;
 mod cors;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod handlers;
 mod metrics;
 mod net;
 mod request;
+#[cfg(test)]
+mod request_props;
 mod routes;
 mod service;
 

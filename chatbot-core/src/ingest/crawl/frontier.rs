@@ -10,17 +10,24 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+use super::SiteOptions;
 use super::fetch::Ctx;
 use super::page::{TaskOut, crawl_page};
 use crate::ingest::pipeline::{Document, IngestEvent, Produced};
 
 /// Crawl from `queue` until it is empty (then `seeds`, the sources stored by earlier runs),
-/// the page limit is reached or `cancel` fires. A run cut short by the page limit is not
-/// complete: pages it did not visit are not forgotten.
+/// the page limit is reached or `cancel` fires. A run cut short by the page limit, or whose
+/// queue overflowed (`truncated`: the sitemaps already did), is not complete: pages it did not
+/// visit are not forgotten.
+///
+/// The queue holds at most `max_queue` URLs and never more than the pages still to be started
+/// (`max_pages` minus those started): links beyond that would never be fetched, so a page with
+/// a million links costs no memory beyond the bound.
 pub(super) async fn crawl(
     ctx: Arc<Ctx>,
     mut queue: VecDeque<(Url, usize)>,
     seeds: Vec<Url>,
+    mut truncated: bool,
     tx: mpsc::Sender<Document>,
     cancel: &CancellationToken,
 ) -> Produced {
@@ -28,7 +35,6 @@ pub(super) async fn crawl(
     let seed_depth = site.max_depth.unwrap_or(0);
     let mut seeds = Some(seeds);
     let mut keep: HashSet<String> = HashSet::new();
-    let mut truncated = false;
     let mut inflight: JoinSet<TaskOut> = JoinSet::new();
     let mut started = 0usize;
     let mut emitted: HashSet<String> = HashSet::new();
@@ -50,6 +56,10 @@ pub(super) async fn crawl(
             match seeds.take() {
                 Some(s) => {
                     for u in s {
+                        if queue.len() >= room(site, started) {
+                            truncated = true;
+                            break;
+                        }
                         if ctx.visit(&u) {
                             queue.push_back((u, seed_depth));
                         }
@@ -77,6 +87,10 @@ pub(super) async fn crawl(
         }
         if site.max_depth.is_none_or(|m| out.depth < m) {
             for l in out.links {
+                if queue.len() >= room(site, started) {
+                    truncated = true;
+                    break;
+                }
                 if ctx.visit(&l) {
                     ctx.reporter.emit(IngestEvent::Discovered { source: l.to_string() });
                     queue.push_back((l, out.depth + 1));
@@ -101,4 +115,9 @@ pub(super) async fn crawl(
         );
     }
     Produced { keep, complete: !truncated }
+}
+
+/// How many URLs the queue may hold with `started` pages started.
+fn room(site: &SiteOptions, started: usize) -> usize {
+    site.max_queue.min(site.max_pages.saturating_sub(started))
 }

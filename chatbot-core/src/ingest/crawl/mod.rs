@@ -38,6 +38,9 @@ pub const USER_AGENT: &str = concat!(
     " (+https://example.invalid/chatbot-toolkit; knowledge ingest)"
 );
 
+/// Default [`SiteOptions::max_queue`].
+pub const DEFAULT_MAX_QUEUE: usize = 100_000;
+
 /// Site crawl settings. Build with [`SiteOptions::new`].
 #[derive(Debug, Clone)]
 pub struct SiteOptions {
@@ -57,6 +60,11 @@ pub struct SiteOptions {
     /// Read sitemap.xml (and those robots.txt names) before following links.
     pub use_sitemaps: bool,
     pub max_redirects: usize,
+    /// Most URLs waiting to be crawled (sitemap entries and links, default 100,000; never more
+    /// than the pages still allowed by `max_pages`). A sitemap or page that lists more does not
+    /// grow memory: the rest are dropped and the run counts as incomplete, so pages it did not
+    /// reach keep their stored knowledge.
+    pub max_queue: usize,
 }
 
 impl SiteOptions {
@@ -80,6 +88,7 @@ impl SiteOptions {
             user_agent: USER_AGENT.to_string(),
             use_sitemaps: true,
             max_redirects: 10,
+            max_queue: DEFAULT_MAX_QUEUE,
         })
     }
 
@@ -100,6 +109,15 @@ impl SiteOptions {
             && matches!(url.scheme(), "http" | "https")
             && self.prefix.as_deref().is_none_or(|p| url.path().starts_with(p))
     }
+}
+
+/// robots.txt as the crawler reads it, for the fuzz targets (`crate::fuzzing`).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn robots_for_fuzzing(
+    body: &[u8],
+    urls: &[&str],
+) -> Option<(Option<Duration>, Vec<String>, Vec<bool>)> {
+    robots::for_fuzzing(body, urls)
 }
 
 /// De-duplication key: no fragment, no trailing `/`, no trailing `index.html`.
@@ -153,11 +171,13 @@ pub async fn ingest_site<'a>(
         return Err(Error::invalid("url", reason));
     }
     ctx.robot = robots::load_robots(&ctx).await?;
-    if let Some(d) = ctx.robot.as_ref().and_then(|r| r.delay) {
-        let d = Duration::from_secs_f32(d.clamp(0.0, 60.0));
+    if let Some(d) = ctx.robot.as_ref().and_then(robots::crawl_delay) {
         ctx.delay = ctx.delay.max(d);
     }
-    let sitemap_pages = if site.use_sitemaps { sitemap::load_sitemaps(&ctx).await } else { Vec::new() };
+    // The queue never holds more than the pages still to be fetched (minus the start page).
+    let room = site.max_queue.min(site.max_pages).saturating_sub(1);
+    let (sitemap_pages, sitemaps_cut) =
+        if site.use_sitemaps { sitemap::load_sitemaps(&ctx, room).await } else { (Vec::new(), false) };
     let ctx = Arc::new(ctx);
 
     let mut queue: VecDeque<(Url, usize)> = VecDeque::new();
@@ -184,7 +204,7 @@ pub async fn ingest_site<'a>(
         reporter,
         opts: opts.index,
     };
-    let crawl = |tx| frontier::crawl(ctx, queue, seeds, tx, cancel);
+    let crawl = |tx| frontier::crawl(ctx, queue, seeds, sitemaps_cut, tx, cancel);
     indexer.ingest(crawl, |s| Url::parse(s).is_ok_and(|u| site.in_scope(&u)), cancel).await
 }
 

@@ -132,7 +132,9 @@ pub(super) async fn crawl_page(ctx: Arc<Ctx>, url: Url, depth: usize) -> TaskOut
         }
     };
     if !page.nofollow {
-        out.links = page.links.into_iter().filter(|l| ctx.site.in_scope(l)).collect();
+        // The frontier queues at most `max_queue` URLs; a page never hands it more.
+        out.links =
+            page.links.into_iter().filter(|l| ctx.site.in_scope(l)).take(ctx.site.max_queue).collect();
     }
     // A canonical URL on the same site names the page; elsewhere it is ignored.
     let source = match page.canonical.filter(|c| ctx.site.in_scope(c)) {

@@ -12,6 +12,8 @@ mod pdf;
 #[cfg(feature = "html")]
 #[cfg_attr(docsrs, doc(cfg(feature = "html")))]
 pub use self::html::{HtmlPage, html_to_text, resolve};
+#[cfg(all(feature = "pdf", feature = "fuzzing"))]
+pub(crate) use self::pdf::lopdf_text;
 #[cfg(feature = "pdf")]
 #[cfg_attr(docsrs, doc(cfg(feature = "pdf")))]
 pub use self::pdf::{pdf_to_text, pdf_to_text_blocking};

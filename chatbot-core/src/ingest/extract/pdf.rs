@@ -35,7 +35,7 @@ pub fn pdf_to_text_blocking(bytes: &[u8]) -> Result<String> {
     }
 }
 
-fn lopdf_text(bytes: &[u8]) -> std::result::Result<String, String> {
+pub(crate) fn lopdf_text(bytes: &[u8]) -> std::result::Result<String, String> {
     let doc = lopdf::Document::load_mem(bytes).map_err(|e| e.to_string())?;
     let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
     let mut out = String::new();

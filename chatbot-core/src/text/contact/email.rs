@@ -4,7 +4,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::addresses_the_company;
+use super::{addresses_the_company, lower_before};
 use crate::text::built_in_regex;
 
 static EMAIL: LazyLock<Option<Regex>> = LazyLock::new(|| {
@@ -27,7 +27,8 @@ pub fn extract_email(text: &str) -> Option<String> {
         let after = text[m.end()..].chars().next();
         // Part of a longer word or address (`a@b.com@c`, `x.a@b.c`): not an address on its own.
         if before.is_some_and(|c| c.is_alphanumeric() || "._%+-@/\\=&?#:".contains(c))
-            && !text[..m.start()].to_lowercase().ends_with("mailto:")
+            // 7 lower-cased bytes come from at most 7 characters (28 bytes) of the text.
+            && !lower_before(text, m.start(), 28).ends_with("mailto:")
         {
             continue;
         }

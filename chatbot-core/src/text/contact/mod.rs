@@ -28,9 +28,11 @@ fn lower_before(text: &str, end: usize, max: usize) -> String {
     text[floor_char(text, end.saturating_sub(max))..end].to_lowercase()
 }
 
-/// The lower-cased text from byte `start` of `text` on.
-fn lower_after(text: &str, start: usize) -> String {
-    text[floor_char(text, start.min(text.len()))..].to_lowercase()
+/// The lower-cased text of up to `max` bytes from byte `start` of `text` on (only that window is
+/// lower-cased, so a long message costs no more per contact).
+fn lower_after(text: &str, start: usize, max: usize) -> String {
+    let start = floor_char(text, start.min(text.len()));
+    text[start..floor_char(text, start.saturating_add(max).min(text.len()))].to_lowercase()
 }
 
 /// The contact at `start..end` is the company's, not the visitor's: "your" is the nearest owner
@@ -43,8 +45,11 @@ fn addresses_the_company(text: &str, start: usize, end: usize) -> bool {
     if your.is_some_and(|y| mine.is_none_or(|m| y > m)) {
         return true;
     }
-    let after = lower_after(text, end);
-    after.split_whitespace().take(3).any(|w| w.trim_matches(|c: char| !c.is_alphanumeric()) == "your")
+    let after = &text[floor_char(text, end.min(text.len()))..];
+    after
+        .split_whitespace()
+        .take(3)
+        .any(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase() == "your")
 }
 
 /// The last occurrence of `word` in `hay` as a whole word (symbols like `€` match anywhere).
@@ -82,7 +87,9 @@ mod tests {
         assert!(lower_before(t, at, 40).ends_with("your ß "));
         assert!(addresses_the_company(t, at, t.len()));
         // An offset inside a character is floored to its start.
-        assert_eq!(lower_after(t, 1), lower_after(t, 0));
+        assert_eq!(lower_after(t, 1, 100), lower_after(t, 0, 100));
+        assert_eq!(lower_after(t, 0, 7), "kk");
+        assert_eq!(lower_after(t, 3, usize::MAX), lower_after(t, 3, t.len()));
         assert_eq!(rfind_word("kk your", "your"), Some(3));
     }
 }

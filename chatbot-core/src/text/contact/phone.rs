@@ -117,7 +117,8 @@ pub fn extract_phone(text: &str) -> Option<String> {
         // Context windows are cut from `text` and lower-cased afterwards (lower-casing can change
         // byte lengths, so offsets of `text` do not fit a lower-cased copy).
         let window = &lower_before(text, s, CONTEXT_BEFORE);
-        let after_text = &lower_after(text, s + cand.len());
+        // 12 lower-cased bytes come from at most 12 characters, i.e. 48 bytes of `text`.
+        let after_text = &lower_after(text, s + cand.len(), 48);
         let after_window = &after_text[..floor_char(after_text, after_text.len().min(12))];
         let phone_ctx = PHONE_WORDS.iter().any(|w| rfind_word(window, w).is_some());
         let other_ctx = NOT_PHONE_WORDS.iter().any(|w| {

@@ -1,0 +1,22 @@
+//! HTML extraction (crawled pages and .html files): bytes -> decoded text -> main text, title,
+//! canonical URL and links.
+#![no_main]
+
+use chatbot_core::ingest::extract::{decode_text, html_to_text};
+use libfuzzer_sys::fuzz_target;
+use url::Url;
+
+fuzz_target!(|data: &[u8]| {
+    let html = decode_text(data);
+    let base = Url::parse("https://example.com/docs/page.html").ok();
+    let page = html_to_text(&html, base.as_ref());
+    // Links are resolved, http(s) only, fragments removed.
+    for l in &page.links {
+        assert!(matches!(l.scheme(), "http" | "https"), "{l}");
+        assert!(l.fragment().is_none(), "{l}");
+    }
+    if let Some(c) = &page.canonical {
+        assert!(matches!(c.scheme(), "http" | "https"), "{c}");
+    }
+    assert!(!page.text.contains('\0') || html.contains('\0'));
+});
