@@ -8,9 +8,8 @@ mod topic;
 
 pub use history::{MAX_HISTORY_CHARS, MAX_HISTORY_ITEMS, screen_history};
 pub use rate::{
-    DEFAULT_AUTH_FAILURES_PER_MINUTE, DEFAULT_NEW_CONVERSATIONS_PER_MINUTE, DEFAULT_PER_IP, DEFAULT_PER_SESSION,
-    RateLimiter, client_ip,
-    parse_trusted_proxies,
+    DEFAULT_AUTH_FAILURES_PER_MINUTE, DEFAULT_NEW_CONVERSATIONS_PER_MINUTE, DEFAULT_PER_IP,
+    DEFAULT_PER_SESSION, RateLimiter, client_ip, parse_trusted_proxies,
 };
 pub use topic::{
     STRONG_RELEVANCE, TopicDecision, WEAK_RELEVANCE, classify_topic, injection_reason,

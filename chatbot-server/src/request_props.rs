@@ -69,10 +69,10 @@ proptest! {
         prop::collection::vec(any::<u8>(), 0..200),
         text().prop_map(String::into_bytes),
     ]) {
-        if let Err(e) = parse::<PartnerChatBody>(&bytes).and_then(|b| b.into_input(ClientInfo::default())) {
+        if let Err(e) = parse::<PartnerChatBody>(&bytes).and_then(|b| b.into_input(ClientInfo::default(), None)) {
             check_refusal(&e)?;
         }
-        if let Err(e) = parse::<ChatBody>(&bytes).and_then(|b| b.into_input(ClientInfo::default())) {
+        if let Err(e) = parse::<ChatBody>(&bytes).and_then(|b| b.into_input(ClientInfo::default(), None)) {
             check_refusal(&e)?;
         }
         if let Err(e) = parse::<InternalChatBody>(&bytes).and_then(|b| b.split()) {
@@ -95,7 +95,7 @@ proptest! {
             "history": history.iter().map(|(r, c)| serde_json::json!({"role": r, "content": c})).collect::<Vec<_>>(),
         });
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
-        let chat = parse::<PartnerChatBody>(&bytes).and_then(|b| b.into_input(ClientInfo::default()));
+        let chat = parse::<PartnerChatBody>(&bytes).and_then(|b| b.into_input(ClientInfo::default(), None));
         let chat = match chat {
             Ok(c) => c,
             Err(e) => return Err(TestCaseError::fail(format!("{e:?}"))),
@@ -108,7 +108,7 @@ proptest! {
         }
         let session = serde_json::json!({"session_id": user_id.clone().unwrap_or_default(), "message": message});
         let input = parse::<ChatBody>(&serde_json::to_vec(&session).unwrap_or_default())
-            .and_then(|b| b.into_input(ClientInfo::default()));
+            .and_then(|b| b.into_input(ClientInfo::default(), None));
         prop_assert!(input.is_ok_and(|i| i.message == message));
     }
 }

@@ -164,7 +164,10 @@ impl RateLimiter {
     /// [`crate::Error::RateLimited`] with the wait.
     pub fn check_new_conversation(&self, company_id: &str, per_minute: u32) -> Result<()> {
         self.tick();
-        self.counted("new_conversation", self.new_conversations.check(&company_id.to_string(), per_minute, "new conversation"))
+        self.counted(
+            "new_conversation",
+            self.new_conversations.check(&company_id.to_string(), per_minute, "new conversation"),
+        )
     }
 
     /// Forget keys whose state is indistinguishable from fresh (called every few thousand checks).
