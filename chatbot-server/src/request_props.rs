@@ -72,7 +72,7 @@ proptest! {
         if let Err(e) = parse::<PartnerChatBody>(&bytes).and_then(|b| b.into_input(ClientInfo::default(), None)) {
             check_refusal(&e)?;
         }
-        if let Err(e) = parse::<ChatBody>(&bytes).and_then(|b| b.into_input(ClientInfo::default(), None)) {
+        if let Err(e) = parse::<ChatBody>(&bytes).and_then(|b| b.into_input(ClientInfo::default())) {
             check_refusal(&e)?;
         }
         if let Err(e) = parse::<InternalChatBody>(&bytes).and_then(|b| b.split()) {
@@ -108,7 +108,7 @@ proptest! {
         }
         let session = serde_json::json!({"session_id": user_id.clone().unwrap_or_default(), "message": message});
         let input = parse::<ChatBody>(&serde_json::to_vec(&session).unwrap_or_default())
-            .and_then(|b| b.into_input(ClientInfo::default(), None));
+            .and_then(|b| b.into_input(ClientInfo::default()));
         prop_assert!(input.is_ok_and(|i| i.message == message));
     }
 }
