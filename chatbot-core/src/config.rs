@@ -278,8 +278,7 @@ mod tests {
         assert!(!msg.contains(&short), "the message never shows the token: {msg}");
         let ok = "y".repeat(MIN_ADMIN_TOKEN_CHARS);
         assert_eq!(cfg(&[("CHATBOT_ADMIN_TOKEN", &ok)]).unwrap().admin_token.as_deref(), Some(ok.as_str()));
-        let mut c = Config::default();
-        c.admin_token = Some("short".into());
+        let c = Config { admin_token: Some("short".into()), ..Config::default() };
         assert!(c.validate().is_err());
         assert!(cfg(&[("CHATBOT_AUTH_FAILURES_PER_MINUTE", "0")]).is_err());
         assert_eq!(cfg(&[("CHATBOT_AUTH_FAILURES_PER_MINUTE", "5")]).unwrap().auth_failures_per_minute, 5);
