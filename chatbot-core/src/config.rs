@@ -46,7 +46,7 @@ pub struct Config {
     pub vector_store: VectorStoreChoice,
     pub model: ModelChoice,
     /// Operator credential for the `/internal` routes (`CHATBOT_ADMIN_TOKEN`), at least
-    /// [`MIN_ADMIN_TOKEN_CHARS`] characters ([`Config::validate`]).
+    /// [`Config::MIN_ADMIN_TOKEN_CHARS`] characters ([`Config::validate`]).
     pub admin_token: Option<String>,
     /// Failed authentications allowed per client IP and minute before 429
     /// (`CHATBOT_AUTH_FAILURES_PER_MINUTE`); valid credentials never count.
@@ -127,6 +127,8 @@ impl Default for Config {
 impl Config {
     /// The folder of the embedded defaults when none is configured.
     pub const DEFAULT_DATA_DIR: &'static str = DEFAULT_DATA_DIR;
+    /// Shortest accepted `CHATBOT_ADMIN_TOKEN`, in characters.
+    pub const MIN_ADMIN_TOKEN_CHARS: usize = MIN_ADMIN_TOKEN_CHARS;
 
     /// The embedded defaults in `data_dir`: SQLite, local index, offline embedder and answerer.
     pub fn offline(data_dir: PathBuf) -> Self {
@@ -284,7 +286,7 @@ impl Config {
     }
 
     /// Check what [`Config::from_env`] cannot express in types: an operator token of at least
-    /// [`MIN_ADMIN_TOKEN_CHARS`] characters. [`crate::Chatbot`]'s builder calls it, so a
+    /// [`Config::MIN_ADMIN_TOKEN_CHARS`] characters. [`crate::Chatbot`]'s builder calls it, so a
     /// configuration built in code is held to the same rule.
     ///
     /// # Errors
@@ -371,8 +373,7 @@ mod tests {
         assert!(!msg.contains(&short), "the message never shows the token: {msg}");
         let ok = "y".repeat(MIN_ADMIN_TOKEN_CHARS);
         assert_eq!(cfg(&[("CHATBOT_ADMIN_TOKEN", &ok)]).unwrap().admin_token.as_deref(), Some(ok.as_str()));
-        let mut c = Config::default();
-        c.admin_token = Some("short".into());
+        let c = Config { admin_token: Some("short".into()), ..Config::default() };
         assert!(c.validate().is_err());
         assert!(cfg(&[("CHATBOT_AUTH_FAILURES_PER_MINUTE", "0")]).is_err());
         assert_eq!(cfg(&[("CHATBOT_AUTH_FAILURES_PER_MINUTE", "5")]).unwrap().auth_failures_per_minute, 5);
