@@ -237,7 +237,10 @@ async fn bad_connections_are_closed_and_healthz_keeps_answering_under_a_low_open
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(all_closed(tasks).await, 0, "silent, HTTP/2-preface and slow-drip connections are closed");
-    assert_eq!(metric(&http, &s, "chatbot_http_refusals_total{reason=\"header_deadline\"}").await, 40.0);
+    // The 30 silent and slow-drip connections can only be closed by the header deadline; an
+    // HTTP/2 peer that sent its preface may instead be dropped by the 1 s keep-alive ping first.
+    let deadline = metric(&http, &s, "chatbot_http_refusals_total{reason=\"header_deadline\"}").await;
+    assert!((30.0..=40.0).contains(&deadline), "header-deadline closes: {deadline}");
     assert_eq!(metric(&http, &s, "chatbot_http_refusals_total{reason=\"silent_evicted\"}").await, 0.0);
 
     // 2. a flood far beyond the cap: silent connections make room, /healthz answers throughout

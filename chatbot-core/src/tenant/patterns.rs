@@ -17,6 +17,10 @@ pub const NOT_BLANK: &str = r"\S";
 /// No control character (Unicode category Cc, as `char::is_control`): visitor ids.
 pub const NO_CONTROL: &str = r"^[^\x00-\x1F\x7F-\x9F]*$";
 
+/// A partner-chat visitor token as the server issues it: `vt_` and 43 base64url characters
+/// (256 random bits); [`crate::auth`] checks the same shape.
+pub const VISITOR_TOKEN: &str = "^vt_[A-Za-z0-9_-]{43}$";
+
 /// A host: a lower- or upper-case DNS name whose last label starts with a letter (so it can
 /// never be read as an IPv4 number), or a dotted-decimal IPv4 address.
 macro_rules! host {
@@ -88,9 +92,30 @@ mod tests {
 
     #[test]
     fn every_pattern_compiles() {
-        for p in [COLOR, NOT_BLANK, NO_CONTROL, ORIGIN, HTTP_URL] {
+        for p in [COLOR, NOT_BLANK, NO_CONTROL, ORIGIN, HTTP_URL, VISITOR_TOKEN] {
             Regex::new(p).unwrap();
         }
+    }
+
+    #[test]
+    fn visitor_token_is_the_shape_auth_checks() {
+        let re = Regex::new(VISITOR_TOKEN).unwrap();
+        let issued = crate::auth::generate_visitor_token();
+        let mut samples = vec![
+            issued.clone(),
+            String::new(),
+            "vt_".into(),
+            format!("{issued}x"),
+            issued.replace("vt_", "VT_"),
+            format!("vt_{}", "a".repeat(42)),
+            format!("vt_{}+", "a".repeat(42)),
+            format!("vt_{}é", "a".repeat(41)),
+        ];
+        samples.push(format!("vt_{}", "-_".repeat(21) + "Z"));
+        for s in samples {
+            assert_eq!(re.is_match(&s), crate::auth::is_visitor_token_shaped(&s), "{s:?}");
+        }
+        assert!(re.is_match(&issued));
     }
 
     #[test]
