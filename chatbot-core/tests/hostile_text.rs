@@ -42,6 +42,10 @@ const PIECES: &[&str] = &[
     "\u{200f}", // right-to-left mark
     "\u{202e}", // right-to-left override
     "\u{200e}",
+    "\u{2007}", // figure space: white space three bytes wide
+    "\u{3000}",
+    "\u{a0}",
+    "\u{85}",
     "שלום",
     "مرحبا",
     "\u{0}",
