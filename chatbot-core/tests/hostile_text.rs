@@ -42,6 +42,10 @@ const PIECES: &[&str] = &[
     "\u{200f}", // right-to-left mark
     "\u{202e}", // right-to-left override
     "\u{200e}",
+    "\u{2007}", // figure space: white space three bytes wide
+    "\u{3000}",
+    "\u{a0}",
+    "\u{85}",
     "שלום",
     "مرحبا",
     "\u{0}",
@@ -478,4 +482,15 @@ fn deep_nesting_does_not_overflow_the_stack() {
         }
     });
     t.unwrap().join().unwrap();
+}
+
+#[test]
+fn a_pdf_that_makes_lopdf_panic_is_an_error() {
+    // Found by the pdf_text fuzz target: lopdf 0.42's xref parser overflows `start + index` (a
+    // panic where overflow checks are on, as in this test build); both extractors run under
+    // `catch_unwind`, so the file is refused with an error.
+    let bytes =
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/lopdf-xref-overflow.pdf")).unwrap();
+    let e = chatbot_core::ingest::extract::pdf_to_text_blocking(&bytes).unwrap_err();
+    assert_eq!(e.field(), Some("pdf"), "{e}");
 }

@@ -15,7 +15,12 @@ static EMAIL: LazyLock<Option<Regex>> = LazyLock::new(|| {
 
 /// The whitespace-separated token around byte range `start..end` of `text`.
 fn token_around(text: &str, start: usize, end: usize) -> &str {
-    let s = text[..start].rfind(char::is_whitespace).map_or(0, |i| i + 1);
+    // White space may be wider than one byte (U+2007 is three): step over the character found.
+    let s = text[..start]
+        .char_indices()
+        .rev()
+        .find(|(_, c)| c.is_whitespace())
+        .map_or(0, |(i, c)| i + c.len_utf8());
     let e = text[end..].find(char::is_whitespace).map_or(text.len(), |i| end + i);
     &text[s..e]
 }
@@ -71,5 +76,17 @@ mod tests {
         );
         assert_eq!(extract_email("https://user@host.example/path"), None);
         assert_eq!(extract_email("see example.com/a@b.com"), None);
+    }
+
+    #[test]
+    fn wide_white_space_before_an_address() {
+        // Found by the lead_extract fuzz target: U+2007 (figure space) is three bytes.
+        let t = "is +3s +31 tel\u{2126} 20 123 45\u{2007}crmae@example.comexbudget bm06 - 345678";
+        assert_eq!(extract_email(t).as_deref(), Some("crmae@example.comexbudget"));
+        assert_eq!(
+            extract_email("mail\u{2007}jane@example.com\u{3000}ok").as_deref(),
+            Some("jane@example.com")
+        );
+        assert_eq!(token_around("a\u{2007}b@c.de\u{3000}x", 4, 10), "b@c.de");
     }
 }
