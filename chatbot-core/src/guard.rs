@@ -18,3 +18,6 @@ pub use topic::{
 
 /// Re-exported so front ends can hold parsed `CHATBOT_TRUSTED_PROXIES` without naming the crate.
 pub use ipnet::IpNet;
+
+/// The text rules of the public API as regular expressions (what `docs/openapi.yaml` publishes).
+pub use crate::tenant::patterns;

@@ -23,9 +23,6 @@ mod config;
 mod conversation;
 mod demo;
 mod error;
-#[cfg(feature = "fuzzing")]
-#[doc(hidden)]
-pub mod fuzzing;
 pub mod guard;
 pub mod ingest;
 pub mod lead;
@@ -48,7 +45,6 @@ pub use conversation::{Conversation, Message, Page, Role};
 pub use demo::{DEMO_COMPANY_ID, DemoSeed, seed as seed_demo};
 pub use error::{Error, Result};
 pub use metrics::Metrics;
-pub use tenant::patterns;
 pub use tenant::{
     Access, AiConfig, Company, NewCompany, Position, TenantContext, WidgetSettings, WidgetSettingsPatch,
 };

@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
             }
         }));
     });
-    if let Ok(Ok(text)) = catch_unwind(AssertUnwindSafe(|| chatbot_core::fuzzing::lopdf_text(data))) {
+    if let Ok(Ok(text)) = catch_unwind(AssertUnwindSafe(|| chatbot_core::ingest::fuzzing::lopdf_text(data))) {
         // tidy_text's output: no leading or trailing white space.
         assert_eq!(text.trim(), text);
     }

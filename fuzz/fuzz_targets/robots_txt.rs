@@ -12,7 +12,7 @@ const URLS: &[&str] = &[
 ];
 
 fuzz_target!(|data: &[u8]| {
-    if let Some((delay, sitemaps, allowed)) = chatbot_core::fuzzing::robots(data, URLS) {
+    if let Some((delay, sitemaps, allowed)) = chatbot_core::ingest::fuzzing::robots(data, URLS) {
         assert!(delay.is_none_or(|d| d.as_secs_f32() <= 60.0));
         assert_eq!(allowed.len(), URLS.len());
         for s in sitemaps {

@@ -62,12 +62,12 @@ fn the_parser_sees_paths_and_methods() {
 }
 
 /// The patterns the document publishes are the ones the server validates with
-/// (chatbot_core::patterns), character for character.
+/// (chatbot_core::guard::patterns), character for character.
 #[test]
 fn published_patterns_are_the_servers() {
     let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.yaml");
     let yaml = std::fs::read_to_string(&file).unwrap();
-    use chatbot_core::patterns as p;
+    use chatbot_core::guard::patterns as p;
     for (name, pattern) in [
         ("COLOR", p::COLOR),
         ("NOT_BLANK", p::NOT_BLANK),

@@ -34,6 +34,10 @@ pub mod chunk;
 pub mod crawl;
 pub mod extract;
 pub mod files;
+/// Internal readers exposed for the fuzz targets in `fuzz/` (not a stable API).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod index;
 pub mod pipeline;
 mod target;

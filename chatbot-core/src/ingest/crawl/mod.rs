@@ -111,7 +111,7 @@ impl SiteOptions {
     }
 }
 
-/// robots.txt as the crawler reads it, for the fuzz targets (`crate::fuzzing`).
+/// robots.txt as the crawler reads it, for the fuzz targets (`crate::ingest::fuzzing`).
 #[cfg(feature = "fuzzing")]
 pub(crate) fn robots_for_fuzzing(
     body: &[u8],
