@@ -64,6 +64,16 @@ trap cleanup EXIT
 CHATBOT_ADMIN_TOKEN=$(python3 -c 'import secrets; print(secrets.token_urlsafe(36))')
 export CHATBOT_ADMIN_TOKEN
 export CHATBOT_DATA_DIR=$WORK/data
+# The tester sends hundreds of invalid credentials from one address on purpose (its
+# ignored-authentication check expects 401/403 for each); the per-IP failed-authentication limit
+# would answer them 429 after 30 a minute, so it is raised for the run. Valid credentials are never
+# limited either way (tests/tests/http_hygiene.rs).
+export CHATBOT_AUTH_FAILURES_PER_MINUTE=1000000
+# The document gives a webhook URL's shape; which hosts are allowed is the server's policy
+# (https to public addresses by default, tested in chatbot-core/tests/leads.rs and
+# tests/tests/http_leads_guards.rs). The run uses the development policy so every URL of the
+# published shape is accepted.
+export CHATBOT_ALLOW_PRIVATE_WEBHOOKS=1
 # the server's own environment: nothing from the caller's shell selects another backend
 unset DATABASE_URL OPENAI_API_KEY OPENAI_BASE_URL PINECONE_API_KEY CHATBOT_EMBEDDER \
   CHATBOT_VECTOR_STORE CHATBOT_MODEL_PROVIDER CHATBOT_TRUSTED_PROXIES CHATBOT_BIND

@@ -11,7 +11,7 @@ pub type Refusal = (u16, serde_json::Value);
 /// `POST /api/partner-chat/{companyId}`'s body, parsed as the handler parses it.
 pub fn partner_chat_body(bytes: &[u8]) -> Result<PartnerChat, Refusal> {
     request::parse::<PartnerChatBody>(bytes)
-        .and_then(|b| b.into_input(ClientInfo::default()))
+        .and_then(|b| b.into_input(ClientInfo::default(), None))
         .map_err(|e| (e.status.as_u16(), e.body_json()))
 }
 

@@ -157,6 +157,13 @@ impl App {
         let ctx = self.bot.public_context(cx.param(0)).await?;
         self.cors_for(cx, &ctx).await;
         let header_token = cx.header(VISITOR_TOKEN_HEADER)?;
+        // A malformed header is refused even when the body carries the token that wins.
+        if header_token.as_deref().is_some_and(|t| !chatbot_core::auth::is_visitor_token_shaped(t)) {
+            return Err(ApiError::invalid(
+                "X-Visitor-Token",
+                "is not a token this server issued (vt_ followed by 43 characters)",
+            ));
+        }
         let input = request::parse::<PartnerChatBody>(&bytes)?.into_input(cx.client, header_token)?;
         if cx.wants_stream() {
             let stream = self.bot.partner_chat_stream(&ctx, input).await?;

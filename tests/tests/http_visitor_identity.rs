@@ -67,6 +67,17 @@ async fn the_token_continues_by_body_header_and_on_another_instance() {
     let (st, v) = status_json(r).await;
     assert_eq!(st, 200, "{v}");
     assert!(v["message"].as_str().unwrap().contains("Jane Doe"), "the same conversation: {v}");
+    // A malformed header is refused even beside a good token in the body.
+    let r = s
+        .http
+        .post(s.url("/api/partner-chat/123"))
+        .header("X-Visitor-Token", "not-a-token")
+        .json(&json!({"message": "hello again", "visitor_token": token}))
+        .send()
+        .await
+        .unwrap();
+    let (st, v) = status_json(r).await;
+    assert_eq!((st, v["error"]["field"].as_str()), (422, Some("X-Visitor-Token")), "{v}");
     // Another instance on the same database accepts the token.
     let other = s.sibling().await;
     let (st, v) = pc(&other, json!({"message": "thanks!", "visitor_token": token})).await;
@@ -116,6 +127,11 @@ async fn signatures_bind_a_user_and_a_wrong_one_is_401() {
     let (st, v) = pc(&s, json!({"message": "hi", "user_id": "crm-7", "user_signature": wrong})).await;
     assert_eq!((st, error_code(&v).as_str()), (401, "unauthorized"), "{v}");
     assert!(v["error"]["message"].as_str().unwrap().contains("user_signature"), "{v}");
+    // a signature of no user id cannot verify either (schema-valid, so 401 rather than 422)
+    for user_id in [json!(""), json!(null), json!("   ")] {
+        let (st, v) = pc(&s, json!({"message": "hi", "user_id": user_id, "user_signature": sig})).await;
+        assert_eq!((st, error_code(&v).as_str()), (401, "unauthorized"), "{user_id}: {v}");
+    }
     let (st, v) = pc(&s, json!({"message": "hi", "user_id": "crm-7"})).await;
     assert_eq!(st, 200);
     assert!(!v["message"].as_str().unwrap().contains("Jane"), "unsigned: a new conversation: {v}");

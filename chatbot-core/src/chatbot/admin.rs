@@ -22,18 +22,36 @@ pub struct AiConfigPatch {
     pub allowed_topics: Option<Vec<String>>,
     #[serde(default)]
     pub model: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
     pub daily_token_budget: Option<u64>,
     #[serde(default)]
     pub lead_webhook_url: Option<String>,
     #[serde(default)]
     pub lead_profile_fields: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
     pub rate_limit_per_session: Option<u32>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
     pub rate_limit_per_ip: Option<u32>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
     pub max_new_conversations_per_minute: Option<u32>,
+}
+
+/// An optional whole number that may be written as a decimal (`25.0`, `2.5e1`): JSON has one
+/// number type and JSON Schema's `integer` includes them. Fractions, negatives and values out of
+/// range are refused.
+fn whole_number<'de, D, T>(d: D) -> std::result::Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else { return Ok(None) };
+    let whole = n
+        .as_u64()
+        .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 1.8e19).map(|f| f as u64));
+    whole
+        .and_then(|w| T::try_from(w).ok())
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom(format!("must be a whole number in range, got {n}")))
 }
 
 impl AiConfigPatch {
@@ -230,5 +248,29 @@ impl Chatbot {
         let ctx = self.operator_context(company_id).await?;
         ensure_active(ctx.company())?;
         Ok(ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_numbers_may_be_written_as_decimals() {
+        let p: AiConfigPatch = serde_json::from_str(
+            r#"{"max_new_conversations_per_minute": 6118.0, "daily_token_budget": 2.5e1}"#,
+        )
+        .unwrap();
+        assert_eq!((p.max_new_conversations_per_minute, p.daily_token_budget), (Some(6118), Some(25)));
+        let p: AiConfigPatch = serde_json::from_str(r#"{"rate_limit_per_ip": null}"#).unwrap();
+        assert_eq!(p.rate_limit_per_ip, None);
+        for bad in [
+            r#"{"rate_limit_per_ip": 1.5}"#,
+            r#"{"rate_limit_per_ip": -1}"#,
+            r#"{"rate_limit_per_ip": 4294967296}"#,
+            r#"{"rate_limit_per_ip": "7"}"#,
+        ] {
+            assert!(serde_json::from_str::<AiConfigPatch>(bad).is_err(), "{bad}");
+        }
     }
 }

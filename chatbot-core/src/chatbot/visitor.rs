@@ -55,7 +55,8 @@ impl Chatbot {
                 .user_id
                 .as_deref()
                 .filter(|u| !u.trim().is_empty())
-                .ok_or_else(|| Error::invalid("user_id", "is required with user_signature"))?;
+                // A signature of no user id cannot verify: the same 401 as a wrong signature.
+                .ok_or_else(|| Error::Unauthorized("user_signature needs the user_id it signs".into()))?;
             self.verify_user_signature(ctx, raw, sig).await?;
             let session_id = partner_session_id(&label);
             self.inner.limiter.check_session(ctx.company_id(), &session_id, per_session)?;
