@@ -457,6 +457,15 @@ mod tests {
         assert_eq!(p.company_logo, Some(None));
     }
 
+    /// Found by the settings_patch fuzz target: a temperature with more digits than an f64 holds
+    /// must read back as the same number after serialising (serde_json's `float_roundtrip`).
+    #[test]
+    fn accepted_numbers_read_back_exactly() {
+        let p = WidgetSettingsPatch::from_json(br#"{"ai_temperature":1.000861293337707602809}"#).unwrap();
+        let again = WidgetSettingsPatch::from_json(&serde_json::to_vec(&p).unwrap()).unwrap();
+        assert_eq!(again, p);
+    }
+
     #[test]
     fn whole_numbers_written_as_decimals_are_integers() {
         let p = WidgetSettingsPatch::from_json(br#"{"border_radius":25.0,"max_tokens":1e2}"#).unwrap();
