@@ -176,6 +176,26 @@ pub fn encode_segment(s: &str) -> String {
         .collect()
 }
 
+/// A server-sent-events body as (event, data) pairs; `data` lines of one event are joined and
+/// read as JSON (`null` when they are not JSON); an event without a name is `message`.
+pub fn sse_events(body: &str) -> Vec<(String, Value)> {
+    body.split("\n\n")
+        .filter(|b| !b.trim().is_empty())
+        .map(|block| {
+            let mut ev = "message".to_string();
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(e) = line.strip_prefix("event: ") {
+                    ev = e.to_string();
+                } else if let Some(d) = line.strip_prefix("data: ") {
+                    data.push_str(d);
+                }
+            }
+            (ev, serde_json::from_str(&data).unwrap_or(Value::Null))
+        })
+        .collect()
+}
+
 /// Status and parsed JSON body (Null when the body is not JSON).
 pub async fn status_json(r: reqwest::Response) -> (u16, Value) {
     let s = r.status().as_u16();

@@ -16,7 +16,7 @@ use std::time::Duration;
 use chatbot_core::providers::pinecone::{PineconeConfig, PineconeOptions};
 use chatbot_core::rag::PineconeStore;
 use chatbot_core::{Chatbot, Config, ModelChoice};
-use chatbot_tests::{ADMIN_TOKEN, Tenant, TestServer, status_json};
+use chatbot_tests::{ADMIN_TOKEN, Tenant, TestServer, sse_events, status_json};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
@@ -62,25 +62,6 @@ fn chat_call(stream: bool) -> wiremock::MockBuilder {
         .and(body_partial_json(json!({"model": "gpt-4o-mini", "stream": stream})))
 }
 
-/// Parse an SSE body into (event, data) pairs.
-fn events(body: &str) -> Vec<(String, Value)> {
-    body.split("\n\n")
-        .filter(|b| !b.trim().is_empty())
-        .map(|block| {
-            let mut ev = "message".to_string();
-            let mut data = String::new();
-            for line in block.lines() {
-                if let Some(e) = line.strip_prefix("event: ") {
-                    ev = e.to_string();
-                } else if let Some(d) = line.strip_prefix("data: ") {
-                    data.push_str(d);
-                }
-            }
-            (ev, serde_json::from_str(&data).unwrap_or(Value::Null))
-        })
-        .collect()
-}
-
 /// Ask `QUESTION` in a new session, as JSON or streamed; the answer's JSON (the `done` event's
 /// when streamed, whose deltas must add up to it) and the session id.
 async fn ask(s: &TestServer, t: &Tenant, stream: bool) -> (Value, String) {
@@ -101,7 +82,7 @@ async fn ask(s: &TestServer, t: &Tenant, stream: bool) -> (Value, String) {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let list = events(&r.text().await.unwrap());
+    let list = sse_events(&r.text().await.unwrap());
     let (last, done) = list.last().cloned().unwrap();
     assert_eq!(last, "done", "the stream ends with its answer: {list:?}");
     let text: String =

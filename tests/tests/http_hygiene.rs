@@ -12,9 +12,9 @@ use async_trait::async_trait;
 use chatbot_core::Role;
 use chatbot_core::llm::{ChatModel, ChatRequest, Completion, ModelCapabilities, StreamEvent};
 use chatbot_server::ServerConfig;
-use chatbot_tests::{ADMIN_TOKEN, TestServer, error_code, status_json};
+use chatbot_tests::{ADMIN_TOKEN, TestServer, error_code, sse_events, status_json};
 use futures::stream::BoxStream;
-use serde_json::{Value, json};
+use serde_json::json;
 
 fn header<'a>(r: &'a reqwest::Response, name: &str) -> Vec<&'a str> {
     r.headers().get_all(name).iter().map(|v| v.to_str().unwrap()).collect()
@@ -226,17 +226,6 @@ impl ChatModel for Panicky {
             })
         })))
     }
-}
-
-fn sse_events(body: &str) -> Vec<(String, Value)> {
-    body.split("\n\n")
-        .filter(|b| !b.trim().is_empty())
-        .map(|block| {
-            let ev = block.lines().find_map(|l| l.strip_prefix("event: ")).unwrap_or("message");
-            let data = block.lines().find_map(|l| l.strip_prefix("data: ")).unwrap_or("null");
-            (ev.to_string(), serde_json::from_str(data).unwrap())
-        })
-        .collect()
 }
 
 async fn stored(s: &TestServer, company: &str, sid: &str) -> Vec<(Role, String)> {

@@ -2,27 +2,8 @@
 //! plain JSON without the Accept header; graceful shutdown lets an open stream finish.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use chatbot_tests::{TestServer, status_json};
+use chatbot_tests::{TestServer, sse_events, status_json};
 use serde_json::{Value, json};
-
-/// Parse an SSE body into (event, data) pairs.
-fn events(body: &str) -> Vec<(String, Value)> {
-    body.split("\n\n")
-        .filter(|b| !b.trim().is_empty())
-        .map(|block| {
-            let mut ev = "message".to_string();
-            let mut data = String::new();
-            for line in block.lines() {
-                if let Some(e) = line.strip_prefix("event: ") {
-                    ev = e.to_string();
-                } else if let Some(d) = line.strip_prefix("data: ") {
-                    data.push_str(d);
-                }
-            }
-            (ev, serde_json::from_str(&data).unwrap_or(Value::Null))
-        })
-        .collect()
-}
 
 fn check_stream(list: &[(String, Value)]) -> Value {
     assert!(list.len() >= 2, "{list:?}");
@@ -53,7 +34,7 @@ async fn partner_chat_streams_when_asked() {
     assert_eq!(r.status(), 200);
     assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
     assert_eq!(r.headers()["cache-control"], "no-cache");
-    let done = check_stream(&events(&r.text().await.unwrap()));
+    let done = check_stream(&sse_events(&r.text().await.unwrap()));
     // the same JSON as the non-streaming answer
     let (_, plain) = status_json(
         s.post("/api/partner-chat/123", None, &json!({"message": "Do you ship abroad?", "user_id": "plain"}))
@@ -82,7 +63,7 @@ async fn partner_chat_streams_when_asked() {
         .send()
         .await
         .unwrap();
-    let again = check_stream(&events(&r.text().await.unwrap()));
+    let again = check_stream(&sse_events(&r.text().await.unwrap()));
     assert_eq!(again["visitor_token"].as_str(), Some(token.as_str()));
     let (_, convs) = status_json(s.get("/api/companies/123/conversations", Some(&t.sk)).await).await;
     let mine: Vec<&Value> =
@@ -118,7 +99,7 @@ async fn session_chat_streams_when_asked() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let done = check_stream(&events(&r.text().await.unwrap()));
+    let done = check_stream(&sse_events(&r.text().await.unwrap()));
     assert_eq!(done["session_id"].as_str(), Some(sid.as_str()));
     assert!(done["lead"].is_object());
     // the reply was stored
@@ -152,7 +133,7 @@ async fn graceful_shutdown_lets_an_open_stream_finish() {
     assert_eq!(r.status(), 200);
     let stop = tokio::spawn(s.shutdown());
     let body = r.text().await.unwrap();
-    assert!(events(&body).iter().any(|(e, _)| e == "done"), "{body}");
+    assert!(sse_events(&body).iter().any(|(e, _)| e == "done"), "{body}");
     stop.await.unwrap();
     // and then the port is closed
     assert!(http.get(url.replace("/api/partner-chat/123", "/healthz")).send().await.is_err());
