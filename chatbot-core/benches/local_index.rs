@@ -31,7 +31,7 @@ fn bench(c: &mut Criterion) {
         chatbot_core::rag::normalize(&mut v);
         let mut m = Metadata::new();
         m.insert("source".into(), serde_json::json!(format!("doc-{}", i % 100)));
-        batch.push(VectorRecord { id: format!("vec-{i:06}"), values: v, metadata: m });
+        batch.push(VectorRecord { id: format!("vec-{i:06}"), values: v, terms: None, metadata: m });
         if batch.len() == 1000 {
             idx.upsert_sync("bench", &batch).unwrap();
             batch.clear();
@@ -123,6 +123,7 @@ fn real_text_recall() {
         .map(|(i, c)| VectorRecord {
             id: format!("c{i}"),
             values: emb.embed_one(c),
+            terms: None,
             metadata: Metadata::new(),
         })
         .collect();

@@ -66,6 +66,7 @@ fn main() {
         .map(|c| VectorRecord {
             id: c["id"].as_str().unwrap().to_string(),
             values: e.embed_one(c["text"].as_str().unwrap()),
+            terms: None,
             metadata: Metadata::new(),
         })
         .collect();

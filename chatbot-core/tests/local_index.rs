@@ -13,7 +13,7 @@ fn meta(pairs: &[(&str, serde_json::Value)]) -> Metadata {
 }
 
 fn rec(id: &str, values: Vec<f32>, m: Metadata) -> VectorRecord {
-    VectorRecord { id: id.into(), values, metadata: m }
+    VectorRecord { id: id.into(), values, terms: None, metadata: m }
 }
 
 /// Deterministic pseudo-random unit-ish vectors.

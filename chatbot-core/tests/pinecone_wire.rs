@@ -40,6 +40,7 @@ fn rec(id: &str, dim: usize, meta: Value) -> VectorRecord {
     VectorRecord {
         id: id.into(),
         values: (0..dim).map(|i| (i as f32 + 1.0) / dim as f32).collect(),
+        terms: None,
         metadata: meta.as_object().cloned().unwrap_or_default(),
     }
 }
@@ -115,6 +116,7 @@ async fn upsert_is_split_by_record_count_and_by_bytes() {
         .map(|i| VectorRecord {
             id: format!("b{i}"),
             values: (0..1536).map(|j| ((i * 31 + j * 7) % 1000) as f32 / 997.0 - 0.5123456).collect(),
+            terms: None,
             metadata: json!({ "text": "x".repeat(2000) }).as_object().cloned().unwrap(),
         })
         .collect();

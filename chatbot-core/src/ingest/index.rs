@@ -185,7 +185,7 @@ async fn index_batch(
             metadata: serde_json::Value::Object(md.clone()),
             source: Some(c.source.clone()),
         });
-        records.push(VectorRecord { id: id.clone(), values, metadata: md });
+        records.push(VectorRecord { id: id.clone(), values, terms: None, metadata: md });
         ids.push(id);
     }
     // Text first: a vector is never searchable without its text.

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 
+pub mod bm25;
 pub mod local;
 pub mod offline;
 pub mod stats;
@@ -14,6 +15,7 @@ pub mod stats;
 pub use crate::providers::openai::OpenAiEmbedder;
 #[cfg(feature = "pinecone")]
 pub use crate::providers::pinecone::PineconeStore;
+pub use bm25::{LexicalQuery, SparseVector, Terms};
 pub use local::LocalIndex;
 pub use offline::OfflineEmbedder;
 pub use stats::CorpusStats;
@@ -93,7 +95,11 @@ pub type Metadata = serde_json::Map<String, serde_json::Value>;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VectorRecord {
     pub id: String,
+    /// The dense embedding (empty when the company's embedder is lexical only).
     pub values: Vec<f32>,
+    /// The chunk's analysed terms for lexical (BM25) search.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terms: Option<Terms>,
     pub metadata: Metadata,
 }
 
@@ -147,6 +153,23 @@ pub trait VectorStore: Send + Sync + 'static {
         top_k: usize,
         filter: Option<&MetadataFilter>,
     ) -> Result<Vec<QueryMatch>>;
+    /// Whether [`VectorStore::query_lexical`] searches (a declared capability; a store that
+    /// cannot answers lexical queries with an empty list).
+    fn lexical(&self) -> bool {
+        false
+    }
+    /// Top-k by BM25 over the records' [`VectorRecord::terms`], best first; `score` is the
+    /// BM25 score (unbounded, comparable within one query only).
+    async fn query_lexical(
+        &self,
+        namespace: &str,
+        query: &LexicalQuery,
+        top_k: usize,
+        filter: Option<&MetadataFilter>,
+    ) -> Result<Vec<QueryMatch>> {
+        let _ = (namespace, query, top_k, filter);
+        Ok(Vec::new())
+    }
     /// Records by id (missing ids are skipped).
     async fn fetch(&self, namespace: &str, ids: &[String]) -> Result<Vec<VectorRecord>>;
     /// Delete records by id (missing ids are ignored).

@@ -30,6 +30,17 @@ pub(crate) use stem::stem;
 pub(crate) use stopwords::{is_chat_word, is_stopword};
 pub(crate) use tokens::{lower_words, normalize_message, strip_plural};
 
+/// The tokens a chunk is indexed under for lexical search: lower-cased words without
+/// stopwords, stemmed.
+pub(crate) fn index_tokens(text: &str) -> Vec<String> {
+    lower_words(text, &[]).filter(|w| !is_stopword(w)).map(|w| stem(&w)).collect()
+}
+
+/// The tokens of a search query (analysed as [`index_tokens`] analyses chunks).
+pub(crate) fn query_tokens(text: &str) -> Vec<String> {
+    index_tokens(text)
+}
+
 /// A built-in pattern. The patterns are literals checked by the unit tests; library code may not
 /// panic, so a broken pattern (impossible once the tests pass) degrades to "never matches".
 pub(crate) fn built_in_regex(pattern: &str) -> Option<Regex> {

@@ -118,7 +118,12 @@ impl VectorStore for PineconeStore {
             let Some(found) = resp.get("vectors").and_then(Value::as_object) else { continue };
             for id in chunk {
                 if let Some(v) = found.get(id) {
-                    out.push(VectorRecord { id: id.clone(), values: values_of(v), metadata: metadata_of(v) });
+                    out.push(VectorRecord {
+                        id: id.clone(),
+                        values: values_of(v),
+                        terms: None,
+                        metadata: metadata_of(v),
+                    });
                 }
             }
         }

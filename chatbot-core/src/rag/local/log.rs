@@ -104,7 +104,7 @@ impl Shard {
                     let values: Vec<f32> =
                         raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
                     let metadata: Metadata = serde_json::from_slice(cur.bytes()?).ok()?;
-                    self.put(VectorRecord { id, values, metadata });
+                    self.put(VectorRecord { id, values, terms: None, metadata });
                 }
                 Some(n)
             }

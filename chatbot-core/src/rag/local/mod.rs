@@ -166,7 +166,12 @@ impl LocalIndex {
             }
             let mut values = r.values.clone();
             super::normalize(&mut values);
-            prepared.push(VectorRecord { id: r.id.clone(), values, metadata: r.metadata.clone() });
+            prepared.push(VectorRecord {
+                id: r.id.clone(),
+                values,
+                terms: r.terms.clone(),
+                metadata: r.metadata.clone(),
+            });
         }
         shard.append(&encode_upsert(dim, &prepared))?;
         shard.dim = dim;
@@ -372,6 +377,7 @@ impl Shard {
         VectorRecord {
             id: self.ids[i].clone(),
             values: self.values[i * self.dim..(i + 1) * self.dim].to_vec(),
+            terms: None,
             metadata: self.meta[i].clone(),
         }
     }
