@@ -302,6 +302,10 @@ impl VectorStore for LocalIndex {
         "local"
     }
 
+    fn needs_corpus_stats(&self) -> bool {
+        false
+    }
+
     fn max_upsert_batch(&self) -> usize {
         10_000
     }
