@@ -16,6 +16,7 @@ pub mod extractive;
 #[cfg(feature = "openai")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openai")))]
 pub use crate::providers::openai::OpenAiChat;
+pub use crate::chatbot::BudgetStatus;
 pub use extractive::ExtractiveAnswerer;
 
 /// One prompt message.

@@ -16,6 +16,7 @@ pub mod stats;
 pub use crate::providers::openai::OpenAiEmbedder;
 #[cfg(feature = "pinecone")]
 pub use crate::providers::pinecone::PineconeStore;
+pub use crate::chatbot::{SearchHit, SourceRef};
 pub use bm25::{LexicalQuery, SparseVector, Terms};
 pub use local::LocalIndex;
 pub use offline::OfflineEmbedder;
