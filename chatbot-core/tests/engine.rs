@@ -370,7 +370,7 @@ async fn a_changed_embedder_is_a_clear_error_not_garbage() {
     let bot = offline(dir.path()).embedder(Arc::new(Other)).build().await.unwrap();
     let err = bot.search(&bot.operator_context("123").await.unwrap(), "teapots", 3).await.unwrap_err();
     assert!(matches!(err, Error::EmbedderMismatch(_)), "{err:?}");
-    assert!(err.to_string().contains("re-ingest"), "{err}");
+    assert!(err.to_string().contains("chatbot ingest reindex 123"), "{err}");
 }
 
 #[tokio::test]

@@ -709,8 +709,8 @@ mod flow {
 
     #[tokio::test]
     async fn the_model_extractions_tokens_count_against_the_daily_budget() {
-        use chatbot_core::providers::ModelChoice;
         use chatbot_core::llm::OpenAiChat;
+        use chatbot_core::providers::ModelChoice;
         use wiremock::matchers::{body_string_contains, path};
         let server = MockServer::start().await;
         let completion = |content: &str, total: u32| {

@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chatbot_core::ingest::IngestOptions;
-use chatbot_core::{ChatReply, Chatbot, Config, NewCompany, PartnerChat};
 use chatbot_core::providers::{EmbedderChoice, ModelChoice, VectorStoreChoice};
+use chatbot_core::{ChatReply, Chatbot, Config, NewCompany, PartnerChat};
 use tokio_util::sync::CancellationToken;
 
 use async_trait::async_trait;

@@ -12,11 +12,11 @@ pub mod local;
 pub mod offline;
 pub mod stats;
 
+pub use crate::chatbot::{SearchHit, SourceRef};
 #[cfg(feature = "openai")]
 pub use crate::providers::openai::OpenAiEmbedder;
 #[cfg(feature = "pinecone")]
 pub use crate::providers::pinecone::PineconeStore;
-pub use crate::chatbot::{SearchHit, SourceRef};
 pub use bm25::{LexicalQuery, SparseVector, Terms};
 pub use local::LocalIndex;
 pub use offline::OfflineEmbedder;
