@@ -155,6 +155,7 @@ impl Lexical {
         if !matched {
             return Vec::new();
         }
+        let top_k = top_k.min(n as usize);
         let mut heap: BinaryHeap<Hit<'a>> = BinaryHeap::with_capacity(top_k + 1);
         for (slot, &score) in scores.iter().enumerate() {
             if score <= 0.0 {
