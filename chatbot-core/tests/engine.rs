@@ -84,6 +84,18 @@ impl VectorStore for Down {
     ) -> chatbot_core::Result<Vec<QueryMatch>> {
         Err(Error::upstream("down", "connection refused", true))
     }
+    fn lexical(&self) -> bool {
+        true
+    }
+    async fn query_lexical(
+        &self,
+        _: &str,
+        _: &chatbot_core::rag::LexicalQuery,
+        _: usize,
+        _: Option<&MetadataFilter>,
+    ) -> chatbot_core::Result<Vec<QueryMatch>> {
+        Err(Error::upstream("down", "connection refused", true))
+    }
     async fn fetch(&self, _: &str, _: &[String]) -> chatbot_core::Result<Vec<VectorRecord>> {
         Err(Error::upstream("down", "connection refused", true))
     }

@@ -157,8 +157,8 @@ impl PartnerChat {
 /// A search hit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchHit {
-    /// Relevance in `[0, 1]`: the larger of the lexical relevance (BM25 over the query's IDF
-    /// mass) and the dense cosine similarity.
+    /// Relevance: the larger of the lexical relevance (BM25 over the query's IDF mass: 1 is
+    /// every query term once in a chunk of average length) and the dense cosine similarity.
     pub score: f32,
     /// The lexical relevance, when the lexical ranking returned the chunk.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -160,11 +160,17 @@ pub fn doc_sparse(terms: &Terms, avgdl: f32) -> SparseVector {
     }
 }
 
-/// A BM25 score as a relevance in `[0, 1]` that thresholds can read: the score divided by the
-/// query's IDF mass (`idf_sum`, the score of a chunk of average length holding every query term
-/// once), capped at 1.
+/// A BM25 score as a relevance thresholds can read: the score divided by the query's IDF mass
+/// (`idf_sum`: what a chunk of average length holding every query term once scores). 1 means
+/// "all of the query, once each"; repeated terms or a short chunk reach up to `K1 + 1`.
 pub fn relevance(score: f32, idf_sum: f32) -> f32 {
-    if idf_sum > 0.0 && score.is_finite() { (score / idf_sum).clamp(0.0, 1.0) } else { 0.0 }
+    if idf_sum > 0.0 && score.is_finite() { (score / idf_sum).max(0.0) } else { 0.0 }
+}
+
+/// The IDF mass of a query's terms given their document frequencies in a corpus of
+/// `doc_count` chunks (a term the corpus lacks counts as occurring once: as rare as can be).
+pub fn idf_mass(doc_count: u64, dfs: impl IntoIterator<Item = u32>) -> f32 {
+    dfs.into_iter().map(|df| idf(doc_count, u64::from(df.max(1)))).sum()
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ pub struct Fused {
     pub id: String,
     /// The fused RRF score (orders the list).
     pub rrf: f32,
-    /// Lexical relevance in `[0, 1]` when the lexical ranking returned the chunk.
+    /// Lexical relevance (BM25 over the query's IDF mass) when the lexical ranking returned the chunk.
     pub lexical: Option<f32>,
     /// Dense cosine similarity when the dense ranking returned the chunk.
     pub dense: Option<f32>,

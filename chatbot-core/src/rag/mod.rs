@@ -143,9 +143,9 @@ pub trait VectorStore: Send + Sync + 'static {
     fn needs_corpus_stats(&self) -> bool {
         true
     }
-    /// Top-k by BM25 over the records' [`VectorRecord::terms`], best first. `score` is a
-    /// relevance in `[0, 1]`: the BM25 score divided by the query's IDF mass (the score of a
-    /// chunk of average length holding every query term once), capped at 1.
+    /// Top-k by BM25 over the records' [`VectorRecord::terms`], best first. `score` is the BM25
+    /// score divided by the query's IDF mass ([`bm25::relevance`]: 1 is a chunk of average
+    /// length holding every query term once), so scores compare across queries.
     async fn query_lexical(
         &self,
         namespace: &str,

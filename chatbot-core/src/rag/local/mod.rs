@@ -180,12 +180,7 @@ impl LocalIndex {
             let terms = r.terms.as_ref().map(|t| normalize_terms(&r.id, t)).transpose()?;
             let mut values = r.values.clone();
             super::normalize(&mut values);
-            prepared.push(VectorRecord {
-                id: r.id.clone(),
-                values,
-                terms,
-                metadata: r.metadata.clone(),
-            });
+            prepared.push(VectorRecord { id: r.id.clone(), values, terms, metadata: r.metadata.clone() });
         }
         shard.append(&encode_upsert(dim, &prepared))?;
         shard.dim = dim;
@@ -245,9 +240,15 @@ impl LocalIndex {
             |row| shard.ids[row].as_str(),
             |row| filter.is_none_or(|f| f.matches(&shard.meta[row])),
         );
+        let n = shard.lex.doc_count();
+        let mass = super::bm25::idf_mass(n, query.ids.iter().map(|&t| shard.lex.df(t)));
         Ok(hits
             .into_iter()
-            .map(|(score, i)| QueryMatch { id: shard.ids[i].clone(), score, metadata: shard.meta[i].clone() })
+            .map(|(score, i)| QueryMatch {
+                id: shard.ids[i].clone(),
+                score: super::bm25::relevance(score, mass),
+                metadata: shard.meta[i].clone(),
+            })
             .collect())
     }
 
@@ -275,7 +276,8 @@ impl LocalIndex {
             .iter()
             .map(|t| t.as_ref().map_or(0, |t| t.ids.capacity() * 4 + t.counts.capacity() * 4))
             .sum();
-        let per_row = shard.terms.capacity() * std::mem::size_of::<Option<Terms>>() + shard.slots.capacity() * 4;
+        let per_row =
+            shard.terms.capacity() * std::mem::size_of::<Option<Terms>>() + shard.slots.capacity() * 4;
         Ok(shard.lex.heap_bytes() + stored + per_row)
     }
 
