@@ -4,7 +4,6 @@
 //! (dimension 0) records and hostile terms.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-
 use chatbot_core::Error;
 use chatbot_core::rag::bm25::term_id;
 use chatbot_core::rag::{
@@ -120,7 +119,10 @@ async fn ties_break_by_id_and_the_filter_applies() {
     assert_eq!(ids(idx.query_lexical("t", &query("words"), 2, None).await.unwrap()), ["a", "b"]);
     // Only "p1" pages; "text" is rarer than "words", so z ranks first.
     let f = MetadataFilter::eq("page", "p1");
-    assert_eq!(ids(idx.query_lexical("t", &query("words text"), 10, Some(&f)).await.unwrap()), ["z", "b", "c"]);
+    assert_eq!(
+        ids(idx.query_lexical("t", &query("words text"), 10, Some(&f)).await.unwrap()),
+        ["z", "b", "c"]
+    );
     let f = MetadataFilter::eq("page", "p9");
     assert!(idx.query_lexical("t", &query("words"), 10, Some(&f)).await.unwrap().is_empty());
 }
@@ -165,13 +167,8 @@ async fn replacing_and_deleting_update_postings_and_statistics() {
     // Replace d1 with a text without "shipping"; delete d5.
     idx.upsert("s", &[lex("d1", "warehouse closed on sundays")]).await.unwrap();
     idx.delete("s", &["d5".into(), "never-there".into()]).await.unwrap();
-    let live: Vec<(&str, &str)> = vec![
-        ("d1", "warehouse closed on sundays"),
-        CORPUS[1],
-        CORPUS[2],
-        CORPUS[3],
-        CORPUS[5],
-    ];
+    let live: Vec<(&str, &str)> =
+        vec![("d1", "warehouse closed on sundays"), CORPUS[1], CORPUS[2], CORPUS[3], CORPUS[5]];
     for q in ["shipping days", "gift", "sundays express"] {
         let hits = idx.query_lexical("s", &query(q), 10, None).await.unwrap();
         assert_matches_textbook(&hits, &textbook(&live, q));
@@ -180,9 +177,12 @@ async fn replacing_and_deleting_update_postings_and_statistics() {
     let fetched = idx.fetch("s", &["d1".into()]).await.unwrap();
     assert_eq!(fetched[0].terms, Some(terms("warehouse closed on sundays")));
     // Replacing with no terms takes the record out of the lexical statistics.
-    idx.upsert("s", &[VectorRecord { id: "d1".into(), values: vec![], terms: None, metadata: Metadata::new() }])
-        .await
-        .unwrap();
+    idx.upsert(
+        "s",
+        &[VectorRecord { id: "d1".into(), values: vec![], terms: None, metadata: Metadata::new() }],
+    )
+    .await
+    .unwrap();
     assert_eq!(idx.lexical_stats("s", &[term_id("sundays")]).unwrap(), (4, vec![0]));
     idx.delete_namespace("s").await.unwrap();
     assert!(idx.query_lexical("s", &query("shipping"), 10, None).await.unwrap().is_empty());
@@ -229,7 +229,8 @@ async fn lexical_only_records_have_dimension_zero() {
         assert!(idx.query("lex", &[1.0, 0.0, 0.0], 5, None).await.unwrap().is_empty());
         assert!(idx.query("lex", &[], 5, None).await.unwrap().is_empty());
         // Mixing dense vectors into a lexical-only namespace is the dimension mismatch.
-        let err = idx.upsert("lex", &[doc("v", vec![1.0, 2.0, 3.0], "x", Metadata::new())]).await.unwrap_err();
+        let err =
+            idx.upsert("lex", &[doc("v", vec![1.0, 2.0, 3.0], "x", Metadata::new())]).await.unwrap_err();
         assert!(matches!(err, Error::EmbedderMismatch(_)), "{err:?}");
         // And the other way round.
         idx.upsert("dense", &[doc("v", vec![1.0, 2.0], "x", Metadata::new())]).await.unwrap();
@@ -332,11 +333,13 @@ async fn terms_survive_compaction_and_a_torn_tail() {
             idx.upsert("c", &[lex("churn", &format!("round{round} churn"))]).await.unwrap();
         }
     }
-    let len_before = dir.path().read_dir().unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum::<u64>();
+    let len_before =
+        dir.path().read_dir().unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum::<u64>();
     {
         let idx = LocalIndex::open(dir.path()).unwrap();
         assert_eq!(idx.stats("c").await.unwrap().vector_count, 7);
-        let len_after = dir.path().read_dir().unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum::<u64>();
+        let len_after =
+            dir.path().read_dir().unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum::<u64>();
         assert!(len_after < len_before / 10, "compaction: {len_before} -> {len_after}");
         assert_eq!(idx.fetch("c", &["churn".into()]).await.unwrap()[0].terms, Some(terms("round1099 churn")));
         assert!(idx.query_lexical("c", &query("round5"), 5, None).await.unwrap().is_empty());
@@ -365,23 +368,33 @@ async fn hostile_terms_are_handled() {
     assert!(idx.query_lexical("h", &query("anything"), 5, None).await.unwrap().is_empty());
     // Huge counts saturate (BM25's tf part stays below k1 + 1), no overflow, finite scores.
     let huge = Terms { ids: vec![term_id("spam"), term_id("eggs")], counts: vec![u32::MAX, u32::MAX] };
-    idx.upsert("h", &[VectorRecord { id: "huge".into(), values: vec![], terms: Some(huge), metadata: Metadata::new() }])
-        .await
-        .unwrap();
+    idx.upsert(
+        "h",
+        &[VectorRecord { id: "huge".into(), values: vec![], terms: Some(huge), metadata: Metadata::new() }],
+    )
+    .await
+    .unwrap();
     idx.upsert("h", &[lex("normal", "spam once")]).await.unwrap();
     let hits = idx.query_lexical("h", &query("spam eggs"), 5, None).await.unwrap();
     assert_eq!(hits.len(), 2);
     assert!(hits.iter().all(|h| h.score.is_finite() && h.score > 0.0));
     // Unsorted, repeated ids and zero counts are normalised; mismatched lengths refused.
-    let messy = Terms { ids: vec![term_id("b"), term_id("a"), term_id("b"), term_id("z")], counts: vec![1, 2, 3, 0] };
-    idx.upsert("h", &[VectorRecord { id: "messy".into(), values: vec![], terms: Some(messy), metadata: Metadata::new() }])
-        .await
-        .unwrap();
+    let messy =
+        Terms { ids: vec![term_id("b"), term_id("a"), term_id("b"), term_id("z")], counts: vec![1, 2, 3, 0] };
+    idx.upsert(
+        "h",
+        &[VectorRecord { id: "messy".into(), values: vec![], terms: Some(messy), metadata: Metadata::new() }],
+    )
+    .await
+    .unwrap();
     let stored = idx.fetch("h", &["messy".into()]).await.unwrap().remove(0).terms.unwrap();
     assert_eq!(stored, Terms::from_tokens(["a", "a", "b", "b", "b", "b"]));
     let bad = Terms { ids: vec![1, 2, 3], counts: vec![1] };
     let err = idx
-        .upsert("h", &[VectorRecord { id: "bad".into(), values: vec![], terms: Some(bad), metadata: Metadata::new() }])
+        .upsert(
+            "h",
+            &[VectorRecord { id: "bad".into(), values: vec![], terms: Some(bad), metadata: Metadata::new() }],
+        )
         .await
         .unwrap_err();
     assert_eq!(err.field(), Some("terms"));

@@ -42,7 +42,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
-use lexical::{Lexical, NONE, normalize_terms};
+pub(crate) use lexical::normalize_terms;
+use lexical::{Lexical, NONE};
 use log::{OP_DELETE, encode_upsert, put_bytes, put_u32, sync_dir};
 use search::{TopK, dot_f32, quantize, sign_bits, words};
 
@@ -180,12 +181,7 @@ impl LocalIndex {
             let terms = r.terms.as_ref().map(|t| normalize_terms(&r.id, t)).transpose()?;
             let mut values = r.values.clone();
             super::normalize(&mut values);
-            prepared.push(VectorRecord {
-                id: r.id.clone(),
-                values,
-                terms,
-                metadata: r.metadata.clone(),
-            });
+            prepared.push(VectorRecord { id: r.id.clone(), values, terms, metadata: r.metadata.clone() });
         }
         shard.append(&encode_upsert(dim, &prepared))?;
         shard.dim = dim;
@@ -275,7 +271,8 @@ impl LocalIndex {
             .iter()
             .map(|t| t.as_ref().map_or(0, |t| t.ids.capacity() * 4 + t.counts.capacity() * 4))
             .sum();
-        let per_row = shard.terms.capacity() * std::mem::size_of::<Option<Terms>>() + shard.slots.capacity() * 4;
+        let per_row =
+            shard.terms.capacity() * std::mem::size_of::<Option<Terms>>() + shard.slots.capacity() * 4;
         Ok(shard.lex.heap_bytes() + stored + per_row)
     }
 
