@@ -172,7 +172,7 @@ fn bench_lexical(c: &mut Criterion) {
     let total = acc;
     let mut next = rng(7);
     let mut uniform = move || f64::from(next() + 0.5);
-    let mut term = move |u: f64| cdf.partition_point(|&x| x < u * total) as u32;
+    let term = move |u: f64| cdf.partition_point(|&x| x < u * total) as u32;
     let idx = LocalIndex::in_memory();
     let mut docs: Vec<Vec<u32>> = Vec::with_capacity(N);
     let mut batch = Vec::with_capacity(1000);

@@ -144,7 +144,9 @@ impl VectorStore for PineconeStore {
             body["filter"] = f;
         }
         let resp = self.post("/query", &body).await?;
-        Ok(matches_of(&resp))
+        // A vector search returns the k nearest whatever their score: records sharing no term
+        // with the query score 0 and are no lexical match (as in the local index).
+        Ok(matches_of(&resp).into_iter().filter(|m| m.score > 0.0).collect())
     }
 
     async fn fetch(&self, namespace: &str, ids: &[String]) -> Result<Vec<VectorRecord>> {
