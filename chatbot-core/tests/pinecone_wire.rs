@@ -561,7 +561,7 @@ mod fake {
     #[derive(Debug, Clone, Default)]
     pub struct Record {
         pub values: Vec<f32>,
-        pub sparse: Option<(Vec<u32>, Vec<f32>)>,
+        pub sparse: Option<Sparse>,
         pub metadata: Value,
     }
 
@@ -597,7 +597,9 @@ mod fake {
         v.as_array()?.iter().map(|x| x.as_f64().map(|f| f as f32)).collect()
     }
 
-    fn sparse_of(v: &Value) -> Result<Option<(Vec<u32>, Vec<f32>)>, ResponseTemplate> {
+    type Sparse = (Vec<u32>, Vec<f32>);
+
+    fn sparse_of(v: &Value) -> Result<Option<Sparse>, &'static str> {
         if v.is_null() {
             return Ok(None);
         }
@@ -606,7 +608,7 @@ mod fake {
         let vals = floats(&v["values"]);
         match (idx, vals) {
             (Some(i), Some(w)) if i.len() == w.len() => Ok(Some((i, w))),
-            _ => Err(bad("Sparse vector indices and values must have the same length")),
+            _ => Err("Sparse vector indices and values must have the same length"),
         }
     }
 
@@ -629,7 +631,7 @@ mod fake {
                 let values = floats(&v["values"]).unwrap_or_default();
                 let sparse = match sparse_of(&v["sparseValues"]) {
                     Ok(s) => s,
-                    Err(e) => return e,
+                    Err(e) => return bad(e),
                 };
                 if self.vector_type == "sparse" {
                     if !values.is_empty() {
@@ -658,7 +660,7 @@ mod fake {
             let vector = floats(&body["vector"]);
             let sparse = match sparse_of(&body["sparseVector"]) {
                 Ok(s) => s,
-                Err(e) => return e,
+                Err(e) => return bad(e),
             };
             if self.vector_type == "sparse" {
                 if vector.is_some() || sparse.is_none() {

@@ -24,7 +24,7 @@
 //!
 //! # Lexical search
 //! Beside the dense rows, each namespace keeps an inverted index of its records'
-//! [`Terms`](super::Terms) (see `lexical.rs`): [`VectorStore::query_lexical`] is exact BM25 with
+//! [`Terms`] (see `lexical.rs`): [`VectorStore::query_lexical`] is exact BM25 with
 //! the namespace's own current statistics (documents with terms, document frequencies, average
 //! length), so one company's vocabulary never weighs another's. Records of a lexical-only
 //! company have no dense values (dimension 0): they are stored and searched lexically, the
