@@ -607,6 +607,7 @@ mod fake {
             v["indices"].as_array().and_then(|a| a.iter().map(|x| x.as_u64().map(|u| u as u32)).collect());
         let vals = floats(&v["values"]);
         match (idx, vals) {
+            (Some(i), Some(_)) if i.len() > 1000 => Err("Sparse vector has more than 1000 non-zero values"),
             (Some(i), Some(w)) if i.len() == w.len() => Ok(Some((i, w))),
             _ => Err("Sparse vector indices and values must have the same length"),
         }
@@ -941,6 +942,20 @@ mod lexical {
         assert_eq!(s.query("company-1", &[1.0, 0.1, 0.1, 0.1], 1, None).await.unwrap()[0].id, "d1");
         assert_eq!(requests(&control).await.len(), 1);
         assert!(requests(&data).await.iter().all(|r| r.url.path() != "/describe_index_stats"));
+        // A huge chunk (1,500 distinct terms) is sent with Pinecone's 1,000 heaviest.
+        let tokens: Vec<String> =
+            (0..1500).map(|i| format!("w{i}")).chain(std::iter::repeat_n("heavy".to_string(), 5)).collect();
+        let big = VectorRecord {
+            id: "big".into(),
+            values: vec![0.5; 4],
+            terms: Some(Terms::from_tokens(tokens.iter().map(String::as_str))),
+            metadata: Default::default(),
+        };
+        assert_eq!(s.upsert("company-1", &[big]).await.unwrap(), 1);
+        let sent: Value = requests(&data).await.last().unwrap().body_json().unwrap();
+        let idx = sent["vectors"][0]["sparseValues"]["indices"].as_array().unwrap();
+        assert_eq!(idx.len(), 1000);
+        assert!(idx.contains(&json!(term_id("heavy"))));
         // Another company's namespace is not searched.
         assert!(s.query_lexical("company-2", &lq, 3, None).await.unwrap().is_empty());
     }

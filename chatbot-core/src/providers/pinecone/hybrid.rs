@@ -25,6 +25,22 @@ use crate::error::{Error, Result};
 use crate::rag::bm25::{self, SparseVector};
 use crate::rag::{LexicalQuery, VectorRecord};
 
+/// Non-zero values one sparse vector may hold (Pinecone's limit).
+pub const MAX_SPARSE_VALUES: usize = 1000;
+
+/// `s` with at most [`MAX_SPARSE_VALUES`] entries: the heaviest kept (ties: lower index),
+/// indices ascending.
+pub(super) fn cap_sparse(s: SparseVector) -> SparseVector {
+    if s.indices.len() <= MAX_SPARSE_VALUES {
+        return s;
+    }
+    let mut pairs: Vec<(u32, f32)> = s.indices.into_iter().zip(s.values).collect();
+    pairs.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    pairs.truncate(MAX_SPARSE_VALUES);
+    pairs.sort_by_key(|p| p.0);
+    SparseVector { indices: pairs.iter().map(|p| p.0).collect(), values: pairs.iter().map(|p| p.1).collect() }
+}
+
 /// What describe-index says about the index.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexInfo {
@@ -110,7 +126,7 @@ impl PineconeStore {
             .map(|t| crate::rag::local::normalize_terms(&r.id, t))
             .transpose()?
             .filter(|t| !t.is_empty())
-            .map(|t| bm25::doc_sparse(&t, bm25::REMOTE_AVGDL));
+            .map(|t| cap_sparse(bm25::doc_sparse(&t, bm25::REMOTE_AVGDL)));
         let Some(info) = info else {
             return Ok(Some(json!({ "id": r.id, "values": r.values, "metadata": meta })));
         };
@@ -181,6 +197,7 @@ impl PineconeStore {
         if sparse.is_empty() {
             return Ok(None);
         }
+        let sparse = cap_sparse(sparse);
         let info = self.index_info().await?;
         let mut body = json!({
             "namespace": namespace,
@@ -208,5 +225,38 @@ impl PineconeStore {
         })?;
         body["vector"] = json!(vec![0f32; dim]);
         Ok(Some(body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sparse_vectors_keep_the_heaviest_values_under_the_limit() {
+        let n = MAX_SPARSE_VALUES as u32 + 500;
+        let s =
+            SparseVector { indices: (0..n).collect(), values: (0..n).map(|i| (i % 700) as f32).collect() };
+        let c = cap_sparse(s.clone());
+        assert_eq!(c.indices.len(), MAX_SPARSE_VALUES);
+        assert!(c.indices.windows(2).all(|w| w[0] < w[1]));
+        let min_kept = c.values.iter().copied().fold(f32::INFINITY, f32::min);
+        let dropped = s.indices.iter().filter(|i| !c.indices.contains(i)).map(|&i| s.values[i as usize]);
+        assert!(dropped.into_iter().all(|v| v <= min_kept));
+        let small = SparseVector { indices: vec![3, 9], values: vec![0.5, 0.25] };
+        assert_eq!(cap_sparse(small.clone()), small);
+    }
+
+    #[test]
+    fn index_descriptions_from_either_plane() {
+        let cp = serde_json::json!({ "metric": "dotproduct", "vector_type": "sparse", "dimension": null });
+        let i = IndexInfo::from_json(&cp);
+        assert!(i.is_sparse() && i.sparse_queries() && i.dimension.is_none());
+        let dp = serde_json::json!({ "metric": "cosine", "vectorType": "dense", "dimension": 8 });
+        let i = IndexInfo::from_json(&dp);
+        assert!(!i.is_sparse() && !i.sparse_queries());
+        assert_eq!(i.dimension, Some(8));
+        let old = IndexInfo::from_json(&serde_json::json!({ "dimension": 3 }));
+        assert_eq!((old.metric.as_str(), old.vector_type.as_str()), ("cosine", "dense"));
     }
 }
