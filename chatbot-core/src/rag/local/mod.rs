@@ -29,8 +29,9 @@
 //! length), so one company's vocabulary never weighs another's. Records of a lexical-only
 //! company have no dense values (dimension 0): they are stored and searched lexically, the
 //! dense query on such a namespace finds nothing, and [`NamespaceStats::dimension`] reads
-//! `Some(0)`. Terms are logged with their record (entry kind 4; logs written before terms
-//! existed still load, their records without terms).
+//! `Some(0)`. Terms are logged with their record (entry kind 4, in a log whose magic is
+//! `CBVLOG2`, which earlier versions refuse rather than cut; logs written before terms existed
+//! still load, their records without terms).
 //!
 //! # Concurrency
 //! One `RwLock` per namespace: many concurrent readers, writers replace or append in place.
@@ -455,6 +456,8 @@ struct Shard {
     lex: Lexical,
     path: Option<PathBuf>,
     log: Option<File>,
+    /// The log on disk starts with `MAGIC_TERMS` (may hold entries with terms).
+    log_terms: bool,
 }
 
 impl Shard {
@@ -543,7 +546,7 @@ impl Shard {
     }
 
     fn clear(&mut self) {
-        let (path, log) = (self.path.take(), self.log.take());
-        *self = Shard { path, log, ..Shard::default() };
+        let (path, log, log_terms) = (self.path.take(), self.log.take(), self.log_terms);
+        *self = Shard { path, log, log_terms, ..Shard::default() };
     }
 }
