@@ -162,6 +162,7 @@ impl VectorStore for PineconeStore {
                     out.push(VectorRecord {
                         id: id.clone(),
                         values: values_of(v),
+                        // Pinecone holds BM25 weights, not the counts they came from.
                         terms: None,
                         metadata: metadata_of(v),
                     });
