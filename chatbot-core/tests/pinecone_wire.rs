@@ -858,6 +858,15 @@ mod lexical {
         let mut qt: Vec<&str> = q.split_whitespace().collect();
         qt.sort_unstable();
         qt.dedup();
+        // Scores are reported over the query's IDF mass (a term no document holds counts once).
+        let mass: f64 = qt
+            .iter()
+            .map(|term| {
+                let df = (DOCS.iter().filter(|d| d.1.split_whitespace().any(|x| x == *term)).count() as f64)
+                    .max(1.0);
+                (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+            })
+            .sum();
         let mut out: Vec<(String, f64)> = DOCS
             .iter()
             .map(|(id, t, _)| {
@@ -875,7 +884,7 @@ mod lexical {
                         idf * tf * (k1 + 1.0) / (tf + k1 * (1.0 - b + b * w.len() as f64 / avgdl))
                     })
                     .sum();
-                (id.to_string(), s)
+                (id.to_string(), s / mass)
             })
             .filter(|(_, s)| *s > 0.0)
             .collect();

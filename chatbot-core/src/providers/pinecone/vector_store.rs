@@ -145,8 +145,17 @@ impl VectorStore for PineconeStore {
         }
         let resp = self.post("/query", &body).await?;
         // A vector search returns the k nearest whatever their score: records sharing no term
-        // with the query score 0 and are no lexical match (as in the local index).
-        Ok(matches_of(&resp).into_iter().filter(|m| m.score > 0.0).collect())
+        // with the query score 0 and are no lexical match (as in the local index). Scores are
+        // reported as the local index reports them: over the query's IDF mass.
+        let mass: f32 = query.weights.iter().sum();
+        Ok(matches_of(&resp)
+            .into_iter()
+            .filter(|m| m.score > 0.0)
+            .map(|mut m| {
+                m.score = crate::rag::bm25::relevance(m.score, mass);
+                m
+            })
+            .collect())
     }
 
     async fn fetch(&self, namespace: &str, ids: &[String]) -> Result<Vec<VectorRecord>> {
