@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 
+pub mod eval;
 pub mod local;
 pub mod offline;
 pub mod stats;
