@@ -111,7 +111,10 @@ pub fn parse_qa<R: BufRead>(mut reader: R) -> Result<Vec<QaItem>> {
         }
         let Some(item) = parse_qa_line(line_no, line)? else { continue };
         if items.len() == MAX_QA_QUERIES {
-            return Err(Error::invalid("qa", format!("more than {MAX_QA_QUERIES} questions (line {line_no})")));
+            return Err(Error::invalid(
+                "qa",
+                format!("more than {MAX_QA_QUERIES} questions (line {line_no})"),
+            ));
         }
         items.push(item);
     }
@@ -304,7 +307,10 @@ mod tests {
         assert!(!entry_matches("https://a.test/p", "https://a.test/page", ""));
         assert!(!entry_matches("https://a.test/p", "https://a.test/p/", ""));
         assert!(entry_matches("30 days", "https://a.test/returns", "within 30 days of delivery"));
-        assert!(!entry_matches("30 Days", "https://a.test/returns", "within 30 days of delivery"), "case-sensitive");
+        assert!(
+            !entry_matches("30 Days", "https://a.test/returns", "within 30 days of delivery"),
+            "case-sensitive"
+        );
         // A source that is not a URL (a file path) is compared the same way.
         assert!(entry_matches("/docs/x.html", "/docs/x.html", "text"));
     }
@@ -338,8 +344,9 @@ mod tests {
     #[test]
     fn reciprocal_rank_stops_at_ten_and_one_result_can_match_several_entries() {
         let relevant = rel(&["late"]);
-        let results: Vec<(String, String)> =
-            (1..=11).map(|i| (format!("s{i}"), if i == 11 { "late".into() } else { String::new() })).collect();
+        let results: Vec<(String, String)> = (1..=11)
+            .map(|i| (format!("s{i}"), if i == 11 { "late".into() } else { String::new() }))
+            .collect();
         let s = score_query(&relevant, results.iter().map(|(a, b)| (a.as_str(), b.as_str())), 20);
         assert_eq!(s, QueryScore { hit: true, recall: 1.0, reciprocal_rank: 0.0 }, "rank 11 is past MRR@10");
 
@@ -358,7 +365,10 @@ mod tests {
     #[test]
     fn report_over_queries_by_hand() {
         let mut sc = Scorer::new(2).unwrap();
-        assert_eq!(sc.report(), EvalReport { queries: 0, k: 2, hit_at_k: 0.0, recall_at_k: 0.0, mrr_at_10: 0.0 });
+        assert_eq!(
+            sc.report(),
+            EvalReport { queries: 0, k: 2, hit_at_k: 0.0, recall_at_k: 0.0, mrr_at_10: 0.0 }
+        );
         sc.add(&rel(&["a"]), [("a", ""), ("x", "")]);
         sc.add(&rel(&["b", "c"]), [("x", ""), ("c", ""), ("y", ""), ("b", "")]);
         sc.add(&rel(&["d"]), [("x", ""), ("y", ""), ("z", ""), ("d", "")]);
