@@ -11,6 +11,9 @@
 #   CHATBOT_BIN   the binary (default $CARGO_TARGET_DIR/release/chatbot, else target/release/chatbot)
 #   BENCH_PYTHON  a Python with rank_bm25 (default bench/.venv/bin/python)
 #   CORPORA_DIR   default bench/out/corpora;  TOP_K  default 5
+#   INGEST_FLAGS  extra `chatbot ingest files` flags (default "--concurrency 2": at the default 8,
+#                 `ingest files` of the django corpus hung in every try on 2026-12-07, see the
+#                 README; the chunks do not depend on the concurrency)
 #   CHATBOT_EMBEDDER, CHATBOT_LOCAL_MODEL_DIR, ... are passed through (default: the offline default).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd -P)
@@ -41,7 +44,8 @@ company=bench
 
 "$bin" company create "$company" --name "Retrieval bench" --email bench@example.com >/dev/null
 t0=$(date +%s.%N)
-"$bin" --json ingest files "$dir/html" --company "$company" >"$tmp/ingest.json"
+# shellcheck disable=SC2086 # INGEST_FLAGS is a list of flags
+"$bin" --json ingest files "$dir/html" --company "$company" ${INGEST_FLAGS---concurrency 2} >"$tmp/ingest.json"
 t1=$(date +%s.%N)
 
 files=()
@@ -63,7 +67,9 @@ import json, os, sys
 tmp, corpus, d, halves, t0, t1, k = sys.argv[1:]
 ing = json.load(open(os.path.join(tmp, "ingest.json")))
 bm = json.load(open(os.path.join(tmp, "bm25.json")))
+failed = [f"{f['source'].rsplit('/html/', 1)[-1]} ({f['reason']})" for f in ing.get("failed", [])]
 print(f"{corpus}: {ing.get('documents')} pages, {ing.get('chunks')} chunks, ingest {float(t1) - float(t0):.1f} s; "
+      f"failed: {', '.join(failed) or 'none'}; "
       f"embedder: {os.environ.get('CHATBOT_EMBEDDER') or 'default'}")
 print(f"| corpus | questions | n | chatbot hit@{k} | BM25 hit@{k} | chatbot recall@{k} | BM25 recall@{k} | chatbot MRR@10 | BM25 MRR@10 | eval s |")
 print("|---|---|---|---|---|---|---|---|---|---|")
