@@ -330,6 +330,12 @@ mod tests {
         // k = 1: nothing at rank 1; first match at 3.
         let s = score_query(&relevant, pairs(), 1);
         assert_eq!(s, QueryScore { hit: false, recall: 0.0, reciprocal_rank: 1.0 / 3.0 });
+        // k = 2: A sits at rank 3, just past the cut-off.
+        let s = score_query(&relevant, pairs(), 2);
+        assert_eq!(s, QueryScore { hit: false, recall: 0.0, reciprocal_rank: 1.0 / 3.0 });
+        // k = 3: A is in.
+        let s = score_query(&relevant, pairs(), 3);
+        assert_eq!(s, QueryScore { hit: true, recall: 1.0 / 3.0, reciprocal_rank: 1.0 / 3.0 });
         // k = 5: A matched (1 of 3).
         let s = score_query(&relevant, pairs(), 5);
         assert_eq!(s, QueryScore { hit: true, recall: 1.0 / 3.0, reciprocal_rank: 1.0 / 3.0 });
