@@ -93,6 +93,7 @@ pub async fn seed(bot: &Chatbot) -> Result<DemoSeed> {
                 title: Some((*title).to_string()),
                 position: i,
                 text: format!("{title}. {t}"),
+                headings: Vec::new(),
             })
         })
         .collect();
