@@ -19,6 +19,39 @@ fn common_len(a: &[String], b: &[String]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
+/// Whether a section is only its heading (one line, or a setext heading's two).
+fn heading_only(s: &Section) -> bool {
+    let mut lines = s.text.trim().lines().skip(1).filter(|l| !l.trim().is_empty());
+    match lines.next() {
+        None => true,
+        Some(l) => {
+            let l = l.trim();
+            lines.next().is_none() && (l.chars().all(|c| c == '=') || l.chars().all(|c| c == '-'))
+        }
+    }
+}
+
+/// The heading path of merged sections: the path they share, not counting a section that is
+/// only the heading of the one after it (`## Install` right before `### Linux`: everything in
+/// the chunk is under Linux).
+fn group_path(members: &[&Section]) -> Vec<String> {
+    let with_body: Vec<&Section> = members
+        .iter()
+        .enumerate()
+        .filter(|(k, s)| {
+            let introduces_next = members
+                .get(k + 1)
+                .is_some_and(|n| n.headings.len() > s.headings.len() && n.headings.starts_with(&s.headings));
+            !(introduces_next && !s.headings.is_empty() && heading_only(s))
+        })
+        .map(|(_, s)| *s)
+        .collect();
+    let counted = if with_body.is_empty() { members.to_vec() } else { with_body };
+    let first = &counted[0].headings;
+    let shared = counted.iter().map(|s| common_len(first, &s.headings)).min().unwrap_or(0);
+    first[..shared].to_vec()
+}
+
 impl Chunker {
     /// The size of `text` in this chunker's unit (characters or cl100k tokens).
     pub(crate) fn measure(&self, text: &str) -> usize {
@@ -51,7 +84,7 @@ impl Chunker {
             // Merge the following sections under the same parent while the chunk fits.
             let parent = &first.headings[..first.headings.len().saturating_sub(1)];
             let mut text = first.text.trim().to_string();
-            let mut shared = first.headings.len();
+            let mut members = vec![first];
             while let Some(next) = sections.get(i) {
                 if !next.headings.starts_with(parent) {
                     break;
@@ -64,10 +97,10 @@ impl Chunker {
                     }
                     text = candidate;
                 }
-                shared = shared.min(common_len(&first.headings, &next.headings));
+                members.push(next);
                 i += 1;
             }
-            out.push(SectionChunk { headings: first.headings[..shared].to_vec(), text });
+            out.push(SectionChunk { headings: group_path(&members), text });
         }
         out
     }
@@ -109,6 +142,26 @@ mod tests {
         assert!(b.len() >= 4, "{chunks:?}");
         assert!(chunks.iter().all(|c| c.text.chars().count() <= 120));
         assert!(paths.ends_with(&["T>B>y".to_string(), "T>C".to_string(), "U".to_string()]), "{paths:?}");
+    }
+
+    #[test]
+    fn headings_without_text_do_not_widen_the_path() {
+        let s = vec![
+            sec(&["T"], "# T"),
+            sec(&["T", "A"], "A\n===="),
+            sec(&["T", "A", "x"], "### x\n\nthe body of x"),
+            sec(&["T", "B"], "## B\n\nthe body of b"),
+        ];
+        let c = chunker(40, Sizing::Characters);
+        let chunks = c.split_sections(&s, TextFormat::Markdown);
+        let paths: Vec<String> = chunks.iter().map(|c| c.headings.join(">")).collect();
+        assert_eq!(paths, ["T>A>x", "T>B"], "{chunks:?}");
+        assert!(chunks[0].text.starts_with("# T\n\nA\n====\n\n### x"));
+        // Two sections with text share only their parent.
+        let c = chunker(200, Sizing::Characters);
+        let chunks = c.split_sections(&s, TextFormat::Markdown);
+        assert_eq!(chunks.len(), 1);
+        assert_eq!(chunks[0].headings, ["T"]);
     }
 
     #[test]
