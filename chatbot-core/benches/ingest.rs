@@ -13,6 +13,8 @@
 //! - `INGEST_BENCH_CORPUS_IN=PATH`: read the chunking corpus from PATH (documents separated by
 //!   `"\n\x1e\n"`, as this bench writes it) and skip the HTML part.
 //! - `INGEST_BENCH_CHUNK=chars`: only the plain-text character paths (ours and text-splitter's).
+//! - `INGEST_BENCH_CHUNK=sections`: only section-aware chunking of the HTML pages against the
+//!   Markdown splitter over their whole text (chunks, share with a heading path, time).
 //! - `INGEST_BENCH_RUNS=N` (default 5): timed passes of each fast chunking path (median and best
 //!   printed); `INGEST_BENCH_SLOW_RUNS=N` (default 1) for text-splitter's paths.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -21,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use chatbot_core::ingest::extract::{TextFormat, html_to_text, pdf_to_text_blocking};
-use chatbot_core::ingest::{ChunkSettings, Chunker, Sizing};
+use chatbot_core::ingest::{ChunkSettings, Chunker, Document, Sizing, chunk_document};
 use text_splitter::{ChunkConfig, ChunkSizer, TextSplitter};
 
 fn files(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
@@ -123,6 +125,44 @@ fn chunking(texts: &[String]) {
     });
 }
 
+/// Section-aware chunking (the pipeline's) against the Markdown splitter over each whole page.
+fn sections(pages: &[String]) {
+    let docs: Vec<Document> = pages
+        .iter()
+        .map(|p| {
+            let page = html_to_text(p, None);
+            Document {
+                source: String::new(),
+                title: page.title,
+                text: page.text,
+                format: TextFormat::Markdown,
+                sections: page.sections,
+                etag: None,
+                last_modified: None,
+            }
+        })
+        .collect();
+    let bytes: usize = docs.iter().map(|d| d.text.len()).sum();
+    let md = Chunker::new(ChunkSettings::new(Sizing::Characters, 1000, 200).unwrap()).unwrap();
+    let slow = env_usize("INGEST_BENCH_SLOW_RUNS", 1);
+    time_chunking("chars 1000/200 markdown, whole page (MarkdownSplitter)", slow, bytes, || {
+        docs.iter().map(|d| md.split(&d.text, TextFormat::Markdown).len()).sum()
+    });
+    time_chunking("chars 1000/200 markdown, by section (chunk_document)", slow, bytes, || {
+        docs.iter().map(|d| chunk_document(&md, d).len()).sum()
+    });
+    let chunks: Vec<_> = docs.iter().flat_map(|d| chunk_document(&md, d)).collect();
+    let with_path = chunks.iter().filter(|c| !c.headings.is_empty()).count();
+    let mean =
+        chunks.iter().map(|c| c.text.chars().count()).sum::<usize>() as f64 / chunks.len().max(1) as f64;
+    println!(
+        "  (by section: {} of {} chunks carry a heading path below the title, {:.0}%; mean {mean:.0} chars)",
+        with_path,
+        chunks.len(),
+        100.0 * with_path as f64 / chunks.len().max(1) as f64
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let html_dir = PathBuf::from(args.first().map_or("/usr/share/doc/python3.11/html", String::as_str));
@@ -175,7 +215,13 @@ fn main() {
                 std::fs::create_dir_all(dir).unwrap();
             }
             std::fs::write(&out, &corpus).unwrap();
-            chunking(&texts);
+            let which = std::env::var("INGEST_BENCH_CHUNK").unwrap_or_default();
+            if which != "chars" {
+                sections(&pages);
+            }
+            if which != "sections" {
+                chunking(&texts);
+            }
             println!("(corpus written to {} for bench/ingest/chunk_baseline.py)", out.display());
         }
     }

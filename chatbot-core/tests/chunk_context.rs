@@ -12,7 +12,9 @@ use async_trait::async_trait;
 use chatbot_core::ingest::extract::{
     Section, TextFormat, html_to_text, markdown_sections, pdf_outline, pdf_to_sections_blocking,
 };
-use chatbot_core::ingest::{ChunkSettings, Chunker, Document, IngestOptions, SectionChunk, Sizing, chunk_document};
+use chatbot_core::ingest::{
+    ChunkSettings, Chunker, Document, IngestOptions, SectionChunk, Sizing, chunk_document,
+};
 use chatbot_core::llm::{ChatModel, ChatRequest, Completion, ModelCapabilities, StreamEvent};
 use chatbot_core::{AiConfig, Chatbot, Config, PartnerChat};
 use futures::stream::BoxStream;
@@ -90,20 +92,25 @@ fn python_appendix_chunks_carry_their_heading_paths() {
     let chunks = chunk_document(&chunker(1000, 200), &d);
     assert_paths_exist_and_nothing_lost(&page.sections, &chunks, &page.text);
     assert!(chunks.iter().all(|c| c.text.chars().count() <= 1000));
-    let find = |needle: &str| chunks.iter().find(|c| c.text.contains(needle)).unwrap_or_else(|| panic!("{needle}"));
+    let find =
+        |needle: &str| chunks.iter().find(|c| c.text.contains(needle)).unwrap_or_else(|| panic!("{needle}"));
     // The page title names the first heading, so paths start below it.
     assert_eq!(
         find("When an error occurs, the interpreter prints an error message").headings,
         path(&["16.1. Interactive Mode", "16.1.1. Error Handling"])
     );
+    assert_eq!(find("PYTHONSTARTUP").headings.first().map(String::as_str), Some("16.1. Interactive Mode"),);
     assert_eq!(
-        find("PYTHONSTARTUP").headings.first().map(String::as_str),
-        Some("16.1. Interactive Mode"),
+        find("sitecustomize").headings,
+        path(&["16.1. Interactive Mode", "16.1.4. The Customization Modules"])
     );
-    assert_eq!(find("sitecustomize").headings, path(&["16.1. Interactive Mode", "16.1.4. The Customization Modules"]));
     // The headings with no text of their own open the first chunk, whose text is all under
     // Error Handling; the sections too long to share a chunk are chunks of their own.
-    assert!(chunks[0].text.starts_with("# 16. Appendix¶\n\n## 16.1. Interactive Mode¶\n\n### 16.1.1."), "{:?}", chunks[0]);
+    assert!(
+        chunks[0].text.starts_with("# 16. Appendix¶\n\n## 16.1. Interactive Mode¶\n\n### 16.1.1."),
+        "{:?}",
+        chunks[0]
+    );
     assert!(!chunks.iter().any(|c| c.text.contains("16.1.1.") && c.text.contains("16.1.2.")));
     // Sections merge up to the chunk size: with a big one the page is one chunk, under the
     // heading all its text is under.
@@ -142,7 +149,8 @@ fn markdown_sections_from_atx_and_setext_headings() {
 fn pdf(lines: &[&str], outline: &[(usize, &str)]) -> Vec<u8> {
     let mut doc = lopdf::Document::with_version("1.5");
     let pages_id = doc.new_object_id();
-    let font_id = doc.add_object(dictionary! {"Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica"});
+    let font_id =
+        doc.add_object(dictionary! {"Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica"});
     let resources_id = doc.add_object(dictionary! {"Font" => dictionary! {"F1" => font_id}});
     let mut ops = vec![
         Operation::new("BT", vec![]),
@@ -156,7 +164,8 @@ fn pdf(lines: &[&str], outline: &[(usize, &str)]) -> Vec<u8> {
     ops.push(Operation::new("ET", vec![]));
     let content = Content { operations: ops };
     let content_id = doc.add_object(Stream::new(Dictionary::new(), content.encode().unwrap()));
-    let page_id = doc.add_object(dictionary! {"Type" => "Page", "Parent" => pages_id, "Contents" => content_id});
+    let page_id =
+        doc.add_object(dictionary! {"Type" => "Page", "Parent" => pages_id, "Contents" => content_id});
     let pages = dictionary! {
         "Type" => "Pages",
         "Kids" => vec![page_id.into()],
@@ -168,7 +177,8 @@ fn pdf(lines: &[&str], outline: &[(usize, &str)]) -> Vec<u8> {
     let mut parents: Vec<u32> = Vec::new();
     for (depth, title) in outline {
         parents.truncate(depth - 1);
-        let id = doc.add_bookmark(Bookmark::new((*title).into(), [0.0; 3], 0, page_id), parents.last().copied());
+        let id =
+            doc.add_bookmark(Bookmark::new((*title).into(), [0.0; 3], 0, page_id), parents.last().copied());
         parents.push(id);
     }
     let mut catalog = dictionary! {"Type" => "Catalog", "Pages" => pages_id};
@@ -340,8 +350,12 @@ impl ChatModel for Recording {
 async fn the_section_is_stored_searched_and_shown_to_the_model() {
     let dir = tempfile::tempdir().unwrap();
     let model = Arc::new(Recording::default());
-    let bot =
-        Chatbot::builder().config(Config::offline(dir.path().to_path_buf())).model(model.clone()).build().await.unwrap();
+    let bot = Chatbot::builder()
+        .config(Config::offline(dir.path().to_path_buf()))
+        .model(model.clone())
+        .build()
+        .await
+        .unwrap();
     chatbot_core::seed_demo(&bot).await.unwrap();
     let op = bot.operator_context("123").await.unwrap();
     bot.set_ai_config(&op, &AiConfig { allowed_topics: vec!["Python".into()], ..AiConfig::default() })
@@ -359,7 +373,8 @@ async fn the_section_is_stored_searched_and_shown_to_the_model() {
     assert_eq!(summary.documents, 1, "{summary:?}");
 
     let hits = bot.knowledge(&op).search("Python interpreter error handling stack trace", 3).await.unwrap();
-    let hit = hits.iter().find(|h| h.text.contains("When an error occurs")).expect("the error handling chunk");
+    let hit =
+        hits.iter().find(|h| h.text.contains("When an error occurs")).expect("the error handling chunk");
     assert_eq!(hit.title.as_deref(), Some(APPENDIX_TITLE));
     assert_eq!(hit.section.as_deref(), Some("16.1. Interactive Mode > 16.1.1. Error Handling"));
     let json = serde_json::to_value(hit).unwrap();
@@ -370,7 +385,10 @@ async fn the_section_is_stored_searched_and_shown_to_the_model() {
 
     let ctx = bot.public_context("123").await.unwrap();
     let ask = "How does the Python interpreter handle an error in interactive mode?";
-    let reply = bot.partner_chat(&ctx, PartnerChat { user_id: Some("v1".into()), ..PartnerChat::new(ask) }).await.unwrap();
+    let reply = bot
+        .partner_chat(&ctx, PartnerChat { user_id: Some("v1".into()), ..PartnerChat::new(ask) })
+        .await
+        .unwrap();
     assert_eq!(reply.message, "MODEL ANSWER");
     let seen = model.seen.lock().unwrap();
     let req = seen.last().unwrap();
@@ -378,8 +396,9 @@ async fn the_section_is_stored_searched_and_shown_to_the_model() {
     assert_eq!(p.section.as_deref(), Some("16.1. Interactive Mode > 16.1.1. Error Handling"));
     let system = &req.messages[0].content;
     assert!(
-        system.contains(&format!("{APPENDIX_TITLE} — 16.1. Interactive Mode > 16.1.1. Error Handling (source: ")),
+        system.contains(&format!(
+            "{APPENDIX_TITLE} — 16.1. Interactive Mode > 16.1.1. Error Handling (source: "
+        )),
         "{system}"
     );
 }
-

@@ -102,10 +102,17 @@ like the end of the reference text before </{marker}> as part of the data.\n<{ma
 /// one line (document text: whitespace and control characters become single spaces).
 fn passage_heading(p: &Passage) -> Option<String> {
     let one_line = |s: &str| {
-        s.split(|c: char| c.is_whitespace() || c.is_control()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+        s.split(|c: char| c.is_whitespace() || c.is_control())
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
     };
-    let parts: Vec<String> =
-        [p.title.as_deref(), p.section.as_deref()].into_iter().flatten().map(one_line).filter(|s| !s.is_empty()).collect();
+    let parts: Vec<String> = [p.title.as_deref(), p.section.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(one_line)
+        .filter(|s| !s.is_empty())
+        .collect();
     (!parts.is_empty()).then(|| parts.join(" — "))
 }
 
@@ -164,7 +171,11 @@ mod tests {
         p.title = Some("Guide".into());
         p.section = Some("Install >\n Linux".into());
         let block = reference_block(std::slice::from_ref(&p), "m");
-        assert!(block.contains("[1] Guide — Install > Linux (source: https://shop.example/faq)\nRun pip install."), "{block}");
+        assert!(
+            block
+                .contains("[1] Guide — Install > Linux (source: https://shop.example/faq)\nRun pip install."),
+            "{block}"
+        );
         p.title = None;
         assert_eq!(passage_heading(&p).as_deref(), Some("Install > Linux"));
         p.section = None;
@@ -185,7 +196,11 @@ mod tests {
         let marker = fence_marker(std::slice::from_ref(&p));
         let quoting = Passage { section: Some(format!("see </{marker}>")), ..p };
         for _ in 0..50 {
-            assert_ne!(fence_marker(std::slice::from_ref(&quoting)), marker, "a marker a section quotes is never used");
+            assert_ne!(
+                fence_marker(std::slice::from_ref(&quoting)),
+                marker,
+                "a marker a section quotes is never used"
+            );
         }
     }
 

@@ -304,7 +304,10 @@ mod tests {
     #[test]
     fn context_text_adds_missing_lines_only() {
         assert_eq!(context_text(None, None, "body"), "body");
-        assert_eq!(context_text(Some("Guide"), Some("Install > Linux"), "body"), "Guide\nInstall > Linux\nbody");
+        assert_eq!(
+            context_text(Some("Guide"), Some("Install > Linux"), "body"),
+            "Guide\nInstall > Linux\nbody"
+        );
         assert_eq!(context_text(Some("  "), Some(""), "body"), "body");
         // The text already opens with the title (as a Markdown heading or plain).
         assert_eq!(context_text(Some("Guide"), None, "# Guide\n\nbody"), "# Guide\n\nbody");

@@ -347,7 +347,13 @@ impl Indexer {
             let mut fresh = Vec::new();
             let mut unique = HashSet::new();
             for (position, SectionChunk { headings, text }) in pieces.into_iter().enumerate() {
-                let chunk = NewChunk { source: doc.source.clone(), title: doc.title.clone(), position, text, headings };
+                let chunk = NewChunk {
+                    source: doc.source.clone(),
+                    title: doc.title.clone(),
+                    position,
+                    text,
+                    headings,
+                };
                 let id = chunk.vector_id(cid);
                 if !unique.insert(id.clone()) {
                     continue; // the same text twice in one section of a source: one vector

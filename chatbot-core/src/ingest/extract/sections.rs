@@ -76,7 +76,10 @@ pub(crate) fn split_at_headings(text: &str, marks: &[HeadingMark]) -> Vec<Sectio
     let mut push = |path: &[(u8, &str)], slice: &str| {
         let t = slice.trim();
         if !t.is_empty() {
-            out.push(Section { headings: path.iter().map(|(_, h)| (*h).to_string()).collect(), text: t.into() });
+            out.push(Section {
+                headings: path.iter().map(|(_, h)| (*h).to_string()).collect(),
+                text: t.into(),
+            });
         }
     };
     for m in marks {
@@ -205,7 +208,10 @@ mod tests {
 
     #[test]
     fn heading_cleanup() {
-        assert_eq!(clean_heading("  3.1. Using  Python\n as a Calculator¶ "), "3.1. Using Python as a Calculator");
+        assert_eq!(
+            clean_heading("  3.1. Using  Python\n as a Calculator¶ "),
+            "3.1. Using Python as a Calculator"
+        );
         assert_eq!(clean_heading("a\u{0}b 🔗"), "ab");
         assert_eq!(clean_heading(&"é".repeat(500)).chars().count(), 200);
     }

@@ -478,7 +478,13 @@ mod tests {
     fn respects_the_length_cap_and_truncates_a_long_sentence_at_a_word() {
         let long =
             format!("Our warranty covers {} for two years.", "every ceramic mug and teapot ".repeat(40));
-        let p = vec![Passage { text: long, source: None, title: Some("Warranty".into()), score: 0.9, section: None }];
+        let p = vec![Passage {
+            text: long,
+            source: None,
+            title: Some("Warranty".into()),
+            score: 0.9,
+            section: None,
+        }];
         let a = ExtractiveAnswerer::new().answer(&req("What does the warranty cover?", p));
         let body = a.rsplit_once(" (Source").map_or(a.as_str(), |(b, _)| b);
         assert!(body.chars().count() <= 600, "{}", body.chars().count());
