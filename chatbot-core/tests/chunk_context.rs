@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chatbot_core::ingest::extract::{
-    Section, TextFormat, html_to_text, markdown_sections, pdf_outline, pdf_to_sections_blocking,
+    Section, TextFormat, html_to_text, markdown_sections, outline_sections, pdf_outline, pdf_to_sections_blocking,
 };
 use chatbot_core::ingest::{
     ChunkSettings, Chunker, Document, IngestOptions, SectionChunk, Sizing, chunk_document,
@@ -311,6 +311,61 @@ proptest! {
         prop_assert_eq!(joined, page.text.split_whitespace().collect::<Vec<_>>());
         prop_assert!(page.sections.iter().all(|s| s.headings.iter().all(|h| !h.is_empty() && h.chars().count() <= 200)));
     }
+}
+
+fn hostile() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "\\PC{0,40}",
+        any::<String>(),
+        Just("K\u{212A}İẞ\u{0}\u{200F}#¶ \n===\n".to_string()),
+        Just("</h2><h1>".to_string()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Arbitrary Unicode in headings and text: no panic, sections cut the text exactly, chunk
+    /// paths exist and no word is lost, with Markdown, HTML and outline sections.
+    #[test]
+    fn hostile_headings_and_text(parts in prop::collection::vec((1usize..7, hostile(), hostile()), 0..8)) {
+        let md: String = parts.iter().map(|(l, h, b)| format!("{} {h}\n{b}\n", "#".repeat(*l))).collect();
+        let html: String = parts.iter().map(|(l, h, b)| format!("<h{l}>{h}</h{l}>{b}")).collect();
+        let page = html_to_text(&html, None);
+        let outline: Vec<(u8, String)> = parts.iter().map(|(l, h, _)| (*l as u8, h.clone())).collect();
+        // No overlap, so the chunks are the text in order: every character but white space
+        // comes back exactly once (a splitter may cut inside a word here, never drop one).
+        let c = chunker(50, 0);
+        let visible = |t: &str| t.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+        for (text, format, sections) in [
+            (md.clone(), TextFormat::Markdown, markdown_sections(&md)),
+            (page.text.clone(), TextFormat::Markdown, page.sections.clone()),
+            (md.clone(), TextFormat::Plain, outline_sections(&md, &outline)),
+        ] {
+            let joined: Vec<&str> = sections.iter().flat_map(|s| s.text.split_whitespace()).collect();
+            prop_assert_eq!(joined, text.split_whitespace().collect::<Vec<_>>());
+            let d = doc(parts.first().map(|p| p.1.as_str()), &text, format, sections.clone());
+            let chunks = chunk_document(&c, &d);
+            let paths: HashSet<Vec<String>> = sections
+                .iter()
+                .flat_map(|s| [s.headings.clone(), s.headings.iter().skip(1).cloned().collect()])
+                .collect();
+            prop_assert!(chunks.iter().all(|c| paths.contains(&c.headings)));
+            let all: String = chunks.iter().map(|c| visible(&c.text)).collect();
+            prop_assert_eq!(all, visible(&text));
+        }
+    }
+}
+
+#[test]
+fn deep_markdown_does_not_overflow_the_stack() {
+    let t = std::thread::Builder::new().stack_size(2 * 1024 * 1024).spawn(|| {
+        for md in ["> ".repeat(20_000) + "# quoted", "#".repeat(30_000), "# a\n".repeat(20_000)] {
+            let s = markdown_sections(&md);
+            assert!(s.iter().all(|s| s.headings.len() <= 16));
+        }
+    });
+    t.unwrap().join().unwrap();
 }
 
 /// A model that records what it is asked.
