@@ -6,6 +6,8 @@
 //!
 //! Environment:
 //! - `INGEST_BENCH_SKIP_PDF=1`: skip the PDF part.
+//! - `INGEST_BENCH_PDF_OUTLINES=1`: also read each PDF's outline and count the entries found in
+//!   its text as headings (timed apart).
 //! - `INGEST_BENCH_CORPUS=PATH`: where to write the extracted text for the Python baseline
 //!   (default `bench/out/ingest-corpus.txt` in the workspace).
 //!
@@ -22,7 +24,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use chatbot_core::ingest::extract::{TextFormat, html_to_text, pdf_to_text_blocking};
+use chatbot_core::ingest::extract::{
+    TextFormat, html_to_text, outline_sections, pdf_outline, pdf_to_text_blocking,
+};
 use chatbot_core::ingest::{ChunkSettings, Chunker, Document, Sizing, chunk_document};
 use text_splitter::{ChunkConfig, ChunkSizer, TextSplitter};
 
@@ -234,6 +238,9 @@ fn main() {
         return;
     }
     let (mut ok, mut failed, mut bytes, mut chars) = (0usize, Vec::new(), 0usize, 0usize);
+    let outlines = std::env::var("INGEST_BENCH_PDF_OUTLINES").is_ok();
+    // (PDFs with an outline, outline entries, entries found in the text), outside the timing.
+    let (mut with_outline, mut entries, mut found, mut outline_secs) = (0usize, 0usize, 0usize, 0f64);
     let t = Instant::now();
     for p in &pdfs {
         let data = std::fs::read(p).unwrap();
@@ -242,11 +249,26 @@ fn main() {
             Ok(text) => {
                 ok += 1;
                 chars += text.len();
+                if outlines {
+                    let o = Instant::now();
+                    let outline = pdf_outline(&data);
+                    let sections = outline_sections(&text, &outline);
+                    outline_secs += o.elapsed().as_secs_f64();
+                    with_outline += usize::from(!outline.is_empty());
+                    entries += outline.len();
+                    found += sections.iter().filter(|s| !s.headings.is_empty()).count();
+                }
             }
             Err(e) => failed.push((p.display().to_string(), e.to_string())),
         }
     }
-    let s = t.elapsed().as_secs_f64();
+    let s = t.elapsed().as_secs_f64() - outline_secs;
+    if outlines {
+        println!(
+            "pdf outlines: {with_outline} of {ok} extracted PDFs have one; {entries} entries, {found} found in the text as headings ({:.0}%); {outline_secs:.1} s",
+            100.0 * found as f64 / entries.max(1) as f64
+        );
+    }
     println!(
         "pdf: {} files, {:.1} MB: {ok} extracted ({:.1} MB text), {} failed, in {:.1} s: {:.2} MB/s (single thread)",
         pdfs.len(),

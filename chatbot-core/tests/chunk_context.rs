@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chatbot_core::ingest::extract::{
-    Section, TextFormat, html_to_text, markdown_sections, outline_sections, pdf_outline, pdf_to_sections_blocking,
+    Section, TextFormat, html_to_text, markdown_sections, outline_sections, pdf_outline,
+    pdf_to_sections_blocking,
 };
 use chatbot_core::ingest::{
     ChunkSettings, Chunker, Document, IngestOptions, SectionChunk, Sizing, chunk_document,
