@@ -54,12 +54,16 @@ impl NewChunk {
 // Used by the lexical and dense indexing that takes the chunk's context (wired in separately).
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn context_text(title: Option<&str>, section: Option<&str>, text: &str) -> String {
-    let first_line = text.trim_start().lines().next().unwrap_or("");
+    let first_line = text.trim_start().lines().next().unwrap_or("").trim();
     let opening = first_line.trim_start_matches('#').trim();
+    // `line` opens `s` as whole words (`Guide` opens `Guide¶`, not `Guidelines`).
+    let opens = |s: &str, line: &str| {
+        s.strip_prefix(line).is_some_and(|rest| !rest.starts_with(|c: char| c.is_alphanumeric()))
+    };
     let mut out = String::with_capacity(text.len() + 128);
     for line in [title, section].into_iter().flatten() {
         let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
-        if line.is_empty() || opening.starts_with(&line) || first_line.trim().starts_with(&line) {
+        if line.is_empty() || opens(opening, &line) || opens(first_line, &line) {
             continue;
         }
         out.push_str(&line);
@@ -313,6 +317,9 @@ mod tests {
         assert_eq!(context_text(Some("Guide"), None, "# Guide\n\nbody"), "# Guide\n\nbody");
         assert_eq!(context_text(Some("Guide"), Some("Setup"), "Guide\nbody"), "Setup\nGuide\nbody");
         assert_eq!(context_text(None, Some("Setup"), "## Setup\n\nbody"), "## Setup\n\nbody");
+        // Only whole words count as the text opening with a line.
+        assert_eq!(context_text(Some("Guide"), None, "Guidelines\nbody"), "Guide\nGuidelines\nbody");
+        assert_eq!(context_text(Some("Guide"), None, "## Guide¶\nbody"), "## Guide¶\nbody");
         // Whitespace in a title is collapsed; a title only mentioned later is still added.
         assert_eq!(context_text(Some("A\n  B"), None, "x A B"), "A B\nx A B");
     }

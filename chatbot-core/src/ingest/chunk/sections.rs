@@ -53,18 +53,22 @@ fn group_path(members: &[&Section]) -> Vec<String> {
 }
 
 impl Chunker {
-    /// The size of `text` in this chunker's unit (characters or cl100k tokens).
-    pub(crate) fn measure(&self, text: &str) -> usize {
-        match &self.inner {
-            Inner::Chars { .. } => text.chars().count(),
-            Inner::Tokens { .. } => tiktoken_rs::cl100k_base_singleton().encode_ordinary(text).len(),
-        }
+    /// Whether `text` fits in one chunk (characters or cl100k tokens). Both count at most one
+    /// per byte, so a text no longer in bytes than the chunk size is not counted.
+    fn fits(&self, text: &str) -> bool {
+        let size = self.settings.size();
+        text.len() <= size
+            || match &self.inner {
+                Inner::Chars { .. } => text.chars().count() <= size,
+                Inner::Tokens { .. } => {
+                    tiktoken_rs::cl100k_base_singleton().encode_ordinary(text).len() <= size
+                }
+            }
     }
 
     /// Split a document given as sections (see [`Section`]) into chunks that carry their
     /// heading paths, in order. Nothing is dropped but whitespace.
     pub fn split_sections(&self, sections: &[Section], format: TextFormat) -> Vec<SectionChunk> {
-        let size = self.settings.size();
         let mut out = Vec::new();
         let mut i = 0;
         while i < sections.len() {
@@ -73,7 +77,7 @@ impl Chunker {
             if first.text.trim().is_empty() {
                 continue;
             }
-            if self.measure(&first.text) > size {
+            if !self.fits(&first.text) {
                 out.extend(
                     self.split(&first.text, format)
                         .into_iter()
@@ -92,7 +96,7 @@ impl Chunker {
                 let t = next.text.trim();
                 if !t.is_empty() {
                     let candidate = format!("{text}\n\n{t}");
-                    if self.measure(&candidate) > size {
+                    if !self.fits(&candidate) {
                         break;
                     }
                     text = candidate;
