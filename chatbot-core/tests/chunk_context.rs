@@ -5,6 +5,8 @@
 //! PSF licence).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod ingest_common;
+
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
@@ -14,7 +16,8 @@ use chatbot_core::ingest::extract::{
     pdf_to_sections_blocking,
 };
 use chatbot_core::ingest::{
-    ChunkSettings, Chunker, Document, IngestOptions, SectionChunk, Sizing, chunk_document,
+    ChunkSettings, Chunker, Document, IngestOptions, SectionChunk, SiteOptions, Sizing, chunk_document,
+    ingest_site,
 };
 use chatbot_core::llm::{ChatModel, ChatRequest, Completion, ModelCapabilities, StreamEvent};
 use chatbot_core::{AiConfig, Chatbot, Config, PartnerChat};
@@ -457,4 +460,50 @@ async fn the_section_is_stored_searched_and_shown_to_the_model() {
         )),
         "{system}"
     );
+}
+
+#[tokio::test]
+async fn crawled_pages_and_pdfs_store_their_sections() {
+    use ingest_common::{COMPANY, Route, Stack, TestServer, recorder};
+    let server = TestServer::start(None).await;
+    server.route(
+        "/",
+        Route::html(
+            "<html><head><title>Docs</title></head><body><main><h1>Docs</h1><p>Start with the \
+             <a href=\"/appendix.html\">appendix</a> or the <a href=\"/manual.pdf\">manual</a>.</p></main></body></html>",
+        ),
+    );
+    server.route("/appendix.html", Route::html(APPENDIX));
+    let manual = pdf(PDF_LINES, &[(1, "Getting started"), (2, "Requirements"), (1, "Usage")]);
+    server.route("/manual.pdf", Route::text("application/pdf", &manual));
+    let stack = Stack::new().await;
+    let mut site = SiteOptions::new(&server.url("/")).unwrap();
+    site.allow_private = true;
+    let (sink, _) = recorder();
+    let opts = IngestOptions {
+        // Small chunks: the test PDF's sections would share one chunk of 1,000 characters.
+        chunk: ChunkSettings::new(Sizing::Characters, 64, 8).unwrap(),
+        ..IngestOptions::default()
+    };
+    ingest_site(stack.sinks.target(), COMPANY, &site, &opts, sink, &CancellationToken::new()).await.unwrap();
+
+    let store = &stack.sinks.store;
+    let sections_of = |source: String| async move {
+        let ids = store.chunk_ids_for_source(COMPANY, &source).await.unwrap();
+        let chunks = store.get_chunks(COMPANY, &ids).await.unwrap();
+        assert!(!chunks.is_empty(), "{source} has chunks");
+        chunks
+            .into_iter()
+            .map(|c| (c.metadata.get("section").and_then(|s| s.as_str()).map(String::from), c.content))
+            .collect::<Vec<_>>()
+    };
+    let appendix = sections_of(server.url("/appendix.html")).await;
+    let (section, _) = appendix.iter().find(|(_, t)| t.contains("When an error occurs")).unwrap();
+    assert_eq!(section.as_deref(), Some("16.1. Interactive Mode > 16.1.1. Error Handling"));
+    let manual = sections_of(server.url("/manual.pdf")).await;
+    let (section, _) = manual.iter().find(|(_, t)| t.contains("gigabytes")).unwrap();
+    assert_eq!(section.as_deref(), Some("Getting started > Requirements"));
+    // The title page names its only heading: no section.
+    let home = sections_of(server.url("/")).await;
+    assert!(home.iter().all(|(s, _)| s.is_none()), "{home:?}");
 }
