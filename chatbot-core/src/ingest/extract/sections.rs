@@ -140,47 +140,58 @@ pub fn markdown_sections(text: &str) -> Vec<Section> {
 /// (`Title ..... 12`) is not taken for the heading. Titles not found are left out; without any,
 /// the text is one section.
 pub fn outline_sections(text: &str, outline: &[(u8, String)]) -> Vec<Section> {
+    if outline.is_empty() {
+        return Section::whole(text);
+    }
+    let lines = heading_lines(text);
     let mut marks = Vec::new();
     let mut cursor = 0usize;
     for (level, title) in outline {
         let title = clean_heading(title);
-        if title.is_empty() {
-            continue;
-        }
-        if let Some(start) = find_heading_line(text, cursor, &title) {
-            marks.push(HeadingMark { start, level: (*level).max(1), text: title });
-            cursor = start + 1;
-            while cursor < text.len() && !text.is_char_boundary(cursor) {
-                cursor += 1;
-            }
-        }
+        let Some(starts) = lines.get(title.as_str()) else { continue };
+        // The first such line at or after the cursor (starts are in ascending order).
+        let Some(&start) = starts.get(starts.partition_point(|&s| s < cursor)) else { continue };
+        marks.push(HeadingMark { start, level: (*level).max(1), text: title });
+        cursor = start + 1;
     }
     split_at_headings(text, &marks)
 }
 
-/// The start of the first line at or after `from` that reads `title`, or a section number and
-/// `title` (whitespace-insensitive at the ends).
-fn find_heading_line(text: &str, from: usize, title: &str) -> Option<usize> {
-    let mut line_start = from;
-    // Move to the start of a line.
-    if line_start > 0 {
-        line_start = text[line_start..].find('\n').map(|i| line_start + i + 1)?;
-    }
-    for line in text[line_start..].split_inclusive('\n') {
-        let start = line_start;
-        line_start += line.len();
+/// Longest line taken for a heading (bytes).
+const MAX_HEADING_LINE: usize = 400;
+
+/// Every short line of `text` by what it reads (trimmed), and again without a leading section
+/// number (`2.1 Options` also as `Options`, `Chapter 3 Usage` as `Usage`): where such lines
+/// start, in order. One pass, so an outline of any length is matched in linear time.
+fn heading_lines(text: &str) -> std::collections::HashMap<&str, Vec<usize>> {
+    let mut index: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
+    let mut start = 0usize;
+    for line in text.split_inclusive('\n') {
+        let at = start;
+        start += line.len();
         let l = line.trim();
-        if l.len() < title.len() || !l.ends_with(title) {
+        if l.is_empty() || l.len() > MAX_HEADING_LINE {
             continue;
         }
-        let before = l[..l.len() - title.len()].trim_end();
-        let numbered = before.chars().all(|c| c.is_ascii_digit() || c == '.')
-            || before.strip_prefix("Chapter ").is_some_and(|n| n.chars().all(|c| c.is_ascii_alphanumeric()));
-        if numbered {
-            return Some(start);
+        index.entry(l).or_default().push(at);
+        let bare = without_number(l);
+        if bare != l && !bare.is_empty() {
+            index.entry(bare).or_default().push(at);
         }
     }
-    None
+    index
+}
+
+/// A heading line without its leading section number (`1.2.`, `3`, `Chapter 4`).
+fn without_number(l: &str) -> &str {
+    let rest = if l.starts_with(|c: char| c.is_ascii_digit()) {
+        l.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.')
+    } else if let Some(r) = l.strip_prefix("Chapter ") {
+        r.trim_start_matches(|c: char| c.is_ascii_alphanumeric())
+    } else {
+        return l;
+    };
+    if rest.starts_with(char::is_whitespace) { rest.trim_start() } else { l }
 }
 
 #[cfg(test)]
@@ -229,6 +240,18 @@ mod tests {
         assert_eq!(paths(&s), ["", "Introduction", "Usage", "Usage > Options"], "{s:?}");
         assert!(s[0].text.contains("2 Usage 5"));
         assert_eq!(s[1].text, "1 Introduction\nWelcome.");
+    }
+
+    #[test]
+    fn a_long_outline_that_matches_nothing_leaves_one_section() {
+        let text = "line of body text\n".repeat(200_000);
+        let outline: Vec<(u8, String)> = (0..10_000).map(|i| (1, format!("Missing {i}"))).collect();
+        let s = outline_sections(&text, &outline);
+        assert_eq!(s.len(), 1);
+        assert_eq!(without_number("2.1 Options"), "Options");
+        assert_eq!(without_number("Chapter IV  Usage"), "Usage");
+        assert_eq!(without_number("2021年"), "2021年");
+        assert_eq!(without_number("3.5"), "3.5");
     }
 
     #[test]
