@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 
 pub mod local;
+#[cfg(feature = "local-embed")]
+pub mod minilm;
 pub mod offline;
 pub mod stats;
 
@@ -15,6 +17,8 @@ pub use crate::providers::openai::OpenAiEmbedder;
 #[cfg(feature = "pinecone")]
 pub use crate::providers::pinecone::PineconeStore;
 pub use local::LocalIndex;
+#[cfg(feature = "local-embed")]
+pub use minilm::LocalEmbedder;
 pub use offline::OfflineEmbedder;
 pub use stats::CorpusStats;
 
