@@ -1,12 +1,19 @@
 //! The synchronous part of the local embedder: tokenise, run BERT over length-sorted sub-batches
-//! (in parallel on rayon's pool), mean-pool over the real tokens and L2-normalise, exactly as
-//! sentence-transformers' `Transformer -> Pooling(mean) -> Normalize` pipeline does.
+//! (in parallel, one worker thread per core), mean-pool over the real tokens and L2-normalise,
+//! exactly as sentence-transformers' `Transformer -> Pooling(mean) -> Normalize` pipeline does.
+//!
+//! Threading: candle parallelises each matrix product on the *current* rayon pool. Measured on
+//! 2 busy cores, that costs more than it gains (4.6 chunks/s against 8.5 on a single thread),
+//! while whole sub-batches on separate threads scale. So every forward pass runs inside a
+//! one-thread rayon pool of its own (candle's inner parallelism then runs inline) and the
+//! sub-batches are spread over those pools.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use candle_core::{DType, Device, Tensor};
-use candle_transformers::models::bert::BertModel;
-use rayon::prelude::*;
 use tokenizers::Tokenizer;
 
+use super::bert::Bert;
 use crate::error::{Error, Result};
 
 /// Longest text handed to the tokenizer, in bytes. The model reads only the first
@@ -18,13 +25,15 @@ pub(super) const MAX_TEXT_BYTES: usize = 64 * 1024;
 
 /// Everything one forward pass needs; shared read-only between threads.
 pub(super) struct Encoder {
-    pub model: BertModel,
+    pub model: Bert,
     pub tokenizer: Tokenizer,
     pub device: Device,
     /// Texts per forward pass.
     pub sub_batch: usize,
-    /// Runs sub-batches at once (`None`: one after another, candle threading each matmul).
-    pub pool: Option<rayon::ThreadPool>,
+    /// One single-thread pool per worker (at least one).
+    pub pools: Vec<rayon::ThreadPool>,
+    /// Round robin over `pools` for calls of one sub-batch (concurrent queries).
+    pub next: AtomicUsize,
 }
 
 /// A candle or tokenizer failure while embedding: never caused by the input (any string
@@ -56,15 +65,48 @@ impl Encoder {
         let mut order: Vec<usize> = (0..ids.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(ids[i].len()));
         let groups: Vec<&[usize]> = order.chunks(self.sub_batch.max(1)).collect();
-        let run = |g: &&[usize]| {
+        let run = |g: &[usize]| {
             let batch: Vec<&[u32]> = g.iter().map(|&i| ids[i].as_slice()).collect();
             self.forward(&batch)
         };
-        let pooled: Vec<Vec<Vec<f32>>> = match &self.pool {
-            Some(pool) if groups.len() > 1 => {
-                pool.install(|| groups.par_iter().map(run).collect::<Result<_>>())?
+        let pooled: Vec<Vec<Vec<f32>>> = if groups.len() == 1 || self.pools.len() == 1 {
+            let pool = &self.pools[self.next.fetch_add(1, Ordering::Relaxed) % self.pools.len()];
+            groups.iter().map(|g| pool.install(|| run(g))).collect::<Result<_>>()?
+        } else {
+            // Each worker takes the next sub-batch until none is left (the longest go first).
+            let cursor = AtomicUsize::new(0);
+            let done: Vec<Vec<(usize, Result<Vec<Vec<f32>>>)>> = std::thread::scope(|s| {
+                let handles: Vec<_> = self
+                    .pools
+                    .iter()
+                    .take(groups.len())
+                    .map(|pool| {
+                        s.spawn(|| {
+                            pool.install(|| {
+                                let mut mine = Vec::new();
+                                loop {
+                                    let i = cursor.fetch_add(1, Ordering::Relaxed);
+                                    let Some(g) = groups.get(i) else { break };
+                                    mine.push((i, run(g)));
+                                }
+                                mine
+                            })
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|_| vec![(usize::MAX, Err(internal("worker", "panicked")))]))
+                    .collect()
+            });
+            let mut slots: Vec<Option<Vec<Vec<f32>>>> = vec![None; groups.len()];
+            for (i, r) in done.into_iter().flatten() {
+                let r = r?;
+                if let Some(slot) = slots.get_mut(i) {
+                    *slot = Some(r);
+                }
             }
-            _ => groups.iter().map(run).collect::<Result<_>>()?,
+            slots.into_iter().map(|s| s.ok_or_else(|| internal("worker", "a sub-batch was lost"))).collect::<Result<_>>()?
         };
         let mut out = vec![Vec::new(); texts.len()];
         for (g, vectors) in groups.iter().zip(pooled) {
@@ -104,10 +146,10 @@ impl Encoder {
             ids[row * len..row * len + b.len()].copy_from_slice(b);
             mask[row * len..row * len + b.len()].fill(1);
         }
+        let padded = batch.iter().any(|b| b.len() != len);
         let ids = Tensor::from_vec(ids, (n, len), &self.device)?;
         let mask = Tensor::from_vec(mask, (n, len), &self.device)?;
-        let types = ids.zeros_like()?;
-        let hidden = self.model.forward(&ids, &types, Some(&mask))?; // (n, len, dim)
+        let hidden = self.model.forward(&ids, padded.then_some(&mask))?; // (n, len, dim)
         // Mean pooling over the real tokens: sum(h * mask) / max(sum(mask), 1e-9), as
         // sentence-transformers' Pooling(pooling_mode_mean_tokens) computes it.
         let m = mask.to_dtype(DType::F32)?.unsqueeze(2)?; // (n, len, 1)

@@ -103,8 +103,12 @@ impl Folder {
     }
 
     /// The BERT configuration (`config.json`).
-    pub fn bert_config(&self) -> Result<candle_transformers::models::bert::Config> {
-        self.json("config.json")
+    pub fn bert_config(&self) -> Result<super::bert::BertConfig> {
+        let c: super::bert::BertConfig = self.json("config.json")?;
+        match c.unsupported() {
+            Some(what) => Err(self.error("config.json", format_args!("asks for {what}"))),
+            None => Ok(c),
+        }
     }
 
     /// The pooling settings; sentence-transformers' mean pooling when the file is absent.

@@ -1,27 +1,29 @@
 //! [`LocalEmbedder`]: all-MiniLM-L6-v2 run in-process (feature `local-embed`), loaded from a
 //! local sentence-transformers folder and never downloaded.
 //!
-//! Pure Rust: candle for the tensors and BERT (`candle-transformers`' `BertModel`: it builds in
-//! about a minute of CPU on top of candle-nn, so a hand-written forward would save little), the
-//! `tokenizers` crate with its pure-Rust regex engine for the word pieces. The pipeline is the
+//! Pure Rust: candle-core and candle-nn for the tensors, a small BERT forward pass of our own
+//! (`bert.rs` says why not `candle-transformers`), the `tokenizers` crate with its pure-Rust
+//! regex engine for the word pieces. The pipeline is the
 //! reference's `Transformer(max_seq_length) -> Pooling(mean) -> Normalize`; the tests compare it
 //! with vectors made by sentence-transformers itself (`bench/embed/reference.py`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 
 use async_trait::async_trait;
 use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::BertModel;
 use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
 use super::Embedder;
 use crate::error::{Error, Result};
 
+mod bert;
 mod encoder;
 mod folder;
 
+use bert::Bert;
 use encoder::Encoder;
 use folder::{Folder, POOLING};
 
@@ -35,8 +37,7 @@ pub const LOCAL_DIMENSION: usize = 384;
 pub struct LocalEmbedderOptions {
     /// Texts per forward pass (texts are sorted by length first, so a pass pads little).
     pub sub_batch: usize,
-    /// Forward passes run at once on the embedder's own threads; 1 runs them one after another,
-    /// each matrix product then using candle's own threads.
+    /// Forward passes run at once, each on a thread of its own (one per core by default).
     pub workers: usize,
 }
 
@@ -141,21 +142,26 @@ impl LocalEmbedder {
         let weights = folder.read("model.safetensors")?;
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)
             .map_err(|e| folder.error("model.safetensors", format_args!("is not valid safetensors: {e}")))?;
-        let model = BertModel::load(vb, &config).map_err(|e| {
+        let model = Bert::load(vb, &config).map_err(|e| {
             folder.error("model.safetensors", format_args!("does not hold the BERT weights config.json describes: {e}"))
         })?;
-        let pool = if options.workers > 1 {
-            Some(
+        let pools = (0..options.workers.max(1))
+            .map(|i| {
                 rayon::ThreadPoolBuilder::new()
-                    .num_threads(options.workers)
-                    .thread_name(|i| format!("local-embed-{i}"))
+                    .num_threads(1)
+                    .thread_name(move |_| format!("local-embed-{i}"))
                     .build()
-                    .map_err(|e| Error::Internal(format!("local embedder: thread pool: {e}")))?,
-            )
-        } else {
-            None
+                    .map_err(|e| Error::Internal(format!("local embedder: thread pool: {e}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let encoder = Encoder {
+            model,
+            tokenizer,
+            device,
+            sub_batch: options.sub_batch.max(1),
+            pools,
+            next: AtomicUsize::new(0),
         };
-        let encoder = Encoder { model, tokenizer, device, sub_batch: options.sub_batch.max(1), pool };
         Ok(Self { encoder: Arc::new(encoder), dir: dir.to_path_buf(), max_seq_length, options })
     }
 
