@@ -41,11 +41,16 @@ async fn main() {
 
     let t = Instant::now();
     let default = LocalEmbedder::load(&dir).unwrap();
-    println!("load {:.0} ms; default split {:?}", t.elapsed().as_secs_f64() * 1000.0, LocalEmbedderOptions::default());
+    println!(
+        "load {:.0} ms; default split {:?}",
+        t.elapsed().as_secs_f64() * 1000.0,
+        LocalEmbedderOptions::default()
+    );
 
-    for split in list("SPLITS", "4x2,8x2,2x2,8x1,64x1") {
+    for split in list("SPLITS", "4x2,8x2,8x1") {
         let (sub, workers) = split.split_once('x').expect("SPLITS entries look like 4x2");
-        let options = LocalEmbedderOptions { sub_batch: sub.parse().unwrap(), workers: workers.parse().unwrap() };
+        let options =
+            LocalEmbedderOptions { sub_batch: sub.parse().unwrap(), workers: workers.parse().unwrap() };
         let e = LocalEmbedder::load_with(&dir, options).unwrap();
         e.embed(&texts[..texts.len().min(8)]).await.unwrap(); // warm-up
         for b in list("BATCHES", "1,8,32,64") {

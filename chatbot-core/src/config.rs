@@ -354,8 +354,9 @@ mod tests {
         let c = cfg(&[("CHATBOT_EMBEDDER", "local"), ("CHATBOT_LOCAL_MODEL_DIR", "models/minilm")]).unwrap();
         assert_eq!(c.embedder, EmbedderChoice::Local { model_dir: PathBuf::from("models/minilm") });
         // chosen explicitly even when an OpenAI key is present
-        let c = cfg(&[("OPENAI_API_KEY", "k"), ("CHATBOT_EMBEDDER", "LOCAL"), ("CHATBOT_LOCAL_MODEL_DIR", "m")])
-            .unwrap();
+        let c =
+            cfg(&[("OPENAI_API_KEY", "k"), ("CHATBOT_EMBEDDER", "LOCAL"), ("CHATBOT_LOCAL_MODEL_DIR", "m")])
+                .unwrap();
         assert!(matches!(c.embedder, EmbedderChoice::Local { .. }));
         let Err(Error::Config(msg)) = cfg(&[("CHATBOT_EMBEDDER", "local")]) else {
             panic!("local without a folder is a configuration error")

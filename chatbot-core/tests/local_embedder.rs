@@ -69,7 +69,9 @@ async fn vectors_match_the_reference_implementation() {
     let e = load(&dir);
     assert_eq!((e.model(), e.dimension(), e.max_seq_length()), ("all-minilm-l6-v2", 384, 256));
     let cases = reference();
-    assert!(cases.len() >= 12 && cases.iter().any(|c| c.tokens == 256) && cases.iter().any(|c| c.text.is_empty()));
+    assert!(
+        cases.len() >= 12 && cases.iter().any(|c| c.tokens == 256) && cases.iter().any(|c| c.text.is_empty())
+    );
     let texts: Vec<String> = cases.iter().map(|c| c.text.clone()).collect();
     let got = e.embed(&texts).await.unwrap();
     assert_eq!(got.len(), cases.len());
@@ -132,7 +134,12 @@ async fn vectors_are_unit_length_and_distinct() {
         ])
         .await
         .unwrap();
-    assert!(cosine(&v[0], &v[1]) > cosine(&v[0], &v[2]) + 0.2, "{} vs {}", cosine(&v[0], &v[1]), cosine(&v[0], &v[2]));
+    assert!(
+        cosine(&v[0], &v[1]) > cosine(&v[0], &v[2]) + 0.2,
+        "{} vs {}",
+        cosine(&v[0], &v[1]),
+        cosine(&v[0], &v[2])
+    );
     // the search path embeds one query the same way
     let q = embed_query(&e, "How can I change my password?", None).await.unwrap();
     assert!(max_abs_diff(&q, &v[0]) <= 1e-5);
@@ -189,7 +196,8 @@ async fn embedding_does_not_block_the_async_runtime() {
             tokio::task::yield_now().await;
         }
     });
-    let texts: Vec<String> = (0..32).map(|i| format!("chunk {i}: {}", "lorem ipsum dolor sit amet ".repeat(60))).collect();
+    let texts: Vec<String> =
+        (0..32).map(|i| format!("chunk {i}: {}", "lorem ipsum dolor sit amet ".repeat(60))).collect();
     let v = e.embed(&texts).await.unwrap();
     let seen = ticks.load(Ordering::Relaxed);
     ticker.abort();

@@ -37,7 +37,7 @@ impl BertConfig {
         if self.position_embedding_type.as_deref().is_some_and(|p| p != "absolute") {
             return Some("a position_embedding_type other than \"absolute\"".into());
         }
-        if self.num_attention_heads == 0 || self.hidden_size % self.num_attention_heads != 0 {
+        if self.num_attention_heads == 0 || !self.hidden_size.is_multiple_of(self.num_attention_heads) {
             return Some("a hidden_size that num_attention_heads does not divide".into());
         }
         None
@@ -77,7 +77,8 @@ fn norm(vb: VarBuilder, size: usize, eps: f64) -> Result<LayerNorm> {
 
 impl Bert {
     pub fn load(vb: VarBuilder, c: &BertConfig) -> Result<Self> {
-        let vb = if vb.contains_tensor("bert.embeddings.word_embeddings.weight") { vb.pp("bert") } else { vb };
+        let vb =
+            if vb.contains_tensor("bert.embeddings.word_embeddings.weight") { vb.pp("bert") } else { vb };
         let h = c.hidden_size;
         let e = vb.pp("embeddings");
         let word = Embedding::new(e.get((c.vocab_size, h), "word_embeddings.weight")?, h);
@@ -108,7 +109,16 @@ impl Bert {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Self { word, position, token_type, embed_norm, layers, heads: c.num_attention_heads, head_dim, hidden: h })
+        Ok(Self {
+            word,
+            position,
+            token_type,
+            embed_norm,
+            layers,
+            heads: c.num_attention_heads,
+            head_dim,
+            hidden: h,
+        })
     }
 
     /// Last hidden states (n, len, hidden) of `ids` (n, len); `mask` (n, len) of 1 for real
@@ -120,9 +130,9 @@ impl Bert {
         let mut x = self.embed_norm.forward(&x)?;
         // torch's extended attention mask: 0 for real keys, the dtype's minimum for padding
         let bias = match mask {
-            Some(m) => Some(
-                ((1.0 - m.to_dtype(DType::F32)?)? * f64::from(f32::MIN))?.reshape((n, 1, 1, len))?,
-            ),
+            Some(m) => {
+                Some(((1.0 - m.to_dtype(DType::F32)?)? * f64::from(f32::MIN))?.reshape((n, 1, 1, len))?)
+            }
             None => None,
         };
         for layer in &self.layers {

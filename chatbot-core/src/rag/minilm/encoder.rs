@@ -2,11 +2,12 @@
 //! (in parallel, one worker thread per core), mean-pool over the real tokens and L2-normalise,
 //! exactly as sentence-transformers' `Transformer -> Pooling(mean) -> Normalize` pipeline does.
 //!
-//! Threading: candle parallelises each matrix product on the *current* rayon pool. Measured on
-//! 2 busy cores, that costs more than it gains (4.6 chunks/s against 8.5 on a single thread),
-//! while whole sub-batches on separate threads scale. So every forward pass runs inside a
-//! one-thread rayon pool of its own (candle's inner parallelism then runs inline) and the
-//! sub-batches are spread over those pools.
+//! Threading: candle splits each matrix product over threads (gemm's rayon parallelism).
+//! Measured on 2 busy cores, that costs more than it gains (4.6 chunks/s against 8.5 with
+//! `CANDLE_NUM_THREADS=1`), while whole sub-batches on separate threads scale. So the embedder
+//! turns gemm's inner threading off ([`single_threaded_gemm`]), runs every forward pass inside a
+//! one-thread rayon pool of its own (candle's other parallel kernels then run inline) and spreads
+//! the sub-batches over those pools, one per core.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -23,6 +24,9 @@ use crate::error::{Error, Result};
 /// a multi-megabyte input from costing a full tokenisation it will never use.
 pub(super) const MAX_TEXT_BYTES: usize = 64 * 1024;
 
+/// A sub-batch's index and its vectors (or what went wrong).
+type Done = (usize, Result<Vec<Vec<f32>>>);
+
 /// Everything one forward pass needs; shared read-only between threads.
 pub(super) struct Encoder {
     pub model: Bert,
@@ -34,6 +38,14 @@ pub(super) struct Encoder {
     pub pools: Vec<rayon::ThreadPool>,
     /// Round robin over `pools` for calls of one sub-batch (concurrent queries).
     pub next: AtomicUsize,
+}
+
+/// Keep gemm (candle's matrix products) on the calling thread: raise its threading threshold
+/// beyond any product size. gemm reads it from a process-wide setting and has no per-call
+/// switch, and candle would otherwise ask it for one thread per core inside every sub-batch
+/// that already has a core of its own. Only candle uses gemm in this crate.
+pub(super) fn single_threaded_gemm() {
+    gemm::set_threading_threshold(usize::MAX);
 }
 
 /// A candle or tokenizer failure while embedding: never caused by the input (any string
@@ -75,7 +87,7 @@ impl Encoder {
         } else {
             // Each worker takes the next sub-batch until none is left (the longest go first).
             let cursor = AtomicUsize::new(0);
-            let done: Vec<Vec<(usize, Result<Vec<Vec<f32>>>)>> = std::thread::scope(|s| {
+            let done: Vec<Vec<Done>> = std::thread::scope(|s| {
                 let handles: Vec<_> = self
                     .pools
                     .iter()
@@ -96,7 +108,9 @@ impl Encoder {
                     .collect();
                 handles
                     .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|_| vec![(usize::MAX, Err(internal("worker", "panicked")))]))
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| vec![(usize::MAX, Err(internal("worker", "panicked")))])
+                    })
                     .collect()
             });
             let mut slots: Vec<Option<Vec<Vec<f32>>>> = vec![None; groups.len()];
@@ -106,7 +120,10 @@ impl Encoder {
                     *slot = Some(r);
                 }
             }
-            slots.into_iter().map(|s| s.ok_or_else(|| internal("worker", "a sub-batch was lost"))).collect::<Result<_>>()?
+            slots
+                .into_iter()
+                .map(|s| s.ok_or_else(|| internal("worker", "a sub-batch was lost")))
+                .collect::<Result<_>>()?
         };
         let mut out = vec![Vec::new(); texts.len()];
         for (g, vectors) in groups.iter().zip(pooled) {

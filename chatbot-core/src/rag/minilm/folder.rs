@@ -87,10 +87,7 @@ impl Folder {
 
     /// A configuration error naming the folder and `file`.
     pub fn error(&self, file: &str, what: impl std::fmt::Display) -> Error {
-        Error::Config(format!(
-            "local embedder: {file} in the model folder {} {what}",
-            self.dir.display()
-        ))
+        Error::Config(format!("local embedder: {file} in the model folder {} {what}", self.dir.display()))
     }
 
     pub fn read(&self, file: &str) -> Result<Vec<u8>> {

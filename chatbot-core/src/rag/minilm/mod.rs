@@ -106,7 +106,10 @@ impl LocalEmbedder {
         if config.hidden_size != LOCAL_DIMENSION {
             return Err(folder.error(
                 "config.json",
-                format_args!("has hidden_size {}; all-MiniLM-L6-v2 has {LOCAL_DIMENSION}", config.hidden_size),
+                format_args!(
+                    "has hidden_size {}; all-MiniLM-L6-v2 has {LOCAL_DIMENSION}",
+                    config.hidden_size
+                ),
             ));
         }
         let pooling = folder.pooling()?;
@@ -143,8 +146,12 @@ impl LocalEmbedder {
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)
             .map_err(|e| folder.error("model.safetensors", format_args!("is not valid safetensors: {e}")))?;
         let model = Bert::load(vb, &config).map_err(|e| {
-            folder.error("model.safetensors", format_args!("does not hold the BERT weights config.json describes: {e}"))
+            folder.error(
+                "model.safetensors",
+                format_args!("does not hold the BERT weights config.json describes: {e}"),
+            )
         })?;
+        encoder::single_threaded_gemm();
         let pools = (0..options.workers.max(1))
             .map(|i| {
                 rayon::ThreadPoolBuilder::new()
