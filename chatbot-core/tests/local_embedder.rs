@@ -276,3 +276,57 @@ async fn the_builder_names_the_variable_for_a_missing_folder() {
     };
     assert!(msg.contains("CHATBOT_LOCAL_MODEL_DIR") && msg.contains(&missing.display().to_string()), "{msg}");
 }
+
+#[tokio::test]
+async fn chatbot_with_the_local_embedder_finds_a_paraphrase() {
+    use chatbot_core::NewCompany;
+    use chatbot_core::ingest::index::NewChunk;
+    let Some(dir) = model_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = Config::offline(tmp.path().to_path_buf());
+    config.embedder = EmbedderChoice::Local { model_dir: dir };
+    let bot = Chatbot::from_config(config).await.unwrap();
+    assert!(bot.components_info().embedder.contains("all-minilm-l6-v2"), "{}", bot.components_info());
+    bot.create_company(NewCompany {
+        company_id: "shop".into(),
+        company_name: "Demo Shop".into(),
+        email: "shop@example.com".into(),
+        ..NewCompany::default()
+    })
+    .await
+    .unwrap();
+    let ctx = bot.operator_context("shop").await.unwrap();
+    let docs = [
+        (
+            "https://shop.example/shipping",
+            "Parcels reach Germany and Austria within three to five working days.",
+        ),
+        (
+            "https://shop.example/returns",
+            "Unwanted items may be sent back within thirty days for a full refund.",
+        ),
+        (
+            "https://shop.example/hours",
+            "The store in Amsterdam opens at nine and closes at six, Monday to Saturday.",
+        ),
+    ];
+    let chunks: Vec<NewChunk> = docs
+        .iter()
+        .map(|(s, t)| NewChunk { source: (*s).into(), title: None, position: 0, text: (*t).into() })
+        .collect();
+    bot.index_chunks(&ctx, &chunks).await.unwrap();
+    // no content word in common with the right chunk: only the dense model can match them
+    for (query, want) in [
+        ("How long does delivery take?", "https://shop.example/shipping"),
+        ("Can I get my money back?", "https://shop.example/returns"),
+        ("When are you open?", "https://shop.example/hours"),
+    ] {
+        let hits = bot.search(&ctx, query, 3).await.unwrap();
+        assert_eq!(
+            hits[0].source,
+            want,
+            "{query}: {:?}",
+            hits.iter().map(|h| (&h.source, h.score)).collect::<Vec<_>>()
+        );
+    }
+}
