@@ -10,6 +10,9 @@ use crate::error::{Error, Result};
 pub enum EmbedderChoice {
     /// The offline embedder (no network, no download).
     Offline,
+    /// all-MiniLM-L6-v2 in-process from a local sentence-transformers folder
+    /// (`CHATBOT_EMBEDDER=local`, `CHATBOT_LOCAL_MODEL_DIR`; feature `local-embed`).
+    Local { model_dir: PathBuf },
     /// An OpenAI-compatible `/embeddings` endpoint.
     OpenAi { api_key: String, base_url: Option<String>, model: String, dimensions: Option<u32> },
 }
@@ -179,6 +182,15 @@ impl Config {
         let embedder = want("CHATBOT_EMBEDDER", if openai_key.is_some() { "openai" } else { "offline" });
         c.embedder = match embedder.as_str() {
             "offline" => EmbedderChoice::Offline,
+            "local" => EmbedderChoice::Local {
+                model_dir: get("CHATBOT_LOCAL_MODEL_DIR").map(PathBuf::from).ok_or_else(|| {
+                    Error::Config(
+                        "CHATBOT_EMBEDDER=local needs CHATBOT_LOCAL_MODEL_DIR (the all-MiniLM-L6-v2 \
+                         sentence-transformers folder)"
+                            .into(),
+                    )
+                })?,
+            },
             "openai" => EmbedderChoice::OpenAi {
                 api_key: openai_key
                     .clone()
@@ -199,7 +211,7 @@ impl Config {
             },
             other => {
                 return Err(Error::Config(format!(
-                    "CHATBOT_EMBEDDER must be offline or openai, got {other:?}"
+                    "CHATBOT_EMBEDDER must be offline, local or openai, got {other:?}"
                 )));
             }
         };
@@ -335,6 +347,25 @@ mod tests {
         assert_eq!(c.embedder, EmbedderChoice::Offline);
         assert!(cfg(&[("PINECONE_API_KEY", "p")]).is_err());
         assert!(cfg(&[("CHATBOT_VECTOR_STORE", "milvus")]).is_err());
+    }
+
+    #[test]
+    fn local_embedder_needs_its_folder() {
+        let c = cfg(&[("CHATBOT_EMBEDDER", "local"), ("CHATBOT_LOCAL_MODEL_DIR", "models/minilm")]).unwrap();
+        assert_eq!(c.embedder, EmbedderChoice::Local { model_dir: PathBuf::from("models/minilm") });
+        // chosen explicitly even when an OpenAI key is present
+        let c =
+            cfg(&[("OPENAI_API_KEY", "k"), ("CHATBOT_EMBEDDER", "LOCAL"), ("CHATBOT_LOCAL_MODEL_DIR", "m")])
+                .unwrap();
+        assert!(matches!(c.embedder, EmbedderChoice::Local { .. }));
+        let Err(Error::Config(msg)) = cfg(&[("CHATBOT_EMBEDDER", "local")]) else {
+            panic!("local without a folder is a configuration error")
+        };
+        assert!(msg.contains("CHATBOT_LOCAL_MODEL_DIR"), "{msg}");
+        // the folder alone does not switch the embedder: offline stays the default
+        assert_eq!(cfg(&[("CHATBOT_LOCAL_MODEL_DIR", "m")]).unwrap().embedder, EmbedderChoice::Offline);
+        let e = cfg(&[("CHATBOT_EMBEDDER", "minilm")]).unwrap_err().to_string();
+        assert!(e.contains("offline, local or openai"), "{e}");
     }
 
     #[test]

@@ -115,7 +115,7 @@ fn http_client() -> reqwest::Client {
         .unwrap_or_default()
 }
 
-#[cfg(not(all(feature = "openai", feature = "pinecone")))]
+#[cfg(not(all(feature = "openai", feature = "pinecone", feature = "local-embed")))]
 fn not_built(what: &str, feature: &str) -> crate::Error {
     crate::Error::Config(format!(
         "{what} needs the `{feature}` cargo feature, which this build does not have"
@@ -132,6 +132,21 @@ async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
 async fn embedder_from(config: &Config) -> Result<Arc<dyn Embedder>> {
     match &config.embedder {
         EmbedderChoice::Offline => Ok(Arc::new(OfflineEmbedder::new())),
+        #[cfg(feature = "local-embed")]
+        EmbedderChoice::Local { model_dir } => {
+            // Reading ~90 MB of weights is blocking work: keep it off the async runtime.
+            let dir = model_dir.clone();
+            let e = tokio::task::spawn_blocking(move || crate::rag::LocalEmbedder::load(&dir))
+                .await
+                .map_err(|e| crate::Error::Internal(format!("loading the local embedder: {e}")))?
+                .map_err(|e| match e {
+                    crate::Error::Config(m) => crate::Error::Config(format!("CHATBOT_LOCAL_MODEL_DIR: {m}")),
+                    other => other,
+                })?;
+            Ok(Arc::new(e))
+        }
+        #[cfg(not(feature = "local-embed"))]
+        EmbedderChoice::Local { .. } => Err(not_built("the local MiniLM embedder", "local-embed")),
         #[cfg(feature = "openai")]
         EmbedderChoice::OpenAi { api_key, base_url, model, dimensions } => {
             let e = crate::rag::OpenAiEmbedder::new(api_key, base_url.as_deref(), model, *dimensions);

@@ -10,6 +10,8 @@ pub mod bm25;
 pub mod eval;
 pub mod fusion;
 pub mod local;
+#[cfg(feature = "local-embed")]
+pub mod minilm;
 pub mod offline;
 pub mod stats;
 
@@ -20,6 +22,8 @@ pub use crate::providers::openai::OpenAiEmbedder;
 pub use crate::providers::pinecone::PineconeStore;
 pub use bm25::{LexicalQuery, SparseVector, Terms};
 pub use local::LocalIndex;
+#[cfg(feature = "local-embed")]
+pub use minilm::LocalEmbedder;
 pub use offline::OfflineEmbedder;
 pub use stats::CorpusStats;
 
