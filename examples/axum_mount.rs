@@ -12,7 +12,7 @@ async fn main() -> anyhow::Result<()> {
     let data = tempfile::tempdir()?;
     let bot =
         chatbot_core::Chatbot::from_config(chatbot_core::Config::offline(data.path().join("data"))).await?;
-    chatbot_core::seed_demo(&bot).await?;
+    bot.seed_demo().await?;
     let app = chatbot_examples::host_app(bot);
     let listener = tokio::net::TcpListener::bind(&bind).await?;
     eprintln!("host app on http://{bind}/ with the chat routes under /chat/");

@@ -26,7 +26,7 @@ async fn main() -> anyhow::Result<()> {
         }
         _ => builder.model(Arc::new(chatbot_examples::Quoting)).build().await?,
     };
-    chatbot_core::seed_demo(&bot).await?;
+    bot.seed_demo().await?;
     let ctx = bot.public_context(chatbot_core::DEMO_COMPANY_ID).await?;
     let reply = bot.partner_chat(&ctx, PartnerChat::new("What are your opening hours?")).await?;
     println!("{} [{}]", reply.message, reply.answered_by.as_str());

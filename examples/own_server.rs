@@ -7,7 +7,7 @@ async fn main() -> anyhow::Result<()> {
     let bind = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:3000".into());
     let config = chatbot_core::Config::offline(std::env::temp_dir().join("chatbot-example-server"));
     let bot = chatbot_core::Chatbot::from_config(config).await?;
-    chatbot_core::seed_demo(&bot).await?;
+    bot.seed_demo().await?;
     let mut server = chatbot_server::ServerConfig::from_env()?;
     server.bind = bind.parse()?;
     println!("try: curl http://{bind}/api/widget-settings/123");

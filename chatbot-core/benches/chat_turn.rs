@@ -37,7 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     rt.block_on(async {
         let dir = tempfile::tempdir()?;
         let bot = Chatbot::from_config(Config::offline(dir.path().to_path_buf())).await?;
-        chatbot_core::seed_demo(&bot).await?;
+        bot.seed_demo().await?;
         let ctx = bot.public_context("123").await?;
         let n = 400;
         // Warm up caches and prepared statements.

@@ -7,6 +7,8 @@
 //! [`KeyKind::Identity`]) with which an integrator's backend signs a known user id
 //! ([`identity_signature`]).
 
+pub use crate::tenant::Access;
+
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};

@@ -59,11 +59,18 @@ pub struct DemoSeed {
     pub chunks: usize,
 }
 
+impl Chatbot {
+    /// Seed the demo company `123` (Demo Shop: its keys and a small knowledge base). Idempotent.
+    ///
+    /// # Errors
+    /// Storage, embedder or vector store failures.
+    pub async fn seed_demo(&self) -> Result<DemoSeed> {
+        seed(self).await
+    }
+}
+
 /// Seed company `123`. Idempotent.
-///
-/// # Errors
-/// Storage, embedder or vector store failures.
-pub async fn seed(bot: &Chatbot) -> Result<DemoSeed> {
+async fn seed(bot: &Chatbot) -> Result<DemoSeed> {
     let created = match bot
         .create_company(NewCompany {
             company_id: DEMO_COMPANY_ID.into(),

@@ -36,15 +36,14 @@ mod tenant;
 mod text;
 
 pub use chatbot::{
-    AiConfigPatch, AnsweredBy, BudgetStatus, ChatEvent, ChatInput, ChatReply, Chatbot, ChatbotBuilder,
-    ClientInfo, ComponentsInfo, HistoryItem, Knowledge, Leads, PartnerChat, SearchHit, SessionInfo,
-    SourceRef,
+    AiConfigPatch, AnsweredBy, ChatEvent, ChatInput, ChatReply, Chatbot, ChatbotBuilder, ClientInfo,
+    HistoryItem, Knowledge, Leads, PartnerChat, SessionInfo,
 };
-pub use config::{Config, EmbedderChoice, ModelChoice, SqliteSynchronous, VectorStoreChoice};
+pub use config::Config;
 pub use conversation::{Conversation, Message, Page, Role};
-pub use demo::{DEMO_COMPANY_ID, DemoSeed, seed as seed_demo};
+pub use demo::{DEMO_COMPANY_ID, DemoSeed};
 pub use error::{Error, Result};
 pub use metrics::Metrics;
 pub use tenant::{
-    Access, AiConfig, Company, NewCompany, Position, TenantContext, WidgetSettings, WidgetSettingsPatch,
+    AiConfig, Company, NewCompany, Position, TenantContext, WidgetSettings, WidgetSettingsPatch,
 };

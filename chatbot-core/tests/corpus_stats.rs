@@ -1,15 +1,86 @@
-//! Query weighting by each company's own corpus statistics, through `Chatbot` on the real
-//! SQLite store, local index and offline embedder: a rare term outranks a common one, the
-//! statistics follow index and forget, and one company's corpus never changes another's ranking.
+//! Lexical ranking by each company's own corpus, through `Chatbot` on the real SQLite store and
+//! local index: a rare term outranks a common one (BM25's IDF over the company's chunks), one
+//! company's corpus never changes another's scores, and the corpus statistics a remote store
+//! needs (Pinecone's sparse query weights) follow index, ingest and forget.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::sync::Arc;
+
+use async_trait::async_trait;
 use chatbot_core::ingest::index::NewChunk;
-use chatbot_core::rag::CorpusStats;
-use chatbot_core::rag::{Embedder as _, OfflineEmbedder};
-use chatbot_core::{Chatbot, Config, NewCompany};
+use chatbot_core::rag::{
+    CorpusStats, LexicalQuery, LocalIndex, MetadataFilter, NamespaceStats, OfflineEmbedder, QueryMatch,
+    VectorRecord, VectorStore,
+};
+use chatbot_core::{Chatbot, Config, NewCompany, Result};
 
 async fn bot(dir: &std::path::Path) -> Chatbot {
     Chatbot::from_config(Config::offline(dir.to_path_buf())).await.unwrap()
+}
+
+/// The local index declaring what a remote store declares: it needs the company's statistics
+/// for its lexical query weights (so the engine keeps them, as it does for Pinecone).
+struct NeedsStats(LocalIndex);
+
+#[async_trait]
+impl VectorStore for NeedsStats {
+    fn name(&self) -> &'static str {
+        "needs-stats"
+    }
+    fn max_upsert_batch(&self) -> usize {
+        self.0.max_upsert_batch()
+    }
+    fn lexical(&self) -> bool {
+        self.0.lexical()
+    }
+    fn needs_corpus_stats(&self) -> bool {
+        true
+    }
+    async fn upsert(&self, ns: &str, records: &[VectorRecord]) -> Result<usize> {
+        self.0.upsert(ns, records).await
+    }
+    async fn query(
+        &self,
+        ns: &str,
+        v: &[f32],
+        k: usize,
+        f: Option<&MetadataFilter>,
+    ) -> Result<Vec<QueryMatch>> {
+        self.0.query(ns, v, k, f).await
+    }
+    async fn query_lexical(
+        &self,
+        ns: &str,
+        q: &LexicalQuery,
+        k: usize,
+        f: Option<&MetadataFilter>,
+    ) -> Result<Vec<QueryMatch>> {
+        self.0.query_lexical(ns, q, k, f).await
+    }
+    async fn fetch(&self, ns: &str, ids: &[String]) -> Result<Vec<VectorRecord>> {
+        self.0.fetch(ns, ids).await
+    }
+    async fn delete(&self, ns: &str, ids: &[String]) -> Result<()> {
+        self.0.delete(ns, ids).await
+    }
+    async fn delete_namespace(&self, ns: &str) -> Result<()> {
+        self.0.delete_namespace(ns).await
+    }
+    async fn stats(&self, ns: &str) -> Result<NamespaceStats> {
+        self.0.stats(ns).await
+    }
+}
+
+async fn stats_bot(dir: &std::path::Path) -> Chatbot {
+    let db = format!("sqlite://{}?mode=rwc", dir.join("t.db").display());
+    Chatbot::builder()
+        .config(Config { data_dir: dir.to_path_buf(), ..Config::default() })
+        .store(chatbot_core::store::open(&db).await.unwrap())
+        .embedder(Arc::new(OfflineEmbedder::new()))
+        .vectors(Arc::new(NeedsStats(LocalIndex::open(&dir.join("index")).unwrap())))
+        .build()
+        .await
+        .unwrap()
 }
 
 async fn company(bot: &Chatbot, id: &str) {
@@ -53,23 +124,15 @@ async fn ranking(bot: &Chatbot, company_id: &str) -> Vec<(String, f32)> {
 }
 
 #[tokio::test]
-async fn a_rare_term_outranks_a_common_one_only_with_the_companys_statistics() {
+async fn a_rare_term_outranks_a_common_one_by_the_companys_own_statistics() {
     let dir = tempfile::tempdir().unwrap();
     let b = bot(dir.path()).await;
     company(&b, "b").await;
     b.index_chunks(&b.operator_context("b").await.unwrap(), &corpus_b()).await.unwrap();
-    let row = b.store_unchecked().get_corpus_stats("b").await.unwrap().expect("stats stored by index_chunks");
-    assert_eq!(row.doc_count, 32);
-    assert_eq!(row.model, OfflineEmbedder::new().model());
-    let with_stats = ranking(&b, "b").await;
-    assert_eq!(with_stats[0].0, "https://b.example/zork-manual", "{with_stats:?}");
-    drop(b);
-
-    // Statistics of another model are ignored: the static weights prefer the long word.
-    let b = bot(dir.path()).await;
-    b.store_unchecked().put_corpus_stats("b", "some-other-model", row.doc_count, &row.stats).await.unwrap();
-    let without = ranking(&b, "b").await;
-    assert_eq!(without[0].0, "https://b.example/config-manual", "{without:?}");
+    let ranked = ranking(&b, "b").await;
+    assert_eq!(ranked[0].0, "https://b.example/zork-manual", "{ranked:?}");
+    assert_eq!(ranked[1].0, "https://b.example/config-manual", "{ranked:?}");
+    assert!(ranked[0].1 > ranked[1].1 && ranked[1].1 > 0.0, "{ranked:?}");
 }
 
 #[tokio::test]
@@ -80,39 +143,59 @@ async fn one_companys_corpus_never_changes_anothers_ranking() {
     company(&bot1, "b").await;
     bot1.index_chunks(&bot1.operator_context("b").await.unwrap(), &corpus_b()).await.unwrap();
     let before = ranking(&bot1, "b").await;
-    let stats_before = bot1.store_unchecked().get_corpus_stats("b").await.unwrap().unwrap();
     assert_eq!(before[0].0, "https://b.example/zork-manual");
 
-    // A's corpus makes "zork" common, in A only.
+    // A's corpus makes "zork" common, in A only: B's scores stay exactly the same.
     bot1.index_chunks(&bot1.operator_context("a").await.unwrap(), &corpus_a()).await.unwrap();
-    let a = bot1.store_unchecked().get_corpus_stats("a").await.unwrap().unwrap();
-    assert_eq!(a.doc_count, 200);
-    let stats_after = bot1.store_unchecked().get_corpus_stats("b").await.unwrap().unwrap();
-    assert_eq!((stats_after.doc_count, &stats_after.stats), (stats_before.doc_count, &stats_before.stats));
+    assert_eq!(ranking(&bot1, "b").await, before);
+    assert_eq!(ranking(&bot1, "a").await[0].0, "https://a.example/zork");
     drop(bot1);
 
-    // A fresh engine (no cache) ranks B's knowledge exactly as before.
+    // A fresh engine (index reloaded from disk) ranks B's knowledge exactly as before.
     let bot2 = bot(dir.path()).await;
     assert_eq!(ranking(&bot2, "b").await, before);
 
-    // Had B been weighted by A's and B's corpora together, the common-in-A word would lose:
-    // the test above would catch a leak.
+    // Had B's statistics counted A's chunks too, "zork" would weigh less than "configuration":
+    // the equality above would catch a leak.
     let mut mixed = CorpusStats::new();
     for c in corpus_a().iter().chain(corpus_b().iter()) {
-        mixed.add_document(&OfflineEmbedder::new().stats_keys(&c.text));
+        mixed.add_document(&chatbot_core::rag::bm25::document_terms(&c.text).ids);
     }
-    let model = OfflineEmbedder::new().model().to_string();
-    bot2.store_unchecked().put_corpus_stats("b", &model, mixed.doc_count(), &mixed.to_bytes()).await.unwrap();
-    drop(bot2);
-    let bot3 = bot(dir.path()).await;
-    let leaked = ranking(&bot3, "b").await;
-    assert_eq!(leaked[0].0, "https://b.example/config-manual", "{leaked:?}");
+    let zork = chatbot_core::rag::bm25::term_id("zork");
+    let conf = chatbot_core::rag::bm25::query_terms("configuration").ids[0];
+    assert!(mixed.df(zork) > mixed.df(conf));
+}
+
+#[tokio::test]
+async fn statistics_a_remote_store_needs_are_kept_per_company() {
+    let dir = tempfile::tempdir().unwrap();
+    let bot = stats_bot(dir.path()).await;
+    company(&bot, "a").await;
+    company(&bot, "b").await;
+    bot.index_chunks(&bot.operator_context("b").await.unwrap(), &corpus_b()).await.unwrap();
+    let row =
+        bot.store_unchecked().get_corpus_stats("b").await.unwrap().expect("stats stored by index_chunks");
+    assert_eq!(row.doc_count, 32);
+    assert_eq!(row.model, chatbot_core::rag::bm25::ANALYZER);
+    bot.index_chunks(&bot.operator_context("a").await.unwrap(), &corpus_a()).await.unwrap();
+    assert_eq!(bot.store_unchecked().get_corpus_stats("a").await.unwrap().unwrap().doc_count, 200);
+    let after = bot.store_unchecked().get_corpus_stats("b").await.unwrap().unwrap();
+    assert_eq!((after.doc_count, &after.stats), (row.doc_count, &row.stats));
+    // The local index counts its own: no statistics are kept for it.
+    let plain = bot_dir_plain(dir.path()).await;
+    company(&plain, "c").await;
+    plain.index_chunks(&plain.operator_context("c").await.unwrap(), &corpus_b()).await.unwrap();
+    assert_eq!(plain.store_unchecked().get_corpus_stats("c").await.unwrap(), None);
+}
+
+async fn bot_dir_plain(dir: &std::path::Path) -> Chatbot {
+    bot(&dir.join("plain")).await
 }
 
 #[tokio::test]
 async fn statistics_follow_forget() {
     let dir = tempfile::tempdir().unwrap();
-    let b = bot(dir.path()).await;
+    let b = stats_bot(dir.path()).await;
     company(&b, "b").await;
     b.index_chunks(&b.operator_context("b").await.unwrap(), &corpus_b()).await.unwrap();
     let ctx = b.operator_context("b").await.unwrap();
@@ -131,7 +214,7 @@ async fn an_ingest_run_refreshes_the_statistics_when_knowledge_changed() {
     std::fs::create_dir_all(&docs).unwrap();
     std::fs::write(docs.join("a.md"), "# Zork\n\nThe zork manual explains zork tips.\n").unwrap();
     std::fs::write(docs.join("b.md"), "# Colours\n\nConfiguration of the widget colour.\n").unwrap();
-    let b = bot(&dir.path().join("data")).await;
+    let b = stats_bot(&dir.path().join("data")).await;
     company(&b, "b").await;
     let ctx = b.operator_context("b").await.unwrap();
     let run = || async {

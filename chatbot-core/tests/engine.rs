@@ -84,6 +84,18 @@ impl VectorStore for Down {
     ) -> chatbot_core::Result<Vec<QueryMatch>> {
         Err(Error::upstream("down", "connection refused", true))
     }
+    fn lexical(&self) -> bool {
+        true
+    }
+    async fn query_lexical(
+        &self,
+        _: &str,
+        _: &chatbot_core::rag::LexicalQuery,
+        _: usize,
+        _: Option<&MetadataFilter>,
+    ) -> chatbot_core::Result<Vec<QueryMatch>> {
+        Err(Error::upstream("down", "connection refused", true))
+    }
     async fn fetch(&self, _: &str, _: &[String]) -> chatbot_core::Result<Vec<VectorRecord>> {
         Err(Error::upstream("down", "connection refused", true))
     }
@@ -123,7 +135,7 @@ fn offline(dir: &std::path::Path) -> ChatbotBuilder {
 
 async fn with_model(dir: &std::path::Path, model: Arc<dyn ChatModel>) -> Chatbot {
     let bot = offline(dir).model(model).build().await.unwrap();
-    chatbot_core::seed_demo(&bot).await.unwrap();
+    bot.seed_demo().await.unwrap();
     bot
 }
 
@@ -320,7 +332,7 @@ async fn streaming_deltas_add_up_to_the_stored_reply() {
 async fn keys_and_sessions_never_cross_tenants() {
     let dir = tempfile::tempdir().unwrap();
     let bot = offline(dir.path()).build().await.unwrap();
-    chatbot_core::seed_demo(&bot).await.unwrap();
+    bot.seed_demo().await.unwrap();
     bot.create_company(chatbot_core::NewCompany {
         company_id: "other".into(),
         company_name: "Other".into(),
@@ -365,12 +377,12 @@ async fn keys_and_sessions_never_cross_tenants() {
 async fn a_changed_embedder_is_a_clear_error_not_garbage() {
     let dir = tempfile::tempdir().unwrap();
     let bot = offline(dir.path()).build().await.unwrap();
-    chatbot_core::seed_demo(&bot).await.unwrap();
+    bot.seed_demo().await.unwrap();
     drop(bot);
     let bot = offline(dir.path()).embedder(Arc::new(Other)).build().await.unwrap();
     let err = bot.search(&bot.operator_context("123").await.unwrap(), "teapots", 3).await.unwrap_err();
     assert!(matches!(err, Error::EmbedderMismatch(_)), "{err:?}");
-    assert!(err.to_string().contains("re-ingest"), "{err}");
+    assert!(err.to_string().contains("chatbot ingest reindex 123"), "{err}");
 }
 
 #[tokio::test]

@@ -249,7 +249,7 @@ mod flow {
             .build()
             .await
             .unwrap();
-        chatbot_core::seed_demo(&bot).await.unwrap();
+        bot.seed_demo().await.unwrap();
         bot
     }
 

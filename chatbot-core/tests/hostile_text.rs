@@ -15,7 +15,8 @@ use chatbot_core::lead::extract::{
     is_real_request, is_small_talk,
 };
 use chatbot_core::llm::{ChatRequest, ExtractiveAnswerer, Passage};
-use chatbot_core::rag::OfflineEmbedder;
+use chatbot_core::rag::LexicalQuery;
+use chatbot_core::rag::bm25::{document_terms, query_terms};
 use chatbot_core::{Error, WidgetSettings, WidgetSettingsPatch};
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -270,16 +271,16 @@ proptest! {
     }
 
     #[test]
-    fn offline_vectors_are_finite_unit_and_deterministic(text in hostile(60)) {
-        let e = OfflineEmbedder::new();
-        let v = e.embed_one(&text);
-        prop_assert_eq!(v.len(), 1536);
-        prop_assert!(v.iter().all(|x| x.is_finite()));
-        let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-        prop_assert!(norm == 0.0 || (norm - 1.0).abs() < 1e-3, "norm {norm}");
-        prop_assert_eq!(e.embed_one(&text), v);
-        let keys = e.stats_keys(&text);
-        prop_assert!(keys.windows(2).all(|w| w[0] < w[1]), "keys sorted and distinct");
+    fn lexical_terms_are_sorted_counted_and_deterministic(text in hostile(60)) {
+        let t = document_terms(&text);
+        prop_assert!(t.ids.windows(2).all(|w| w[0] < w[1]), "ids sorted and distinct");
+        prop_assert_eq!(t.ids.len(), t.counts.len());
+        prop_assert!(t.counts.iter().all(|&c| c > 0));
+        prop_assert_eq!(document_terms(&text), t.clone());
+        let q = query_terms(&text);
+        prop_assert!(q.ids.windows(2).all(|w| w[0] < w[1]));
+        let lq = LexicalQuery::new(&q, None);
+        prop_assert!(lq.weights.iter().all(|w| w.is_finite() && *w > 0.0));
     }
 
     #[test]

@@ -608,7 +608,7 @@ mod flow {
             .build()
             .await
             .unwrap();
-        chatbot_core::seed_demo(&bot).await.unwrap();
+        bot.seed_demo().await.unwrap();
         bot
     }
 
@@ -709,8 +709,8 @@ mod flow {
 
     #[tokio::test]
     async fn the_model_extractions_tokens_count_against_the_daily_budget() {
-        use chatbot_core::ModelChoice;
         use chatbot_core::llm::OpenAiChat;
+        use chatbot_core::providers::ModelChoice;
         use wiremock::matchers::{body_string_contains, path};
         let server = MockServer::start().await;
         let completion = |content: &str, total: u32| {
@@ -759,7 +759,7 @@ mod flow {
             .build()
             .await
             .unwrap();
-        chatbot_core::seed_demo(&bot).await.unwrap();
+        bot.seed_demo().await.unwrap();
         let ctx = bot.public_context("123").await.unwrap();
         let input = PartnerChat {
             user_id: Some("jane".into()),

@@ -170,7 +170,7 @@ async fn live_chat_turn_through_the_chatbot() {
         .build()
         .await
         .unwrap();
-    let seeded = chatbot_core::seed_demo(&bot).await.unwrap();
+    let seeded = bot.seed_demo().await.unwrap();
     assert!(seeded.chunks > 0);
     let ctx = bot.public_context(chatbot_core::DEMO_COMPANY_ID).await.unwrap();
     let reply =

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use chatbot_core::Error;
-use chatbot_core::rag::{LocalIndex, Metadata, MetadataFilter, OfflineEmbedder, VectorRecord, VectorStore};
+use chatbot_core::rag::{LocalIndex, Metadata, MetadataFilter, VectorRecord, VectorStore};
 use serde_json::json;
 
 fn meta(pairs: &[(&str, serde_json::Value)]) -> Metadata {
@@ -14,6 +14,15 @@ fn meta(pairs: &[(&str, serde_json::Value)]) -> Metadata {
 
 fn rec(id: &str, values: Vec<f32>, m: Metadata) -> VectorRecord {
     VectorRecord { id: id.into(), values, terms: None, metadata: m }
+}
+
+/// A bag-of-words vector of a text (its lower-cased words hashed into 64 buckets).
+fn bow(text: &str) -> Vec<f32> {
+    let mut v = vec![0f32; 64];
+    for w in text.to_lowercase().split_whitespace() {
+        v[chatbot_core::rag::bm25::term_id(w) as usize % 64] += 1.0;
+    }
+    v
 }
 
 /// Deterministic pseudo-random unit-ish vectors.
@@ -170,38 +179,37 @@ async fn dimension_mismatch_is_a_clear_error() {
 #[tokio::test]
 async fn persists_across_reopen_with_deletes_and_compaction() {
     let dir = tempfile::tempdir().unwrap();
-    let e = OfflineEmbedder::new();
     let texts = ["shipping to europe takes five days", "returns within thirty days", "opening hours 9 to 5"];
     {
         let idx = LocalIndex::open(dir.path()).unwrap();
         let recs: Vec<VectorRecord> = texts
             .iter()
             .enumerate()
-            .map(|(i, t)| rec(&format!("t{i}"), e.embed_one(t), meta(&[("text", json!(t))])))
+            .map(|(i, t)| rec(&format!("t{i}"), bow(t), meta(&[("text", json!(t))])))
             .collect();
         idx.upsert("acme", &recs).await.unwrap();
         idx.delete("acme", &["t2".into()]).await.unwrap();
         // Many rewrites of one id make the log mostly dead: compaction kicks in on reopen.
         for round in 0..1100 {
-            let v = e.embed_one(&format!("filler round {round}"));
+            let v = bow(&format!("filler round {round}"));
             idx.upsert("acme", &[rec("churn", v, Metadata::new())]).await.unwrap();
         }
-        idx.upsert("other", &[rec("o", e.embed_one("other company"), Metadata::new())]).await.unwrap();
+        idx.upsert("other", &[rec("o", bow("other company"), Metadata::new())]).await.unwrap();
     }
     let log_before: u64 = dir.path().read_dir().unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum();
     let idx = LocalIndex::open(dir.path()).unwrap();
     assert_eq!(idx.namespaces().unwrap(), ["acme", "other"]);
     let st = idx.stats("acme").await.unwrap();
     assert_eq!(st.vector_count, 3);
-    assert_eq!(st.dimension, Some(e.embed_one("x").len()));
-    let hits = idx.query("acme", &e.embed_one("how long is shipping to Europe"), 1, None).await.unwrap();
+    assert_eq!(st.dimension, Some(bow("x").len()));
+    let hits = idx.query("acme", &bow("how long is shipping to Europe"), 1, None).await.unwrap();
     assert_eq!(hits[0].id, "t0");
     assert_eq!(hits[0].metadata.get("text"), Some(&json!(texts[0])));
     assert!(idx.fetch("acme", &["t2".into()]).await.unwrap().is_empty());
     let log_after: u64 = dir.path().read_dir().unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum();
     assert!(log_after < log_before / 10, "compaction: {log_before} -> {log_after}");
     // Still writable after compaction, and that survives too.
-    idx.upsert("acme", &[rec("t3", e.embed_one("gift cards"), Metadata::new())]).await.unwrap();
+    idx.upsert("acme", &[rec("t3", bow("gift cards"), Metadata::new())]).await.unwrap();
     drop(idx);
     let idx = LocalIndex::open(dir.path()).unwrap();
     assert_eq!(idx.stats("acme").await.unwrap().vector_count, 4);

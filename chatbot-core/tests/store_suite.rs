@@ -116,7 +116,8 @@ async fn sqlite_synchronous_normal_is_an_explicit_choice() {
     use chatbot_core::store::SqliteStore;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("n.db").display());
-    let store = SqliteStore::connect_with(&url, chatbot_core::SqliteSynchronous::Normal).await.unwrap();
+    let store =
+        SqliteStore::connect_with(&url, chatbot_core::store::SqliteSynchronous::Normal).await.unwrap();
     let sync: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(store.pool()).await.unwrap();
     assert_eq!(sync, 1);
 }

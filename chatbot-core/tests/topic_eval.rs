@@ -51,7 +51,7 @@ async fn demo_company_topic_rates() {
         .build()
         .await
         .unwrap();
-    chatbot_core::seed_demo(&bot).await.unwrap();
+    bot.seed_demo().await.unwrap();
     let ctx = bot.public_context(chatbot_core::DEMO_COMPANY_ID).await.unwrap();
     let verbose = std::env::var_os("TOPIC_EVAL_VERBOSE").is_some();
 

@@ -14,7 +14,7 @@ use futures::StreamExt as _;
 
 async fn bot_at(dir: &std::path::Path) -> Chatbot {
     let bot = Chatbot::builder().config(Config::offline(dir.to_path_buf())).build().await.unwrap();
-    chatbot_core::seed_demo(&bot).await.unwrap();
+    bot.seed_demo().await.unwrap();
     bot
 }
 

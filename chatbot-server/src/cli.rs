@@ -12,7 +12,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use chatbot_core::VectorStoreChoice;
+use chatbot_core::providers::VectorStoreChoice;
 use chatbot_core::{Chatbot, Config};
 use clap::Parser as _;
 use tracing::info;
@@ -118,7 +118,7 @@ pub async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
     let bot = Chatbot::from_config(config).await?;
     info!(components = %bot.components_info(), "chatbot ready");
     if args.demo {
-        let seed = chatbot_core::seed_demo(&bot).await?;
+        let seed = bot.seed_demo().await?;
         if seed.created {
             info!(company = %seed.company_id, chunks = seed.chunks, "demo company seeded");
             println!("created demo company {} with {} knowledge chunks", seed.company_id, seed.chunks);

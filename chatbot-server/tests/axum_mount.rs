@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 async fn start() -> (String, Chatbot, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let bot = Chatbot::from_config(Config::offline(dir.path().to_path_buf())).await.unwrap();
-    chatbot_core::seed_demo(&bot).await.unwrap();
+    bot.seed_demo().await.unwrap();
     let app = axum::Router::new()
         .route("/", get(|| async { "the host app" }))
         .nest_service("/chat", chatbot_server::service(bot.clone(), ServerConfig::default()))

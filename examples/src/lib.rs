@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chatbot_core::ingest::IngestOptions;
+use chatbot_core::providers::{EmbedderChoice, ModelChoice, VectorStoreChoice};
 use chatbot_core::{ChatReply, Chatbot, Config, NewCompany, PartnerChat};
-use chatbot_core::{EmbedderChoice, ModelChoice, VectorStoreChoice};
 use tokio_util::sync::CancellationToken;
 
 use async_trait::async_trait;
@@ -176,7 +176,7 @@ pub fn require_production(config: &Config) -> anyhow::Result<()> {
 /// Any core error (storage, indexing).
 pub async fn ask_demo_shop(dir: &Path, question: &str) -> chatbot_core::Result<ChatReply> {
     let bot = Chatbot::from_config(Config::offline(dir.to_path_buf())).await?;
-    chatbot_core::seed_demo(&bot).await?;
+    bot.seed_demo().await?;
     let ctx = bot.public_context(chatbot_core::DEMO_COMPANY_ID).await?;
     bot.partner_chat(&ctx, PartnerChat::new(question)).await
 }
@@ -209,7 +209,7 @@ mod tests {
             .build()
             .await
             .unwrap();
-        chatbot_core::seed_demo(&bot).await.unwrap();
+        bot.seed_demo().await.unwrap();
         let ctx = bot.public_context("123").await.unwrap();
         let r =
             bot.partner_chat(&ctx, super::PartnerChat::new("How long does delivery take?")).await.unwrap();
@@ -225,7 +225,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let bot =
             super::Chatbot::from_config(super::Config::offline(dir.path().to_path_buf())).await.unwrap();
-        chatbot_core::seed_demo(&bot).await.unwrap();
+        bot.seed_demo().await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let app = super::host_app(bot).into_make_service_with_connect_info::<std::net::SocketAddr>();

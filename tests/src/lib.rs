@@ -117,7 +117,7 @@ impl TestServer {
 
     /// Seed the demo company `123` (with its knowledge).
     pub async fn demo(&self) -> Tenant {
-        let seed = chatbot_core::seed_demo(&self.bot).await.unwrap();
+        let seed = self.bot.seed_demo().await.unwrap();
         Tenant {
             id: seed.company_id,
             pk: seed.publishable_key.unwrap_or_default(),

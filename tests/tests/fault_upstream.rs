@@ -13,9 +13,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use chatbot_core::providers::ModelChoice;
 use chatbot_core::providers::pinecone::{PineconeConfig, PineconeOptions};
 use chatbot_core::rag::PineconeStore;
-use chatbot_core::{Chatbot, Config, ModelChoice};
+use chatbot_core::{Chatbot, Config};
 use chatbot_tests::{ADMIN_TOKEN, Tenant, TestServer, sse_events, status_json};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};

@@ -61,6 +61,10 @@ pub(crate) enum CompanyCommand {
         /// (default 100000; the terminal's `chatbot chat` is exempt).
         #[arg(long)]
         max_new_conversations_per_minute: Option<u32>,
+        /// Fuse dense (semantic) search with lexical search when a dense embedder is
+        /// configured (`true`, the default) or search lexically only (`false`).
+        #[arg(long)]
+        hybrid_search: Option<bool>,
     },
 }
 
@@ -143,6 +147,7 @@ pub(crate) async fn run(g: &Global, cmd: CompanyCommand) -> anyhow::Result<()> {
             rate_limit_per_session,
             rate_limit_per_ip,
             max_new_conversations_per_minute,
+            hybrid_search,
         } => {
             let ctx = bot.operator_context(&company_id).await?;
             // The merge rules (0 removes the budget, "" the webhook) are the core's.
@@ -155,6 +160,7 @@ pub(crate) async fn run(g: &Global, cmd: CompanyCommand) -> anyhow::Result<()> {
                 rate_limit_per_session,
                 rate_limit_per_ip,
                 max_new_conversations_per_minute,
+                hybrid_search,
             };
             let c = bot.update_ai_config(&ctx, &patch).await?;
             if g.json {

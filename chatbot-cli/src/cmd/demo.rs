@@ -18,7 +18,7 @@ pub(crate) async fn run(g: &Global, cmd: DemoCommand) -> anyhow::Result<()> {
     match cmd {
         DemoCommand::Seed => {
             let bot = open(g).await?;
-            let seeded = chatbot_core::seed_demo(&bot).await?;
+            let seeded = bot.seed_demo().await?;
             if g.json {
                 print_json(&seeded)?;
             } else {

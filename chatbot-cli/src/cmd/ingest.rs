@@ -86,6 +86,13 @@ pub(crate) enum IngestCommand {
         /// Company id.
         company_id: String,
     },
+    /// Rebuild a company's search indexes from its stored chunks with the configured embedder
+    /// and text analysis, without fetching anything again (the upgrade path when search says
+    /// the index was built with another embedder or analysis).
+    Reindex {
+        /// Company id.
+        company_id: String,
+    },
     /// Delete a source's knowledge, or all of a company's (vectors included).
     Forget {
         /// Company id.
@@ -275,6 +282,23 @@ pub(crate) async fn run(g: &Global, cmd: IngestCommand) -> anyhow::Result<()> {
                 for s in &st.sources {
                     println!("{:>6}  {}  {}", s.chunks, s.ingested_at.format("%Y-%m-%d %H:%M:%S"), s.source);
                 }
+            }
+            Ok(())
+        }
+        IngestCommand::Reindex { company_id } => {
+            let ctx = bot.operator_context(&company_id).await?;
+            let progress = |n: usize| {
+                if !json {
+                    eprintln!("re-indexed {n} chunks");
+                }
+            };
+            let started = std::time::Instant::now();
+            let n = bot.knowledge(&ctx).reindex(&progress).await?;
+            let secs = started.elapsed().as_secs_f64();
+            if json {
+                println!("{}", serde_json::json!({"company_id": company_id, "chunks": n, "seconds": secs}));
+            } else {
+                println!("re-indexed {n} chunks of company {company_id} in {secs:.1} s");
             }
             Ok(())
         }

@@ -27,7 +27,16 @@ pub(crate) async fn run(g: &Global, args: SearchArgs) -> anyhow::Result<()> {
     if g.json {
         let results: Vec<_> = hits
             .iter()
-            .map(|h| json!({"score": h.score, "source": h.source, "title": h.title, "text": h.text}))
+            .map(|h| {
+                json!({
+                    "score": h.score,
+                    "lexical_score": h.lexical_score,
+                    "dense_score": h.dense_score,
+                    "source": h.source,
+                    "title": h.title,
+                    "text": h.text,
+                })
+            })
             .collect();
         print_json(&json!({ "results": results }))?;
     } else if hits.is_empty() {

@@ -34,6 +34,8 @@ pub struct AiConfigPatch {
     pub rate_limit_per_ip: Option<u32>,
     #[serde(default, deserialize_with = "whole_number")]
     pub max_new_conversations_per_minute: Option<u32>,
+    #[serde(default)]
+    pub hybrid_search: Option<bool>,
 }
 
 /// An optional whole number that may be written as a decimal (`25.0`, `2.5e1`): JSON has one
@@ -81,6 +83,10 @@ impl AiConfigPatch {
         }
         if self.max_new_conversations_per_minute.is_some() {
             c.max_new_conversations_per_minute = self.max_new_conversations_per_minute;
+        }
+        if let Some(h) = self.hybrid_search {
+            // The default (on) is stored as absent.
+            c.hybrid_search = Some(h).filter(|h| !h);
         }
         c
     }

@@ -135,6 +135,21 @@ impl Knowledge<'_> {
         r
     }
 
+    /// Rebuild the company's indexes from its stored chunks with the configured embedder and
+    /// analysis (no re-crawl): the upgrade path when its recorded index identity differs.
+    /// `on_batch` is told how many chunks each batch re-indexed. Returns the chunks re-indexed.
+    ///
+    /// # Errors
+    /// [`crate::Error::Unauthorized`] without a secret key; embedder, vector store or storage
+    /// failures (a failed run can be run again).
+    pub async fn reindex(&self, on_batch: &(dyn Fn(usize) + Sync)) -> Result<usize> {
+        let target = self.target()?;
+        let r = crate::ingest::reindex(target, self.cid(), on_batch).await;
+        self.bot.inner.identity_ok.remove(&self.cid().to_string());
+        self.changed();
+        r
+    }
+
     /// The company's sources and chunk counts.
     ///
     /// # Errors

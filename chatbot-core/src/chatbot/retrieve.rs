@@ -1,5 +1,6 @@
-//! Retrieval over the tenant's own namespace: embed the question (with the company's corpus
-//! statistics where the embedder uses them), query the vectors, join the stored chunk texts.
+//! Retrieval over the tenant's own namespace: the lexical (BM25) ranking of the question, the
+//! dense ranking when a dense embedder is configured, fused (`rag::fusion`), joined with the
+//! stored chunk texts.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -42,18 +43,14 @@ impl Chatbot {
 
     /// The stored chunks of the matches (from memory when read recently; one store query for
     /// the rest).
-    pub(super) async fn chunk_texts(
-        &self,
-        cid: &str,
-        matches: &[QueryMatch],
-    ) -> Result<Vec<Arc<ChunkRecord>>> {
+    pub(super) async fn chunk_texts(&self, cid: &str, ids: &[String]) -> Result<Vec<Arc<ChunkRecord>>> {
         let cache = &self.inner.chunks;
-        let mut found = Vec::with_capacity(matches.len());
+        let mut found = Vec::with_capacity(ids.len());
         let mut missing = Vec::new();
-        for m in matches {
-            match cache.get(&(cid.to_string(), m.id.clone())) {
+        for id in ids {
+            match cache.get(&(cid.to_string(), id.clone())) {
                 Some(c) => found.push(c),
-                None => missing.push(m.id.clone()),
+                None => missing.push(id.clone()),
             }
         }
         if !missing.is_empty() {
@@ -88,32 +85,62 @@ impl Chatbot {
     ) -> Result<Vec<SearchHit>> {
         let cid = ctx.company_id();
         self.check_query_identity(cid).await?;
-        // IDF-style query weighting from this company's own corpus (never another's).
-        let stats = if self.embedder().corpus_weighting().is_some() {
-            self.inner.corpus_stats.get(self.store().as_ref(), cid, self.embedder().model()).await
-        } else {
-            None
-        };
-        let v = crate::rag::embed_query(self.embedder().as_ref(), query, stats.as_deref()).await?;
-        let matches = self.vectors().query(cid, &v, top_k, None).await?;
-        if matches.is_empty() {
+        let pool = crate::rag::fusion::candidates(top_k);
+        let lexical = self.lexical_matches(cid, query, pool);
+        let dense = self.dense_matches(ctx, query, pool);
+        let (lexical, dense) = futures::future::try_join(lexical, dense).await?;
+        let fused = crate::rag::fusion::fuse(&lexical, &dense, top_k);
+        if fused.is_empty() {
             return Ok(Vec::new());
         }
-        let chunks = self.chunk_texts(cid, &matches).await?;
+        let ids: Vec<String> = fused.iter().map(|f| f.id.clone()).collect();
+        let chunks = self.chunk_texts(cid, &ids).await?;
         let by_id: HashMap<&str, &ChunkRecord> =
             chunks.iter().map(|c| (c.vector_id.as_str(), c.as_ref())).collect();
-        Ok(matches
+        Ok(fused
             .iter()
-            .filter_map(|m| {
-                let c = by_id.get(m.id.as_str())?;
+            .filter_map(|f| {
+                let c = by_id.get(f.id.as_str())?;
                 Some(SearchHit {
-                    score: m.score,
+                    score: f.relevance(),
+                    lexical_score: f.lexical,
+                    dense_score: f.dense,
                     source: c.source.clone().unwrap_or_default(),
                     title: c.metadata.get("title").and_then(|t| t.as_str()).map(String::from),
                     text: c.content.clone(),
-                    vector_id: m.id.clone(),
+                    vector_id: f.id.clone(),
                 })
             })
             .collect())
+    }
+
+    /// The lexical (BM25) ranking: the query analysed as chunks are, weighted by the company's
+    /// own statistics where the vector store needs them (never another company's).
+    async fn lexical_matches(&self, cid: &str, query: &str, pool: usize) -> Result<Vec<QueryMatch>> {
+        let vectors = self.vectors();
+        if !vectors.lexical() {
+            return Ok(Vec::new());
+        }
+        let terms = crate::rag::bm25::query_terms(query);
+        if terms.is_empty() {
+            return Ok(Vec::new());
+        }
+        let stats = if vectors.needs_corpus_stats() {
+            self.inner.corpus_stats.get(self.store().as_ref(), cid, crate::rag::bm25::ANALYZER).await
+        } else {
+            None
+        };
+        let q = crate::rag::LexicalQuery::new(&terms, stats.as_deref());
+        vectors.query_lexical(cid, &q, pool, None).await
+    }
+
+    /// The dense ranking, when a dense embedder is configured and the company keeps hybrid
+    /// search on.
+    async fn dense_matches(&self, ctx: &TenantContext, query: &str, pool: usize) -> Result<Vec<QueryMatch>> {
+        if self.embedder().dimension() == 0 || !ctx.company().ai_config.hybrid_search() {
+            return Ok(Vec::new());
+        }
+        let v = crate::rag::embed_query(self.embedder().as_ref(), query).await?;
+        self.vectors().query(ctx.company_id(), &v, pool, None).await
     }
 }

@@ -157,7 +157,15 @@ impl PartnerChat {
 /// A search hit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchHit {
+    /// Relevance: the larger of the lexical relevance (BM25 over the query's IDF mass: 1 is
+    /// every query term once in a chunk of average length) and the dense cosine similarity.
     pub score: f32,
+    /// The lexical relevance, when the lexical ranking returned the chunk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lexical_score: Option<f32>,
+    /// The dense cosine similarity, when the dense ranking returned the chunk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dense_score: Option<f32>,
     pub source: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,

@@ -31,20 +31,53 @@ pub fn vector_id(company_id: &str, source: &str, content: &str) -> String {
     format!("c_{}", &hex::encode(h.finalize())[..32])
 }
 
-/// Check (and on first write, record) the embedder a company's index is built with.
+/// The text a chunk is indexed under (lexically and densely): its page title and section
+/// heading path, each on a line of its own when present and not already the text's start, then
+/// the chunk's text.
+pub(crate) fn context_text(title: Option<&str>, section: Option<&str>, text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 128);
+    for line in [title, section].into_iter().flatten() {
+        let line = line.trim();
+        if !line.is_empty() && !text.trim_start().starts_with(line) && !out.contains(line) {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out.push_str(text);
+    out
+}
+
+/// [`context_text`] of a stored chunk (title and section from its metadata).
+pub(crate) fn chunk_text(c: &ChunkRecord) -> String {
+    let md = |k: &str| c.metadata.get(k).and_then(|v| v.as_str());
+    context_text(md("title"), md("section"), &c.content)
+}
+
+/// The identity a company's index is recorded under: the dense embedder (model, dimension)
+/// and the lexical analysis version, so neither changes under stored knowledge unnoticed.
+pub fn index_identity(embedder: &dyn Embedder) -> EmbedderIdentity {
+    EmbedderIdentity {
+        model: format!("{}+{}", embedder.model(), crate::rag::bm25::ANALYZER),
+        dimension: embedder.dimension(),
+    }
+}
+
+/// Check (and on first write, record) the index identity ([`index_identity`]) a company's
+/// knowledge is built with.
 ///
 /// # Errors
-/// [`Error::EmbedderMismatch`] when the index was built with another model or dimension.
+/// [`Error::EmbedderMismatch`] when the index was built with another model, dimension or
+/// analysis; its message names the upgrade path (`chatbot ingest reindex`).
 pub async fn ensure_embedder_identity(
     store: &dyn Store,
     company_id: &str,
     embedder: &dyn Embedder,
     record_if_missing: bool,
 ) -> Result<()> {
-    let current = EmbedderIdentity { model: embedder.model().to_string(), dimension: embedder.dimension() };
+    let current = index_identity(embedder);
     match store.get_embedder_identity(company_id).await? {
         Some(existing) if existing != current => Err(Error::EmbedderMismatch(format!(
-            "company {company_id}'s knowledge was embedded with {} ({} dimensions) but the configured embedder is {} ({} dimensions); re-ingest it (`chatbot ingest forget {company_id}` then ingest again) or configure the original embedder",
+            "company {company_id}'s knowledge was indexed with {} ({} dimensions) but this version indexes with {} ({} dimensions); rebuild its index from the stored chunks with `chatbot ingest reindex {company_id}` (no re-crawl), or configure the original embedder",
             existing.model, existing.dimension, current.model, current.dimension
         ))),
         Some(_) => Ok(()),
@@ -71,9 +104,9 @@ impl Default for IndexOptions {
 }
 
 /// Chunks per embed/upsert call: the embedder's and the vector store's limits, and a body-size
-/// estimate (a float is ~12 bytes of JSON, plus metadata).
+/// estimate (a float is ~12 bytes of JSON, plus metadata and the sparse terms).
 pub fn batch_size(embedder: &dyn Embedder, vectors: &dyn VectorStore, max_request_bytes: usize) -> usize {
-    let per_vector = embedder.dimension().saturating_mul(12).saturating_add(2048).max(1);
+    let per_vector = embedder.dimension().saturating_mul(12).saturating_add(4096).max(1);
     embedder
         .max_batch()
         .max(1)
@@ -158,19 +191,12 @@ async fn index_batch(
     group: &[NewChunk],
     max_retries: u32,
 ) -> Result<Vec<String>> {
-    let texts: Vec<String> = group.iter().map(|c| c.text.clone()).collect();
-    let embedded = with_retries(max_retries, || embedder.embed(&texts)).await?;
-    if embedded.len() != group.len() {
-        return Err(Error::upstream(
-            "embeddings",
-            "returned a different number of vectors than inputs",
-            false,
-        ));
-    }
+    let texts: Vec<String> = group.iter().map(|c| context_text(c.title.as_deref(), None, &c.text)).collect();
+    let (embedded, terms) = embed_and_analyse(embedder, &texts, max_retries).await?;
     let mut records = Vec::with_capacity(group.len());
     let mut rows = Vec::with_capacity(group.len());
     let mut ids = Vec::with_capacity(group.len());
-    for (c, values) in group.iter().zip(embedded) {
+    for ((c, values), terms) in group.iter().zip(embedded).zip(terms) {
         let id = vector_id(company_id, &c.source, &c.text);
         let mut md = Metadata::new();
         md.insert("source".into(), c.source.clone().into());
@@ -185,13 +211,91 @@ async fn index_batch(
             metadata: serde_json::Value::Object(md.clone()),
             source: Some(c.source.clone()),
         });
-        records.push(VectorRecord { id: id.clone(), values, terms: None, metadata: md });
+        records.push(VectorRecord { id: id.clone(), values, terms: Some(terms), metadata: md });
         ids.push(id);
     }
     // Text first: a vector is never searchable without its text.
     with_retries(max_retries, || store.upsert_chunks(&rows)).await?;
     with_retries(max_retries, || vectors.upsert(company_id, &records)).await?;
     Ok(ids)
+}
+
+/// A stored chunk to re-index: its id and metadata are kept as they are.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredChunk {
+    id: String,
+    text: String,
+    metadata: Metadata,
+}
+
+impl From<ChunkRecord> for StoredChunk {
+    fn from(c: ChunkRecord) -> Self {
+        let text = chunk_text(&c);
+        let metadata = match c.metadata {
+            serde_json::Value::Object(m) => m,
+            _ => Metadata::new(),
+        };
+        Self { id: c.vector_id, text, metadata }
+    }
+}
+
+/// Embed and analyse stored chunks again and upsert their records (the rows stay as stored).
+pub(crate) async fn reindex_stored(
+    target: crate::ingest::IndexTarget<'_>,
+    company_id: &str,
+    chunks: &[StoredChunk],
+) -> Result<()> {
+    let batch = batch_size(
+        target.embedder.as_ref(),
+        target.vectors.as_ref(),
+        IndexOptions::default().max_request_bytes,
+    );
+    let retries = IndexOptions::default().max_retries;
+    for group in chunks.chunks(batch) {
+        let texts: Vec<String> = group.iter().map(|c| c.text.clone()).collect();
+        let (embedded, terms) = embed_and_analyse(target.embedder, &texts, retries).await?;
+        let records: Vec<VectorRecord> = group
+            .iter()
+            .zip(embedded)
+            .zip(terms)
+            .map(|((c, values), terms)| VectorRecord {
+                id: c.id.clone(),
+                values,
+                terms: Some(terms),
+                metadata: c.metadata.clone(),
+            })
+            .collect();
+        with_retries(retries, || target.vectors.upsert(company_id, &records)).await?;
+    }
+    Ok(())
+}
+
+/// The dense vectors (empty for a lexical-only embedder) and the analysed terms of `texts`.
+async fn embed_and_analyse(
+    embedder: &Arc<dyn Embedder>,
+    texts: &[String],
+    max_retries: u32,
+) -> Result<(Vec<Vec<f32>>, Vec<crate::rag::Terms>)> {
+    let embedded = if embedder.dimension() == 0 {
+        vec![Vec::new(); texts.len()]
+    } else {
+        with_retries(max_retries, || embedder.embed(texts)).await?
+    };
+    if embedded.len() != texts.len() {
+        return Err(Error::upstream(
+            "embeddings",
+            "returned a different number of vectors than inputs",
+            false,
+        ));
+    }
+    // Text analysis is CPU work: keep it off the async workers.
+    let to_analyse = texts.to_vec();
+    let terms = tokio::task::spawn_blocking(move || {
+        to_analyse.iter().map(|t| crate::rag::bm25::document_terms(t)).collect()
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("text analysis task failed: {e}")))?;
+    Ok((embedded, terms))
 }
 
 /// Remove chunks from both the vector store and `pinecone_vectors`.

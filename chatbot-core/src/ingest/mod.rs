@@ -211,6 +211,49 @@ pub async fn ingest_chunks<'a>(
     Ok(ids)
 }
 
+/// Chunks re-indexed per batch by [`reindex`].
+const REINDEX_PAGE: u32 = 1000;
+
+/// Rebuild a company's indexes (lexical terms and, with a dense embedder, vectors) from its
+/// stored chunks with the configured embedder and analysis, without fetching anything: the
+/// upgrade path when the index identity changed (see [`index::ensure_embedder_identity`]).
+/// Chunk ids, texts, titles and sections stay as they are. `on_batch` is told how many chunks
+/// each batch re-indexed. Returns the number of chunks re-indexed.
+///
+/// # Errors
+/// Embedder, vector store or storage failures (the identity is recorded only once every chunk
+/// is re-indexed, so a failed run can simply be run again).
+pub async fn reindex<'a>(
+    target: impl Into<IndexTarget<'a>>,
+    company_id: &str,
+    on_batch: &(dyn Fn(usize) + Sync),
+) -> Result<usize> {
+    let target = target.into();
+    target.vectors.delete_namespace(company_id).await?;
+    target.store.set_embedder_identity(company_id, None).await?;
+    let mut done = 0usize;
+    let mut offset = 0u32;
+    loop {
+        let page = target.store.list_chunks(company_id, REINDEX_PAGE, offset).await?;
+        if page.is_empty() {
+            break;
+        }
+        let n = page.len();
+        let records: Vec<index::StoredChunk> = page.into_iter().map(index::StoredChunk::from).collect();
+        index::reindex_stored(target, company_id, &records).await?;
+        on_batch(n);
+        done += n;
+        if n < REINDEX_PAGE as usize {
+            break;
+        }
+        offset = offset.saturating_add(REINDEX_PAGE);
+    }
+    index::ensure_embedder_identity(target.store.as_ref(), company_id, target.embedder.as_ref(), true)
+        .await?;
+    target::knowledge_changed(target, company_id).await?;
+    Ok(done)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -67,9 +67,11 @@ impl Sinks {
 
 /// The end of every change to a company's knowledge (an ingest run, complete or cancelled, that
 /// changed chunks; a forget; chunks indexed directly): recompute its corpus statistics (see
-/// [`crate::rag::stats`]; nothing for embedders that use none). The only caller of
+/// [`crate::rag::stats`]; nothing for a vector store that counts its own). The only caller of
 /// `refresh_corpus_stats` in ingestion.
 pub(crate) async fn knowledge_changed(target: IndexTarget<'_>, company_id: &str) -> Result<()> {
-    crate::rag::stats::refresh_corpus_stats(target.store.as_ref(), target.embedder, company_id).await?;
+    if target.vectors.needs_corpus_stats() {
+        crate::rag::stats::refresh_corpus_stats(target.store.as_ref(), company_id).await?;
+    }
     Ok(())
 }

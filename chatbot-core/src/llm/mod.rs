@@ -13,6 +13,7 @@ use crate::lead::extract::{Contacts, extract_email, extract_phone};
 
 pub mod extractive;
 
+pub use crate::chatbot::BudgetStatus;
 #[cfg(feature = "openai")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openai")))]
 pub use crate::providers::openai::OpenAiChat;

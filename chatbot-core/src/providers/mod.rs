@@ -7,6 +7,8 @@
 //! policy), [`webhook`] (signed lead notifications, and [`webhook::verify`] for receivers) and
 //! [`address_guard`] (only public addresses are contacted: the crawler and the webhook).
 
+pub use crate::chatbot::ComponentsInfo;
+pub use crate::config::{EmbedderChoice, ModelChoice, VectorStoreChoice};
 pub use crate::net::guard as address_guard;
 pub use crate::net::{retry, webhook};
 

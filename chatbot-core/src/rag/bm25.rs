@@ -14,6 +14,11 @@ use serde::{Deserialize, Serialize};
 
 use super::stats::CorpusStats;
 
+/// Version of the text analysis (tokenizer, stopwords, stemmers, language detection) terms are
+/// made with: part of every company's recorded index identity, so a change means a reindex
+/// (`chatbot ingest reindex`), never terms of two analyses in one index.
+pub const ANALYZER: &str = "bm25-v1";
+
 /// Term-frequency saturation (Lucene's and tantivy's default).
 pub const K1: f32 = 1.2;
 /// Document-length normalisation (Lucene's and tantivy's default).
@@ -155,10 +160,17 @@ pub fn doc_sparse(terms: &Terms, avgdl: f32) -> SparseVector {
     }
 }
 
-/// The highest score `query` can reach (every term matched at full saturation): divides a BM25
-/// score into a relevance in `[0, 1]` that thresholds can read.
-pub fn max_score(query: &LexicalQuery) -> f32 {
-    query.weights.iter().map(|w| w * (K1 + 1.0)).sum()
+/// A BM25 score as a relevance thresholds can read: the score divided by the query's IDF mass
+/// (`idf_sum`: what a chunk of average length holding every query term once scores). 1 means
+/// "all of the query, once each"; repeated terms or a short chunk reach up to `K1 + 1`.
+pub fn relevance(score: f32, idf_sum: f32) -> f32 {
+    if idf_sum > 0.0 && score.is_finite() { (score / idf_sum).max(0.0) } else { 0.0 }
+}
+
+/// The IDF mass of a query's terms given their document frequencies in a corpus of
+/// `doc_count` chunks (a term the corpus lacks counts as occurring once: as rare as can be).
+pub fn idf_mass(doc_count: u64, dfs: impl IntoIterator<Item = u32>) -> f32 {
+    dfs.into_iter().map(|df| idf(doc_count, u64::from(df.max(1)))).sum()
 }
 
 #[cfg(test)]
@@ -201,6 +213,9 @@ mod tests {
         assert!(w("rare") > w("common"));
         let unweighted = LexicalQuery::new(&Terms::from_tokens(["rare"]), None);
         assert_eq!(unweighted.weights, vec![1.0]);
-        assert!((max_score(&unweighted) - (K1 + 1.0)).abs() < 1e-6);
+        // one term once in a chunk of average length: exactly the IDF mass
+        assert!((relevance(tf_weight(1, 100, 100.0) * 2.0, 2.0) - 1.0).abs() < 1e-6);
+        assert_eq!(relevance(f32::NAN, 1.0), 0.0);
+        assert_eq!(relevance(1.0, 0.0), 0.0);
     }
 }

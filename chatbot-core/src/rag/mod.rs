@@ -7,10 +7,12 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 
 pub mod bm25;
+pub mod fusion;
 pub mod local;
 pub mod offline;
 pub mod stats;
 
+pub use crate::chatbot::{SearchHit, SourceRef};
 #[cfg(feature = "openai")]
 pub use crate::providers::openai::OpenAiEmbedder;
 #[cfg(feature = "pinecone")]
@@ -25,7 +27,8 @@ pub use stats::CorpusStats;
 pub trait Embedder: Send + Sync + 'static {
     /// Model name, recorded per company with [`Embedder::dimension`] (the embedder's identity).
     fn model(&self) -> &str;
-    /// Length of every vector returned.
+    /// Length of every vector returned (0: no dense side, the company is searched lexically
+    /// only, as with [`OfflineEmbedder`]).
     fn dimension(&self) -> usize;
     /// The most inputs one call may carry (callers split larger batches).
     fn max_batch(&self) -> usize;
@@ -34,37 +37,13 @@ pub trait Embedder: Send + Sync + 'static {
     /// # Errors
     /// [`crate::Error::Upstream`] (retryable or not) for a remote failure.
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>>;
-
-    /// The embedder's query weighting by corpus statistics, when its query vectors can use
-    /// them (the engine then keeps [`CorpusStats`] per company). Default: none.
-    fn corpus_weighting(&self) -> Option<&dyn CorpusWeighting> {
-        None
-    }
 }
 
-/// Query weighting by a company's own corpus statistics (IDF-like), separate from dense
-/// embedding as swiftide separates sparse from dense: an embedder that supports it declares it
-/// through [`Embedder::corpus_weighting`]. Document vectors never depend on the statistics.
-pub trait CorpusWeighting: Send + Sync {
-    /// The feature keys a document contributes to [`CorpusStats`].
-    fn stats_keys(&self, text: &str) -> Vec<u32>;
-    /// The query's vector weighted by `stats` (unweighted with `None`).
-    fn weighted_query(&self, query: &str, stats: Option<&CorpusStats>) -> Vec<f32>;
-}
-
-/// Embed a search query: weighted by `stats` when the embedder supports corpus weighting,
-/// otherwise [`Embedder::embed`] of the one text.
+/// Embed one search query with the dense embedder.
 ///
 /// # Errors
 /// As [`Embedder::embed`]; [`crate::Error::Upstream`] when it returns no single vector.
-pub async fn embed_query(
-    embedder: &dyn Embedder,
-    query: &str,
-    stats: Option<&CorpusStats>,
-) -> Result<Vec<f32>> {
-    if let Some(w) = embedder.corpus_weighting() {
-        return Ok(w.weighted_query(query, stats));
-    }
+pub async fn embed_query(embedder: &dyn Embedder, query: &str) -> Result<Vec<f32>> {
     let mut v = embedder.embed(&[query.to_string()]).await?;
     if v.len() != 1 {
         return Err(crate::Error::Upstream {
@@ -77,13 +56,12 @@ pub async fn embed_query(
     Ok(v.remove(0))
 }
 
-/// Statistics of a corpus as `embedder` counts them (empty when it uses none).
-pub fn corpus_stats<'a>(embedder: &dyn Embedder, texts: impl IntoIterator<Item = &'a str>) -> CorpusStats {
+/// Lexical statistics of a corpus: document frequency of every analysed term (BM25's IDF for
+/// stores that cannot count them, such as Pinecone).
+pub fn corpus_stats<'a>(texts: impl IntoIterator<Item = &'a str>) -> CorpusStats {
     let mut stats = CorpusStats::new();
-    if let Some(w) = embedder.corpus_weighting() {
-        for t in texts {
-            stats.add_document(&w.stats_keys(t));
-        }
+    for t in texts {
+        stats.add_document(&bm25::document_terms(t).ids);
     }
     stats
 }
@@ -158,8 +136,16 @@ pub trait VectorStore: Send + Sync + 'static {
     fn lexical(&self) -> bool {
         false
     }
-    /// Top-k by BM25 over the records' [`VectorRecord::terms`], best first; `score` is the
-    /// BM25 score (unbounded, comparable within one query only).
+    /// Whether lexical queries need the company's IDF weights from outside
+    /// ([`LexicalQuery::weights`], from [`CorpusStats`] the engine keeps per company). A store
+    /// that counts its own document frequencies (the local index) says `false`, and no
+    /// statistics are kept for it.
+    fn needs_corpus_stats(&self) -> bool {
+        true
+    }
+    /// Top-k by BM25 over the records' [`VectorRecord::terms`], best first. `score` is the BM25
+    /// score divided by the query's IDF mass ([`bm25::relevance`]: 1 is a chunk of average
+    /// length holding every query term once), so scores compare across queries.
     async fn query_lexical(
         &self,
         namespace: &str,

@@ -14,7 +14,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::Embedder;
 use crate::cache::GenCache;
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -136,20 +135,12 @@ pub const STORED_MIN_DF: u32 = 2;
 /// Chunks read per page when recomputing a company's statistics.
 const REFRESH_PAGE: u32 = 1000;
 
-/// Recompute a company's statistics from its chunk texts (`pinecone_vectors`, read in pages) and
-/// store them. Does nothing for an embedder that uses no statistics. Returns the number of
-/// documents counted.
+/// Recompute a company's lexical statistics from its chunks (`pinecone_vectors`, read in pages)
+/// and store them under [`super::bm25::ANALYZER`]. Returns the number of documents counted.
 ///
 /// # Errors
 /// Storage failures.
-pub async fn refresh_corpus_stats(
-    store: &dyn Store,
-    embedder: &Arc<dyn Embedder>,
-    company_id: &str,
-) -> Result<u64> {
-    if embedder.corpus_weighting().is_none() {
-        return Ok(0);
-    }
+pub async fn refresh_corpus_stats(store: &dyn Store, company_id: &str) -> Result<u64> {
     let mut stats = CorpusStats::new();
     let mut offset = 0u32;
     loop {
@@ -158,11 +149,11 @@ pub async fn refresh_corpus_stats(
             break;
         }
         let n = u32::try_from(page.len()).unwrap_or(REFRESH_PAGE);
-        let e = Arc::clone(embedder);
-        // Feature extraction is CPU work: keep it off the async workers.
+        // Text analysis is CPU work: keep it off the async workers.
         let keys: Vec<Vec<u32>> = tokio::task::spawn_blocking(move || {
-            let Some(w) = e.corpus_weighting() else { return Vec::new() };
-            page.iter().map(|c| w.stats_keys(&c.content)).collect()
+            page.iter()
+                .map(|c| super::bm25::document_terms(&crate::ingest::index::chunk_text(c)).ids)
+                .collect()
         })
         .await
         .map_err(|e| Error::Internal(format!("corpus statistics task failed: {e}")))?;
@@ -176,7 +167,7 @@ pub async fn refresh_corpus_stats(
     }
     stats.prune(STORED_MIN_DF);
     let bytes = stats.to_bytes();
-    store.put_corpus_stats(company_id, embedder.model(), stats.doc_count(), &bytes).await?;
+    store.put_corpus_stats(company_id, super::bm25::ANALYZER, stats.doc_count(), &bytes).await?;
     tracing::debug!(
         company_id,
         docs = stats.doc_count(),

@@ -29,6 +29,7 @@ mod postgres;
 mod sqlite;
 
 /// The widget-settings defaults the migrations' column defaults must match.
+pub use crate::config::SqliteSynchronous;
 pub use crate::tenant::defaults as widget_defaults;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]

@@ -61,9 +61,18 @@ pub struct AiConfig {
     /// sessions) per minute for the whole company, on each server instance (default 100,000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_new_conversations_per_minute: Option<u32>,
+    /// Fuse dense (semantic) search with lexical search when a dense embedder is configured
+    /// (default true); `false` searches lexically only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hybrid_search: Option<bool>,
 }
 
 impl AiConfig {
+    /// Whether dense search takes part (see [`AiConfig::hybrid_search`]).
+    pub fn hybrid_search(&self) -> bool {
+        self.hybrid_search.unwrap_or(true)
+    }
+
     /// Validate every field, naming the first bad one.
     ///
     /// # Errors

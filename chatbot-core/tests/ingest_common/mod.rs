@@ -270,8 +270,8 @@ impl Stack {
 
     /// Top hit's source for a query.
     pub async fn top_source(&self, query: &str) -> Option<String> {
-        let v = self.sinks.embedder.embed(&[query.to_string()]).await.unwrap().remove(0);
-        let hits = self.sinks.vectors.query(COMPANY, &v, 3, None).await.unwrap();
+        let q = chatbot_core::rag::LexicalQuery::new(&chatbot_core::rag::bm25::query_terms(query), None);
+        let hits = self.sinks.vectors.query_lexical(COMPANY, &q, 3, None).await.unwrap();
         hits.first().and_then(|h| h.metadata.get("source")).and_then(|s| s.as_str()).map(String::from)
     }
 }

@@ -5,13 +5,20 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::Shard;
+use super::lexical::normalize_terms;
 use crate::error::{Error, Result};
-use crate::rag::{Metadata, VectorRecord};
+use crate::rag::{Metadata, Terms, VectorRecord};
 
 pub(super) const MAGIC: &[u8; 8] = b"CBVLOG1\n";
 pub(super) const OP_UPSERT: u8 = 1;
 pub(super) const OP_DELETE: u8 = 2;
 pub(super) const OP_CLEAR: u8 = 3;
+/// An upsert whose records carry their terms (after the metadata: `u32` count or
+/// [`NO_TERMS`], the ids, then the counts, all `u32`). Batches without terms keep [`OP_UPSERT`],
+/// so logs of dense-only companies stay readable by earlier versions.
+pub(super) const OP_UPSERT_TERMS: u8 = 4;
+/// The term count of a record without terms.
+const NO_TERMS: u32 = u32::MAX;
 
 impl Shard {
     /// Append one entry to the log and sync it (no-op in memory).
@@ -84,6 +91,8 @@ impl Shard {
         if written_rows > 2 * shard.ids.len() + 1024 {
             shard.compact()?;
         }
+        // Replayed replacements and deletes leave dead slots: start with a clean index.
+        shard.lex.rebuild(&shard.terms, &mut shard.slots);
         Ok(shard)
     }
 
@@ -91,7 +100,7 @@ impl Shard {
     pub(super) fn apply(&mut self, payload: &[u8]) -> Option<usize> {
         let mut cur = Cursor { buf: payload, at: 0 };
         match cur.u8()? {
-            OP_UPSERT => {
+            op @ (OP_UPSERT | OP_UPSERT_TERMS) => {
                 let dim = cur.u32()? as usize;
                 let n = cur.u32()? as usize;
                 if self.dim_if_any().is_some_and(|d| d != dim) {
@@ -104,8 +113,10 @@ impl Shard {
                     let values: Vec<f32> =
                         raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
                     let metadata: Metadata = serde_json::from_slice(cur.bytes()?).ok()?;
-                    self.put(VectorRecord { id, values, terms: None, metadata });
+                    let terms = if op == OP_UPSERT_TERMS { read_terms(&mut cur, &id)? } else { None };
+                    self.put(VectorRecord { id, values, terms, metadata });
                 }
+                self.maybe_rebuild_lexical();
                 Some(n)
             }
             OP_DELETE => {
@@ -114,6 +125,7 @@ impl Shard {
                     let id = std::str::from_utf8(cur.bytes()?).ok()?.to_string();
                     self.remove(&id);
                 }
+                self.maybe_rebuild_lexical();
                 Some(n)
             }
             OP_CLEAR => {
@@ -151,8 +163,9 @@ impl Shard {
 }
 
 pub(super) fn encode_upsert(dim: usize, records: &[VectorRecord]) -> Vec<u8> {
+    let with_terms = records.iter().any(|r| r.terms.is_some());
     let mut out = Vec::with_capacity(9 + records.len() * (dim * 4 + 64));
-    out.push(OP_UPSERT);
+    out.push(if with_terms { OP_UPSERT_TERMS } else { OP_UPSERT });
     put_u32(&mut out, dim);
     put_u32(&mut out, records.len());
     for r in records {
@@ -162,8 +175,34 @@ pub(super) fn encode_upsert(dim: usize, records: &[VectorRecord]) -> Vec<u8> {
         }
         let meta = serde_json::to_vec(&r.metadata).unwrap_or_else(|_| b"{}".to_vec());
         put_bytes(&mut out, &meta);
+        if with_terms {
+            match &r.terms {
+                Some(t) => {
+                    put_u32(&mut out, t.ids.len());
+                    for x in t.ids.iter().chain(&t.counts) {
+                        out.extend_from_slice(&x.to_le_bytes());
+                    }
+                }
+                None => out.extend_from_slice(&NO_TERMS.to_le_bytes()),
+            }
+        }
     }
     out
+}
+
+/// A record's terms as [`encode_upsert`] wrote them (`Some(None)`: none; `None`: undecodable).
+fn read_terms(cur: &mut Cursor<'_>, id: &str) -> Option<Option<Terms>> {
+    let n = cur.u32()?;
+    if n == NO_TERMS {
+        return Some(None);
+    }
+    let n = n as usize;
+    let u32s = |raw: &[u8]| -> Vec<u32> {
+        raw.chunks_exact(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+    };
+    let ids = u32s(cur.take(n.checked_mul(4)?)?);
+    let counts = u32s(cur.take(n.checked_mul(4)?)?);
+    normalize_terms(id, &Terms { ids, counts }).ok().map(Some)
 }
 
 pub(super) fn put_u32(out: &mut impl Write, n: usize) {

@@ -22,6 +22,16 @@
 //! copy instead; small namespaces are a plain exact scan. The bit codes are derived from the
 //! `f32` rows in memory, so the on-disk log format is unchanged.
 //!
+//! # Lexical search
+//! Beside the dense rows, each namespace keeps an inverted index of its records'
+//! [`Terms`](super::Terms) (see `lexical.rs`): [`VectorStore::query_lexical`] is exact BM25 with
+//! the namespace's own current statistics (documents with terms, document frequencies, average
+//! length), so one company's vocabulary never weighs another's. Records of a lexical-only
+//! company have no dense values (dimension 0): they are stored and searched lexically, the
+//! dense query on such a namespace finds nothing, and [`NamespaceStats::dimension`] reads
+//! `Some(0)`. Terms are logged with their record (entry kind 4; logs written before terms
+//! existed still load, their records without terms).
+//!
 //! # Concurrency
 //! One `RwLock` per namespace: many concurrent readers, writers replace or append in place.
 //! Namespaces are loaded lazily on first use.
@@ -32,12 +42,16 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
+use lexical::{Lexical, NONE, normalize_terms};
 use log::{OP_DELETE, encode_upsert, put_bytes, put_u32, sync_dir};
 use search::{TopK, dot_f32, quantize, sign_bits, words};
 
-use super::{Metadata, MetadataFilter, NamespaceStats, QueryMatch, VectorRecord, VectorStore};
+use super::{
+    LexicalQuery, Metadata, MetadataFilter, NamespaceStats, QueryMatch, Terms, VectorRecord, VectorStore,
+};
 use crate::error::{Error, Result};
 
+mod lexical;
 mod log;
 mod search;
 
@@ -133,7 +147,8 @@ impl LocalIndex {
     /// Synchronous [`VectorStore::upsert`].
     ///
     /// # Errors
-    /// [`Error::Invalid`] for an empty/over-long id or non-finite values,
+    /// [`Error::Invalid`] for an empty/over-long id, non-finite values or terms whose ids and
+    /// counts differ in length (terms are otherwise normalised: sorted, merged, zeros dropped),
     /// [`Error::EmbedderMismatch`] when the dimension differs from the namespace's, [`Error::Io`].
     pub fn upsert_sync(&self, namespace: &str, records: &[VectorRecord]) -> Result<usize> {
         if records.is_empty() {
@@ -141,10 +156,8 @@ impl LocalIndex {
         }
         let shard = self.shard(namespace)?;
         let mut shard = shard.write().map_err(poisoned)?;
+        // Dimension 0: a lexical-only company's records (terms, no dense vector).
         let dim = records[0].values.len();
-        if dim == 0 {
-            return Err(Error::invalid("values", "vector has no dimensions"));
-        }
         if let Some(have) = shard.dim_if_any()
             && have != dim
         {
@@ -164,20 +177,17 @@ impl LocalIndex {
             if r.values.iter().any(|x| !x.is_finite()) {
                 return Err(Error::invalid("values", format!("record {} holds NaN or infinity", r.id)));
             }
+            let terms = r.terms.as_ref().map(|t| normalize_terms(&r.id, t)).transpose()?;
             let mut values = r.values.clone();
             super::normalize(&mut values);
-            prepared.push(VectorRecord {
-                id: r.id.clone(),
-                values,
-                terms: r.terms.clone(),
-                metadata: r.metadata.clone(),
-            });
+            prepared.push(VectorRecord { id: r.id.clone(), values, terms, metadata: r.metadata.clone() });
         }
         shard.append(&encode_upsert(dim, &prepared))?;
         shard.dim = dim;
         for r in prepared {
             shard.put(r);
         }
+        shard.maybe_rebuild_lexical();
         Ok(records.len())
     }
 
@@ -197,7 +207,8 @@ impl LocalIndex {
         }
         let shard = self.shard(namespace)?;
         let shard = shard.read().map_err(poisoned)?;
-        if shard.ids.is_empty() || top_k == 0 {
+        // A lexical-only namespace (dimension 0) has nothing to find densely.
+        if shard.ids.is_empty() || top_k == 0 || shard.dim == 0 {
             return Ok(Vec::new());
         }
         if vector.len() != shard.dim {
@@ -206,6 +217,68 @@ impl LocalIndex {
         let mut q = vector.to_vec();
         super::normalize(&mut q);
         shard.search(&q, top_k, filter)
+    }
+
+    /// Synchronous [`VectorStore::query_lexical`]: exact BM25 over the namespace's records with
+    /// terms, with the namespace's own current statistics (`query.weights` are ignored: they
+    /// are the remote stores' approximation of the same IDF).
+    ///
+    /// # Errors
+    /// Only on a poisoned lock or an unreadable log.
+    pub fn query_lexical_sync(
+        &self,
+        namespace: &str,
+        query: &LexicalQuery,
+        top_k: usize,
+        filter: Option<&MetadataFilter>,
+    ) -> Result<Vec<QueryMatch>> {
+        let shard = self.shard(namespace)?;
+        let shard = shard.read().map_err(poisoned)?;
+        let hits = shard.lex.search(
+            &query.ids,
+            top_k,
+            |row| shard.ids[row].as_str(),
+            |row| filter.is_none_or(|f| f.matches(&shard.meta[row])),
+        );
+        let n = shard.lex.doc_count();
+        let mass = super::bm25::idf_mass(n, query.ids.iter().map(|&t| shard.lex.df(t)));
+        Ok(hits
+            .into_iter()
+            .map(|(score, i)| QueryMatch {
+                id: shard.ids[i].clone(),
+                score: super::bm25::relevance(score, mass),
+                metadata: shard.meta[i].clone(),
+            })
+            .collect())
+    }
+
+    /// The lexical statistics of a namespace: `(documents with terms, document frequency of
+    /// each of `terms`)`, as [`LocalIndex::query_lexical_sync`] scores with them.
+    ///
+    /// # Errors
+    /// Only on a poisoned lock or an unreadable log.
+    pub fn lexical_stats(&self, namespace: &str, terms: &[u32]) -> Result<(u64, Vec<u32>)> {
+        let shard = self.shard(namespace)?;
+        let shard = shard.read().map_err(poisoned)?;
+        Ok((shard.lex.doc_count(), terms.iter().map(|&t| shard.lex.df(t)).collect()))
+    }
+
+    /// Approximate heap bytes the lexical side of a namespace takes (inverted index plus the
+    /// stored terms of every row), for capacity planning.
+    ///
+    /// # Errors
+    /// Only on a poisoned lock or an unreadable log.
+    pub fn lexical_heap_bytes(&self, namespace: &str) -> Result<usize> {
+        let shard = self.shard(namespace)?;
+        let shard = shard.read().map_err(poisoned)?;
+        let stored: usize = shard
+            .terms
+            .iter()
+            .map(|t| t.as_ref().map_or(0, |t| t.ids.capacity() * 4 + t.counts.capacity() * 4))
+            .sum();
+        let per_row =
+            shard.terms.capacity() * std::mem::size_of::<Option<Terms>>() + shard.slots.capacity() * 4;
+        Ok(shard.lex.heap_bytes() + stored + per_row)
     }
 
     /// Exact top-k ids by a plain f32 scan (no int8 pass): the reference the benchmark
@@ -263,6 +336,7 @@ impl LocalIndex {
         for id in ids {
             shard.remove(id);
         }
+        shard.maybe_rebuild_lexical();
         Ok(())
     }
 
@@ -302,6 +376,10 @@ impl VectorStore for LocalIndex {
         "local"
     }
 
+    fn needs_corpus_stats(&self) -> bool {
+        false
+    }
+
     fn max_upsert_batch(&self) -> usize {
         10_000
     }
@@ -318,6 +396,20 @@ impl VectorStore for LocalIndex {
         filter: Option<&MetadataFilter>,
     ) -> Result<Vec<QueryMatch>> {
         self.query_sync(namespace, vector, top_k, filter)
+    }
+
+    fn lexical(&self) -> bool {
+        true
+    }
+
+    async fn query_lexical(
+        &self,
+        namespace: &str,
+        query: &LexicalQuery,
+        top_k: usize,
+        filter: Option<&MetadataFilter>,
+    ) -> Result<Vec<QueryMatch>> {
+        self.query_lexical_sync(namespace, query, top_k, filter)
     }
 
     async fn fetch(&self, namespace: &str, ids: &[String]) -> Result<Vec<VectorRecord>> {
@@ -364,20 +456,33 @@ struct Shard {
     /// Sign codes of the rows, `ids.len() * words(dim)` (see [`sign_bits`]).
     bits: Vec<u64>,
     meta: Vec<Metadata>,
+    /// Per row: its analysed terms (normalised), if any.
+    terms: Vec<Option<Terms>>,
+    /// Per row: its slot in `lex`, or [`NONE`] without terms.
+    slots: Vec<u32>,
+    /// The inverted index over `terms`.
+    lex: Lexical,
     path: Option<PathBuf>,
     log: Option<File>,
 }
 
 impl Shard {
+    /// The namespace's dimension while it holds rows (`Some(0)`: lexical-only records).
     fn dim_if_any(&self) -> Option<usize> {
-        (!self.ids.is_empty() && self.dim > 0).then_some(self.dim)
+        (!self.ids.is_empty()).then_some(self.dim)
+    }
+
+    fn maybe_rebuild_lexical(&mut self) {
+        if self.lex.needs_rebuild() {
+            self.lex.rebuild(&self.terms, &mut self.slots);
+        }
     }
 
     fn record(&self, i: usize) -> VectorRecord {
         VectorRecord {
             id: self.ids[i].clone(),
             values: self.values[i * self.dim..(i + 1) * self.dim].to_vec(),
-            terms: None,
+            terms: self.terms[i].clone(),
             metadata: self.meta[i].clone(),
         }
     }
@@ -394,14 +499,22 @@ impl Shard {
             self.bits[i * w..(i + 1) * w].copy_from_slice(&signs);
             self.scales[i] = scale;
             self.meta[i] = r.metadata;
+            if let Some(old) = &self.terms[i] {
+                self.lex.remove(self.slots[i], old);
+            }
+            self.slots[i] = r.terms.as_ref().map_or(NONE, |t| self.lex.insert(i, t));
+            self.terms[i] = r.terms;
         } else {
-            self.pos.insert(r.id.clone(), self.ids.len());
+            let i = self.ids.len();
+            self.pos.insert(r.id.clone(), i);
             self.ids.push(r.id);
             self.values.extend_from_slice(&r.values);
             self.codes.extend_from_slice(&codes);
             self.bits.extend_from_slice(&signs);
             self.scales.push(scale);
             self.meta.push(r.metadata);
+            self.slots.push(r.terms.as_ref().map_or(NONE, |t| self.lex.insert(i, t)));
+            self.terms.push(r.terms);
         }
     }
 
@@ -409,6 +522,12 @@ impl Shard {
     fn remove(&mut self, id: &str) {
         let Some(i) = self.pos.remove(id) else { return };
         let last = self.ids.len() - 1;
+        if let Some(old) = &self.terms[i] {
+            self.lex.remove(self.slots[i], old);
+        }
+        if i != last && self.slots[last] != NONE {
+            self.lex.moved(self.slots[last], i);
+        }
         let dim = self.dim;
         let w = words(dim);
         if i != last {
@@ -418,11 +537,15 @@ impl Shard {
             self.ids.swap(i, last);
             self.meta.swap(i, last);
             self.scales.swap(i, last);
+            self.terms.swap(i, last);
+            self.slots.swap(i, last);
             self.pos.insert(self.ids[i].clone(), i);
         }
         self.ids.truncate(last);
         self.meta.truncate(last);
         self.scales.truncate(last);
+        self.terms.truncate(last);
+        self.slots.truncate(last);
         self.values.truncate(last * dim);
         self.codes.truncate(last * dim);
         self.bits.truncate(last * w);
