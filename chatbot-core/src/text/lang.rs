@@ -167,8 +167,7 @@ static STOPWORDS: LazyLock<Vec<HashSet<&'static str>>> = LazyLock::new(|| {
     Lang::ALL
         .iter()
         .map(|l| {
-            // English: the project's own list, the one the answerer, the guards and the
-            // offline embedder (whose stored vectors depend on it) use.
+            // English: the project's own list, the one the answerer and the guards use.
             let words = match l {
                 Lang::English => super::stopwords::STOPWORDS,
                 _ => stop_words::lookup(l.code()).unwrap_or_default(),

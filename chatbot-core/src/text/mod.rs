@@ -4,8 +4,8 @@
 //! - [`lower_words`]: the tokenizer (lower-cased runs of letters and digits);
 //! - [`Lang`]: the supported languages, [`detect`] (whatlang and function words), each
 //!   language's Snowball stemmer and stopword list (English's is [`is_stopword`]'s list);
-//! - [`stem`]: the light English stemmer of the extractive answerer and the offline embedder
-//!   (whose stored vectors depend on it); [`is_chat_word`], the chat filler a question adds;
+//! - [`stem`]: the light English stemmer of the extractive answerer; [`is_chat_word`], the chat
+//!   filler a question adds;
 //! - [`index_tokens`] / [`query_tokens`]: the analysis behind lexical search (a chunk in its
 //!   language, a query in its language and English);
 //! - contact details a visitor states about themself ([`extract_name`], [`extract_email`],
