@@ -80,6 +80,7 @@ impl Lang {
     }
 
     /// The language of an ISO 639-1 code (`"de"`), if supported.
+    #[cfg(test)]
     pub fn from_code(code: &str) -> Option<Lang> {
         Lang::ALL.into_iter().find(|l| l.code().eq_ignore_ascii_case(code.trim()))
     }

@@ -8,6 +8,8 @@
 //!   filler a question adds;
 //! - [`index_tokens`] / [`query_tokens`]: the analysis behind lexical search (a chunk in its
 //!   language, a query in its language and English);
+//! - [`fixed_text`]: the engine's own fixed texts (refusal, "could not find that", contact
+//!   requests...) in the visitor's language, one table;
 //! - contact details a visitor states about themself ([`extract_name`], [`extract_email`],
 //!   [`extract_phone`]) and the intents of a message ([`is_small_talk`], [`is_contact_message`],
 //!   [`is_real_request`]).
@@ -18,6 +20,7 @@
 
 mod analyze;
 mod contact;
+mod fixed;
 mod intent;
 mod lang;
 mod stem;
@@ -35,6 +38,7 @@ use regex::Regex;
 pub use contact::{extract_email, extract_name, extract_phone};
 pub use intent::{asks_for_contact, is_contact_message, is_real_request, is_small_talk, reveals_contact};
 pub(crate) use analyze::{index_tokens, query_tokens};
+pub(crate) use fixed::{FixedText, fixed_text};
 pub use lang::{Lang, detect};
 pub(crate) use stem::stem;
 pub(crate) use stopwords::{is_chat_word, is_stopword};
