@@ -57,7 +57,8 @@ fn main() {
     let (mut hit, mut recall, mut mrr) = (vec![0.0f64; 2], vec![0.0f64; 2], vec![0.0f64; 2]);
     let mut count = [0usize; 2];
     for (qi, q) in queries.iter().enumerate() {
-        let relevant: Vec<&str> = q["relevant"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        let relevant: Vec<&str> =
+            q["relevant"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
         let qt = query_terms(q["query"].as_str().unwrap());
         let mut scores: HashMap<usize, f32> = HashMap::new();
         for &id in &qt.ids {
@@ -74,7 +75,7 @@ fn main() {
         count[half] += 1;
         let in5 = top.iter().take(5).filter(|id| relevant.contains(id)).count();
         hit[half] += f64::from(u8::from(in5 > 0));
-        recall[half] += in5 as f64 / relevant.len().min(5).max(1) as f64;
+        recall[half] += in5 as f64 / relevant.len().clamp(1, 5) as f64;
         if let Some(r) = top.iter().position(|id| relevant.contains(id)) {
             mrr[half] += 1.0 / (r + 1) as f64;
         }

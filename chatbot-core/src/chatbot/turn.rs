@@ -188,7 +188,8 @@ impl Chatbot {
             // Contact details with no question: acknowledge (the lead follow-up below thanks
             // or asks for what is missing) instead of searching the knowledge for an answer.
             TopicDecision::Contact if !self.model().capabilities().generative && lead.is_some() => {
-                let t = if became_ready { String::new() } else { fixed_text(lang, FixedText::Thanks, "", "") };
+                let t =
+                    if became_ready { String::new() } else { fixed_text(lang, FixedText::Thanks, "", "") };
                 send(&sink, ChatEvent::Delta(t.clone())).await;
                 (t, AnsweredBy::Fallback, None)
             }

@@ -175,6 +175,9 @@ mod tests {
         assert_eq!(fixed_text(None, FixedText::Thanks, "", ""), "Thank you!");
         // A name with placeholders in it is inserted as written.
         let r = fixed_text(Some(Lang::German), FixedText::LeadReady, "{name} GmbH", "Jo {company}");
-        assert_eq!(r, "Danke, Jo {company}! Wir haben Ihre Kontaktdaten, und jemand von {name} GmbH meldet sich bald bei Ihnen.");
+        assert_eq!(
+            r,
+            "Danke, Jo {company}! Wir haben Ihre Kontaktdaten, und jemand von {name} GmbH meldet sich bald bei Ihnen."
+        );
     }
 }

@@ -149,8 +149,28 @@ fn arbitrary_text() -> impl Strategy<Value = String> {
         ".{0,80}",
         prop::collection::vec(
             prop::sample::select(vec![
-                "ẞ", "İ", "\u{212A}", "東京", "ケース", "e\u{301}", "ﬃ", "ß", "Σ", "لعربية", "Доставка", "'",
-                "-", " ", "the", "die", "und", "lieferungen", "envíos", "😀", "\u{0}", "\u{200d}",
+                "ẞ",
+                "İ",
+                "\u{212A}",
+                "東京",
+                "ケース",
+                "e\u{301}",
+                "ﬃ",
+                "ß",
+                "Σ",
+                "لعربية",
+                "Доставка",
+                "'",
+                "-",
+                " ",
+                "the",
+                "die",
+                "und",
+                "lieferungen",
+                "envíos",
+                "😀",
+                "\u{0}",
+                "\u{200d}",
             ]),
             0..40
         )
@@ -179,4 +199,3 @@ proptest! {
         }
     }
 }
-

@@ -35,10 +35,10 @@ mod tests;
 use regex::Regex;
 
 // Re-exported as `lead::extract::*` (public API), hence `pub`; the module itself is private.
-pub use contact::{extract_email, extract_name, extract_phone};
-pub use intent::{asks_for_contact, is_contact_message, is_real_request, is_small_talk, reveals_contact};
 pub(crate) use analyze::{index_tokens, query_tokens};
+pub use contact::{extract_email, extract_name, extract_phone};
 pub(crate) use fixed::{FixedText, fixed_text};
+pub use intent::{asks_for_contact, is_contact_message, is_real_request, is_small_talk, reveals_contact};
 pub use lang::{Lang, detect};
 pub(crate) use stem::stem;
 pub(crate) use stopwords::{is_chat_word, is_stopword};
