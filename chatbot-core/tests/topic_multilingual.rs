@@ -5,18 +5,19 @@
 //! injections) goes through `Chatbot::partner_chat`.
 //!
 //! The set is split in the file (`split`): the 370 "tuning" messages were used to write the
-//! patterns (160 first, then blind batches of 80, 80 and 50, each retired into tuning once its
-//! misses had been seen); the 50 "heldout" ones were written afterwards and run untuned (10 per
-//! language: 4 on-topic, 3 off-topic, 3 injections).
+//! patterns (80 written first, then four blind batches of 80, 80, 80 and 50, each run once and
+//! retired into tuning once its misses had been seen); the 50 "heldout" ones were written after
+//! that and run untuned (10 per language: 4 on-topic, 3 off-topic, 3 injections).
 //!
 //! What is asserted: on-topic answered at least 95% in every language on both halves (the point
 //! of item 7: no visitor refused for writing in their language), and off-topic and injections
-//! refused at least 90% on the tuning half (a regression check of the patterns). The held-out half's refusal
-//! rates are printed, not asserted: on unseen phrasings the patterns fall short of 90% (blind
-//! batches: off-topic 68%, 76%, 40%, 0%; injections 93%, 47%, 60%, 67%). Pattern evidence does
-//! not generalise to new subjects; a refusal rule that does needs a language-independent signal
-//! (a multilingual dense embedder), left for later. Both halves' tables are printed
-//! (`cargo test -p chatbot-core --test topic_multilingual -- --nocapture`).
+//! refused at least 90% on the tuning half (a regression check of the patterns). The held-out
+//! half's refusal rates are printed, not asserted: on unseen phrasings the patterns fall short of
+//! 90% (blind batches in order: off-topic 88%, 68%, 76%, 40%, 0%; injections 100%, 93%, 47%,
+//! 60%, 67%). Pattern evidence does not generalise to new subjects; a refusal rule that does
+//! needs a language-independent signal (a multilingual dense embedder), left for later. Both
+//! halves' tables are printed (`cargo test -p chatbot-core --test topic_multilingual --
+//! --nocapture`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
