@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 mod cmd;
 
-use cmd::{chat, company, db, demo, ingest, keys, leads, search, serve, settings};
+use cmd::{chat, company, db, demo, eval, ingest, keys, leads, search, serve, settings};
 
 /// Operate multi-tenant chat widgets: companies, keys, settings, knowledge, chat, leads, server.
 #[derive(Parser, Debug)]
@@ -54,6 +54,8 @@ enum Command {
     Ingest(ingest::IngestCommand),
     /// Search a company's knowledge.
     Search(search::SearchArgs),
+    /// Measure retrieval on a file of questions (hit@k, recall@k, MRR@10).
+    Eval(eval::EvalArgs),
     /// Chat with a company's bot in the terminal (streams the reply).
     Chat(chat::ChatArgs),
     /// Leads collected by the bots.
@@ -105,6 +107,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(cmd) => demo::run(&g, cmd).await,
         Command::Ingest(cmd) => ingest::run(&g, cmd).await,
         Command::Search(args) => search::run(&g, args).await,
+        Command::Eval(args) => eval::run(&g, args).await,
         Command::Chat(args) => chat::run(&g, args).await,
         Command::Leads(cmd) => leads::run(&g, cmd).await,
         Command::Serve(args) => serve::run(&g, args).await,

@@ -6,6 +6,8 @@
 //!
 //! Environment:
 //! - `INGEST_BENCH_SKIP_PDF=1`: skip the PDF part.
+//! - `INGEST_BENCH_PDF_OUTLINES=1`: also read each PDF's outline and count the entries found in
+//!   its text as headings (timed apart).
 //! - `INGEST_BENCH_CORPUS=PATH`: where to write the extracted text for the Python baseline
 //!   (default `bench/out/ingest-corpus.txt` in the workspace).
 //!
@@ -13,6 +15,8 @@
 //! - `INGEST_BENCH_CORPUS_IN=PATH`: read the chunking corpus from PATH (documents separated by
 //!   `"\n\x1e\n"`, as this bench writes it) and skip the HTML part.
 //! - `INGEST_BENCH_CHUNK=chars`: only the plain-text character paths (ours and text-splitter's).
+//! - `INGEST_BENCH_CHUNK=sections`: only section-aware chunking of the HTML pages against the
+//!   Markdown splitter over their whole text (chunks, share with a heading path, time).
 //! - `INGEST_BENCH_RUNS=N` (default 5): timed passes of each fast chunking path (median and best
 //!   printed); `INGEST_BENCH_SLOW_RUNS=N` (default 1) for text-splitter's paths.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -20,8 +24,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use chatbot_core::ingest::extract::{TextFormat, html_to_text, pdf_to_text_blocking};
-use chatbot_core::ingest::{ChunkSettings, Chunker, Sizing};
+use chatbot_core::ingest::extract::{
+    TextFormat, html_to_text, outline_sections, pdf_outline, pdf_to_text_blocking,
+};
+use chatbot_core::ingest::{ChunkSettings, Chunker, Document, Sizing, chunk_document};
 use text_splitter::{ChunkConfig, ChunkSizer, TextSplitter};
 
 fn files(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
@@ -123,6 +129,44 @@ fn chunking(texts: &[String]) {
     });
 }
 
+/// Section-aware chunking (the pipeline's) against the Markdown splitter over each whole page.
+fn sections(pages: &[String]) {
+    let docs: Vec<Document> = pages
+        .iter()
+        .map(|p| {
+            let page = html_to_text(p, None);
+            Document {
+                source: String::new(),
+                title: page.title,
+                text: page.text,
+                format: TextFormat::Markdown,
+                sections: page.sections,
+                etag: None,
+                last_modified: None,
+            }
+        })
+        .collect();
+    let bytes: usize = docs.iter().map(|d| d.text.len()).sum();
+    let md = Chunker::new(ChunkSettings::new(Sizing::Characters, 1000, 200).unwrap()).unwrap();
+    let slow = env_usize("INGEST_BENCH_SLOW_RUNS", 1);
+    time_chunking("chars 1000/200 markdown, whole page (MarkdownSplitter)", slow, bytes, || {
+        docs.iter().map(|d| md.split(&d.text, TextFormat::Markdown).len()).sum()
+    });
+    time_chunking("chars 1000/200 markdown, by section (chunk_document)", slow, bytes, || {
+        docs.iter().map(|d| chunk_document(&md, d).len()).sum()
+    });
+    let chunks: Vec<_> = docs.iter().flat_map(|d| chunk_document(&md, d)).collect();
+    let with_path = chunks.iter().filter(|c| !c.headings.is_empty()).count();
+    let mean =
+        chunks.iter().map(|c| c.text.chars().count()).sum::<usize>() as f64 / chunks.len().max(1) as f64;
+    println!(
+        "  (by section: {} of {} chunks carry a heading path below the title, {:.0}%; mean {mean:.0} chars)",
+        with_path,
+        chunks.len(),
+        100.0 * with_path as f64 / chunks.len().max(1) as f64
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let html_dir = PathBuf::from(args.first().map_or("/usr/share/doc/python3.11/html", String::as_str));
@@ -175,7 +219,13 @@ fn main() {
                 std::fs::create_dir_all(dir).unwrap();
             }
             std::fs::write(&out, &corpus).unwrap();
-            chunking(&texts);
+            let which = std::env::var("INGEST_BENCH_CHUNK").unwrap_or_default();
+            if which != "chars" {
+                sections(&pages);
+            }
+            if which != "sections" {
+                chunking(&texts);
+            }
             println!("(corpus written to {} for bench/ingest/chunk_baseline.py)", out.display());
         }
     }
@@ -188,6 +238,9 @@ fn main() {
         return;
     }
     let (mut ok, mut failed, mut bytes, mut chars) = (0usize, Vec::new(), 0usize, 0usize);
+    let outlines = std::env::var("INGEST_BENCH_PDF_OUTLINES").is_ok();
+    // (PDFs with an outline, outline entries, entries found in the text), outside the timing.
+    let (mut with_outline, mut entries, mut found, mut outline_secs) = (0usize, 0usize, 0usize, 0f64);
     let t = Instant::now();
     for p in &pdfs {
         let data = std::fs::read(p).unwrap();
@@ -196,11 +249,26 @@ fn main() {
             Ok(text) => {
                 ok += 1;
                 chars += text.len();
+                if outlines {
+                    let o = Instant::now();
+                    let outline = pdf_outline(&data);
+                    let sections = outline_sections(&text, &outline);
+                    outline_secs += o.elapsed().as_secs_f64();
+                    with_outline += usize::from(!outline.is_empty());
+                    entries += outline.len();
+                    found += sections.iter().filter(|s| !s.headings.is_empty()).count();
+                }
             }
             Err(e) => failed.push((p.display().to_string(), e.to_string())),
         }
     }
-    let s = t.elapsed().as_secs_f64();
+    let s = t.elapsed().as_secs_f64() - outline_secs;
+    if outlines {
+        println!(
+            "pdf outlines: {with_outline} of {ok} extracted PDFs have one; {entries} entries, {found} found in the text as headings ({:.0}%); {outline_secs:.1} s",
+            100.0 * found as f64 / entries.max(1) as f64
+        );
+    }
     println!(
         "pdf: {} files, {:.1} MB: {ok} extracted ({:.1} MB text), {} failed, in {:.1} s: {:.2} MB/s (single thread)",
         pdfs.len(),

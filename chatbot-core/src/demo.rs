@@ -100,6 +100,7 @@ async fn seed(bot: &Chatbot) -> Result<DemoSeed> {
                 title: Some((*title).to_string()),
                 position: i,
                 text: format!("{title}. {t}"),
+                headings: Vec::new(),
             })
         })
         .collect();

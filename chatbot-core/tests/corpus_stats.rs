@@ -95,7 +95,7 @@ async fn company(bot: &Chatbot, id: &str) {
 }
 
 fn chunk(source: &str, text: String) -> NewChunk {
-    NewChunk { source: source.into(), title: None, position: 0, text }
+    NewChunk { source: source.into(), title: None, position: 0, text, headings: Vec::new() }
 }
 
 /// Company B: many chunks about configuration, one about configuration manuals and one about

@@ -253,6 +253,7 @@ proptest! {
                 source: Some(format!("https://example.com/{i}")),
                 title: Some(t.chars().take(20).collect()),
                 score: 0.9 - i as f32 * 0.2,
+                section: None,
             })
             .collect();
         let req = ChatRequest {

@@ -307,6 +307,20 @@ async fn old_logs_load_and_new_logs_round_trip_terms() {
             .await
             .unwrap();
         assert_eq!(idx.lexical_stats("legacy", &[term_id("shipping")]).unwrap(), (1, vec![1]));
+        // The first entry with terms moved the log to the new magic (earlier versions refuse it
+        // rather than cutting the unknown entry off); a dense-only log keeps the old one.
+        let magic = |ns: &str| {
+            let hex: String = ns.bytes().map(|b| format!("{b:02x}")).collect();
+            std::fs::read(dir.path().join(format!("ns-{hex}.log"))).unwrap()[..8].to_vec()
+        };
+        assert_eq!(magic("legacy"), b"CBVLOG2\n");
+        idx.upsert(
+            "dense-only",
+            &[VectorRecord { id: "v".into(), values: vec![1.0], terms: None, metadata: Metadata::new() }],
+        )
+        .await
+        .unwrap();
+        assert_eq!(magic("dense-only"), b"CBVLOG1\n");
         let recs: Vec<VectorRecord> = CORPUS.iter().map(|(id, t)| lex(id, t)).collect();
         idx.upsert("lex", &recs).await.unwrap();
         idx.delete("lex", &["d6".into()]).await.unwrap();

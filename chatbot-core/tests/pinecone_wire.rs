@@ -540,3 +540,547 @@ async fn bare_host_gets_https() {
     let s = PineconeStore::connect_with(cfg, opts()).await.unwrap();
     assert_eq!(s.host(), "https://idx-abc.svc.aped-4627-b74a.pinecone.io");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Lexical (sparse) search against a stateful fake index that behaves as Pinecone documents:
+// records keep `values` and `sparseValues`; a query scores `dotproduct` (dense + sparse dot
+// products), `cosine` (dense only) or a sparse index (sparse dot product); a sparse query on
+// a non-dotproduct index is refused with Pinecone's `Index configuration does not support
+// sparse values` (code 3); dimensions are checked; the control plane describes the index
+// (`vector_type`, `metric`, `dimension`) and `describe_index_stats` reports `metric` and
+// `vectorType` (API 2025-04).
+// ---------------------------------------------------------------------------------------------
+
+mod fake {
+    use std::collections::{BTreeMap, HashMap};
+    use std::sync::{Arc, Mutex};
+
+    use serde_json::{Value, json};
+    use wiremock::{Request, Respond, ResponseTemplate};
+
+    #[derive(Debug, Clone, Default)]
+    pub struct Record {
+        pub values: Vec<f32>,
+        pub sparse: Option<Sparse>,
+        pub metadata: Value,
+    }
+
+    #[derive(Debug)]
+    pub struct State {
+        pub metric: String,
+        pub vector_type: String,
+        pub dimension: Option<usize>,
+        pub host: String,
+        pub namespaces: HashMap<String, BTreeMap<String, Record>>,
+    }
+
+    #[derive(Debug, Clone)]
+    pub struct Index(pub Arc<Mutex<State>>);
+
+    impl Index {
+        pub fn new(metric: &str, vector_type: &str, dimension: Option<usize>) -> Self {
+            Self(Arc::new(Mutex::new(State {
+                metric: metric.into(),
+                vector_type: vector_type.into(),
+                dimension,
+                host: String::new(),
+                namespaces: HashMap::new(),
+            })))
+        }
+    }
+
+    fn bad(message: &str) -> ResponseTemplate {
+        ResponseTemplate::new(400).set_body_json(json!({ "code": 3, "message": message, "details": [] }))
+    }
+
+    fn floats(v: &Value) -> Option<Vec<f32>> {
+        v.as_array()?.iter().map(|x| x.as_f64().map(|f| f as f32)).collect()
+    }
+
+    type Sparse = (Vec<u32>, Vec<f32>);
+
+    fn sparse_of(v: &Value) -> Result<Option<Sparse>, &'static str> {
+        if v.is_null() {
+            return Ok(None);
+        }
+        let idx: Option<Vec<u32>> =
+            v["indices"].as_array().and_then(|a| a.iter().map(|x| x.as_u64().map(|u| u as u32)).collect());
+        let vals = floats(&v["values"]);
+        match (idx, vals) {
+            (Some(i), Some(_)) if i.len() > 1000 => Err("Sparse vector has more than 1000 non-zero values"),
+            (Some(i), Some(w)) if i.len() == w.len() => Ok(Some((i, w))),
+            _ => Err("Sparse vector indices and values must have the same length"),
+        }
+    }
+
+    fn matches_filter(meta: &Value, filter: &Value) -> bool {
+        let Some(obj) = filter.as_object() else { return true };
+        obj.iter().all(|(k, cond)| {
+            if k == "$and" {
+                return cond.as_array().is_some_and(|cs| cs.iter().all(|c| matches_filter(meta, c)));
+            }
+            meta.get(k) == cond.get("$eq")
+        })
+    }
+
+    impl State {
+        fn upsert(&mut self, body: &Value) -> ResponseTemplate {
+            let ns = body["namespace"].as_str().unwrap_or("").to_string();
+            let Some(vectors) = body["vectors"].as_array() else { return bad("vectors is required") };
+            let mut parsed = Vec::new();
+            for v in vectors {
+                let values = floats(&v["values"]).unwrap_or_default();
+                let sparse = match sparse_of(&v["sparseValues"]) {
+                    Ok(s) => s,
+                    Err(e) => return bad(e),
+                };
+                if self.vector_type == "sparse" {
+                    if !values.is_empty() {
+                        return bad("Dense vectors are not supported in a sparse index");
+                    }
+                    if sparse.is_none() {
+                        return bad("Sparse vector must be provided for a sparse index");
+                    }
+                } else if Some(values.len()) != self.dimension {
+                    return bad(&format!(
+                        "Vector dimension {} does not match the dimension of the index {}",
+                        values.len(),
+                        self.dimension.unwrap_or(0)
+                    ));
+                }
+                let id = v["id"].as_str().unwrap_or("").to_string();
+                parsed.push((id, Record { values, sparse, metadata: v["metadata"].clone() }));
+            }
+            let n = parsed.len();
+            self.namespaces.entry(ns).or_default().extend(parsed);
+            ResponseTemplate::new(200).set_body_json(json!({ "upsertedCount": n }))
+        }
+
+        fn query(&self, body: &Value) -> ResponseTemplate {
+            let top_k = body["topK"].as_u64().unwrap_or(0) as usize;
+            let vector = floats(&body["vector"]);
+            let sparse = match sparse_of(&body["sparseVector"]) {
+                Ok(s) => s,
+                Err(e) => return bad(e),
+            };
+            if self.vector_type == "sparse" {
+                if vector.is_some() || sparse.is_none() {
+                    return bad("A sparse index is queried with a sparse vector only");
+                }
+            } else {
+                match &vector {
+                    Some(v) if Some(v.len()) == self.dimension => {}
+                    Some(v) => {
+                        return bad(&format!(
+                            "Vector dimension {} does not match the dimension of the index {}",
+                            v.len(),
+                            self.dimension.unwrap_or(0)
+                        ));
+                    }
+                    None => return bad("vector is required for a dense index"),
+                }
+                if sparse.is_some() && self.metric != "dotproduct" {
+                    return bad("Index configuration does not support sparse values");
+                }
+            }
+            let ns = body["namespace"].as_str().unwrap_or("");
+            let empty = BTreeMap::new();
+            let records = self.namespaces.get(ns).unwrap_or(&empty);
+            let mut scored: Vec<(f32, &String, &Record)> = records
+                .iter()
+                .filter(|(_, r)| body.get("filter").is_none_or(|f| matches_filter(&r.metadata, f)))
+                .map(|(id, r)| {
+                    let dense = vector.as_ref().map_or(0.0, |q| {
+                        let dot: f32 = q.iter().zip(&r.values).map(|(a, b)| a * b).sum();
+                        if self.metric == "cosine" {
+                            let n = |x: &[f32]| x.iter().map(|a| a * a).sum::<f32>().sqrt();
+                            let d = n(q) * n(&r.values);
+                            if d == 0.0 { 0.0 } else { dot / d }
+                        } else {
+                            dot
+                        }
+                    });
+                    let sp = match (&sparse, &r.sparse) {
+                        (Some((qi, qv)), Some((di, dv))) => qi
+                            .iter()
+                            .zip(qv)
+                            .filter_map(|(i, w)| di.iter().position(|x| x == i).map(|p| w * dv[p]))
+                            .sum(),
+                        _ => 0.0,
+                    };
+                    (dense + sp, id, r)
+                })
+                .collect();
+            scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+            let with_meta = body["includeMetadata"].as_bool().unwrap_or(false);
+            let matches: Vec<Value> = scored
+                .into_iter()
+                .take(top_k)
+                .map(|(s, id, r)| {
+                    let mut m = json!({ "id": id, "score": s, "values": [] });
+                    if with_meta && r.metadata.is_object() {
+                        m["metadata"] = r.metadata.clone();
+                    }
+                    m
+                })
+                .collect();
+            ResponseTemplate::new(200).set_body_json(json!({
+                "results": [], "matches": matches, "namespace": ns, "usage": { "readUnits": 5 }
+            }))
+        }
+
+        fn stats(&self) -> ResponseTemplate {
+            let namespaces: serde_json::Map<String, Value> =
+                self.namespaces.iter().map(|(k, v)| (k.clone(), json!({ "vectorCount": v.len() }))).collect();
+            let total: usize = self.namespaces.values().map(BTreeMap::len).sum();
+            let mut body = json!({
+                "namespaces": namespaces, "indexFullness": 0, "totalVectorCount": total,
+                "metric": self.metric, "vectorType": self.vector_type
+            });
+            if let Some(d) = self.dimension {
+                body["dimension"] = json!(d);
+            }
+            ResponseTemplate::new(200).set_body_json(body)
+        }
+
+        fn describe(&self, name: &str) -> ResponseTemplate {
+            ResponseTemplate::new(200).set_body_json(json!({
+                "name": name,
+                "vector_type": self.vector_type,
+                "metric": self.metric,
+                "dimension": self.dimension,
+                "status": { "ready": true, "state": "Ready" },
+                "host": self.host,
+                "spec": { "serverless": { "region": "us-east-1", "cloud": "aws" } },
+                "deletion_protection": "disabled",
+                "tags": null
+            }))
+        }
+    }
+
+    impl Respond for Index {
+        fn respond(&self, req: &Request) -> ResponseTemplate {
+            if req.headers.get("Api-Key").and_then(|v| v.to_str().ok()) != Some(super::KEY) {
+                return ResponseTemplate::new(401).set_body_string("Unauthorized");
+            }
+            let body: Value = req.body_json().unwrap_or(Value::Null);
+            let mut st = self.0.lock().unwrap();
+            match (req.method.as_str(), req.url.path()) {
+                ("POST", "/vectors/upsert") => st.upsert(&body),
+                ("POST", "/query") => st.query(&body),
+                ("POST", "/describe_index_stats") => st.stats(),
+                ("GET", p) if p.starts_with("/indexes/") => st.describe(&p["/indexes/".len()..]),
+                _ => ResponseTemplate::new(404).set_body_json(json!({ "code": 5, "message": "Not found" })),
+            }
+        }
+    }
+}
+
+/// Counts `WARN` events of this crate on the current thread (the test's runtime thread).
+mod warnings {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::{Event, Level, Metadata, Subscriber};
+
+    pub struct Counter(pub Arc<AtomicUsize>);
+
+    impl Subscriber for Counter {
+        fn enabled(&self, _: &Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, _: &Attributes<'_>) -> Id {
+            Id::from_u64(1)
+        }
+        fn record(&self, _: &Id, _: &Record<'_>) {}
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+        fn event(&self, e: &Event<'_>) {
+            if *e.metadata().level() == Level::WARN && e.metadata().target().starts_with("chatbot_core") {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        fn enter(&self, _: &Id) {}
+        fn exit(&self, _: &Id) {}
+    }
+}
+
+mod lexical {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use chatbot_core::Error;
+    use chatbot_core::providers::pinecone::{PineconeConfig, PineconeStore};
+    use chatbot_core::rag::bm25::{REMOTE_AVGDL, doc_sparse, term_id};
+    use chatbot_core::rag::{CorpusStats, LexicalQuery, MetadataFilter, Terms, VectorRecord, VectorStore};
+    use serde_json::{Value, json};
+    use wiremock::{Mock, MockServer};
+
+    use super::{KEY, fake, opts, requests};
+
+    const DOCS: &[(&str, &str, &str)] = &[
+        ("d1", "shipping europe five days shipping costs", "faq"),
+        ("d2", "returns thirty days refund", "faq"),
+        ("d3", "shipping worldwide ten days express shipping shipping available", "terms"),
+        ("d4", "opening hours monday friday", "faq"),
+        ("d5", "express delivery amsterdam same day", "faq"),
+    ];
+
+    fn terms(text: &str) -> Terms {
+        Terms::from_tokens(text.split_whitespace())
+    }
+
+    fn stats() -> CorpusStats {
+        let mut s = CorpusStats::new();
+        for (_, t, _) in DOCS {
+            s.add_document(&terms(t).ids);
+        }
+        s
+    }
+
+    fn records(dim: usize) -> Vec<VectorRecord> {
+        DOCS.iter()
+            .enumerate()
+            .map(|(i, (id, t, src))| VectorRecord {
+                id: id.to_string(),
+                values: (0..dim).map(|j| if j == i % dim.max(1) { 1.0 } else { 0.1 }).collect(),
+                terms: Some(terms(t)),
+                metadata: json!({ "source": src }).as_object().cloned().unwrap(),
+            })
+            .collect()
+    }
+
+    /// BM25 with the document length normalised at REMOTE_AVGDL, IDF from the company's
+    /// statistics: computed here from the texts, independently of the library.
+    fn expected(q: &str) -> Vec<(String, f64)> {
+        let n = DOCS.len() as f64;
+        let (k1, b, avgdl) = (1.2f64, 0.75f64, 110.0f64);
+        let mut qt: Vec<&str> = q.split_whitespace().collect();
+        qt.sort_unstable();
+        qt.dedup();
+        // Scores are reported over the query's IDF mass (a term no document holds counts once).
+        let mass: f64 = qt
+            .iter()
+            .map(|term| {
+                let df = (DOCS.iter().filter(|d| d.1.split_whitespace().any(|x| x == *term)).count() as f64)
+                    .max(1.0);
+                (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+            })
+            .sum();
+        let mut out: Vec<(String, f64)> = DOCS
+            .iter()
+            .map(|(id, t, _)| {
+                let w: Vec<&str> = t.split_whitespace().collect();
+                let s: f64 = qt
+                    .iter()
+                    .map(|term| {
+                        let df =
+                            DOCS.iter().filter(|d| d.1.split_whitespace().any(|x| x == *term)).count() as f64;
+                        let tf = w.iter().filter(|x| *x == term).count() as f64;
+                        if tf == 0.0 {
+                            return 0.0;
+                        }
+                        let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+                        idf * tf * (k1 + 1.0) / (tf + k1 * (1.0 - b + b * w.len() as f64 / avgdl))
+                    })
+                    .sum();
+                (id.to_string(), s / mass)
+            })
+            .filter(|(_, s)| *s > 0.0)
+            .collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        out
+    }
+
+    /// A store connected by index name: the control plane and the data plane are two servers
+    /// answered by the same fake index.
+    async fn connect(index: &fake::Index) -> (MockServer, MockServer, PineconeStore) {
+        let data = MockServer::start().await;
+        let control = MockServer::start().await;
+        index.0.lock().unwrap().host = data.uri();
+        Mock::given(wiremock::matchers::any()).respond_with(index.clone()).mount(&data).await;
+        Mock::given(wiremock::matchers::any()).respond_with(index.clone()).mount(&control).await;
+        let cfg = PineconeConfig {
+            api_key: KEY.into(),
+            index_name: Some("docs-hybrid".into()),
+            control_plane_url: Some(control.uri()),
+            ..Default::default()
+        };
+        let store = PineconeStore::connect_with(cfg, opts()).await.unwrap();
+        (data, control, store)
+    }
+
+    #[tokio::test]
+    async fn dotproduct_index_gets_sparse_values_and_answers_bm25() {
+        let index = fake::Index::new("dotproduct", "dense", Some(4));
+        let (data, control, s) = connect(&index).await;
+        assert!(s.lexical());
+        let recs = records(4);
+        assert_eq!(s.upsert("company-1", &recs).await.unwrap(), 5);
+        let body: Value = requests(&data).await[0].body_json().unwrap();
+        for (v, r) in body["vectors"].as_array().unwrap().iter().zip(&recs) {
+            let want = doc_sparse(r.terms.as_ref().unwrap(), REMOTE_AVGDL);
+            assert_eq!(v["values"].as_array().unwrap().len(), 4);
+            assert_eq!(v["sparseValues"]["indices"], json!(want.indices));
+            assert_eq!(v["sparseValues"]["values"], json!(want.values));
+            assert!(v.get("sparse_values").is_none(), "camelCase on the data plane");
+        }
+        let st = stats();
+        for q in ["shipping days", "express refund", "amsterdam", "nothing matches"] {
+            let lq = LexicalQuery::new(&terms(q), Some(&st));
+            let hits = s.query_lexical("company-1", &lq, 10, None).await.unwrap();
+            let want = expected(q);
+            let got: Vec<&str> = hits.iter().map(|h| h.id.as_str()).collect();
+            assert_eq!(got, want.iter().map(|w| w.0.as_str()).collect::<Vec<_>>(), "query {q}");
+            for (h, (_, e)) in hits.iter().zip(&want) {
+                assert!((f64::from(h.score) - e).abs() < 1e-4 * e.max(1.0), "{}: {} vs {e}", h.id, h.score);
+            }
+        }
+        // The documented query shape: zero dense part of the index dimension, sparseVector, filter.
+        let lq = LexicalQuery::new(&terms("shipping"), Some(&st));
+        let f = MetadataFilter::eq("source", "faq");
+        let hits = s.query_lexical("company-1", &lq, 3, Some(&f)).await.unwrap();
+        assert_eq!(hits.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), ["d1"]);
+        assert_eq!(hits[0].metadata.get("source"), Some(&json!("faq")));
+        let last: Value = requests(&data).await.last().unwrap().body_json().unwrap();
+        assert_eq!(last["vector"], json!([0.0, 0.0, 0.0, 0.0]));
+        assert_eq!(last["sparseVector"], json!({ "indices": lq.ids, "values": lq.weights }));
+        assert_eq!((last["topK"].clone(), last["includeMetadata"].clone()), (json!(3), json!(true)));
+        assert_eq!(last["filter"], json!({ "source": { "$eq": "faq" } }));
+        // Dense queries are unchanged; the index was described once, at connect.
+        assert_eq!(s.query("company-1", &[1.0, 0.1, 0.1, 0.1], 1, None).await.unwrap()[0].id, "d1");
+        assert_eq!(requests(&control).await.len(), 1);
+        assert!(requests(&data).await.iter().all(|r| r.url.path() != "/describe_index_stats"));
+        // A huge chunk (1,500 distinct terms) is sent with Pinecone's 1,000 heaviest.
+        let tokens: Vec<String> =
+            (0..1500).map(|i| format!("w{i}")).chain(std::iter::repeat_n("heavy".to_string(), 5)).collect();
+        let big = VectorRecord {
+            id: "big".into(),
+            values: vec![0.5; 4],
+            terms: Some(Terms::from_tokens(tokens.iter().map(String::as_str))),
+            metadata: Default::default(),
+        };
+        assert_eq!(s.upsert("company-1", &[big]).await.unwrap(), 1);
+        let sent: Value = requests(&data).await.last().unwrap().body_json().unwrap();
+        let idx = sent["vectors"][0]["sparseValues"]["indices"].as_array().unwrap();
+        assert_eq!(idx.len(), 1000);
+        assert!(idx.contains(&json!(term_id("heavy"))));
+        // Another company's namespace is not searched.
+        assert!(s.query_lexical("company-2", &lq, 3, None).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn cosine_index_answers_no_lexical_results_and_warns_once() {
+        let index = fake::Index::new("cosine", "dense", Some(4));
+        let (data, _control, s) = connect(&index).await;
+        let count = Arc::new(AtomicUsize::new(0));
+        let _guard = tracing::subscriber::set_default(super::warnings::Counter(count.clone()));
+        assert!(!s.lexical(), "known from describe-index");
+        // Upserts stay dense-only: no sparseValues on a cosine index.
+        assert_eq!(s.upsert("c", &records(4)).await.unwrap(), 5);
+        let body: Value = requests(&data).await[0].body_json().unwrap();
+        assert!(body["vectors"].as_array().unwrap().iter().all(|v| v.get("sparseValues").is_none()));
+        let lq = LexicalQuery::new(&terms("shipping days"), Some(&stats()));
+        for _ in 0..3 {
+            assert!(s.query_lexical("c", &lq, 5, None).await.unwrap().is_empty());
+        }
+        assert_eq!(count.load(Ordering::SeqCst), 1, "one warning, not one per query");
+        assert!(requests(&data).await.iter().all(|r| r.url.path() != "/query"), "no refused request sent");
+        // The fake refuses a sparse query on a cosine index as Pinecone does.
+        let raw = reqwest::Client::new()
+            .post(format!("{}/query", data.uri()))
+            .header("Api-Key", KEY)
+            .json(&json!({ "vector": [1.0, 0.0, 0.0, 0.0], "sparseVector": { "indices": [1], "values": [1.0] }, "topK": 1 }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(raw.status(), 400);
+        let err: Value = raw.json().await.unwrap();
+        assert_eq!(err["message"], "Index configuration does not support sparse values");
+        assert_eq!(s.query("c", &[1.0, 0.1, 0.1, 0.1], 1, None).await.unwrap()[0].id, "d1");
+    }
+
+    #[tokio::test]
+    async fn sparse_only_index_for_a_lexical_only_company() {
+        let index = fake::Index::new("dotproduct", "sparse", None);
+        let (data, _control, s) = connect(&index).await;
+        assert!(s.lexical());
+        let mut recs = records(0);
+        // An empty chunk has nothing a sparse index can hold: skipped, not an error.
+        recs.push(VectorRecord {
+            id: "empty".into(),
+            values: vec![],
+            terms: Some(Terms::default()),
+            metadata: Default::default(),
+        });
+        assert_eq!(s.upsert("lex", &recs).await.unwrap(), 5);
+        let body: Value = requests(&data).await[0].body_json().unwrap();
+        for v in body["vectors"].as_array().unwrap() {
+            assert!(v.get("values").is_none(), "no dense values on a sparse index: {v}");
+            assert!(v["sparseValues"]["indices"].as_array().is_some_and(|a| !a.is_empty()));
+        }
+        let lq = LexicalQuery::new(&terms("express shipping"), Some(&stats()));
+        let hits = s.query_lexical("lex", &lq, 10, None).await.unwrap();
+        let want = expected("express shipping");
+        assert_eq!(
+            hits.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(),
+            want.iter().map(|w| w.0.as_str()).collect::<Vec<_>>()
+        );
+        let last: Value = requests(&data).await.last().unwrap().body_json().unwrap();
+        assert!(last.get("vector").is_none() && last.get("sparseVector").is_some(), "{last}");
+        // Dense queries of a lexical-only company find nothing, without a request.
+        let before = requests(&data).await.len();
+        assert!(s.query("lex", &[], 5, None).await.unwrap().is_empty());
+        assert_eq!(requests(&data).await.len(), before);
+        // Dense vectors do not fit a sparse index: a configuration error naming the fix.
+        let err = s.upsert("lex", &records(4)).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Config(m) if m.contains("sparse") && m.contains("dotproduct")),
+            "{err:?}"
+        );
+        let st = s.stats("lex").await.unwrap();
+        assert_eq!((st.vector_count, st.dimension), (5, None));
+    }
+
+    #[tokio::test]
+    async fn dense_index_with_a_lexical_only_embedder_is_a_configuration_error() {
+        for metric in ["dotproduct", "cosine"] {
+            let index = fake::Index::new(metric, "dense", Some(4));
+            let (data, _control, s) = connect(&index).await;
+            let err = s.upsert("x", &records(0)).await.unwrap_err();
+            match &err {
+                Error::Config(m) => assert!(
+                    m.contains("lexical only") && m.contains("dense embedder") && m.contains("sparse"),
+                    "{m}"
+                ),
+                other => panic!("unexpected {other:?}"),
+            }
+            assert!(requests(&data).await.iter().all(|r| r.url.path() != "/vectors/upsert"));
+        }
+    }
+
+    #[tokio::test]
+    async fn host_only_store_reads_the_metric_from_index_stats_once() {
+        let index = fake::Index::new("dotproduct", "dense", Some(2));
+        let data = MockServer::start().await;
+        Mock::given(wiremock::matchers::any()).respond_with(index.clone()).mount(&data).await;
+        let cfg = PineconeConfig { api_key: KEY.into(), index_host: Some(data.uri()), ..Default::default() };
+        let s = PineconeStore::connect_with(cfg, opts()).await.unwrap();
+        assert!(requests(&data).await.is_empty(), "nothing asked at connect");
+        let info = s.index_info().await.unwrap();
+        assert_eq!(
+            (info.metric.as_str(), info.vector_type.as_str(), info.dimension),
+            ("dotproduct", "dense", Some(2))
+        );
+        let recs: Vec<VectorRecord> = records(2);
+        s.upsert("h", &recs).await.unwrap();
+        let lq = LexicalQuery::new(&terms("refund"), Some(&stats()));
+        assert_eq!(s.query_lexical("h", &lq, 1, None).await.unwrap()[0].id, "d2");
+        let described =
+            requests(&data).await.iter().filter(|r| r.url.path() == "/describe_index_stats").count();
+        assert_eq!(described, 1);
+        // Malformed lexical queries are refused before any request.
+        let bad = LexicalQuery { ids: vec![term_id("a"), term_id("b")], weights: vec![1.0] };
+        assert_eq!(s.query_lexical("h", &bad, 1, None).await.unwrap_err().field(), Some("query"));
+    }
+}

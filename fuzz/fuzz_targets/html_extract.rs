@@ -1,5 +1,5 @@
 //! HTML extraction (crawled pages and .html files): bytes -> decoded text -> main text, title,
-//! canonical URL and links.
+//! canonical URL, links and sections.
 #![no_main]
 
 use chatbot_core::ingest::extract::{decode_text, html_to_text};
@@ -19,4 +19,8 @@ fuzz_target!(|data: &[u8]| {
         assert!(matches!(c.scheme(), "http" | "https"), "{c}");
     }
     assert!(!page.text.contains('\0') || html.contains('\0'));
+    // The sections cut the text: together they hold exactly its words.
+    let words = page.sections.iter().flat_map(|s| s.text.split_whitespace());
+    assert!(words.eq(page.text.split_whitespace()));
+    assert!(page.sections.iter().all(|s| s.headings.iter().all(|h| !h.is_empty())));
 });

@@ -1,5 +1,5 @@
 //! PDF text through lopdf (the fallback extractor the pipeline runs when pdf-extract fails),
-//! inside `catch_unwind` as the pipeline runs it.
+//! inside `catch_unwind` as the pipeline runs it; the PDF's outline (bookmarks).
 #![no_main]
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -26,4 +26,7 @@ fuzz_target!(|data: &[u8]| {
         // tidy_text's output: no leading or trailing white space.
         assert_eq!(text.trim(), text);
     }
+    // The outline walk (chunk headings): bounded, never loops, never panics outside lopdf.
+    let outline = chatbot_core::ingest::extract::pdf_outline(data);
+    assert!(outline.len() <= 10_000 && outline.iter().all(|(depth, _)| (1..=16).contains(depth)));
 });

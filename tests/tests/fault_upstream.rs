@@ -368,8 +368,9 @@ async fn both_routes_answer_without_context(s: &TestServer, t: &Tenant) {
 #[tokio::test]
 async fn the_vector_store_answering_503_gives_an_answer_without_context() {
     let pinecone = MockServer::start().await;
+    // Every data-plane call fails: the index description a lexical query needs first
+    // (`/describe_index_stats`) and the query itself.
     Mock::given(method("POST"))
-        .and(path("/query"))
         .and(header("api-key", "pc-test-key"))
         .respond_with(
             ResponseTemplate::new(503)

@@ -12,6 +12,7 @@ pub(crate) mod chat;
 pub(crate) mod company;
 pub(crate) mod db;
 pub(crate) mod demo;
+pub(crate) mod eval;
 pub(crate) mod ingest;
 pub(crate) mod keys;
 pub(crate) mod leads;

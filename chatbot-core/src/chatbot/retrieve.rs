@@ -25,7 +25,13 @@ impl Chatbot {
         let hits = self.search_hits(ctx, query, top_k).await?;
         Ok(hits
             .into_iter()
-            .map(|h| Passage { text: h.text, source: Some(h.source), title: h.title, score: h.score })
+            .map(|h| Passage {
+                text: h.text,
+                source: Some(h.source),
+                title: h.title,
+                score: h.score,
+                section: h.section,
+            })
             .collect())
     }
 
@@ -109,6 +115,7 @@ impl Chatbot {
                     title: c.metadata.get("title").and_then(|t| t.as_str()).map(String::from),
                     text: c.content.clone(),
                     vector_id: f.id.clone(),
+                    section: c.metadata.get("section").and_then(|t| t.as_str()).map(String::from),
                 })
             })
             .collect())

@@ -171,4 +171,7 @@ pub struct SearchHit {
     pub title: Option<String>,
     pub text: String,
     pub vector_id: String,
+    /// The heading path of the chunk's section in its page (`"Install > Linux"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub section: Option<String>,
 }

@@ -131,7 +131,7 @@ async fn read_one(
     }
     let bytes = tokio::fs::read(&path).await?;
     reporter.emit(IngestEvent::Fetched { source: source.clone(), status: 200 });
-    let (title, text, format) = extract_file(kind, bytes, opts).await?;
+    let (title, text, format, sections) = extract_file(kind, bytes, opts).await?;
     let title = title.or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()));
     if text.trim().is_empty() {
         return Err(Error::invalid("file", "no text"));
@@ -142,24 +142,26 @@ async fn read_one(
         title,
         text,
         format,
+        sections,
         etag: with_validator(fingerprint, Some(&etag)),
         last_modified: None,
     }))
 }
 
-/// Title, text and format of a file's bytes.
+/// Title, text, format and sections of a file's bytes.
 #[cfg_attr(not(feature = "pdf"), allow(unused_variables))]
 async fn extract_file(
     kind: Kind,
     bytes: Vec<u8>,
     opts: &IngestOptions,
-) -> Result<(Option<String>, String, TextFormat)> {
+) -> Result<(Option<String>, String, TextFormat, Vec<extract::Section>)> {
     Ok(match kind {
         Kind::Markdown => {
             let t = extract::decode_text(&bytes);
-            (extract::markdown_title(&t), t, TextFormat::Markdown)
+            let sections = extract::markdown_sections(&t);
+            (extract::markdown_title(&t), t, TextFormat::Markdown, sections)
         }
-        Kind::Text => (None, extract::decode_text(&bytes), TextFormat::Plain),
+        Kind::Text => (None, extract::decode_text(&bytes), TextFormat::Plain, Vec::new()),
         #[cfg(feature = "html")]
         Kind::Html => {
             let page = tokio::task::spawn_blocking(move || {
@@ -167,10 +169,13 @@ async fn extract_file(
             })
             .await
             .map_err(|e| Error::Internal(format!("html task failed: {e}")))?;
-            (page.title, page.text, TextFormat::Markdown)
+            (page.title, page.text, TextFormat::Markdown, page.sections)
         }
         #[cfg(feature = "pdf")]
-        Kind::Pdf => (None, extract::pdf_to_text(bytes, opts.pdf_timeout).await?, TextFormat::Plain),
+        Kind::Pdf => {
+            let (text, sections) = extract::pdf_to_sections(bytes, opts.pdf_timeout).await?;
+            (None, text, TextFormat::Plain, sections)
+        }
         // `read_one` skips the kinds this build cannot read (see `not_built`).
         #[allow(unreachable_patterns)]
         other => {

@@ -19,6 +19,56 @@ pub struct NewChunk {
     /// Position of the chunk within its source (0-based).
     pub position: usize,
     pub text: String,
+    /// The heading path of the chunk's section, outermost first, without the page title
+    /// (empty for text before any heading and for documents without headings).
+    pub headings: Vec<String>,
+}
+
+/// Longest `section` metadata value kept (characters).
+const MAX_SECTION_CHARS: usize = 300;
+
+impl NewChunk {
+    /// The heading path as stored in the chunk's metadata (`"section"`): joined with `" > "`,
+    /// at most 300 characters; `None` without headings.
+    pub fn section(&self) -> Option<String> {
+        let joined = self.headings.iter().map(|h| h.trim()).filter(|h| !h.is_empty()).collect::<Vec<_>>();
+        if joined.is_empty() {
+            return None;
+        }
+        Some(joined.join(" > ").chars().take(MAX_SECTION_CHARS).collect::<String>().trim_end().to_string())
+    }
+
+    /// The chunk's vector id: [`vector_id`] of its text, with its section line in front when it
+    /// has one (so a chunk that moves to another section is stored again with its new context).
+    pub fn vector_id(&self, company_id: &str) -> String {
+        match self.section() {
+            Some(s) => vector_id(company_id, &self.source, &format!("{s}\n{}", self.text)),
+            None => vector_id(company_id, &self.source, &self.text),
+        }
+    }
+}
+
+/// The text indexed for a chunk: its page title on a line, its section path on a line, then
+/// its text; a line is left out when absent (or blank) or when the text already begins with it
+/// (Markdown heading marks aside: a chunk opening with `# Title` already says its title).
+pub(crate) fn context_text(title: Option<&str>, section: Option<&str>, text: &str) -> String {
+    let first_line = text.trim_start().lines().next().unwrap_or("").trim();
+    let opening = first_line.trim_start_matches('#').trim();
+    // `line` opens `s` as whole words (`Guide` opens `Guide¶`, not `Guidelines`).
+    let opens = |s: &str, line: &str| {
+        s.strip_prefix(line).is_some_and(|rest| !rest.starts_with(|c: char| c.is_alphanumeric()))
+    };
+    let mut out = String::with_capacity(text.len() + 128);
+    for line in [title, section].into_iter().flatten() {
+        let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+        if line.is_empty() || opens(opening, &line) || opens(first_line, &line) {
+            continue;
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out.push_str(text);
+    out
 }
 
 /// Deterministic vector id: `c_` + 32 hex chars of SHA-256(company, source, content).
@@ -29,22 +79,6 @@ pub fn vector_id(company_id: &str, source: &str, content: &str) -> String {
         h.update(part.as_bytes());
     }
     format!("c_{}", &hex::encode(h.finalize())[..32])
-}
-
-/// The text a chunk is indexed under (lexically and densely): its page title and section
-/// heading path, each on a line of its own when present and not already the text's start, then
-/// the chunk's text.
-pub(crate) fn context_text(title: Option<&str>, section: Option<&str>, text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 128);
-    for line in [title, section].into_iter().flatten() {
-        let line = line.trim();
-        if !line.is_empty() && !text.trim_start().starts_with(line) && !out.contains(line) {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    out.push_str(text);
-    out
 }
 
 /// [`context_text`] of a stored chunk (title and section from its metadata).
@@ -191,18 +225,22 @@ async fn index_batch(
     group: &[NewChunk],
     max_retries: u32,
 ) -> Result<Vec<String>> {
-    let texts: Vec<String> = group.iter().map(|c| context_text(c.title.as_deref(), None, &c.text)).collect();
+    let texts: Vec<String> =
+        group.iter().map(|c| context_text(c.title.as_deref(), c.section().as_deref(), &c.text)).collect();
     let (embedded, terms) = embed_and_analyse(embedder, &texts, max_retries).await?;
     let mut records = Vec::with_capacity(group.len());
     let mut rows = Vec::with_capacity(group.len());
     let mut ids = Vec::with_capacity(group.len());
     for ((c, values), terms) in group.iter().zip(embedded).zip(terms) {
-        let id = vector_id(company_id, &c.source, &c.text);
+        let id = c.vector_id(company_id);
         let mut md = Metadata::new();
         md.insert("source".into(), c.source.clone().into());
         md.insert("position".into(), (c.position as u64).into());
         if let Some(t) = &c.title {
             md.insert("title".into(), t.chars().take(200).collect::<String>().into());
+        }
+        if let Some(s) = c.section() {
+            md.insert("section".into(), s.into());
         }
         rows.push(ChunkRecord {
             company_id: company_id.to_string(),
@@ -329,6 +367,48 @@ mod tests {
         assert_ne!(a, vector_id("123", "https://x/b", "hello"));
         assert_ne!(vector_id("12", "3x", "y"), vector_id("123", "x", "y"));
         assert!(a.len() < 512);
+    }
+
+    fn chunk(headings: &[&str]) -> NewChunk {
+        NewChunk {
+            source: "s".into(),
+            title: None,
+            position: 0,
+            text: "body".into(),
+            headings: headings.iter().map(|h| (*h).to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn section_is_joined_capped_and_part_of_the_id() {
+        assert_eq!(chunk(&[]).section(), None);
+        assert_eq!(chunk(&[" ", ""]).section(), None);
+        assert_eq!(chunk(&["A", "B c"]).section().as_deref(), Some("A > B c"));
+        let long = chunk(&["é".repeat(250).as_str(), "ü".repeat(250).as_str()]).section().unwrap();
+        assert_eq!(long.chars().count(), 300);
+        assert!(long.starts_with('é') && long.ends_with('ü'));
+        assert_eq!(chunk(&[]).vector_id("1"), vector_id("1", "s", "body"));
+        assert_ne!(chunk(&["A"]).vector_id("1"), chunk(&["B"]).vector_id("1"));
+        assert_ne!(chunk(&["A"]).vector_id("1"), chunk(&[]).vector_id("1"));
+    }
+
+    #[test]
+    fn context_text_adds_missing_lines_only() {
+        assert_eq!(context_text(None, None, "body"), "body");
+        assert_eq!(
+            context_text(Some("Guide"), Some("Install > Linux"), "body"),
+            "Guide\nInstall > Linux\nbody"
+        );
+        assert_eq!(context_text(Some("  "), Some(""), "body"), "body");
+        // The text already opens with the title (as a Markdown heading or plain).
+        assert_eq!(context_text(Some("Guide"), None, "# Guide\n\nbody"), "# Guide\n\nbody");
+        assert_eq!(context_text(Some("Guide"), Some("Setup"), "Guide\nbody"), "Setup\nGuide\nbody");
+        assert_eq!(context_text(None, Some("Setup"), "## Setup\n\nbody"), "## Setup\n\nbody");
+        // Only whole words count as the text opening with a line.
+        assert_eq!(context_text(Some("Guide"), None, "Guidelines\nbody"), "Guide\nGuidelines\nbody");
+        assert_eq!(context_text(Some("Guide"), None, "## Guide¶\nbody"), "## Guide¶\nbody");
+        // Whitespace in a title is collapsed; a title only mentioned later is still added.
+        assert_eq!(context_text(Some("A\n  B"), None, "x A B"), "A B\nx A B");
     }
 }
 

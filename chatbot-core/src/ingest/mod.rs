@@ -47,13 +47,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-pub use chunk::{ChunkRequest, ChunkSettings, Chunker, Sizing, SizingChoice};
+pub use chunk::{ChunkRequest, ChunkSettings, Chunker, SectionChunk, Sizing, SizingChoice};
 #[cfg(feature = "crawl")]
 #[cfg_attr(docsrs, doc(cfg(feature = "crawl")))]
 pub use crawl::{SiteOptions, ingest_site};
 pub use files::ingest_files;
 pub use index::{IndexOptions, NewChunk};
-pub use pipeline::{Document, EventSink, Failure, IngestEvent, IngestSummary, forget_source};
+pub use pipeline::{Document, EventSink, Failure, IngestEvent, IngestSummary, chunk_document, forget_source};
 pub use target::IndexTarget;
 
 use crate::error::Result;

@@ -12,9 +12,9 @@ use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::chunk::Chunker;
-use super::extract::TextFormat;
-use super::index::{IndexOptions, NewChunk, delete_chunks, index_chunks_with, vector_id};
+use super::chunk::{Chunker, SectionChunk};
+use super::extract::{Section, TextFormat};
+use super::index::{IndexOptions, NewChunk, delete_chunks, index_chunks_with};
 use super::target::{IndexTarget, Sinks, knowledge_changed};
 use crate::error::{Error, Result};
 use crate::store::SourceState;
@@ -27,6 +27,8 @@ pub struct Document {
     pub title: Option<String>,
     pub text: String,
     pub format: TextFormat,
+    /// `text` cut at its headings (see [`Section`]); empty means one section without headings.
+    pub sections: Vec<Section>,
     /// Validators for conditional re-fetching (HTTP ETag / Last-Modified, or file size+mtime).
     pub etag: Option<String>,
     pub last_modified: Option<String>,
@@ -140,14 +142,70 @@ impl Reporter {
     }
 }
 
-/// Hash of what decides a source's chunks: chunk settings, title and text.
+/// Hash of what decides a source's chunks: chunk settings, title, text and section paths
+/// (`sections-1` marks chunks that carry their sections: sources stored before re-chunk once).
 pub fn content_hash(chunker: &Chunker, doc: &Document) -> String {
     let mut h = Sha256::new();
-    for part in [chunker.settings().fingerprint().as_str(), doc.title.as_deref().unwrap_or(""), &doc.text] {
+    for part in [
+        chunker.settings().fingerprint().as_str(),
+        doc.title.as_deref().unwrap_or(""),
+        &doc.text,
+        "sections-1",
+    ] {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part.as_bytes());
     }
+    for s in &doc.sections {
+        h.update((s.headings.len() as u64).to_le_bytes());
+        for part in &s.headings {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+    }
     hex::encode(h.finalize())
+}
+
+/// Whether a page title names the same thing as a heading: equal, or the heading followed by a
+/// separator and more (`Install — Acme Docs`), ignoring case and surrounding space.
+fn title_names(title: &str, heading: &str) -> bool {
+    let (t, h) = (title.trim().to_lowercase(), heading.trim().to_lowercase());
+    if h.is_empty() {
+        return false;
+    }
+    match t.strip_prefix(&h) {
+        Some(rest) => {
+            let rest = rest.trim_start();
+            rest.is_empty() || rest.starts_with(['—', '–', '-', '|', ':', '·', '»'])
+        }
+        None => false,
+    }
+}
+
+/// A chunk's heading path without the page title as its first element.
+fn page_headings(title: Option<&str>, mut headings: Vec<String>) -> Vec<String> {
+    if let (Some(t), Some(first)) = (title, headings.first())
+        && title_names(t, first)
+    {
+        headings.remove(0);
+    }
+    headings
+}
+
+/// A document's chunks, in order, with their heading paths (the page title left out of them:
+/// a first heading that names the page, as `Install` does in `Install — Acme Docs`).
+pub fn chunk_document(chunker: &Chunker, doc: &Document) -> Vec<SectionChunk> {
+    let whole;
+    let sections = if doc.sections.is_empty() {
+        whole = Section::whole(&doc.text);
+        &whole
+    } else {
+        &doc.sections
+    };
+    chunker
+        .split_sections(sections, doc.format)
+        .into_iter()
+        .map(|c| SectionChunk { headings: page_headings(doc.title.as_deref(), c.headings), text: c.text })
+        .collect()
 }
 
 /// Consumes documents, indexes what changed. Run one per ingest.
@@ -267,7 +325,7 @@ impl Indexer {
             changed
                 .into_iter()
                 .map(|(doc, hash)| {
-                    let pieces = chunker.split(&doc.text, doc.format);
+                    let pieces = chunk_document(&chunker, &doc);
                     (doc, hash, pieces)
                 })
                 .collect::<Vec<_>>()
@@ -288,13 +346,20 @@ impl Indexer {
             let mut ids = Vec::with_capacity(pieces.len());
             let mut fresh = Vec::new();
             let mut unique = HashSet::new();
-            for (position, text) in pieces.into_iter().enumerate() {
-                let id = vector_id(cid, &doc.source, &text);
+            for (position, SectionChunk { headings, text }) in pieces.into_iter().enumerate() {
+                let chunk = NewChunk {
+                    source: doc.source.clone(),
+                    title: doc.title.clone(),
+                    position,
+                    text,
+                    headings,
+                };
+                let id = chunk.vector_id(cid);
                 if !unique.insert(id.clone()) {
-                    continue; // the same text twice in one source: one vector
+                    continue; // the same text twice in one section of a source: one vector
                 }
                 ids.push(id);
-                fresh.push(NewChunk { source: doc.source.clone(), title: doc.title.clone(), position, text });
+                fresh.push(chunk);
             }
             let existing: HashSet<String> =
                 store.chunk_ids_for_source(cid, &doc.source).await?.into_iter().collect();

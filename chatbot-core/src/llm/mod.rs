@@ -33,6 +33,9 @@ pub struct Passage {
     pub source: Option<String>,
     pub title: Option<String>,
     pub score: f32,
+    /// The heading path of the passage's section in its page (`"Install > Linux"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub section: Option<String>,
 }
 
 /// Everything a model needs for one reply. `messages` is the full prompt (system, history, the

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 
 pub mod bm25;
+pub mod eval;
 pub mod fusion;
 pub mod local;
 pub mod offline;

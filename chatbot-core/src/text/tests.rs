@@ -138,6 +138,7 @@ fn readers_of_visitor_text_never_panic_on_arbitrary_unicode() {
                     source: Some(g.text(2)),
                     title: Some(g.text(3)),
                     score: k as f32 * 0.3,
+                    section: None,
                 })
                 .collect();
             let req = ChatRequest {

@@ -5,11 +5,13 @@
 //! `settings`.
 
 mod chars;
+mod sections;
 mod settings;
 
 use text_splitter::{Characters, ChunkConfig, ChunkSizer, MarkdownSplitter, TextSplitter};
 
 use self::chars::CharChunks;
+pub use self::sections::SectionChunk;
 pub use self::settings::{ChunkRequest, ChunkSettings, Sizing, SizingChoice};
 use super::extract::TextFormat;
 use crate::error::{Error, Result};

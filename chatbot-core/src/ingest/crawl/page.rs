@@ -92,8 +92,8 @@ pub(super) async fn crawl_page(ctx: Arc<Ctx>, url: Url, depth: usize) -> TaskOut
         #[cfg(not(feature = "pdf"))]
         r.skip(&final_src, extract::PDF_NOT_BUILT);
         #[cfg(feature = "pdf")]
-        match extract::pdf_to_text(f.body, ctx.opts.pdf_timeout).await {
-            Ok(text) => {
+        match extract::pdf_to_sections(f.body, ctx.opts.pdf_timeout).await {
+            Ok((text, sections)) => {
                 r.emit(IngestEvent::Extracted { source: final_src.clone(), chars: text.len() });
                 let title = f.url.path_segments().and_then(|mut s| s.next_back()).map(String::from);
                 out.doc = Some(Document {
@@ -101,6 +101,7 @@ pub(super) async fn crawl_page(ctx: Arc<Ctx>, url: Url, depth: usize) -> TaskOut
                     title,
                     text,
                     format: TextFormat::Plain,
+                    sections,
                     etag,
                     last_modified,
                 });
@@ -163,6 +164,7 @@ pub(super) async fn crawl_page(ctx: Arc<Ctx>, url: Url, depth: usize) -> TaskOut
         title: page.title,
         text: page.text,
         format: TextFormat::Markdown,
+        sections: page.sections,
         etag,
         last_modified,
     });

@@ -8,6 +8,8 @@ use regex::Regex;
 use scraper::{ElementRef, Html, Node, Selector};
 use url::Url;
 
+use super::sections::{HeadingMark, Section, clean_heading, split_at_headings};
+
 /// What [`html_to_text`] found in a page.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HtmlPage {
@@ -23,6 +25,9 @@ pub struct HtmlPage {
     pub noindex: bool,
     /// `<meta name="robots" content="nofollow">`.
     pub nofollow: bool,
+    /// The main text cut at its `h1`-`h6` headings: each part with the path of the headings
+    /// above it (a heading's text is its path element). Joined, the parts hold all of `text`.
+    pub sections: Vec<Section>,
 }
 
 /// Elements whose whole subtree is boilerplate or not text.
@@ -89,7 +94,7 @@ fn is_block_tag(name: &str) -> bool {
 /// Class or id tokens that mark navigation, cookie banners and other chrome.
 static BOILERPLATE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^(nav|navbar|navheader|navfooter|navigation|navigation-bar|menu|menubar|main-menu|sidebar|sphinxsidebar|sphinxsidebarwrapper|breadcrumb|breadcrumbs|skip-link|skiplink|skip-to-content|related|footer|site-footer|site-header|masthead|toc-sidebar|share|sharing|social|social-links|advert|advertisement|ads|ad-banner|newsletter|popup|modal|pagination|pager|visually-hidden|sr-only|screen-reader-text)$|cookie|consent|gdpr",
+        r"(?i)^(nav|navbar|navheader|navfooter|navigation|navigation-bar|menu|menubar|main-menu|sidebar|sphinxsidebar|sphinxsidebarwrapper|breadcrumb|breadcrumbs|skip-link|skiplink|skip-to-content|related|footer|site-footer|site-header|masthead|toc-sidebar|share|sharing|social|social-links|advert|advertisement|ads|ad-banner|newsletter|popup|modal|pagination|pager|visually-hidden|sr-only|screen-reader-text)$|^(cookie|cookies|consent|gdpr|cc)([-_]?(banner|bar|notice|notification|consent|law|popup|modal|dialog|window|wrapper|container|message|overlay|settings|preferences))*$",
     )
     .ok()
 });
@@ -127,11 +132,19 @@ struct Out {
     breaks: u8,
     /// Prefix owed at the start of the next line (list bullet, heading marks).
     prefix: String,
+    /// Where each heading begins in `buf`, in order.
+    marks: Vec<HeadingMark>,
 }
 
 impl Out {
     fn new() -> Self {
-        Self { buf: String::with_capacity(16 * 1024), space: false, breaks: 0, prefix: String::new() }
+        Self {
+            buf: String::with_capacity(16 * 1024),
+            space: false,
+            breaks: 0,
+            prefix: String::new(),
+            marks: Vec::new(),
+        }
     }
 
     fn block(&mut self, n: u8) {
@@ -190,8 +203,15 @@ impl Out {
         self.buf.push_str(t);
     }
 
-    fn finish(self) -> String {
-        self.buf.trim().to_string()
+    /// The trimmed text and the heading marks, moved to match it.
+    fn finish(self) -> (String, Vec<HeadingMark>) {
+        let lead = self.buf.len() - self.buf.trim_start().len();
+        let text = self.buf.trim().to_string();
+        let mut marks = self.marks;
+        for m in &mut marks {
+            m.start = m.start.saturating_sub(lead).min(text.len());
+        }
+        (text, marks)
     }
 }
 
@@ -204,6 +224,25 @@ struct Walker {
 const MAX_DEPTH: usize = 512;
 
 impl Walker {
+    fn new() -> Self {
+        Self { out: Out::new(), list_depth: 0 }
+    }
+
+    /// Record the heading whose line was written from `start` (nothing when it had no text).
+    /// Headings nested inside it are dropped: the outer heading's text holds theirs.
+    fn mark_heading(&mut self, start: usize, level: usize) {
+        let marks = &mut self.out.marks;
+        while marks.last().is_some_and(|m| m.start >= start) {
+            marks.pop();
+        }
+        let Some(line) = self.out.buf.get(start..) else { return };
+        let text = clean_heading(line.trim_start().trim_start_matches('#'));
+        if !text.is_empty() {
+            let level = u8::try_from(level).unwrap_or(6);
+            marks.push(HeadingMark { start, level, text });
+        }
+    }
+
     fn walk(&mut self, el: ElementRef<'_>, depth: usize) {
         for child in el.children() {
             match child.value() {
@@ -236,8 +275,10 @@ impl Walker {
                 let level = usize::from(name.as_bytes()[1].saturating_sub(b'0')).clamp(1, 6);
                 self.out.block(2);
                 self.out.prefix = format!("{} ", "#".repeat(level));
+                let start = self.out.buf.len();
                 self.walk(el, depth);
                 self.out.prefix.clear();
+                self.mark_heading(start, level);
                 self.out.block(2);
             }
             "br" => self.out.block(1),
@@ -392,27 +433,28 @@ pub fn html_to_text(html: &str, base: Option<&Url>) -> HtmlPage {
             .copied()
             .or_else(|| if found.len() == 1 { found.first().copied() } else { None })
     });
-    let mut walker = Walker { out: Out::new(), list_depth: 0 };
+    let mut walker = Walker::new();
     if let Some(m) = main {
         walker.element(m, 0);
     }
-    let mut text = walker.out.finish();
+    let (mut text, mut marks) = walker.out.finish();
     // A main element with little text (a wrapper around the real content elsewhere): use the body.
     if text.len() < 200
         && let Some(b) = body
     {
-        let mut w = Walker { out: Out::new(), list_depth: 0 };
+        let mut w = Walker::new();
         w.walk(b, 0);
-        let t = w.out.finish();
+        let (t, m) = w.out.finish();
         if t.len() > text.len() {
-            text = t;
+            (text, marks) = (t, m);
         }
     } else if main.is_none() {
         let root = body.unwrap_or_else(|| doc.root_element());
-        let mut w = Walker { out: Out::new(), list_depth: 0 };
+        let mut w = Walker::new();
         w.walk(root, 0);
-        text = w.out.finish();
+        (text, marks) = w.out.finish();
     }
+    page.sections = split_at_headings(&text, &marks);
     page.text = text;
     if page.title.is_none() {
         page.title = SEL_H1
@@ -444,6 +486,18 @@ pub fn resolve(base: Option<&Url>, href: &str) -> Option<Url> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cookie_banners_go_but_content_about_cookies_stays() {
+        let html = r#"<body><div id="cookie-consent">Accept all</div><div class="cc-window">We use cookies</div>
+            <div class="section" id="module-http.cookies"><h1>http.cookies — HTTP state management</h1>
+            <p>The module defines classes for abstracting the concept of cookies.</p></div>
+            <div id="cookiejar-objects"><p>CookieJar objects support the iterator protocol.</p></div></body>"#;
+        let t = html_to_text(html, None).text;
+        assert!(!t.contains("Accept all") && !t.contains("We use cookies"), "{t}");
+        assert!(t.contains("abstracting the concept of cookies"), "{t}");
+        assert!(t.contains("CookieJar objects"), "{t}");
+    }
 
     #[test]
     fn drops_chrome_keeps_structure() {

@@ -8,6 +8,7 @@
 mod html;
 #[cfg(feature = "pdf")]
 mod pdf;
+mod sections;
 
 #[cfg(feature = "html")]
 #[cfg_attr(docsrs, doc(cfg(feature = "html")))]
@@ -16,7 +17,10 @@ pub use self::html::{HtmlPage, html_to_text, resolve};
 pub(crate) use self::pdf::lopdf_text;
 #[cfg(feature = "pdf")]
 #[cfg_attr(docsrs, doc(cfg(feature = "pdf")))]
-pub use self::pdf::{pdf_to_text, pdf_to_text_blocking};
+pub use self::pdf::{
+    pdf_outline, pdf_to_sections, pdf_to_sections_blocking, pdf_to_text, pdf_to_text_blocking,
+};
+pub use self::sections::{Section, markdown_sections, outline_sections};
 
 /// Why an HTML document is skipped by a build without the `html` feature.
 pub(crate) const HTML_NOT_BUILT: &str =

@@ -4,6 +4,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
+use super::sections::{Section, outline_sections};
 use super::tidy_text;
 use crate::error::{Error, Result};
 
@@ -47,6 +48,88 @@ pub(crate) fn lopdf_text(bytes: &[u8]) -> std::result::Result<String, String> {
         }
     }
     Ok(tidy_text(&out))
+}
+
+/// Most outline entries read, and deepest nesting followed (a hostile outline can be huge).
+const MAX_OUTLINE_ENTRIES: usize = 10_000;
+const MAX_OUTLINE_DEPTH: u8 = 16;
+
+/// A PDF's outline (bookmarks) as `(depth, title)` in reading order, depth 1 outermost; empty
+/// when it has none or it cannot be read.
+///
+/// Written here rather than with lopdf's `get_outlines`/`get_toc`: those follow `/Next` and
+/// `/First` without noticing cycles (a looping outline never ends) and `get_toc` merges entries
+/// with the same title. This walk visits each object once and stops at fixed limits.
+pub fn pdf_outline(bytes: &[u8]) -> Vec<(u8, String)> {
+    let Ok(doc) = catch_unwind(AssertUnwindSafe(|| lopdf::Document::load_mem(bytes))) else {
+        return Vec::new();
+    };
+    let Ok(doc) = doc else { return Vec::new() };
+    catch_unwind(AssertUnwindSafe(|| outline_of(&doc))).unwrap_or_default()
+}
+
+fn outline_of(doc: &lopdf::Document) -> Vec<(u8, String)> {
+    use lopdf::Object;
+    let mut out = Vec::new();
+    let Ok(catalog) = doc.catalog() else { return out };
+    let Some(root) = catalog.get(b"Outlines").ok().and_then(|o| doc.dereference(o).ok()) else {
+        return out;
+    };
+    let Ok(root) = root.1.as_dict() else { return out };
+    let mut seen = std::collections::HashSet::new();
+    // (the first item of a level, its depth), depth-first in reading order.
+    let mut stack: Vec<(Option<&Object>, u8)> = vec![(root.get(b"First").ok(), 1)];
+    while let Some((next, depth)) = stack.pop() {
+        let Some(obj) = next else { continue };
+        let Ok((id, Object::Dictionary(item))) = doc.dereference(obj) else { continue };
+        if let Some(id) = id
+            && !seen.insert(id)
+        {
+            continue;
+        }
+        if seen.len() > MAX_OUTLINE_ENTRIES || out.len() >= MAX_OUTLINE_ENTRIES {
+            break;
+        }
+        if let Some(title) = item
+            .get(b"Title")
+            .ok()
+            .and_then(|t| doc.dereference(t).ok())
+            .and_then(|(_, t)| lopdf::decode_text_string(t).ok())
+        {
+            out.push((depth, title));
+        }
+        // The item's next sibling comes after its children.
+        stack.push((item.get(b"Next").ok(), depth));
+        if depth < MAX_OUTLINE_DEPTH {
+            stack.push((item.get(b"First").ok(), depth + 1));
+        }
+    }
+    out
+}
+
+/// [`pdf_to_text_blocking`] and the text's sections by the PDF's outline (one section without
+/// headings when it has none, or its titles are not found in the text).
+///
+/// # Errors
+/// As [`pdf_to_text_blocking`].
+pub fn pdf_to_sections_blocking(bytes: &[u8]) -> Result<(String, Vec<Section>)> {
+    let text = pdf_to_text_blocking(bytes)?;
+    let outline = pdf_outline(bytes);
+    let sections = outline_sections(&text, &outline);
+    Ok((text, sections))
+}
+
+/// [`pdf_to_text`] with the sections of [`pdf_to_sections_blocking`].
+///
+/// # Errors
+/// As [`pdf_to_text`].
+pub async fn pdf_to_sections(bytes: Vec<u8>, timeout: Duration) -> Result<(String, Vec<Section>)> {
+    let task = tokio::task::spawn_blocking(move || pdf_to_sections_blocking(&bytes));
+    match tokio::time::timeout(timeout, task).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => Err(Error::invalid("pdf", format!("extraction task failed: {e}"))),
+        Err(_) => Err(Error::invalid("pdf", format!("extraction timed out after {}s", timeout.as_secs()))),
+    }
 }
 
 fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {

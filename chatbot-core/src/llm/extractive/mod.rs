@@ -174,7 +174,9 @@ impl ExtractiveAnswerer {
         let title_cover: Vec<f32> = passages
             .iter()
             .map(|p| {
-                let t = p.title.as_deref().map(terms).unwrap_or_default();
+                // The page title and the section path name what the passage is about.
+                let mut t = p.title.as_deref().map(terms).unwrap_or_default();
+                t.extend(p.section.as_deref().map(terms).unwrap_or_default());
                 let c = Sentence {
                     position: 0,
                     text: String::new(),
@@ -360,6 +362,7 @@ mod tests {
                 source: Some((*src).to_string()),
                 title: Some((*title).to_string()),
                 score,
+                section: None,
             })
             .collect()
     }
@@ -485,7 +488,13 @@ mod tests {
     fn respects_the_length_cap_and_truncates_a_long_sentence_at_a_word() {
         let long =
             format!("Our warranty covers {} for two years.", "every ceramic mug and teapot ".repeat(40));
-        let p = vec![Passage { text: long, source: None, title: Some("Warranty".into()), score: 0.9 }];
+        let p = vec![Passage {
+            text: long,
+            source: None,
+            title: Some("Warranty".into()),
+            score: 0.9,
+            section: None,
+        }];
         let a = ExtractiveAnswerer::new().answer(&req("What does the warranty cover?", p));
         let body = a.rsplit_once(" (Source").map_or(a.as_str(), |(b, _)| b);
         assert!(body.chars().count() <= 600, "{}", body.chars().count());
@@ -501,6 +510,7 @@ mod tests {
             source: Some("https://x.example/a".into()),
             title: None,
             score: s,
+            section: None,
         };
         let a = ExtractiveAnswerer::new().answer(&req("Is gift wrapping available?", vec![p(0.9), p(0.8)]));
         assert_eq!(a.matches("Gift wrapping is available").count(), 1, "{a}");

@@ -5,7 +5,10 @@
 //! request; metadata is made to follow Pinecone's rules (flat, no nulls, under 40 KB). Calls are
 //! retried under [`crate::net::retry`] on 429 (honouring `Retry-After`), 5xx, connect errors and
 //! timeouts, never on other 4xx. Failures become [`Error::Upstream`] with `service: "pinecone"`.
+//!
+//! Lexical (BM25) search uses sparse vectors on indexes that take them (see `hybrid.rs`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Method;
@@ -14,8 +17,11 @@ use serde_json::{Value, json};
 use crate::error::{Error, Result};
 use crate::net::retry::{RetryPolicy, Transience, is_transient_status, retry, retry_after};
 
+mod hybrid;
 mod vector_store;
 mod wire;
+
+pub use hybrid::IndexInfo;
 
 pub use wire::sanitize_metadata;
 use wire::{base_url, error_message};
@@ -43,6 +49,8 @@ pub struct PineconeStore {
     api_key: String,
     opts: PineconeOptions,
     policy: RetryPolicy,
+    /// The index's metric and vector type, learnt once.
+    index: Arc<hybrid::IndexCell>,
 }
 
 /// Pinecone settings.
@@ -133,8 +141,14 @@ impl PineconeStore {
             );
         }
         let policy = opts.retry_policy();
-        let mut store =
-            Self { client, host: String::new(), api_key: config.api_key.trim().to_string(), opts, policy };
+        let mut store = Self {
+            client,
+            host: String::new(),
+            api_key: config.api_key.trim().to_string(),
+            opts,
+            policy,
+            index: Arc::default(),
+        };
         store.host =
             match (config.index_host.as_deref().map(str::trim).filter(|h| !h.is_empty()), &config.index_name)
             {
@@ -153,8 +167,14 @@ impl PineconeStore {
                                 )
                             },
                         )?;
-                    tracing::info!(index = %name, host, "pinecone: discovered index host");
-                    base_url(host)
+                    let info = IndexInfo::from_json(&desc);
+                    tracing::info!(
+                        index = %name, host, metric = %info.metric, vector_type = %info.vector_type,
+                        "pinecone: discovered index host"
+                    );
+                    let host = base_url(host);
+                    store.learn(info);
+                    host
                 }
                 _ => {
                     return Err(Error::Config(

@@ -1,14 +1,33 @@
 //! [`VectorStore`] over Pinecone's data plane: upsert (split under 1,000 records and 2 MB),
-//! query, fetch, delete, namespace stats.
+//! query (dense, and lexical by sparse vectors: see `hybrid.rs`), fetch, delete, namespace stats.
 
 use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::wire::{check_id, filter_json, metadata_of, sanitize_metadata, values_of};
+use super::hybrid::IndexInfo;
+use super::wire::{check_id, filter_json, metadata_of, values_of};
 use super::{IDS_PER_REQUEST, MAX_UPSERT_BYTES, MAX_UPSERT_RECORDS, PineconeStore};
 use crate::error::{Error, Result};
-use crate::rag::{MetadataFilter, NamespaceStats, QueryMatch, VectorRecord, VectorStore};
+use crate::rag::{LexicalQuery, MetadataFilter, NamespaceStats, QueryMatch, VectorRecord, VectorStore};
+
+/// The `matches` of a query response.
+fn matches_of(resp: &Value) -> Vec<QueryMatch> {
+    resp.get("matches")
+        .and_then(Value::as_array)
+        .map(|ms| {
+            ms.iter()
+                .filter_map(|m| {
+                    Some(QueryMatch {
+                        id: m.get("id")?.as_str()?.to_string(),
+                        score: m.get("score").and_then(Value::as_f64).unwrap_or(0.0) as f32,
+                        metadata: metadata_of(m),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
 
 #[async_trait]
 impl VectorStore for PineconeStore {
@@ -27,12 +46,21 @@ impl VectorStore for PineconeStore {
         let mut batches: Vec<Vec<Vec<u8>>> = Vec::new();
         let mut cur: Vec<Vec<u8>> = Vec::new();
         let mut cur_bytes = envelope;
+        // Terms or a missing dense vector depend on what the index takes: ask it (once).
+        let info: Option<IndexInfo> = if records.iter().any(|r| r.terms.is_some() || r.values.is_empty()) {
+            Some(self.index_info().await?)
+        } else {
+            None
+        };
         for r in records {
             check_id(&r.id)?;
             if r.values.iter().any(|x| !x.is_finite()) {
                 return Err(Error::invalid("values", format!("record {} holds NaN or infinity", r.id)));
             }
-            let one = json!({ "id": r.id, "values": r.values, "metadata": sanitize_metadata(&r.metadata) });
+            let Some(one) = Self::record_json(r, info.as_ref())? else {
+                tracing::debug!(id = %r.id, "pinecone: record without terms skipped on a sparse index");
+                continue;
+            };
             let bytes = serde_json::to_vec(&one).map_err(|e| Error::Internal(e.to_string()))?;
             if bytes.len() + envelope > MAX_UPSERT_BYTES {
                 return Err(Error::invalid("values", format!("record {} is larger than 2 MB of JSON", r.id)));
@@ -77,7 +105,8 @@ impl VectorStore for PineconeStore {
         top_k: usize,
         filter: Option<&MetadataFilter>,
     ) -> Result<Vec<QueryMatch>> {
-        if top_k == 0 {
+        // No dense vector (a lexical-only company): nothing to find densely.
+        if top_k == 0 || vector.is_empty() {
             return Ok(Vec::new());
         }
         let mut body = json!({
@@ -91,21 +120,42 @@ impl VectorStore for PineconeStore {
             body["filter"] = f;
         }
         let resp = self.post("/query", &body).await?;
-        Ok(resp
-            .get("matches")
-            .and_then(Value::as_array)
-            .map(|ms| {
-                ms.iter()
-                    .filter_map(|m| {
-                        Some(QueryMatch {
-                            id: m.get("id")?.as_str()?.to_string(),
-                            score: m.get("score").and_then(Value::as_f64).unwrap_or(0.0) as f32,
-                            metadata: metadata_of(m),
-                        })
-                    })
-                    .collect()
+        Ok(matches_of(&resp))
+    }
+
+    fn lexical(&self) -> bool {
+        self.lexical_known()
+    }
+
+    async fn query_lexical(
+        &self,
+        namespace: &str,
+        query: &LexicalQuery,
+        top_k: usize,
+        filter: Option<&MetadataFilter>,
+    ) -> Result<Vec<QueryMatch>> {
+        if top_k == 0 || query.is_empty() {
+            return Ok(Vec::new());
+        }
+        let Some(mut body) = self.lexical_body(namespace, query, top_k).await? else {
+            return Ok(Vec::new());
+        };
+        if let Some(f) = filter.and_then(filter_json) {
+            body["filter"] = f;
+        }
+        let resp = self.post("/query", &body).await?;
+        // A vector search returns the k nearest whatever their score: records sharing no term
+        // with the query score 0 and are no lexical match (as in the local index). Scores are
+        // reported as the local index reports them: over the query's IDF mass.
+        let mass: f32 = query.weights.iter().sum();
+        Ok(matches_of(&resp)
+            .into_iter()
+            .filter(|m| m.score > 0.0)
+            .map(|mut m| {
+                m.score = crate::rag::bm25::relevance(m.score, mass);
+                m
             })
-            .unwrap_or_default())
+            .collect())
     }
 
     async fn fetch(&self, namespace: &str, ids: &[String]) -> Result<Vec<VectorRecord>> {
@@ -121,6 +171,7 @@ impl VectorStore for PineconeStore {
                     out.push(VectorRecord {
                         id: id.clone(),
                         values: values_of(v),
+                        // Pinecone holds BM25 weights, not the counts they came from.
                         terms: None,
                         metadata: metadata_of(v),
                     });
@@ -154,6 +205,9 @@ impl VectorStore for PineconeStore {
             .and_then(Value::as_u64)
             .unwrap_or(0);
         let dimension = resp.get("dimension").and_then(Value::as_u64).map(|d| d as usize);
+        if resp.get("metric").is_some() {
+            self.learn(IndexInfo::from_json(&resp));
+        }
         Ok(NamespaceStats { vector_count, dimension })
     }
 }

@@ -221,7 +221,7 @@ impl Ord for Hit<'_> {
 ///
 /// # Errors
 /// [`Error::Invalid`] (field `terms`) when the lengths differ.
-pub(super) fn normalize_terms(id: &str, t: &Terms) -> Result<Terms> {
+pub(crate) fn normalize_terms(id: &str, t: &Terms) -> Result<Terms> {
     if t.ids.len() != t.counts.len() {
         return Err(Error::invalid(
             "terms",

@@ -10,12 +10,17 @@ use crate::error::{Error, Result};
 use crate::rag::{Metadata, Terms, VectorRecord};
 
 pub(super) const MAGIC: &[u8; 8] = b"CBVLOG1\n";
+/// The magic of a log that may hold [`OP_UPSERT_TERMS`] entries. Earlier versions refuse such
+/// a log ("not a local index log") instead of reading the unknown entry as a torn tail and
+/// cutting it off, so going back a version never loses records.
+pub(super) const MAGIC_TERMS: &[u8; 8] = b"CBVLOG2\n";
 pub(super) const OP_UPSERT: u8 = 1;
 pub(super) const OP_DELETE: u8 = 2;
 pub(super) const OP_CLEAR: u8 = 3;
 /// An upsert whose records carry their terms (after the metadata: `u32` count or
 /// [`NO_TERMS`], the ids, then the counts, all `u32`). Batches without terms keep [`OP_UPSERT`],
-/// so logs of dense-only companies stay readable by earlier versions.
+/// so logs of dense-only companies stay readable by earlier versions; the first entry with
+/// terms moves the log to [`MAGIC_TERMS`] (a fresh log starts so, an older one is rewritten).
 pub(super) const OP_UPSERT_TERMS: u8 = 4;
 /// The term count of a record without terms.
 const NO_TERMS: u32 = u32::MAX;
@@ -24,11 +29,18 @@ impl Shard {
     /// Append one entry to the log and sync it (no-op in memory).
     pub(super) fn append(&mut self, payload: &[u8]) -> Result<()> {
         let Some(path) = self.path.clone() else { return Ok(()) };
+        let with_terms = payload.first() == Some(&OP_UPSERT_TERMS);
+        if with_terms && !self.log_terms && path.exists() {
+            // Rewrite the live rows under the new magic before the first entry with terms.
+            self.log_terms = true;
+            self.compact()?;
+        }
         if self.log.is_none() {
             let fresh = !path.exists();
             let mut f = OpenOptions::new().create(true).append(true).open(&path)?;
             if fresh {
-                f.write_all(MAGIC)?;
+                self.log_terms = with_terms;
+                f.write_all(if with_terms { MAGIC_TERMS } else { MAGIC })?;
             }
             self.log = Some(f);
             if fresh {
@@ -57,7 +69,9 @@ impl Shard {
         let file_len = file.metadata()?.len();
         let mut reader = BufReader::with_capacity(1 << 20, file);
         let mut magic = [0u8; 8];
-        if reader.read_exact(&mut magic).is_err() || &magic != MAGIC {
+        let ok = reader.read_exact(&mut magic).is_ok();
+        shard.log_terms = &magic == MAGIC_TERMS;
+        if !ok || (&magic != MAGIC && !shard.log_terms) {
             return Err(Error::Storage(format!("{} is not a local index log", path.display())));
         }
         let mut good = MAGIC.len() as u64;
@@ -142,7 +156,8 @@ impl Shard {
         let tmp = path.with_extension("log.tmp");
         {
             let mut w = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
-            w.write_all(MAGIC)?;
+            self.log_terms = self.log_terms || self.terms.iter().any(Option::is_some);
+            w.write_all(if self.log_terms { MAGIC_TERMS } else { MAGIC })?;
             for start in (0..self.ids.len()).step_by(1000) {
                 let end = (start + 1000).min(self.ids.len());
                 let batch: Vec<VectorRecord> = (start..end).map(|i| self.record(i)).collect();

@@ -24,13 +24,14 @@
 //!
 //! # Lexical search
 //! Beside the dense rows, each namespace keeps an inverted index of its records'
-//! [`Terms`](super::Terms) (see `lexical.rs`): [`VectorStore::query_lexical`] is exact BM25 with
+//! [`Terms`] (see `lexical.rs`): [`VectorStore::query_lexical`] is exact BM25 with
 //! the namespace's own current statistics (documents with terms, document frequencies, average
 //! length), so one company's vocabulary never weighs another's. Records of a lexical-only
 //! company have no dense values (dimension 0): they are stored and searched lexically, the
 //! dense query on such a namespace finds nothing, and [`NamespaceStats::dimension`] reads
-//! `Some(0)`. Terms are logged with their record (entry kind 4; logs written before terms
-//! existed still load, their records without terms).
+//! `Some(0)`. Terms are logged with their record (entry kind 4, in a log whose magic is
+//! `CBVLOG2`, which earlier versions refuse rather than cut; logs written before terms existed
+//! still load, their records without terms).
 //!
 //! # Concurrency
 //! One `RwLock` per namespace: many concurrent readers, writers replace or append in place.
@@ -42,7 +43,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
-use lexical::{Lexical, NONE, normalize_terms};
+pub(crate) use lexical::normalize_terms;
+use lexical::{Lexical, NONE};
 use log::{OP_DELETE, encode_upsert, put_bytes, put_u32, sync_dir};
 use search::{TopK, dot_f32, quantize, sign_bits, words};
 
@@ -464,6 +466,8 @@ struct Shard {
     lex: Lexical,
     path: Option<PathBuf>,
     log: Option<File>,
+    /// The log on disk starts with `MAGIC_TERMS` (may hold entries with terms).
+    log_terms: bool,
 }
 
 impl Shard {
@@ -552,7 +556,7 @@ impl Shard {
     }
 
     fn clear(&mut self) {
-        let (path, log) = (self.path.take(), self.log.take());
-        *self = Shard { path, log, ..Shard::default() };
+        let (path, log, log_terms) = (self.path.take(), self.log.take(), self.log_terms);
+        *self = Shard { path, log, log_terms, ..Shard::default() };
     }
 }
