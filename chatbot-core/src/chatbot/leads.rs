@@ -9,6 +9,7 @@ use crate::conversation::{Message, Page, Role};
 use crate::error::{Error, Result};
 use crate::lead::{Lead, LeadFilter, LeadStatus, extract};
 use crate::tenant::TenantContext;
+use crate::text::{FixedText, Lang, fixed_text};
 
 use super::Chatbot;
 
@@ -358,11 +359,12 @@ pub(super) fn new_lead_id() -> String {
     auth::random_token("lead_", 12)
 }
 
-pub(super) fn contact_ask(lead: &Lead) -> String {
+/// Asking for what is missing of the visitor's contact details, in their language.
+pub(super) fn contact_ask(lead: &Lead, lang: Option<Lang>) -> String {
     let has_name = lead.name != crate::lead::ANONYMOUS;
     match (has_name, lead.email.is_empty() && lead.phone.is_empty()) {
-        (false, true) => "If you'd like someone to follow up with you, feel free to share your name and an e-mail address or phone number.".into(),
-        (false, false) => "May I have your name, so we know who to follow up with?".into(),
-        (true, _) => format!("Thanks, {}! What's the best e-mail address or phone number to reach you?", lead.name),
+        (false, true) => fixed_text(lang, FixedText::ContactAskAll, "", ""),
+        (false, false) => fixed_text(lang, FixedText::ContactAskName, "", ""),
+        (true, _) => fixed_text(lang, FixedText::ContactAskReach, "", &lead.name),
     }
 }

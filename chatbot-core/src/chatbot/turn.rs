@@ -14,6 +14,7 @@ use crate::guard::{self, TopicDecision};
 use crate::lead::{Lead, VisitorLead, extract};
 use crate::llm::Passage;
 use crate::tenant::TenantContext;
+use crate::text::{FixedText, fixed_text};
 
 use super::Chatbot;
 use super::leads::{contact_ask, new_lead_id};
@@ -161,24 +162,34 @@ impl Chatbot {
         let history: Vec<Message> =
             if conv.messages.is_empty() { target.client_history } else { conv.messages.clone() };
         let decision = guard::classify_topic(message, best, &ctx.company().ai_config.allowed_topics);
+        // The visitor's language, for the fixed texts (English when unsure).
+        let lang = crate::text::detect(message);
         let req = self.build_request(ctx, &settings, &history, &passages, message);
 
         let (mut text, answered_by, usage) = match &decision {
             TopicDecision::Refuse { reason } => {
                 info!(company = cid, reason, "refused off-topic request");
-                let t = guard::refusal_message(&settings.company_name);
+                let t = fixed_text(lang, FixedText::Refusal, &settings.company_name, "");
                 send(&sink, ChatEvent::Delta(t.clone())).await;
                 (t, AnsweredBy::Refusal, None)
             }
             TopicDecision::Greeting if !self.model().capabilities().generative => {
-                let t = settings.welcome_message.clone();
+                // The company's own welcome message as written; the default one in the
+                // visitor's language.
+                let default = fixed_text(None, FixedText::Welcome, &settings.company_name, "");
+                let t = if settings.welcome_message == default {
+                    fixed_text(lang, FixedText::Welcome, &settings.company_name, "")
+                } else {
+                    settings.welcome_message.clone()
+                };
                 send(&sink, ChatEvent::Delta(t.clone())).await;
                 (t, AnsweredBy::Fallback, None)
             }
             // Contact details with no question: acknowledge (the lead follow-up below thanks
             // or asks for what is missing) instead of searching the knowledge for an answer.
             TopicDecision::Contact if !self.model().capabilities().generative && lead.is_some() => {
-                let t = if became_ready { String::new() } else { "Thank you!".to_string() };
+                let t =
+                    if became_ready { String::new() } else { fixed_text(lang, FixedText::Thanks, "", "") };
                 send(&sink, ChatEvent::Delta(t.clone())).await;
                 (t, AnsweredBy::Fallback, None)
             }
@@ -198,14 +209,11 @@ impl Chatbot {
         {
             let l = asked;
             let extra = if became_ready {
-                Some(format!(
-                    "Thank you, {}! We have your contact details and someone from {} will get back to you soon.",
-                    l.name, settings.company_name
-                ))
+                Some(fixed_text(lang, FixedText::LeadReady, &settings.company_name, &l.name))
             } else if !l.is_lead_ready && matches!(decision, TopicDecision::Contact) {
-                Some(contact_ask(l))
+                Some(contact_ask(l, lang))
             } else if !l.is_lead_ready && answered_by != AnsweredBy::Refusal {
-                (visitor_turns % ASK_CONTACT_EVERY == 1 && visitor_turns > 1).then(|| contact_ask(l))
+                (visitor_turns % ASK_CONTACT_EVERY == 1 && visitor_turns > 1).then(|| contact_ask(l, lang))
             } else {
                 None
             };

@@ -17,7 +17,7 @@ use super::stats::CorpusStats;
 /// Version of the text analysis (tokenizer, stopwords, stemmers, language detection) terms are
 /// made with: part of every company's recorded index identity, so a change means a reindex
 /// (`chatbot ingest reindex`), never terms of two analyses in one index.
-pub const ANALYZER: &str = "bm25-v1";
+pub const ANALYZER: &str = "bm25-v2";
 
 /// Term-frequency saturation (Lucene's and tantivy's default).
 pub const K1: f32 = 1.2;

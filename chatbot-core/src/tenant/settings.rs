@@ -99,7 +99,7 @@ impl WidgetSettings {
             border_radius: d::BORDER_RADIUS,
             company_name: company_name.to_string(),
             company_logo: None,
-            welcome_message: format!("Hi! Welcome to {company_name}. How can I help you today?"),
+            welcome_message: crate::text::fixed_text(None, crate::text::FixedText::Welcome, company_name, ""),
             placeholder_text: d::PLACEHOLDER_TEXT.into(),
             position: Position::BottomRight,
             auto_open: d::AUTO_OPEN,

@@ -1,6 +1,7 @@
-//! The one English stemmer: Porter's step 1 plus the common derivational suffixes, light enough
-//! to keep stems readable. The offline embedder hashes its stems into stored vectors, so changing
-//! a rule here changes `rag::offline::MODEL` (and means re-embedding every stored chunk).
+//! The extractive answerer's and the guards' light English stemmer: Porter's step 1 plus the
+//! common derivational suffixes, light enough to keep stems readable. Lexical search uses
+//! Snowball's stemmers (`text::lang`); this one stays because the answerer relies on its wider
+//! conflations ("payment" -> "pay" answers "which payment methods?" from "you can pay with").
 
 /// A light English stemmer (Porter step 1 plus the common derivational suffixes). Only ASCII
 /// words are stemmed; others are returned as they are.

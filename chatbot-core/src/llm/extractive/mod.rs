@@ -137,7 +137,7 @@ impl ExtractiveAnswerer {
     pub fn answer(&self, req: &ChatRequest) -> String {
         match self.select(&req.question, &req.passages) {
             Some(answer) => answer,
-            None => no_information(&req.company_name),
+            None => no_information_in(crate::text::detect(&req.question), &req.company_name),
         }
     }
 
@@ -257,13 +257,23 @@ impl ExtractiveAnswerer {
     }
 }
 
-/// The polite "I don't know" with an invitation to leave contact details.
+/// The polite "I don't know" with an invitation to leave contact details (in English).
 pub fn no_information(company_name: &str) -> String {
+    no_information_in(None, company_name)
+}
+
+/// [`no_information`] in the visitor's language (English when unknown or not translated).
+fn no_information_in(lang: Option<crate::text::Lang>, company_name: &str) -> String {
+    use crate::text::{FixedText, fixed_text};
     let who = company_name.trim();
-    let who = if who.is_empty() { "our team" } else { who };
-    format!(
-        "I'm sorry, I don't have information about that. If you leave your name and your e-mail address or phone number, someone from {who} will get back to you."
-    )
+    let team;
+    let who = if who.is_empty() {
+        team = fixed_text(lang, FixedText::OurTeam, "", "");
+        team.as_str()
+    } else {
+        who
+    };
+    fixed_text(lang, FixedText::NoInformation, who, "")
 }
 
 impl ExtractiveAnswerer {
