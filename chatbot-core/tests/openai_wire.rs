@@ -783,3 +783,115 @@ async fn no_inputs_make_no_request() {
     assert!(v.is_empty());
     assert!(server.received_requests().await.unwrap().is_empty());
 }
+
+/// A multilingual embeddings server in the documented shape: texts that speak of the same
+/// thing in English, Dutch, German, French or Spanish get the same direction (as OpenAI's
+/// multilingual embedding models do), so the test can tell the dense path found a chunk no
+/// word of the query occurs in.
+struct MultilingualResponder;
+
+impl wiremock::Respond for MultilingualResponder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        const CONCEPTS: &[&[&str]] = &[
+            &["opening hours", "open", "openingstijden", "öffnungszeiten", "horaires", "horario"],
+            &["shipping", "ship", "verzending", "versand", "livrez", "livraison", "envío", "envio"],
+        ];
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        let data: Vec<Value> = body["input"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let text = s.as_str().unwrap().to_lowercase();
+                let mut v = vec![0.01f32; 8];
+                for (c, words) in CONCEPTS.iter().enumerate() {
+                    if words.iter().any(|w| text.contains(w)) {
+                        v[c] = 1.0;
+                    }
+                }
+                json!({"object": "embedding", "index": i, "embedding": v})
+            })
+            .collect();
+        ResponseTemplate::new(200).set_body_json(json!({
+            "object": "list", "data": data, "model": body["model"],
+            "usage": {"prompt_tokens": 1, "total_tokens": 1}
+        }))
+    }
+}
+
+#[tokio::test]
+async fn a_non_english_query_is_found_through_the_dense_path() {
+    use std::sync::Arc;
+
+    use chatbot_core::ingest::index::NewChunk;
+    use chatbot_core::rag::LocalIndex;
+    use chatbot_core::{Chatbot, Config, NewCompany};
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/embeddings"))
+        .respond_with(MultilingualResponder)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    let bot = Chatbot::builder()
+        .config(Config { data_dir: dir.path().to_path_buf(), ..Config::default() })
+        .store(chatbot_core::store::open(&db).await.unwrap())
+        .embedder(Arc::new(embedder(&server, "text-embedding-3-small", Some(8))))
+        .vectors(Arc::new(LocalIndex::in_memory()))
+        .build()
+        .await
+        .unwrap();
+    bot.create_company(NewCompany {
+        company_id: "shop".into(),
+        company_name: "Shop".into(),
+        email: "shop@example.com".into(),
+        ..NewCompany::default()
+    })
+    .await
+    .unwrap();
+    let ctx = bot.operator_context("shop").await.unwrap();
+    let chunk = |source: &str, text: &str| NewChunk {
+        source: source.into(),
+        title: None,
+        position: 0,
+        text: text.into(),
+        headings: Vec::new(),
+    };
+    bot.index_chunks(
+        &ctx,
+        &[
+            chunk("https://shop.example/hours", "Our opening hours: Monday to Friday from 9:00 to 18:00."),
+            chunk("https://shop.example/shipping", "We ship to all EU countries within three working days."),
+        ],
+    )
+    .await
+    .unwrap();
+
+    let hits = bot.search(&ctx, "Wat zijn jullie openingstijden?", 2).await.unwrap();
+    assert_eq!(hits[0].source, "https://shop.example/hours", "{hits:?}");
+    assert_eq!(hits[0].lexical_score, None, "no word of the Dutch query is in the chunk");
+    assert!(hits[0].dense_score.unwrap() > 0.9, "{hits:?}");
+    // The Dutch text went to the embeddings endpoint as the query.
+    let sent: Vec<Value> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap())
+        .collect();
+    assert!(sent.iter().any(|b| b["input"] == json!(["Wat zijn jullie openingstijden?"])), "{sent:?}");
+
+    // With hybrid search switched off for the company, the same query finds nothing.
+    let patch = chatbot_core::AiConfigPatch { hybrid_search: Some(false), ..Default::default() };
+    bot.update_ai_config(&ctx, &patch).await.unwrap();
+    let ctx = bot.operator_context("shop").await.unwrap();
+    assert!(bot.search(&ctx, "Wat zijn jullie openingstijden?", 2).await.unwrap().is_empty());
+    assert_eq!(
+        bot.search(&ctx, "shipping countries", 1).await.unwrap()[0].source,
+        "https://shop.example/shipping",
+        "lexical search still works"
+    );
+}
