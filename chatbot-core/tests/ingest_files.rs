@@ -175,3 +175,31 @@ async fn real_pdfs_ingest_without_a_crash() {
     let s2 = run(&stack, &[dir.to_path_buf()], &opts).await;
     assert_eq!((s2.embedded, s2.documents), (0, 0), "unchanged PDFs are not even re-read: {s2:?}");
 }
+
+/// Regression: at concurrency 8 and more, a folder of hundreds of files hung for good (no CPU,
+/// every thread idle). The file reader awaited room in the indexer's queue while its reads in
+/// flight were not being polled, and those reads kept the SQLite reader connections they held or
+/// were queued for; the indexer then waited for a connection to empty the queue. Many small
+/// files at a concurrency well above the store's reader connections fill the queue while reads
+/// crowd the readers. The timeout turns a hang into a failure (a liveness bound, not a
+/// performance one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_files_at_high_concurrency_do_not_deadlock() {
+    const FILES: usize = 700;
+    let stack = Stack::new().await;
+    let docs = tempfile::tempdir().unwrap();
+    for i in 0..FILES {
+        let body = format!("# Page {i}\n\nPage number {i} explains topic {i} with words of its own.\n");
+        write(docs.path(), &format!("d{}/p{i}.md", i % 10), body.as_bytes());
+    }
+    let opts = IngestOptions { concurrency: 64, ..IngestOptions::default() };
+    let root = vec![docs.path().to_path_buf()];
+    let s = tokio::time::timeout(Duration::from_secs(120), run(&stack, &root, &opts))
+        .await
+        .expect("ingest finished (it hung: reads held the store's connections while the reader waited for queue room)");
+    assert_eq!((s.documents, s.failed.len()), (FILES, 0), "{s:?}");
+    assert_eq!(stack.sources().await.len(), FILES);
+    let (rows, vecs, recorded) = stack.counts().await;
+    assert_eq!((rows, vecs as i64), (recorded, recorded));
+    assert!(rows >= FILES as i64);
+}

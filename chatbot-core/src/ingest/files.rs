@@ -221,26 +221,38 @@ pub async fn ingest_files<'a>(
         reporter: reporter.clone(),
         opts: opts.index,
     };
+    // Each read first reserves room for its document in the indexer's queue, and only then
+    // reads; this loop awaits nothing but the reads. So a read that waits for room holds no
+    // store connection, a read that holds one is always polled to its end (and gives it back),
+    // and the indexer, which empties the queue, can always get a connection. (Awaiting
+    // `tx.send` here instead stopped polling the reads in flight while the queue was full: the
+    // SQLite reader connections they held or were queued for stayed taken, the indexer waited
+    // for one, and the run hung with every thread idle.)
     let produce = |tx: mpsc::Sender<Document>| async move {
         let mut keep: HashSet<String> = HashSet::new();
+        let tx = &tx;
         let mut stream = futures::stream::iter(files)
             .map(|p| {
                 let source = p.display().to_string();
                 reporter.emit(IngestEvent::Discovered { source: source.clone() });
                 let r = (&reporter, &fingerprint);
-                async move { (source, read_one(target, company_id, p, opts, r.1, r.0).await) }
+                async move {
+                    // Closed: the indexer stopped (it failed or was cancelled).
+                    let Ok(room) = tx.reserve().await else { return (source, None) };
+                    let read = read_one(target, company_id, p, opts, r.1, r.0).await;
+                    (source, Some((room, read)))
+                }
             })
             .buffer_unordered(opts.concurrency.max(1));
         while let Some((source, r)) = stream.next().await {
+            let Some((room, r)) = r else { break };
             if cancel.is_cancelled() {
                 break;
             }
             match r {
                 Ok(Read::Doc(doc)) => {
                     keep.insert(source);
-                    if tx.send(doc).await.is_err() {
-                        break;
-                    }
+                    room.send(doc);
                 }
                 Ok(Read::Unchanged) => {
                     keep.insert(source);
