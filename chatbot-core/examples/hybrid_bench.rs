@@ -109,7 +109,9 @@ async fn main() {
         dense.push(d.1.as_secs_f64() * 1e3);
         total.push(all.as_secs_f64() * 1e3);
     }
-    for (name, v) in [("embed query", emb), ("lexical top-20", lex), ("dense top-20", dense), ("search total", total)] {
+    for (name, v) in
+        [("embed query", emb), ("lexical top-20", lex), ("dense top-20", dense), ("search total", total)]
+    {
         println!("{name:>15}: p50 {:6.2} ms  p99 {:6.2} ms", pct(v.clone(), 0.5), pct(v, 0.99));
     }
 }

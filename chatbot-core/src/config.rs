@@ -58,6 +58,9 @@ pub struct Config {
     pub session_ttl: Duration,
     /// Passages retrieved per turn.
     pub top_k: usize,
+    /// Weight of the dense ranking in hybrid fusion, the lexical ranking weighing 1
+    /// (`CHATBOT_DENSE_WEIGHT`; see [`crate::rag::fusion`]).
+    pub dense_weight: f32,
     /// History kept in the prompt, in estimated tokens.
     pub history_token_budget: usize,
     /// Time allowed for a model reply before the fallback answers.
@@ -147,6 +150,7 @@ impl Config {
             top_k: 4,
             history_token_budget: 1500,
             model_timeout: Duration::from_secs(30),
+            dense_weight: crate::rag::fusion::DENSE_WEIGHT,
             max_message_chars: 4000,
             webhooks: crate::net::webhook::WebhookRules::default(),
             sqlite_synchronous: SqliteSynchronous::Full,
@@ -271,6 +275,12 @@ impl Config {
             c.auth_failures_per_minute = n.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
                 Error::Config("CHATBOT_AUTH_FAILURES_PER_MINUTE must be a whole number above 0".into())
             })?;
+        }
+        if let Some(w) = get("CHATBOT_DENSE_WEIGHT") {
+            c.dense_weight =
+                w.trim().parse().ok().filter(|w: &f32| w.is_finite() && *w >= 0.0).ok_or_else(|| {
+                    Error::Config("CHATBOT_DENSE_WEIGHT must be a number of 0 or more".into())
+                })?;
         }
         if let Some(t) = get("CHATBOT_MODEL_TIMEOUT_SECS") {
             let secs: u64 = t

@@ -95,7 +95,8 @@ impl Chatbot {
         let lexical = self.lexical_matches(cid, query, pool);
         let dense = self.dense_matches(ctx, query, pool);
         let (lexical, dense) = futures::future::try_join(lexical, dense).await?;
-        let fused = crate::rag::fusion::fuse(&lexical, &dense, top_k);
+        let fused =
+            crate::rag::fusion::fuse_weighted(&lexical, &dense, self.inner.config.dense_weight, top_k);
         if fused.is_empty() {
             return Ok(Vec::new());
         }
