@@ -90,7 +90,8 @@ pub struct VectorRecord {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QueryMatch {
     pub id: String,
-    /// Cosine similarity (higher is closer).
+    /// Cosine similarity from [`VectorStore::query`], the lexical relevance from
+    /// [`VectorStore::query_lexical`] (higher is closer in both).
     pub score: f32,
     pub metadata: Metadata,
 }
