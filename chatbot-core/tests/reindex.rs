@@ -86,3 +86,24 @@ async fn reindex_needs_the_companys_secret_key_or_the_operator() {
     let err = b.knowledge(&public).reindex(&|_| {}).await.unwrap_err();
     assert!(matches!(err, Error::Unauthorized(_) | Error::Forbidden(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_namespace_left_by_another_database_does_not_block_the_first_ingest() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        // What an earlier version left in the index folder: 1,536-d records for company 123.
+        let old = LocalIndex::open(&dir.path().join("index")).unwrap();
+        let rec = VectorRecord {
+            id: "old".into(),
+            values: vec![0.5; 1536],
+            terms: None,
+            metadata: Metadata::new(),
+        };
+        old.upsert(DEMO_COMPANY_ID, &[rec]).await.unwrap();
+    }
+    // A fresh database with the same index folder: seeding works and search finds the new chunks.
+    let b = bot(dir.path()).await;
+    assert!(b.seed_demo().await.unwrap().chunks > 0);
+    let ctx = b.operator_context(DEMO_COMPANY_ID).await.unwrap();
+    assert!(!b.search(&ctx, "When are you open on Saturday?", 3).await.unwrap().is_empty());
+}

@@ -199,6 +199,15 @@ pub async fn index_chunks_with(
     if chunks.is_empty() {
         return Ok(Vec::new());
     }
+    if store.get_embedder_identity(company_id).await?.is_none() && store.count_chunks(company_id).await? == 0
+    {
+        // The company's first knowledge: whatever its namespace holds was left by another
+        // database or an older version (records without stored text, never searchable, possibly
+        // of another dimension). Start the namespace clean instead of failing on it.
+        if vectors.stats(company_id).await?.vector_count > 0 {
+            vectors.delete_namespace(company_id).await?;
+        }
+    }
     ensure_embedder_identity(store.as_ref(), company_id, embedder.as_ref(), true).await?;
     let batch = batch_size(embedder.as_ref(), vectors.as_ref(), opts.max_request_bytes);
     let results: Vec<Result<Vec<String>>> = futures::stream::iter(chunks.chunks(batch))
