@@ -6,10 +6,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+mod client_type;
 pub mod patterns;
 mod settings;
 mod validate;
 
+pub use client_type::ClientType;
 pub use settings::{Position, WidgetSettings, WidgetSettingsPatch, defaults};
 use validate::{check_len, validate_email};
 pub use validate::{validate_company_id, validate_http_url, validate_origin};
