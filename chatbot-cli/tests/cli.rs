@@ -175,6 +175,35 @@ fn companies_and_keys() {
 
     let list = env.json(&["company", "list"]);
     assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["client_type"], "business_owner", "the default client type");
+
+    // Client types: set at creation, shown, changed; anything else is refused by clap.
+    let c = env.json(&[
+        "company",
+        "create",
+        "homes",
+        "--name",
+        "Homes",
+        "--email",
+        "ops@homes.test",
+        "--client-type",
+        "realtor",
+    ]);
+    assert_eq!(c["client_type"], "realtor");
+    assert!(env.ok(&["company", "show", "homes"]).contains("client type:  realtor"));
+    let c =
+        env.json(&["company", "update", "homes", "--client-type", "business_owner", "--name", "Homes BV"]);
+    assert_eq!(
+        (c["client_type"].as_str(), c["company_name"].as_str()),
+        (Some("business_owner"), Some("Homes BV"))
+    );
+    assert_eq!(env.json(&["company", "show", "homes"])["company"]["client_type"], "business_owner");
+    let out = env.run(&["company", "update", "homes", "--client-type", "landlord"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("client_type"), "names the option's rule");
+    let out = env.run(&["company", "update", "homes"]);
+    assert!(!out.status.success(), "an update that changes nothing is refused");
+    assert_eq!(env.run(&["company", "update", "nope", "--name", "X"]).status.code(), Some(3));
     let s = env.json(&["settings", "get", "acme"]);
     assert_eq!(s["allowed_origins"][0], "https://acme.test");
 

@@ -45,5 +45,6 @@ pub use demo::{DEMO_COMPANY_ID, DemoSeed};
 pub use error::{Error, Result};
 pub use metrics::Metrics;
 pub use tenant::{
-    AiConfig, ClientType, Company, NewCompany, Position, TenantContext, WidgetSettings, WidgetSettingsPatch,
+    AiConfig, ClientType, Company, CompanyPatch, NewCompany, Position, TenantContext, WidgetSettings,
+    WidgetSettingsPatch,
 };

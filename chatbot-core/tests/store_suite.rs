@@ -14,7 +14,7 @@ mod store_suite {
 }
 
 /// Number of embedded migrations (0001_init, 0002_corpus_stats, 0003_visitor_identity).
-const MIGRATIONS: i64 = 3;
+const MIGRATIONS: i64 = 4;
 
 use store_suite::harness::{Ctx, PG_ENV, pg_ctx, pg_fresh_schema, sqlite_ctx};
 
@@ -62,6 +62,7 @@ suite!(
     corpus_stats_columns;
     conformance:
     companies_create_get_list_deactivate,
+    company_patch_and_client_type,
     duplicate_company_is_a_conflict,
     widget_settings_patch,
     concurrent_patches_of_different_fields_all_land,

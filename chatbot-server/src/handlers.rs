@@ -2,7 +2,10 @@
 
 use chatbot_core::Page;
 use chatbot_core::lead::{LeadFilter, LeadStatus};
-use chatbot_core::{AiConfigPatch, ChatEvent, ChatReply, ClientInfo, TenantContext, WidgetSettingsPatch};
+use chatbot_core::{
+    AiConfigPatch, ChatEvent, ChatReply, ClientInfo, ClientType, Company, CompanyPatch, TenantContext,
+    WidgetSettings, WidgetSettingsPatch,
+};
 use futures::StreamExt as _;
 use futures::stream::BoxStream;
 use hyper::StatusCode;
@@ -58,6 +61,8 @@ impl App {
             Route::SessionInternal => self.session(cx, true).await,
             Route::Chat => self.chat(cx, false).await,
             Route::ChatInternal => self.chat(cx, true).await,
+            Route::GetCompany => self.get_company(cx).await,
+            Route::UpdateCompany => self.update_company(cx).await,
             Route::ListLeads => self.list_leads(cx).await,
             Route::UpdateLead => self.update_lead(cx).await,
             Route::ListConversations => self.list_conversations(cx).await,
@@ -132,9 +137,9 @@ impl App {
     // ----- widget settings (004) -----
 
     async fn get_settings(&self, cx: &mut Cx) -> Res {
-        let settings = self.bot.public_widget_settings(cx.param(0)).await?;
+        let (settings, client_type) = self.bot.public_widget_view(cx.param(0)).await?;
         cx.allow_by(&settings);
-        let mut r = body::json(StatusCode::OK, &settings);
+        let mut r = body::json(StatusCode::OK, &settings_json(&settings, client_type)?);
         r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         Ok(r)
     }
@@ -147,7 +152,7 @@ impl App {
         let patch = WidgetSettingsPatch::from_json(&bytes)?;
         let settings = self.bot.update_widget_settings(&ctx, &patch).await?;
         cx.allow_by(&settings);
-        Ok(body::json(StatusCode::OK, &settings))
+        Ok(body::json(StatusCode::OK, &settings_json(&settings, ctx.company().client_type)?))
     }
 
     // ----- partner chat (004) -----
@@ -248,6 +253,24 @@ impl App {
 
     // ----- company admin API (secret key or operator token) -----
 
+    // ----- companies -----
+
+    async fn get_company(&self, cx: &mut Cx) -> Res {
+        let token = cx.bearer()?;
+        let ctx = self.keyed_context(cx.client, cx.param(0), &token).await?;
+        self.cors_for(cx, &ctx).await;
+        Ok(body::json(StatusCode::OK, &company_json(&self.bot.company_details(&ctx)?)))
+    }
+
+    async fn update_company(&self, cx: &mut Cx) -> Res {
+        let bytes = cx.bytes().await?;
+        let token = cx.bearer()?;
+        let ctx = self.keyed_context(cx.client, cx.param(0), &token).await?;
+        self.cors_for(cx, &ctx).await;
+        let patch = request::parse::<CompanyPatch>(&bytes)?;
+        Ok(body::json(StatusCode::OK, &company_json(&self.bot.update_company(&ctx, &patch).await?)))
+    }
+
     async fn list_leads(&self, cx: &mut Cx) -> Res {
         let token = cx.bearer()?;
         let ctx = self.keyed_context(cx.client, cx.param(0), &token).await?;
@@ -335,6 +358,34 @@ fn page(cx: &Cx) -> Result<Page, ApiError> {
         }
     };
     Ok(Page::new(num("limit", Page::MAX_LIMIT)?, num("offset", u32::MAX)?)?)
+}
+
+/// The widget settings plus the company's client type (the widget adapts its wording to it).
+fn settings_json(settings: &WidgetSettings, client_type: ClientType) -> Res<Value> {
+    let mut v = serde_json::to_value(settings)
+        .map_err(|e| chatbot_core::Error::Internal(format!("widget settings as JSON: {e}")))?;
+    if let Some(o) = v.as_object_mut() {
+        o.insert("client_type".into(), json!(client_type));
+    }
+    Ok(v)
+}
+
+/// A company as its owner sees it: its own fields and client type, the AI configuration
+/// (read-only here), never a key.
+fn company_json(c: &Company) -> Value {
+    json!({
+        "company_id": c.company_id,
+        "company_name": c.company_name,
+        "email": c.email,
+        "phone": c.phone,
+        "website": c.website,
+        "logo_url": c.logo_url,
+        "client_type": c.client_type,
+        "is_active": c.is_active,
+        "ai_config": c.ai_config,
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+    })
 }
 
 /// The seed's partner-chat answer: `{"message","company_id"}` plus what the core adds, among it

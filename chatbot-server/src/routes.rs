@@ -63,6 +63,10 @@ routes! {
     SessionInternal => POST "/api/chatbot/session/internal",
     /// A chat turn for the dashboard (operator token).
     ChatInternal => POST "/api/chatbot/chat/internal",
+    /// A company's own fields and client type (secret key or operator token).
+    GetCompany => GET "/api/companies/{companyId}",
+    /// Change a company's own fields and client type (secret key or operator token).
+    UpdateCompany => PATCH "/api/companies/{companyId}",
     /// A company's leads (secret key or operator token).
     ListLeads => GET "/api/companies/{companyId}/leads",
     /// Move a lead along its statuses.

@@ -9,7 +9,7 @@ use crate::auth::{ApiKey, IdentitySecret, VisitorToken};
 use crate::conversation::{Conversation, Message, Session};
 use crate::error::Result;
 use crate::lead::{Lead, LeadFilter};
-use crate::tenant::{AiConfig, Company, NewCompany, WidgetSettings, WidgetSettingsPatch};
+use crate::tenant::{AiConfig, Company, CompanyPatch, NewCompany, WidgetSettings, WidgetSettingsPatch};
 
 /// The database itself: which one, its schema, whether it answers.
 #[async_trait]
@@ -38,6 +38,9 @@ pub trait TenantStore: Send + Sync + 'static {
     async fn list_companies(&self) -> Result<Vec<Company>>;
     /// [`crate::Error::NotFound`] if the company does not exist.
     async fn set_company_active(&self, company_id: &str, active: bool) -> Result<()>;
+    /// Change the fields the patch names; the updated company. [`crate::Error::NotFound`] if
+    /// the company does not exist.
+    async fn update_company(&self, company_id: &str, patch: &CompanyPatch) -> Result<Company>;
     /// [`crate::Error::NotFound`] if the company does not exist.
     async fn update_ai_config(&self, company_id: &str, config: &AiConfig) -> Result<()>;
 

@@ -27,7 +27,9 @@ use crate::conversation::{Message, Role, Session};
 use crate::error::Error;
 use crate::lead::{Lead, LeadFilter, LeadStatus};
 use crate::store::{ChunkRecord, EmbedderIdentity, SourceState, Store, WebhookDelivery};
-use crate::tenant::{AiConfig, NewCompany, Position, WidgetSettings, WidgetSettingsPatch};
+use crate::tenant::{
+    AiConfig, ClientType, CompanyPatch, NewCompany, Position, WidgetSettings, WidgetSettingsPatch,
+};
 
 mod conversations;
 mod identity;
@@ -48,7 +50,7 @@ pub use knowledge::{
 };
 pub use leads::{leads_crud_filters_and_messages, modify_lead_is_atomic_and_tenant_scoped, tenant_isolation};
 pub use tenants::{
-    api_keys_insert_find_revoke, companies_create_get_list_deactivate,
+    api_keys_insert_find_revoke, companies_create_get_list_deactivate, company_patch_and_client_type,
     concurrent_patches_of_different_fields_all_land, duplicate_company_is_a_conflict, widget_settings_patch,
 };
 pub use usage::{token_usage_upsert, webhook_secret_and_deliveries};
@@ -65,6 +67,7 @@ macro_rules! checks {
 
 checks!(
     companies_create_get_list_deactivate,
+    company_patch_and_client_type,
     duplicate_company_is_a_conflict,
     widget_settings_patch,
     concurrent_patches_of_different_fields_all_land,
@@ -120,6 +123,7 @@ pub fn new_company(id: &str) -> NewCompany {
         logo_url: None,
         ai_config: AiConfig::default(),
         allowed_origins: vec![format!("https://{id}.example")],
+        client_type: ClientType::BusinessOwner,
     }
 }
 
