@@ -267,6 +267,8 @@ impl FromColumns for Lead {
             messages: r.json("messages")?.unwrap_or_default(),
             ai_summary: r.text("ai_summary")?,
             profile: json_req(r, "profile")?,
+            // Derived by the engine for the company's client type; not a column.
+            profile_complete: false,
             notified_at: r.time_opt("notified_at")?,
             created_at: r.time("created_at")?,
             updated_at: r.time("updated_at")?,
