@@ -1,10 +1,13 @@
 //! Visitors' ratings of bot replies: thumbs up or down with an optional comment, one per reply
-//! (a second rating replaces the first), only for replies of the visitor's own conversation.
+//! (a second rating replaces the first), only for replies of the visitor's own conversation;
+//! and a visitor's own history, where replies show their ratings.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+
+pub use crate::chatbot::{HISTORY_LIMIT, HistoryMessage, RatedMessage, UNKNOWN_MESSAGE};
 
 /// The most characters a feedback comment may have.
 pub const MAX_COMMENT_CHARS: usize = 2000;

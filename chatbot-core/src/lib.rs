@@ -42,7 +42,7 @@ pub use chatbot::{
     UNKNOWN_MESSAGE,
 };
 pub use config::Config;
-pub use conversation::{Conversation, Message, Page, Role, SourceRef};
+pub use conversation::{Conversation, Message, Page, Role};
 pub use demo::{DEMO_COMPANY_ID, DemoSeed};
 pub use error::{Error, Result};
 pub use metrics::Metrics;

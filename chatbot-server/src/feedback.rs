@@ -1,8 +1,8 @@
 //! Route handlers of a visitor's history and of reply ratings: HTTP in, `Chatbot` calls, HTTP
 //! out. No rules live here.
 
-use chatbot_core::feedback::FeedbackInput;
-use chatbot_core::{Error, Page, UNKNOWN_MESSAGE};
+use chatbot_core::feedback::{FeedbackInput, UNKNOWN_MESSAGE};
+use chatbot_core::{Error, Page};
 use hyper::StatusCode;
 use hyper::header::{self, HeaderValue};
 use serde::Deserialize;
