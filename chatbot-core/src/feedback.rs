@@ -77,6 +77,7 @@ impl FeedbackInput {
                         format!("at most {MAX_COMMENT_CHARS} characters, got {n}"),
                     ));
                 }
+                // The rule of `guard::patterns::TEXT_NO_CONTROL` (the published pattern).
                 if c.chars().any(|ch| ch.is_control() && !matches!(ch, '\n' | '\r' | '\t')) {
                     return Err(Error::invalid("comment", "must not contain control characters"));
                 }
@@ -151,6 +152,20 @@ mod tests {
         assert_eq!(field(FeedbackInput::new("m1", "up", Some(&over))), "comment");
         assert_eq!(field(FeedbackInput::new("m1", "up", Some("a\u{7}b"))), "comment");
         assert!(FeedbackInput::new("m1", "up", Some("line\r\nnext\tcol")).is_ok());
+    }
+
+    #[test]
+    fn the_comment_rule_is_the_published_pattern() {
+        let re = regex::Regex::new(crate::guard::patterns::TEXT_NO_CONTROL).unwrap();
+        for ch in (0u32..0x200).chain([0x2028, 0xFEFF, 0x1F600]).filter_map(char::from_u32) {
+            let text = format!("a{ch}b");
+            assert_eq!(
+                FeedbackInput::new("m1", "up", Some(&text)).is_ok(),
+                re.is_match(&text),
+                "U+{:04X}",
+                ch as u32
+            );
+        }
     }
 
     #[test]
