@@ -29,7 +29,7 @@ pub const MESSAGE_ID_PREFIX: &str = "msg_";
 /// One message of a conversation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
-    /// The message's id (`msg_` + 128 random bits). Messages stored before messages had ids
+    /// The message's id (`msg_` + 128 random bits as 32 hex digits). Messages stored before messages had ids
     /// have none; they are addressed by their position (see [`Message::id_at`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -45,7 +45,8 @@ impl Message {
     /// A new message with a fresh id.
     pub fn new(role: Role, content: impl Into<String>) -> Self {
         Self {
-            id: Some(crate::auth::random_token(MESSAGE_ID_PREFIX, 16)),
+            // Hex: no character a client or a log scanner could take for punctuation.
+            id: Some(format!("{MESSAGE_ID_PREFIX}{}", hex::encode(rand::random::<[u8; 16]>()))),
             role,
             content: content.into(),
             timestamp: Utc::now(),
@@ -192,7 +193,8 @@ mod tests {
         let a = Message::new(Role::User, "hi");
         let b = Message::new(Role::Assistant, "hello");
         let (ida, idb) = (a.id.clone().unwrap(), b.id.clone().unwrap());
-        assert!(ida.starts_with(MESSAGE_ID_PREFIX) && ida.len() == 4 + 22, "{ida}");
+        assert!(ida.starts_with(MESSAGE_ID_PREFIX) && ida.len() == 4 + 32, "{ida}");
+        assert!(ida[4..].bytes().all(|b| b.is_ascii_hexdigit()), "{ida}");
         assert_ne!(ida, idb);
         // A message stored before ids existed (no `id` in its JSON).
         let legacy: Message = serde_json::from_str(
