@@ -57,6 +57,10 @@ impl App {
             Route::GetWidgetSettings => self.get_settings(cx).await,
             Route::UpdateWidgetSettings => self.post_settings(cx).await,
             Route::PartnerChat => self.partner_chat(cx).await,
+            Route::PartnerHistory => self.partner_history(cx).await,
+            Route::PartnerFeedback => self.partner_feedback(cx).await,
+            Route::SessionFeedback => self.session_feedback(cx).await,
+            Route::ListFeedback => self.list_feedback(cx).await,
             Route::Session => self.session(cx, false).await,
             Route::SessionInternal => self.session(cx, true).await,
             Route::Chat => self.chat(cx, false).await,
@@ -104,7 +108,7 @@ impl App {
     }
 
     /// Decide CORS for `ctx`'s company (one settings read, only when the request has an Origin).
-    async fn cors_for(&self, cx: &mut Cx, ctx: &TenantContext) {
+    pub(crate) async fn cors_for(&self, cx: &mut Cx, ctx: &TenantContext) {
         if cx.origin().is_none() {
             cx.cors = Some(Cors::Deny);
             return;
@@ -117,7 +121,12 @@ impl App {
 
     /// A context for a company route authorised by a key (`pk_`/`sk_`) or the operator token
     /// (failures count against the client's failed-authentication limit).
-    async fn keyed_context(&self, client: ClientInfo, company_id: &str, token: &str) -> Res<TenantContext> {
+    pub(crate) async fn keyed_context(
+        &self,
+        client: ClientInfo,
+        company_id: &str,
+        token: &str,
+    ) -> Res<TenantContext> {
         let r = self.bot.company_context(token, company_id).await;
         Ok(self.bot.throttle_failed_auth(client, r)?)
     }
@@ -129,7 +138,7 @@ impl App {
     }
 
     /// A context from an API key (failures count against the failed-authentication limit).
-    async fn key_context(&self, client: ClientInfo, token: &str) -> Res<TenantContext> {
+    pub(crate) async fn key_context(&self, client: ClientInfo, token: &str) -> Res<TenantContext> {
         let r = self.bot.authenticate(token, None).await;
         Ok(self.bot.throttle_failed_auth(client, r)?)
     }
@@ -203,6 +212,7 @@ impl App {
                 "user_id": info.user_id,
                 "resumed": info.resumed,
                 "company_id": ctx.company_id(),
+                "messages": info.messages,
             }),
         ))
     }
@@ -347,7 +357,7 @@ impl Drop for StreamGuard {
 }
 
 /// `?limit=&offset=`: the numbers are read here, the paging rules are the core's ([`Page`]).
-fn page(cx: &Cx) -> Result<Page, ApiError> {
+pub(crate) fn page(cx: &Cx) -> Result<Page, ApiError> {
     let num = |name: &str, max: u32| -> Result<Option<u32>, ApiError> {
         match cx.query(name)? {
             None => Ok(None),
@@ -393,6 +403,7 @@ fn company_json(c: &Company) -> Value {
 fn partner_json(r: &ChatReply) -> Value {
     json!({
         "message": r.message,
+        "message_id": r.message_id,
         "company_id": r.company_id,
         "user_id": r.user_id,
         "visitor_token": r.visitor_token,
@@ -406,6 +417,7 @@ fn partner_json(r: &ChatReply) -> Value {
 fn chat_json(r: &ChatReply) -> Value {
     json!({
         "message": r.message,
+        "message_id": r.message_id,
         "session_id": r.session_id,
         "company_id": r.company_id,
         "lead": r.lead,

@@ -32,6 +32,7 @@ use crate::tenant::{
 };
 
 mod conversations;
+mod feedback;
 mod identity;
 mod knowledge;
 mod leads;
@@ -42,6 +43,10 @@ pub use conversations::{
     append_to_conversation_creates_then_appends, append_with_lead_inserts_the_lead_once,
     concurrent_appends_are_never_lost, conversations_ensure_append_list_delete, expired_sessions_are_purged,
     sessions_insert_get_update,
+};
+pub use feedback::{
+    deleting_a_conversation_deletes_its_feedback, feedback_put_replace_list_and_isolation,
+    messages_keep_ids_and_sources,
 };
 pub use identity::{identity_secrets_capped_listed_revoked, visitor_tokens_insert_find_touch_purge};
 pub use knowledge::{
@@ -89,6 +94,9 @@ checks!(
     webhook_secret_and_deliveries,
     visitor_tokens_insert_find_touch_purge,
     identity_secrets_capped_listed_revoked,
+    feedback_put_replace_list_and_isolation,
+    deleting_a_conversation_deletes_its_feedback,
+    messages_keep_ids_and_sources,
 );
 
 /// Run every check, each on a store from `fresh` (which must be migrated and empty). Some checks

@@ -190,7 +190,11 @@ pub(crate) const LIST_CONVERSATIONS: &str = concat!(
 );
 
 pub(crate) const DELETE_CONVERSATION: &str =
-    "DELETE FROM chat_conversations WHERE company_id = $1 AND session_id = $2";
+    "DELETE FROM chat_conversations WHERE company_id = $1 AND session_id = $2 RETURNING id AS v";
+
+/// The ratings of a conversation's replies (deleted with it).
+pub(crate) const DELETE_CONVERSATION_FEEDBACK: &str =
+    "DELETE FROM message_feedback WHERE company_id = $1 AND session_id = $2";
 
 // --- leads -------------------------------------------------------------------------------------
 
@@ -357,3 +361,36 @@ pub(crate) const ACTIVE_IDENTITY_SECRETS: &str = concat!(
 
 pub(crate) const REVOKE_IDENTITY_SECRET: &str =
     "UPDATE identity_secrets SET revoked_at = COALESCE(revoked_at, $2) WHERE key_id = $1";
+
+// --- feedback ----------------------------------------------------------------------------------
+
+/// Columns of `message_feedback`, in table order.
+macro_rules! feedback_cols {
+    () => {
+        "company_id, session_id, message_id, rating, comment, message, question, created_at, updated_at"
+    };
+}
+
+/// Insert a rating, or replace an earlier one's rating and comment (its `created_at` stays).
+pub(crate) const PUT_FEEDBACK: &str = concat!(
+    "INSERT INTO message_feedback (",
+    feedback_cols!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+     ON CONFLICT (company_id, session_id, message_id) DO UPDATE SET rating = excluded.rating, \
+     comment = excluded.comment, message = excluded.message, question = excluded.question, \
+     updated_at = excluded.updated_at RETURNING ",
+    feedback_cols!()
+);
+
+pub(crate) const LIST_FEEDBACK: &str = concat!(
+    "SELECT ",
+    feedback_cols!(),
+    " FROM message_feedback WHERE company_id = $1 \
+     ORDER BY updated_at DESC, session_id DESC, message_id DESC LIMIT $2 OFFSET $3"
+);
+
+pub(crate) const CONVERSATION_FEEDBACK: &str = concat!(
+    "SELECT ",
+    feedback_cols!(),
+    " FROM message_feedback WHERE company_id = $1 AND session_id = $2 ORDER BY created_at, message_id"
+);
