@@ -2,6 +2,7 @@
 
 use std::io::Write as _;
 
+use chatbot_core::Company;
 use chatbot_core::lead::{Lead, LeadFilter, LeadStatus};
 use clap::Subcommand;
 
@@ -27,7 +28,12 @@ pub(crate) enum LeadsCommand {
         offset: u32,
     },
     /// Show one lead with its conversation.
-    Show { lead_id: String },
+    Show {
+        lead_id: String,
+        /// Print CSV (the list's columns, one row).
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
+    },
     /// Move a lead along new -> contacted -> qualified -> converted.
     SetStatus {
         lead_id: String,
@@ -53,7 +59,7 @@ pub(crate) async fn run(g: &Global, cmd: LeadsCommand) -> anyhow::Result<()> {
             if g.json {
                 print_json(&list)?;
             } else if csv {
-                print_csv(&list)?;
+                print_csv(&list, &profile_columns(ctx.company()))?;
             } else {
                 for l in &list {
                     let ready = if l.is_lead_ready { "ready" } else { "not ready" };
@@ -70,10 +76,13 @@ pub(crate) async fn run(g: &Global, cmd: LeadsCommand) -> anyhow::Result<()> {
                 }
             }
         }
-        LeadsCommand::Show { lead_id } => {
+        LeadsCommand::Show { lead_id, csv } => {
             let lead = bot.find_lead_as_operator(&lead_id).await?;
             if g.json {
                 print_json(&lead)?;
+            } else if csv {
+                let ctx = bot.operator_context(&lead.company_id).await?;
+                print_csv(std::slice::from_ref(&lead), &profile_columns(ctx.company()))?;
             } else {
                 println!(
                     "{} [{}] {} <{}> {}",
@@ -84,6 +93,10 @@ pub(crate) async fn run(g: &Global, cmd: LeadsCommand) -> anyhow::Result<()> {
                     lead.phone
                 );
                 println!("summary: {}", lead.ai_summary);
+                if !lead.profile.is_empty() {
+                    let complete = if lead.profile_complete { "complete" } else { "incomplete" };
+                    println!("profile ({complete}): {}", serde_json::Value::Object(lead.profile.clone()));
+                }
                 for m in &lead.messages {
                     println!("  {:?}: {}", m.role, m.content);
                 }
@@ -104,27 +117,71 @@ pub(crate) async fn run(g: &Global, cmd: LeadsCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_csv(list: &[Lead]) -> anyhow::Result<()> {
+/// The profile columns of a company's CSV: its client type's fields, then its own
+/// `lead_profile_fields`.
+fn profile_columns(c: &Company) -> Vec<String> {
+    let mut cols: Vec<String> = c.client_type.profile_fields().iter().map(|f| (*f).to_string()).collect();
+    for f in &c.ai_config.lead_profile_fields {
+        if !cols.contains(f) {
+            cols.push(f.clone());
+        }
+    }
+    cols
+}
+
+fn print_csv(list: &[Lead], profile: &[String]) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "lead_id,status,is_lead_ready,name,email,phone,message,ai_summary,created_at")?;
+    let mut header: Vec<String> = [
+        "lead_id",
+        "status",
+        "is_lead_ready",
+        "name",
+        "email",
+        "phone",
+        "message",
+        "ai_summary",
+        "created_at",
+    ]
+    .iter()
+    .map(|s| (*s).to_string())
+    .collect();
+    header.push("profile_complete".into());
+    header.extend(profile.iter().cloned());
+    writeln!(out, "{}", header.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","))?;
     for l in list {
-        let row = [
-            l.lead_id.as_str(),
-            l.status.as_str(),
-            if l.is_lead_ready { "true" } else { "false" },
-            &l.name,
-            &l.email,
-            &l.phone,
-            &l.message,
-            &l.ai_summary,
-            &l.created_at.to_rfc3339(),
+        let mut row: Vec<String> = vec![
+            l.lead_id.clone(),
+            l.status.as_str().into(),
+            l.is_lead_ready.to_string(),
+            l.name.clone(),
+            l.email.clone(),
+            l.phone.clone(),
+            l.message.clone(),
+            l.ai_summary.clone(),
+            l.created_at.to_rfc3339(),
+            l.profile_complete.to_string(),
         ];
+        for k in profile {
+            row.push(match l.profile.get(k) {
+                None | Some(serde_json::Value::Null) => String::new(),
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(v) => v.to_string(),
+            });
+        }
         writeln!(out, "{}", row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","))?;
     }
     Ok(())
 }
 
-/// RFC 4180 quoting, only where a field needs it.
+/// RFC 4180 quoting, only where a field needs it. A field a spreadsheet would read as a formula
+/// (starting with `=`, `+`, `-`, `@`, tab or carriage return: visitors write these fields) is
+/// prefixed with `'` (OWASP's advice against CSV injection); plain numbers stay numbers.
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+    let numeric = s.parse::<f64>().is_ok();
+    let s = if !numeric && s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
 }

@@ -7,7 +7,7 @@ use tracing::warn;
 use crate::auth;
 use crate::conversation::{Message, Page, Role};
 use crate::error::{Error, Result};
-use crate::lead::{Lead, LeadFilter, LeadStatus, extract};
+use crate::lead::{Lead, LeadFilter, LeadStatus, extract, merge, summary};
 use crate::tenant::{ClientType, TenantContext};
 use crate::text::{FixedText, Lang, fixed_text};
 
@@ -38,8 +38,11 @@ impl Chatbot {
     ) -> LeadStep {
         let update = extract::apply_message(l, message);
         let became_ready = update.became_ready;
-        if became_ready || (l.is_lead_ready && visitor_turns.is_multiple_of(SUMMARY_EVERY)) {
-            l.ai_summary = extract::offline_summary(l);
+        // The summary follows the lead once it is ready: rebuilt when anything changed, and
+        // every few messages for the message count.
+        if l.is_lead_ready && (became_ready || update.changed || visitor_turns.is_multiple_of(SUMMARY_EVERY))
+        {
+            l.ai_summary = summary::summarize(l, ctx.company().client_type);
         }
         let notify = stamp_notification(l, became_ready, has_webhook(ctx));
         let changed = update.changed || became_ready;
@@ -153,7 +156,7 @@ impl Chatbot {
             }
             if changed {
                 if x.is_lead_ready {
-                    x.ai_summary = extract::offline_summary(x);
+                    x.ai_summary = summary::summarize(x, ctx.company().client_type);
                 }
                 x.updated_at = Utc::now();
             }
@@ -173,7 +176,15 @@ impl Chatbot {
             lead.messages.iter().filter(|m| m.role == Role::User).map(|m| m.content.clone()).collect();
         let (bot, ctx, lead_id) = (self.clone(), ctx.clone(), lead.lead_id.clone());
         tokio::spawn(async move {
-            let fields = ctx.company().ai_config.lead_profile_fields.clone();
+            // The client type's fields first, then the company's own.
+            let company = ctx.company();
+            let mut fields: Vec<String> =
+                company.client_type.profile_fields().iter().map(|f| (*f).to_string()).collect();
+            for f in &company.ai_config.lead_profile_fields {
+                if !fields.contains(f) {
+                    fields.push(f.clone());
+                }
+            }
             let x = match extractor.extract(&visitor, &fields).await {
                 Ok(x) => x,
                 Err(e) => {
@@ -189,10 +200,16 @@ impl Chatbot {
             let summary = x.summary.filter(|s| !s.trim().is_empty());
             let has_webhook = has_webhook(&ctx);
             let (mut update, mut notify) = (extract::LeadUpdate::default(), false);
+            // The model may add profile fields the rules did not find, only with values the
+            // visitor wrote; the rules' values stay.
+            let added = merge::supported_profile(&x.profile, &visitor.join("\n"));
             let mut apply = |l: &mut Lead| {
-                update = extract::apply_extracted(l, "", &x.contacts, &x.profile);
+                update = extract::apply_extracted(l, "", &x.contacts, &serde_json::Map::new());
+                update.changed |= merge::add_missing(&mut l.profile, added.clone());
                 if let Some(s) = &summary {
-                    l.ai_summary.clone_from(s);
+                    // The model's words with the profile as found (values checked against what
+                    // the visitor wrote, as contacts are).
+                    l.ai_summary = summary::summarize_with(l, ctx.company().client_type, Some(s));
                 }
                 notify = stamp_notification(l, update.became_ready, has_webhook);
                 l.updated_at = Utc::now();
@@ -381,4 +398,14 @@ pub(super) fn contact_ask(lead: &Lead, lang: Option<Lang>) -> String {
         (false, false) => fixed_text(lang, FixedText::ContactAskName, "", ""),
         (true, _) => fixed_text(lang, FixedText::ContactAskReach, "", &lead.name),
     }
+}
+
+/// The question for the most useful profile field the lead still misses, in the visitor's
+/// language; none once the client type's key fields are known.
+pub(super) fn profile_question(client_type: ClientType, lead: &Lead, lang: Option<Lang>) -> Option<String> {
+    if client_type.profile_complete(&lead.profile) {
+        return None;
+    }
+    let field = client_type.next_missing_field(&lead.profile)?;
+    crate::text::profile_ask(client_type, field).map(|t| fixed_text(lang, t, "", ""))
 }

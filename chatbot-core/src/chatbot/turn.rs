@@ -17,12 +17,15 @@ use crate::tenant::TenantContext;
 use crate::text::{FixedText, fixed_text};
 
 use super::Chatbot;
-use super::leads::{contact_ask, new_lead_id};
+use super::leads::{contact_ask, new_lead_id, profile_question};
 use super::session::{Target, TargetLead};
 use super::types::{AnsweredBy, ChatEvent, ChatReply, SourceRef};
 
 /// Visitor turns between two contact-detail requests.
 const ASK_CONTACT_EVERY: usize = 3;
+/// Ask for the most useful missing profile field of the company's client type on every this
+/// many visitor messages (on other turns than the contact question).
+const ASK_PROFILE_EVERY: usize = 3;
 /// Words below which a message is treated as a follow-up of the previous one.
 const FOLLOW_UP_WORDS: usize = 8;
 
@@ -212,8 +215,17 @@ impl Chatbot {
                 Some(fixed_text(lang, FixedText::LeadReady, &settings.company_name, &l.name))
             } else if !l.is_lead_ready && matches!(decision, TopicDecision::Contact) {
                 Some(contact_ask(l, lang))
-            } else if !l.is_lead_ready && answered_by != AnsweredBy::Refusal {
-                (visitor_turns % ASK_CONTACT_EVERY == 1 && visitor_turns > 1).then(|| contact_ask(l, lang))
+            } else if !l.is_lead_ready
+                && answered_by != AnsweredBy::Refusal
+                && visitor_turns % ASK_CONTACT_EVERY == 1
+                && visitor_turns > 1
+            {
+                Some(contact_ask(l, lang))
+            } else if lead.is_some()
+                && answered_by != AnsweredBy::Refusal
+                && visitor_turns.is_multiple_of(ASK_PROFILE_EVERY)
+            {
+                profile_question(ctx.company().client_type, l, lang)
             } else {
                 None
             };

@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::lead::{ANONYMOUS, Lead};
+use crate::lead::Lead;
 use crate::text::built_in_regex;
 pub use crate::text::{
     asks_for_contact, extract_email, extract_name, extract_phone, is_contact_message, is_real_request,
@@ -126,54 +126,10 @@ pub fn apply_extracted(
     }
 }
 
-fn shorten(s: &str, max: usize) -> String {
-    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if s.chars().count() <= max {
-        return s;
-    }
-    let cut: String = s.chars().take(max).collect();
-    let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(a, _)| a).to_string();
-    format!("{cut}…")
-}
-
-/// A short profile of the lead built from its fields (the offline AI summary).
+/// A short profile of the lead built from its fields (the offline AI summary), for a business
+/// owner; [`super::summary::summarize`] takes the company's client type.
 pub fn offline_summary(lead: &Lead) -> String {
-    let who = if lead.name == ANONYMOUS || lead.name.trim().is_empty() {
-        "Anonymous visitor".to_string()
-    } else {
-        lead.name.clone()
-    };
-    let contacts: Vec<&str> =
-        [lead.email.as_str(), lead.phone.as_str()].into_iter().filter(|s| !s.is_empty()).collect();
-    let mut out = if contacts.is_empty() {
-        format!("{who} (no contact details yet).")
-    } else {
-        format!("{who} ({}).", contacts.join(", "))
-    };
-    if !lead.message.is_empty() {
-        out.push_str(&format!(" Asked: \"{}\".", shorten(&lead.message, 160)));
-    }
-    let fields: Vec<String> = lead
-        .profile
-        .iter()
-        .filter_map(|(k, v)| {
-            let v = match v {
-                serde_json::Value::String(s) if !s.trim().is_empty() => s.clone(),
-                serde_json::Value::Number(n) => n.to_string(),
-                serde_json::Value::Bool(b) => b.to_string(),
-                _ => return None,
-            };
-            Some(format!("{}: {}", k.replace('_', " "), shorten(&v, 60)))
-        })
-        .collect();
-    if !fields.is_empty() {
-        out.push_str(&format!(" {}.", fields.join("; ")));
-    }
-    let visitor_msgs = lead.messages.iter().filter(|m| m.role == crate::conversation::Role::User).count();
-    if visitor_msgs > 0 {
-        out.push_str(&format!(" {visitor_msgs} visitor messages so far."));
-    }
-    out
+    super::summary::summarize(lead, crate::tenant::ClientType::default())
 }
 
 #[cfg(test)]

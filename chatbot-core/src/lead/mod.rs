@@ -7,6 +7,8 @@ use crate::conversation::Message;
 use crate::error::{Error, Result};
 
 pub mod extract;
+pub mod merge;
+pub mod summary;
 
 /// Lead pipeline status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -24,6 +24,24 @@ pub enum FixedText {
     Thanks,
     /// The lead is complete.
     LeadReady,
+    /// Realtor: buying, renting or selling?
+    AskIntent,
+    /// Realtor: where?
+    AskLocation,
+    /// Either type: the budget.
+    AskBudget,
+    /// Realtor: what kind of property?
+    AskPropertyType,
+    /// Realtor: how many bedrooms?
+    AskBedrooms,
+    /// Realtor: when to move?
+    AskMoveTimeline,
+    /// Business owner: which service?
+    AskService,
+    /// Business owner: by when?
+    AskProjectTimeline,
+    /// Business owner: the company's name.
+    AskCompanyName,
 }
 
 /// The columns of [`TABLE`].
@@ -102,7 +120,114 @@ const TABLE: &[(FixedText, [&str; 5])] = &[
             "Bedankt, {name}! We hebben je contactgegevens en iemand van {company} neemt binnenkort contact met je op.",
         ],
     ),
+    (
+        FixedText::AskIntent,
+        [
+            "Are you looking to buy, rent or sell?",
+            "Möchten Sie kaufen, mieten oder verkaufen?",
+            "Souhaitez-vous acheter, louer ou vendre ?",
+            "¿Busca comprar, alquilar o vender?",
+            "Wil je kopen, huren of verkopen?",
+        ],
+    ),
+    (
+        FixedText::AskLocation,
+        [
+            "Which area or town are you interested in?",
+            "Für welche Gegend oder welchen Ort interessieren Sie sich?",
+            "Quel quartier ou quelle ville vous intéresse ?",
+            "¿Qué zona o ciudad le interesa?",
+            "In welke buurt of plaats ben je geïnteresseerd?",
+        ],
+    ),
+    (
+        FixedText::AskBudget,
+        [
+            "Do you have a budget in mind?",
+            "Haben Sie ein Budget im Kopf?",
+            "Avez-vous un budget en tête ?",
+            "¿Tiene un presupuesto en mente?",
+            "Heb je een budget in gedachten?",
+        ],
+    ),
+    (
+        FixedText::AskPropertyType,
+        [
+            "What kind of property are you looking for (an apartment, a house, ...)?",
+            "Welche Art von Immobilie suchen Sie (eine Wohnung, ein Haus, ...)?",
+            "Quel type de bien recherchez-vous (un appartement, une maison, ...) ?",
+            "¿Qué tipo de inmueble busca (un piso, una casa, ...)?",
+            "Wat voor woning zoek je (een appartement, een huis, ...)?",
+        ],
+    ),
+    (
+        FixedText::AskBedrooms,
+        [
+            "How many bedrooms do you need?",
+            "Wie viele Schlafzimmer brauchen Sie?",
+            "De combien de chambres avez-vous besoin ?",
+            "¿Cuántos dormitorios necesita?",
+            "Hoeveel slaapkamers heb je nodig?",
+        ],
+    ),
+    (
+        FixedText::AskMoveTimeline,
+        [
+            "When would you like to move?",
+            "Wann möchten Sie umziehen?",
+            "Quand souhaitez-vous emménager ?",
+            "¿Cuándo le gustaría mudarse?",
+            "Wanneer wil je verhuizen?",
+        ],
+    ),
+    (
+        FixedText::AskService,
+        [
+            "What can we help you with: which service are you looking for?",
+            "Wobei können wir Ihnen helfen: Welche Leistung suchen Sie?",
+            "En quoi pouvons-nous vous aider : quel service recherchez-vous ?",
+            "¿En qué podemos ayudarle: qué servicio busca?",
+            "Waarmee kunnen we je helpen: welke dienst zoek je?",
+        ],
+    ),
+    (
+        FixedText::AskProjectTimeline,
+        [
+            "When would you like this to be done?",
+            "Bis wann soll es erledigt sein?",
+            "Pour quand en auriez-vous besoin ?",
+            "¿Para cuándo lo necesita?",
+            "Wanneer wil je dat het klaar is?",
+        ],
+    ),
+    (
+        FixedText::AskCompanyName,
+        [
+            "What is the name of your company?",
+            "Wie heißt Ihr Unternehmen?",
+            "Quel est le nom de votre entreprise ?",
+            "¿Cómo se llama su empresa?",
+            "Hoe heet je bedrijf?",
+        ],
+    ),
 ];
+
+/// The question that asks for a missing profile field (see
+/// [`ClientType::next_missing_field`](crate::ClientType::next_missing_field)), if it has one.
+pub fn profile_ask(client_type: crate::ClientType, field: &str) -> Option<FixedText> {
+    Some(match field {
+        "timeline" if client_type == crate::ClientType::BusinessOwner => FixedText::AskProjectTimeline,
+        "intent" => FixedText::AskIntent,
+        "location" => FixedText::AskLocation,
+        "budget_min" | "budget_max" => FixedText::AskBudget,
+        "property_type" => FixedText::AskPropertyType,
+        "bedrooms" => FixedText::AskBedrooms,
+        "timeline" => FixedText::AskMoveTimeline,
+        "service" => FixedText::AskService,
+        "company_name" => FixedText::AskCompanyName,
+        _ => return None,
+    })
+}
 
 /// The fixed text `text` in `lang` (English when `None` or not in the table), with `{company}`
 /// and `{name}` filled in. The values are inserted in one pass: a company name that contains
@@ -139,7 +264,7 @@ pub fn fixed_text(lang: Option<Lang>, text: FixedText, company: &str, name: &str
 mod tests {
     use super::*;
 
-    const ALL: [FixedText; 9] = [
+    const ALL: [FixedText; 18] = [
         FixedText::Refusal,
         FixedText::NoInformation,
         FixedText::OurTeam,
@@ -149,6 +274,15 @@ mod tests {
         FixedText::ContactAskReach,
         FixedText::Thanks,
         FixedText::LeadReady,
+        FixedText::AskIntent,
+        FixedText::AskLocation,
+        FixedText::AskBudget,
+        FixedText::AskPropertyType,
+        FixedText::AskBedrooms,
+        FixedText::AskMoveTimeline,
+        FixedText::AskService,
+        FixedText::AskProjectTimeline,
+        FixedText::AskCompanyName,
     ];
 
     #[test]
@@ -173,6 +307,19 @@ mod tests {
         let r = fixed_text(Some(Lang::Swedish), FixedText::Refusal, "Demo Shop", "");
         assert!(r.starts_with("I'm sorry, I can only help with questions about Demo Shop."), "{r}");
         assert_eq!(fixed_text(None, FixedText::Thanks, "", ""), "Thank you!");
+        // Every field a client type asks for next has its question, per type.
+        use crate::ClientType;
+        for t in [ClientType::Realtor, ClientType::BusinessOwner] {
+            let mut profile = serde_json::Map::new();
+            while let Some(f) = t.next_missing_field(&profile) {
+                assert!(profile_ask(t, f).is_some(), "{t}: {f}");
+                profile.insert(f.into(), serde_json::json!("x"));
+            }
+        }
+        assert_eq!(profile_ask(ClientType::Realtor, "timeline"), Some(FixedText::AskMoveTimeline));
+        assert_eq!(profile_ask(ClientType::BusinessOwner, "timeline"), Some(FixedText::AskProjectTimeline));
+        let q = fixed_text(Some(Lang::Dutch), FixedText::AskIntent, "", "");
+        assert_eq!(q, "Wil je kopen, huren of verkopen?");
         // A name with placeholders in it is inserted as written.
         let r = fixed_text(Some(Lang::German), FixedText::LeadReady, "{name} GmbH", "Jo {company}");
         assert_eq!(

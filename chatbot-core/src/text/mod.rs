@@ -37,7 +37,7 @@ use regex::Regex;
 // Re-exported as `lead::extract::*` (public API), hence `pub`; the module itself is private.
 pub(crate) use analyze::{index_tokens, query_tokens};
 pub use contact::{extract_email, extract_name, extract_phone};
-pub(crate) use fixed::{FixedText, fixed_text};
+pub(crate) use fixed::{FixedText, fixed_text, profile_ask};
 pub use intent::{asks_for_contact, is_contact_message, is_real_request, is_small_talk, reveals_contact};
 pub use lang::{Lang, detect};
 pub(crate) use stem::stem;
