@@ -13,8 +13,9 @@ mod store_suite {
     pub mod tests;
 }
 
-/// Number of embedded migrations (0001_init, 0002_corpus_stats, 0003_visitor_identity).
-const MIGRATIONS: i64 = 3;
+/// Number of embedded migrations (0001_init, 0002_corpus_stats, 0003_visitor_identity,
+/// 0004_widget_settings_more).
+const MIGRATIONS: i64 = 4;
 
 use store_suite::harness::{Ctx, PG_ENV, pg_ctx, pg_fresh_schema, sqlite_ctx};
 
@@ -83,6 +84,7 @@ suite!(
     corpus_stats_put_get_replace,
     visitor_tokens_insert_find_touch_purge,
     identity_secrets_capped_listed_revoked,
+    owner_tokens_and_codes,
 );
 
 #[tokio::test]

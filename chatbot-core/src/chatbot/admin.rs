@@ -130,7 +130,7 @@ impl Chatbot {
     pub async fn set_ai_config(&self, ctx: &TenantContext, config: &AiConfig) -> Result<()> {
         match ctx.access() {
             Access::Operator => {}
-            Access::Secret | Access::Publishable => {
+            Access::Secret | Access::Publishable | Access::Owner => {
                 return Err(Error::Forbidden(
                     "the AI configuration is changed by the operator (CHATBOT_ADMIN_TOKEN or the CLI)".into(),
                 ));
@@ -231,18 +231,20 @@ impl Chatbot {
     /// Partial update, visible to the next read on every instance.
     ///
     /// # Errors
-    /// [`Error::Unauthorized`] without a secret key; [`Error::Invalid`] naming the field.
+    /// [`Error::Unauthorized`] without a secret key or owner token; [`Error::Invalid`] naming
+    /// the field.
     pub async fn update_widget_settings(
         &self,
         ctx: &TenantContext,
         patch: &WidgetSettingsPatch,
     ) -> Result<WidgetSettings> {
         require_secret(ctx)?;
+        let patch = patch.clone().normalized();
         patch.validate()?;
         if patch.is_empty() {
             return self.widget_settings(ctx).await;
         }
-        self.store().update_widget_settings(ctx.company_id(), patch).await
+        self.store().update_widget_settings(ctx.company_id(), &patch).await
     }
 
     /// An operator context for a company that must be active (operator commands that act for

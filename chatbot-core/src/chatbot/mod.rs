@@ -23,6 +23,7 @@ mod answer;
 mod builder;
 mod knowledge;
 mod leads;
+mod owner;
 mod prompt;
 mod retrieve;
 mod session;
@@ -35,6 +36,9 @@ pub use answer::BudgetStatus;
 pub use builder::ChatbotBuilder;
 pub use knowledge::Knowledge;
 pub use leads::Leads;
+pub use owner::{
+    DEFAULT_OWNER_LINK_URL, OWNER_CODE_TTL, OWNER_LINK_FRAGMENT, OWNER_TOKEN_TTL, OwnerGrant, OwnerLink,
+};
 pub use types::{
     AnsweredBy, ChatEvent, ChatInput, ChatReply, ClientInfo, ComponentsInfo, HistoryItem, PartnerChat,
     SearchHit, SessionInfo, SourceRef,

@@ -41,7 +41,9 @@ pub use conversations::{
     concurrent_appends_are_never_lost, conversations_ensure_append_list_delete, expired_sessions_are_purged,
     sessions_insert_get_update,
 };
-pub use identity::{identity_secrets_capped_listed_revoked, visitor_tokens_insert_find_touch_purge};
+pub use identity::{
+    identity_secrets_capped_listed_revoked, owner_tokens_and_codes, visitor_tokens_insert_find_touch_purge,
+};
 pub use knowledge::{
     chunks_upsert_is_idempotent, corpus_stats_put_get_replace, embedder_identity,
     sources_upsert_get_list_delete,
@@ -86,6 +88,7 @@ checks!(
     webhook_secret_and_deliveries,
     visitor_tokens_insert_find_touch_purge,
     identity_secrets_capped_listed_revoked,
+    owner_tokens_and_codes,
 );
 
 /// Run every check, each on a store from `fresh` (which must be migrated and empty). Some checks

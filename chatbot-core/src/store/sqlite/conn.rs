@@ -21,6 +21,7 @@ pub(crate) const MIGRATIONS: MigrationList = &[
     (1, "init", include_str!("../../../migrations/sqlite/0001_init.sql")),
     (2, "corpus stats", include_str!("../../../migrations/sqlite/0002_corpus_stats.sql")),
     (3, "visitor identity", include_str!("../../../migrations/sqlite/0003_visitor_identity.sql")),
+    (4, "widget settings more", include_str!("../../../migrations/sqlite/0004_widget_settings_more.sql")),
 ];
 
 /// A timestamp as fixed-width RFC 3339 UTC text with microseconds (SQLite's representation:
