@@ -135,6 +135,18 @@ impl LeadStatusBody {
     }
 }
 
+/// `POST /api/widget-settings/{companyId}/owner-token` without a key: `{"code":"oc_..."}`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct OwnerCodeBody {
+    code: Option<String>,
+}
+
+impl OwnerCodeBody {
+    pub fn code(self) -> Result<String, ApiError> {
+        required(self.code, "code")
+    }
+}
+
 /// A required field (`null` counts as missing).
 fn required(value: Option<String>, field: &str) -> Result<String, ApiError> {
     value.ok_or_else(|| ApiError::invalid(field, "is required"))
