@@ -300,7 +300,9 @@ fn settings_set_flags_for_the_widget_settings_of_issue_14() {
     assert_eq!(s["primary_color"], "#112233", "pairs and flags together");
     // the text output shows every setting, one per line
     let text = env.ok(&["settings", "show", "123"]);
-    for line in ["language               de", "show_sources           false", "launcher_label         Fragen?"] {
+    for line in
+        ["language               de", "show_sources           false", "launcher_label         Fragen?"]
+    {
         assert!(text.lines().any(|l| l == line), "{line:?} in {text}");
     }
     assert!(text.contains(r#"suggested_questions    ["Wie lange dauert der Versand?","#), "{text}");
@@ -313,8 +315,16 @@ fn settings_set_flags_for_the_widget_settings_of_issue_14() {
     // invalid values fail naming the field and change nothing
     let long = "x".repeat(41);
     let five = [
-        "--suggested-question", "1", "--suggested-question", "2", "--suggested-question", "3",
-        "--suggested-question", "4", "--suggested-question", "5",
+        "--suggested-question",
+        "1",
+        "--suggested-question",
+        "2",
+        "--suggested-question",
+        "3",
+        "--suggested-question",
+        "4",
+        "--suggested-question",
+        "5",
     ];
     for (args, field) in [
         (&["--language", "xx"][..], "language"),

@@ -7,8 +7,8 @@
 //! name that changes with them, cacheable for a year. An unknown hash is 404, never another
 //! version's bytes under that name.
 
-use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::StatusCode;
+use hyper::header::{self, HeaderMap, HeaderValue};
 
 use crate::body::{self, Resp};
 use crate::error::ApiError;

@@ -23,7 +23,6 @@ use crate::routes::Route;
 /// The header a partner-chat client may carry its visitor token in (instead of the body).
 pub(crate) const VISITOR_TOKEN_HEADER: &str = "x-visitor-token";
 
-
 type Res<T = Resp> = Result<T, ApiError>;
 
 impl App {

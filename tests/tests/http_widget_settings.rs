@@ -11,7 +11,13 @@ const SHOP: &str = "https://shop.example";
 const EVIL: &str = "https://evil.example";
 
 /// `POST` JSON with a bearer token and, optionally, an `Origin`.
-async fn post_from(s: &TestServer, path: &str, token: Option<&str>, origin: Option<&str>, body: &Value) -> (u16, Value) {
+async fn post_from(
+    s: &TestServer,
+    path: &str,
+    token: Option<&str>,
+    origin: Option<&str>,
+    body: &Value,
+) -> (u16, Value) {
     let mut r = s.http.post(s.url(path)).json(body);
     if let Some(t) = token {
         r = r.bearer_auth(t);
@@ -20,14 +26,6 @@ async fn post_from(s: &TestServer, path: &str, token: Option<&str>, origin: Opti
         r = r.header("Origin", o);
     }
     status_json(r.send().await.unwrap()).await
-}
-
-/// An owner token of `company` from its secret key.
-async fn owner_token(s: &TestServer, company: &str, sk: &str) -> String {
-    let path = format!("/api/widget-settings/{company}/owner-token");
-    let (st, v) = post_from(s, &path, Some(sk), None, &json!({})).await;
-    assert_eq!(st, 200, "{v}");
-    v["token"].as_str().unwrap().to_string()
 }
 
 #[tokio::test]
@@ -49,7 +47,10 @@ async fn the_new_settings_round_trip_with_their_defaults() {
     assert_eq!(st, 200, "{v}");
     let (_, got) = status_json(s.get("/api/widget-settings/acme", None).await).await;
     assert_eq!(got["suggested_questions"], json!(["Wie lange dauert der Versand?", "Kann ich zurückgeben?"]));
-    assert_eq!((&got["language"], &got["show_sources"], &got["launcher_label"]), (&json!("de"), &json!(false), &json!("Fragen?")));
+    assert_eq!(
+        (&got["language"], &got["show_sources"], &got["launcher_label"]),
+        (&json!("de"), &json!(false), &json!("Fragen?"))
+    );
     // the existing fields are still there, under the same names
     assert_eq!(got["primary_color"], "#007bff");
     s.shutdown().await;
@@ -82,7 +83,11 @@ async fn hostile_values_of_the_new_settings_are_refused_naming_the_field() {
     ] {
         let (st, v) = post_from(&s, "/api/widget-settings/acme", Some(&t.sk), None, &body).await;
         assert_eq!(st, 422, "{v}");
-        assert_eq!((error_code(&v), v["error"]["field"].as_str()), ("invalid_field".into(), Some(field)), "{v}");
+        assert_eq!(
+            (error_code(&v), v["error"]["field"].as_str()),
+            ("invalid_field".into(), Some(field)),
+            "{v}"
+        );
         assert!(v["error"]["message"].as_str().unwrap().len() < 300, "a short message, not the input: {v}");
     }
     // nothing changed
@@ -109,16 +114,23 @@ async fn owner_tokens_change_settings_of_their_company_and_nothing_else() {
     assert!(left > chrono::TimeDelta::minutes(14) && left <= chrono::TimeDelta::minutes(15), "{left}");
 
     // it changes the settings of its company
-    let (st, v) = post_from(&s, "/api/widget-settings/a", Some(&token), None, &json!({"primary_color": "#123456"})).await;
+    let (st, v) =
+        post_from(&s, "/api/widget-settings/a", Some(&token), None, &json!({"primary_color": "#123456"}))
+            .await;
     assert_eq!((st, v["primary_color"].as_str()), (200, Some("#123456")), "{v}");
     // ... and is refused everywhere else: another company's settings, leads, conversations
-    let (st, v) = post_from(&s, "/api/widget-settings/b", Some(&token), None, &json!({"primary_color": "#000000"})).await;
+    let (st, v) =
+        post_from(&s, "/api/widget-settings/b", Some(&token), None, &json!({"primary_color": "#000000"}))
+            .await;
     assert_eq!((st, error_code(&v).as_str()), (401, "unauthorized"), "{v}");
     for path in ["/api/companies/a/leads", "/api/companies/a/conversations"] {
         let (st, v) = status_json(s.get(path, Some(&token)).await).await;
         assert_eq!(st, 401, "{path}: {v}");
     }
-    let (st, _) = status_json(s.http.delete(s.url("/api/companies/a/conversations/x")).bearer_auth(&token).send().await.unwrap()).await;
+    let (st, _) = status_json(
+        s.http.delete(s.url("/api/companies/a/conversations/x")).bearer_auth(&token).send().await.unwrap(),
+    )
+    .await;
     assert_eq!(st, 401);
     let (st, _) = post_from(&s, "/api/chatbot/session", Some(&token), None, &json!({})).await;
     assert_eq!(st, 401);
@@ -138,15 +150,19 @@ async fn an_expired_owner_token_is_refused() {
     let s = TestServer::start().await;
     s.tenant("a", &[]).await;
     let long_ago = chrono::Utc::now() - chrono::TimeDelta::hours(1);
-    let (token, rec) = OwnerToken::generate("a", OwnerTokenKind::Token, long_ago, chatbot_core::OWNER_TOKEN_TTL);
+    let (token, rec) =
+        OwnerToken::generate("a", OwnerTokenKind::Token, long_ago, chatbot_core::OWNER_TOKEN_TTL);
     s.bot.store_unchecked().insert_owner_token(&rec).await.unwrap();
-    let (st, v) = post_from(&s, "/api/widget-settings/a", Some(&token), None, &json!({"language": "fr"})).await;
+    let (st, v) =
+        post_from(&s, "/api/widget-settings/a", Some(&token), None, &json!({"language": "fr"})).await;
     assert_eq!((st, error_code(&v).as_str()), (401, "unauthorized"), "{v}");
     assert!(v["error"]["message"].as_str().unwrap().contains("expired"), "{v}");
     // the same token still valid is accepted (the refusal is the expiry, not the record)
-    let (fresh, rec) = OwnerToken::generate("a", OwnerTokenKind::Token, chrono::Utc::now(), chatbot_core::OWNER_TOKEN_TTL);
+    let (fresh, rec) =
+        OwnerToken::generate("a", OwnerTokenKind::Token, chrono::Utc::now(), chatbot_core::OWNER_TOKEN_TTL);
     s.bot.store_unchecked().insert_owner_token(&rec).await.unwrap();
-    let (st, _) = post_from(&s, "/api/widget-settings/a", Some(&fresh), None, &json!({"language": "fr"})).await;
+    let (st, _) =
+        post_from(&s, "/api/widget-settings/a", Some(&fresh), None, &json!({"language": "fr"})).await;
     assert_eq!(st, 200);
     s.shutdown().await;
 }
@@ -161,24 +177,32 @@ async fn a_one_time_code_is_exchanged_once_for_its_company() {
     assert!(link.url.starts_with("https://shop.example/#chatbot-admin=oc_"), "{}", link.url);
     let code = link.code.clone();
     // not at another company
-    let (st, _) = post_from(&s, "/api/widget-settings/b/owner-token", None, None, &json!({"code": code})).await;
+    let (st, _) =
+        post_from(&s, "/api/widget-settings/b/owner-token", None, None, &json!({"code": code})).await;
     assert_eq!(st, 401);
-    let (st, v) = post_from(&s, "/api/widget-settings/a/owner-token", None, Some(SHOP), &json!({"code": code})).await;
+    let (st, v) =
+        post_from(&s, "/api/widget-settings/a/owner-token", None, Some(SHOP), &json!({"code": code})).await;
     assert_eq!(st, 200, "{v}");
     let token = v["token"].as_str().unwrap();
-    let (st, _) = post_from(&s, "/api/widget-settings/a", Some(token), Some(SHOP), &json!({"show_sources": false})).await;
+    let (st, _) =
+        post_from(&s, "/api/widget-settings/a", Some(token), Some(SHOP), &json!({"show_sources": false}))
+            .await;
     assert_eq!(st, 200);
     // used once: a second exchange fails
-    let (st, v) = post_from(&s, "/api/widget-settings/a/owner-token", None, Some(SHOP), &json!({"code": code})).await;
+    let (st, v) =
+        post_from(&s, "/api/widget-settings/a/owner-token", None, Some(SHOP), &json!({"code": code})).await;
     assert_eq!((st, error_code(&v).as_str()), (401, "unauthorized"), "{v}");
     // a body without a code, a code of the wrong type, garbage
     let (st, v) = post_from(&s, "/api/widget-settings/a/owner-token", None, None, &json!({})).await;
     assert_eq!((st, v["error"]["field"].as_str()), (422, Some("code")), "{v}");
     let (st, v) = post_from(&s, "/api/widget-settings/a/owner-token", None, None, &json!({"code": 7})).await;
     assert_eq!((st, v["error"]["field"].as_str()), (422, Some("code")), "{v}");
-    let (st, _) = post_from(&s, "/api/widget-settings/a/owner-token", None, None, &json!({"code": "oc_".repeat(5000)})).await;
+    let (st, _) =
+        post_from(&s, "/api/widget-settings/a/owner-token", None, None, &json!({"code": "oc_".repeat(5000)}))
+            .await;
     assert_eq!(st, 401);
-    let (st, _) = post_from(&s, "/api/widget-settings/nope/owner-token", None, None, &json!({"code": "oc_x"})).await;
+    let (st, _) =
+        post_from(&s, "/api/widget-settings/nope/owner-token", None, None, &json!({"code": "oc_x"})).await;
     assert_eq!(st, 404);
     s.shutdown().await;
 }
@@ -195,14 +219,16 @@ async fn owner_mode_only_on_the_allowed_origins() {
     let (st, v) = post_from(&s, path, None, Some(EVIL), &json!({"code": code})).await;
     assert_eq!((st, error_code(&v).as_str()), (403, "origin_not_allowed"), "{v}");
     // the refused attempt did not spend the code; on the allowed origin it works, with CORS
-    let r = s.http.post(s.url(path)).header("Origin", SHOP).json(&json!({"code": code})).send().await.unwrap();
+    let r =
+        s.http.post(s.url(path)).header("Origin", SHOP).json(&json!({"code": code})).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["access-control-allow-origin"], SHOP);
     let r = s.http.post(s.url(path)).header("Origin", SHOP).bearer_auth(&a.sk).send().await.unwrap();
     assert_eq!(r.status(), 200);
     // a company that allows any origin offers owner mode anywhere
     let b = s.tenant("b", &[]).await;
-    let (st, _) = post_from(&s, "/api/widget-settings/b/owner-token", Some(&b.sk), Some(EVIL), &json!({})).await;
+    let (st, _) =
+        post_from(&s, "/api/widget-settings/b/owner-token", Some(&b.sk), Some(EVIL), &json!({})).await;
     assert_eq!(st, 200);
     s.shutdown().await;
 }
@@ -287,7 +313,10 @@ async fn the_demo_company_has_suggested_questions() {
     );
     // seeding again keeps an owner's own list
     let ctx = s.bot.operator_context("123").await.unwrap();
-    let mine = chatbot_core::WidgetSettingsPatch { suggested_questions: Some(vec!["Mine?".into()]), ..Default::default() };
+    let mine = chatbot_core::WidgetSettingsPatch {
+        suggested_questions: Some(vec!["Mine?".into()]),
+        ..Default::default()
+    };
     s.bot.update_widget_settings(&ctx, &mine).await.unwrap();
     s.bot.seed_demo().await.unwrap();
     let (_, v) = status_json(s.get("/api/widget-settings/123", None).await).await;

@@ -86,8 +86,8 @@ impl Chatbot {
         check_owner_origin(public.widget_settings(), origin)?;
         let code = code.trim();
         let shaped = code.starts_with(auth::OWNER_CODE_PREFIX) && code.len() <= MAX_PRESENTED_LEN;
-        let spent = shaped
-            && self.store().spend_owner_code(company_id, &auth::hash_key(code), Utc::now()).await?;
+        let spent =
+            shaped && self.store().spend_owner_code(company_id, &auth::hash_key(code), Utc::now()).await?;
         if !spent {
             return Err(Error::Unauthorized(
                 "unknown, expired or already used owner code; create a new link with \

@@ -77,8 +77,8 @@ fn whole_numbers_written_as_decimals_are_integers() {
 
 #[test]
 fn patch_from_pairs() {
-    let p = WidgetSettingsPatch::from_pairs(&["max_tokens=100", "auto_open=true", "position=top-left"])
-        .unwrap();
+    let p =
+        WidgetSettingsPatch::from_pairs(&["max_tokens=100", "auto_open=true", "position=top-left"]).unwrap();
     assert_eq!(p.max_tokens, Some(100));
     assert_eq!(p.auto_open, Some(true));
     assert_eq!(p.position, Some(Position::TopLeft));

@@ -108,7 +108,10 @@ pub(super) fn validate_suggested_questions(field: &str, qs: &[String]) -> Result
             return Err(Error::invalid(field, format!("question {} must not be empty", i + 1)));
         }
         if n > MAX {
-            return Err(Error::invalid(field, format!("question {} has {n} characters, at most {MAX}", i + 1)));
+            return Err(Error::invalid(
+                field,
+                format!("question {} has {n} characters, at most {MAX}", i + 1),
+            ));
         }
         no_control(field, q)?;
     }
@@ -146,7 +149,10 @@ pub(super) fn validate_launcher_label(field: &str, l: &str) -> Result<()> {
 /// No control character (`char::is_control`, [`patterns::NO_CONTROL`]).
 fn no_control(field: &str, v: &str) -> Result<()> {
     match v.chars().find(|c| c.is_control()) {
-        Some(c) => Err(Error::invalid(field, format!("must not contain control characters (found U+{:04X})", u32::from(c)))),
+        Some(c) => Err(Error::invalid(
+            field,
+            format!("must not contain control characters (found U+{:04X})", u32::from(c)),
+        )),
         None => Ok(()),
     }
 }

@@ -66,10 +66,7 @@ pub async fn migrations_create_every_seed_column(ctx: &Ctx) {
                 "updated_at",
             ],
         ),
-        (
-            "owner_tokens",
-            &["token_hash", "company_id", "kind", "created_at", "expires_at", "used_at"],
-        ),
+        ("owner_tokens", &["token_hash", "company_id", "kind", "created_at", "expires_at", "used_at"]),
         (
             "chat_conversations",
             &[

@@ -119,11 +119,15 @@ pub async fn owner_tokens_and_codes(store: &Arc<dyn Store>) {
     let at = now();
     let (_, tok) = OwnerToken::generate("A", OwnerTokenKind::Token, at, TimeDelta::minutes(15));
     let (_, code) = OwnerToken::generate("A", OwnerTokenKind::Code, at, TimeDelta::minutes(15));
-    let (_, old) = OwnerToken::generate("A", OwnerTokenKind::Code, at - TimeDelta::hours(1), TimeDelta::minutes(15));
+    let (_, old) =
+        OwnerToken::generate("A", OwnerTokenKind::Code, at - TimeDelta::hours(1), TimeDelta::minutes(15));
     for t in [&tok, &code, &old] {
         s.insert_owner_token(t).await.unwrap();
     }
-    assert_eq!(s.find_owner_token("A", OwnerTokenKind::Token, &tok.token_hash).await.unwrap(), Some(tok.clone()));
+    assert_eq!(
+        s.find_owner_token("A", OwnerTokenKind::Token, &tok.token_hash).await.unwrap(),
+        Some(tok.clone())
+    );
     // Tenant isolation and kind: A's token is nothing for B, and a code is not a token.
     assert!(s.find_owner_token("B", OwnerTokenKind::Token, &tok.token_hash).await.unwrap().is_none());
     assert!(s.find_owner_token("A", OwnerTokenKind::Token, &code.token_hash).await.unwrap().is_none());
