@@ -147,8 +147,8 @@ impl App {
         Ok(body::json(StatusCode::OK, &settings))
     }
 
-    /// Owner mode: the secret key (`Authorization: Bearer sk_...`) or a one-time code (body
-    /// `{"code":"oc_..."}`) for a settings-only owner token. CORS follows the company's list
+    /// Owner mode: the secret key (`Authorization: Bearer sk_...`, or the operator token) or a
+    /// one-time code (body `{"code":"oc_..."}`) for a settings-only owner token; neither is 401. CORS follows the company's list
     /// (decided after the handler, from the path's company).
     async fn owner_token(&self, cx: &mut Cx) -> Res {
         let bytes = cx.bytes().await?;
@@ -158,6 +158,12 @@ impl App {
             let key = cx.bearer()?;
             let r = self.bot.owner_token_from_key(&company_id, &key, origin.as_deref()).await;
             cx.throttled(&self.bot, r)?
+        } else if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(chatbot_core::Error::Unauthorized(
+                "send the secret key (Authorization: Bearer sk_...) or a one-time code ({\"code\":\"oc_...\"})"
+                    .into(),
+            )
+            .into());
         } else {
             let code = request::parse::<OwnerCodeBody>(&bytes)?.code()?;
             let r = self.bot.owner_token_from_code(&company_id, &code, origin.as_deref()).await;

@@ -140,6 +140,11 @@ async fn owner_tokens_change_settings_of_their_company_and_nothing_else() {
     assert_eq!(post_from(&s, path, Some(&a.pk), None, &json!({})).await.0, 401);
     assert_eq!(post_from(&s, path, Some("sk_wrong"), None, &json!({})).await.0, 401);
     assert_eq!(post_from(&s, path, Some(&token), None, &json!({})).await.0, 401);
+    // no credential at all: 401; the operator may open owner mode too
+    let r = s.http.post(s.url(path)).send().await.unwrap();
+    assert_eq!(r.status(), 401, "an empty body without a key");
+    let (st, v) = post_from(&s, path, Some(chatbot_tests::ADMIN_TOKEN), None, &json!({})).await;
+    assert_eq!(st, 200, "{v}");
     let (_, got) = status_json(s.get("/api/widget-settings/b", None).await).await;
     assert_eq!(got["primary_color"], "#007bff", "company b untouched");
     s.shutdown().await;

@@ -239,8 +239,8 @@ impl Chatbot {
         patch: &WidgetSettingsPatch,
     ) -> Result<WidgetSettings> {
         require_secret(ctx)?;
-        let patch = patch.clone().normalized();
         patch.validate()?;
+        let patch = patch.clone().normalized();
         if patch.is_empty() {
             return self.widget_settings(ctx).await;
         }

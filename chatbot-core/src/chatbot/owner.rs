@@ -44,8 +44,8 @@ pub struct OwnerLink {
 }
 
 impl Chatbot {
-    /// Exchange the company's secret key (`sk_...`) for an owner token, from `origin` (the
-    /// request's `Origin`, when it has one).
+    /// Exchange the company's secret key (`sk_...`), or the operator token, for an owner token,
+    /// from `origin` (the request's `Origin`, when it has one).
     ///
     /// # Errors
     /// [`Error::NotFound`] (unknown company), [`Error::Forbidden`] (inactive, or a key of another
@@ -59,8 +59,8 @@ impl Chatbot {
     ) -> Result<OwnerGrant> {
         let public = self.public_context(company_id).await?;
         check_owner_origin(public.widget_settings(), origin)?;
-        let ctx = self.authenticate(key, Some(company_id)).await?;
-        if ctx.access() != Access::Secret {
+        let ctx = self.company_context(key, company_id).await?;
+        if !matches!(ctx.access(), Access::Secret | Access::Operator) {
             return Err(Error::Unauthorized("owner mode needs the company's secret key (sk_...)".into()));
         }
         self.issue_owner(company_id, OwnerTokenKind::Token).await.map(|(token, rec)| OwnerGrant {

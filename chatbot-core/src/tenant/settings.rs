@@ -105,7 +105,7 @@ pub mod defaults {
 pub const LANGUAGES: &[&str] = &["en", "de", "fr", "es", "nl", "ar", "he"];
 /// At most this many suggested questions.
 pub const MAX_SUGGESTED_QUESTIONS: usize = 4;
-/// Characters of one suggested question (after trimming).
+/// Characters of one suggested question.
 pub const MAX_SUGGESTED_QUESTION_CHARS: usize = 120;
 /// Characters of the launcher label.
 pub const MAX_LAUNCHER_LABEL_CHARS: usize = 40;
@@ -275,9 +275,8 @@ impl WidgetSettingsPatch {
         }
         let patch: Self = serde_json::from_value(serde_json::Value::Object(map))
             .map_err(|e| Error::Malformed(e.to_string()))?;
-        let patch = patch.normalized();
         patch.validate()?;
-        Ok(patch)
+        Ok(patch.normalized())
     }
 
     /// Build a patch from CLI `FIELD=VALUE` pairs (strings converted by the field's type).
@@ -325,7 +324,7 @@ impl WidgetSettingsPatch {
     }
 
     /// The patch with the free texts of the new fields trimmed (suggested questions and the
-    /// launcher label), as they are stored.
+    /// launcher label), as they are stored. A valid patch stays valid.
     #[must_use]
     pub fn normalized(mut self) -> Self {
         if let Some(qs) = &mut self.suggested_questions {

@@ -103,6 +103,11 @@ fn new_settings_validated_naming_the_field() {
         (json!({"suggested_questions": ["line\nbreak"]}), "suggested_questions"),
         (json!({"suggested_questions": ["bell\u{7}"]}), "suggested_questions"),
         (json!({"suggested_questions": ["c1\u{85}x"]}), "suggested_questions"),
+        // checked as sent: a control character at an end, or padding past 120, is refused too
+        (json!({"suggested_questions": [" trailing newline\n"]}), "suggested_questions"),
+        (json!({"suggested_questions": [format!(" {}", "x".repeat(120))]}), "suggested_questions"),
+        (json!({"launcher_label": format!("{} ", "x".repeat(40))}), "launcher_label"),
+        (json!({"launcher_label": "label\u{85}"}), "launcher_label"),
         (json!({"suggested_questions": "one question"}), "suggested_questions"),
         (json!({"suggested_questions": [1, 2]}), "suggested_questions"),
         (json!({"suggested_questions": [["nested"]]}), "suggested_questions"),

@@ -88,8 +88,10 @@ pub fn validate_origin(field: &str, o: &str) -> Result<()> {
     }
 }
 
-/// The suggested questions: at most four, each 1 to 120 characters once trimmed, no control
-/// characters (a chip is one line).
+/// The suggested questions: at most four, each of 1 to 120 characters that are not all white
+/// space, with no control character anywhere (a chip is one line). Checked as sent, so the
+/// published schema (`maxLength`, the `NOT_BLANK` and `NO_CONTROL` patterns) says exactly what
+/// is accepted; they are stored trimmed.
 ///
 /// # Errors
 /// [`Error::Invalid`] naming `field`.
@@ -102,9 +104,8 @@ pub(super) fn validate_suggested_questions(field: &str, qs: &[String]) -> Result
         ));
     }
     for (i, q) in qs.iter().enumerate() {
-        let q = q.trim();
         let n = q.chars().count();
-        if n == 0 {
+        if q.trim().is_empty() {
             return Err(Error::invalid(field, format!("question {} must not be empty", i + 1)));
         }
         if n > MAX {
@@ -133,13 +134,14 @@ pub(super) fn validate_language(field: &str, l: &str) -> Result<()> {
     }
 }
 
-/// 0 to 40 characters (empty: the widget's own text), no control characters.
+/// 0 to 40 characters (empty or blank: the widget's own text), no control character anywhere;
+/// stored trimmed.
 ///
 /// # Errors
 /// [`Error::Invalid`] naming `field`.
 pub(super) fn validate_launcher_label(field: &str, l: &str) -> Result<()> {
     use super::settings::MAX_LAUNCHER_LABEL_CHARS as MAX;
-    let n = l.trim().chars().count();
+    let n = l.chars().count();
     if n > MAX {
         return Err(Error::invalid(field, format!("at most {MAX} characters, got {n}")));
     }
