@@ -135,16 +135,13 @@ impl LeadStatusBody {
     }
 }
 
-/// `POST /api/widget-settings/{companyId}/owner-token` without a key: `{"code":"oc_..."}`.
-#[derive(Debug, Deserialize)]
+/// `POST /api/widget-settings/{companyId}/owner-token`: `{"code"?:"oc_..."}` (an empty body is
+/// `{}`; without a key, a missing code is a missing credential).
+#[derive(Debug, Default, Deserialize)]
 pub(crate) struct OwnerCodeBody {
-    code: Option<String>,
-}
-
-impl OwnerCodeBody {
-    pub fn code(self) -> Result<String, ApiError> {
-        required(self.code, "code")
-    }
+    /// May be absent, never `null` (the document says a string).
+    #[serde(default, deserialize_with = "present")]
+    pub code: Option<String>,
 }
 
 /// A required field (`null` counts as missing).
