@@ -89,7 +89,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     match e.downcast_ref::<E>() {
         Some(E::Invalid { .. } | E::Malformed(_)) => 2,
         Some(E::NotFound { .. }) => 3,
-        Some(E::Unauthorized(_) | E::Forbidden(_)) => 4,
+        Some(E::Unauthorized(_) | E::Forbidden(_) | E::OriginNotAllowed(_)) => 4,
         Some(E::Conflict(_)) => 5,
         _ => 1,
     }

@@ -79,7 +79,7 @@ fn migrate_creates_the_seed_tables_with_every_column() {
         ),
         (
             "widget_settings",
-            "id,company_id,primary_color,secondary_color,text_color,background_color,border_radius,company_name,company_logo,welcome_message,placeholder_text,position,auto_open,show_typing_indicator,ai_personality,ai_temperature,max_tokens,created_at,updated_at",
+            "id,company_id,primary_color,secondary_color,text_color,background_color,border_radius,company_name,company_logo,welcome_message,placeholder_text,position,auto_open,show_typing_indicator,ai_personality,ai_temperature,max_tokens,suggested_questions,language,show_sources,launcher_label,created_at,updated_at",
         ),
         (
             "chat_conversations",
@@ -93,7 +93,7 @@ fn migrate_creates_the_seed_tables_with_every_column() {
             assert!(have.iter().any(|h| h == c), "{table} lacks {c}: {have:?}");
         }
     }
-    for table in ["sessions", "leads", "api_keys"] {
+    for table in ["sessions", "leads", "api_keys", "owner_tokens"] {
         assert!(!table_columns(&env.db(), table).is_empty(), "{table} missing");
     }
     // Running it again is harmless.
@@ -289,6 +289,136 @@ fn leads_from_terminal_chat() {
     let csv = env.ok(&["leads", "list", "123", "--csv"]);
     assert!(csv.starts_with("lead_id,status"));
     assert!(csv.contains(",contacted,"));
+}
+
+#[test]
+fn settings_set_flags_for_the_widget_settings_of_issue_14() {
+    let env = Env::new();
+    env.ok(&["demo", "seed"]);
+    let s = env.json(&["settings", "show", "123"]);
+    assert_eq!(
+        s["suggested_questions"],
+        serde_json::json!(["What are your opening hours?", "Do you ship abroad?", "How do returns work?"])
+    );
+    assert_eq!((s["language"].as_str(), s["show_sources"].as_bool()), (Some("auto"), Some(true)));
+    env.ok(&[
+        "settings",
+        "set",
+        "123",
+        "--suggested-question",
+        "Wie lange dauert der Versand?",
+        "--suggested-question",
+        "Kann ich, bitte, zurückgeben?",
+        "--language",
+        "de",
+        "--show-sources",
+        "false",
+        "--launcher-label",
+        "Fragen?",
+        "primary_color=#112233",
+    ]);
+    let s = env.json(&["settings", "show", "123"]);
+    assert_eq!(
+        s["suggested_questions"],
+        serde_json::json!(["Wie lange dauert der Versand?", "Kann ich, bitte, zurückgeben?"])
+    );
+    assert_eq!(
+        (s["language"].as_str(), s["show_sources"].as_bool(), s["launcher_label"].as_str()),
+        (Some("de"), Some(false), Some("Fragen?"))
+    );
+    assert_eq!(s["primary_color"], "#112233", "pairs and flags together");
+    // the text output shows every setting, one per line
+    let text = env.ok(&["settings", "show", "123"]);
+    for line in
+        ["language               de", "show_sources           false", "launcher_label         Fragen?"]
+    {
+        assert!(text.lines().any(|l| l == line), "{line:?} in {text}");
+    }
+    assert!(text.contains(r#"suggested_questions    ["Wie lange dauert der Versand?","#), "{text}");
+    // the pair form, and clearing
+    env.ok(&["settings", "set", "123", "suggested_questions=A? | B?", "language=auto"]);
+    let s = env.json(&["settings", "get", "123"]);
+    assert_eq!(s["suggested_questions"], serde_json::json!(["A?", "B?"]));
+    env.ok(&["settings", "set", "123", "--clear-suggested-questions"]);
+    assert_eq!(env.json(&["settings", "get", "123"])["suggested_questions"], serde_json::json!([]));
+    // invalid values fail naming the field and change nothing
+    let long = "x".repeat(41);
+    let five = [
+        "--suggested-question",
+        "1",
+        "--suggested-question",
+        "2",
+        "--suggested-question",
+        "3",
+        "--suggested-question",
+        "4",
+        "--suggested-question",
+        "5",
+    ];
+    for (args, field) in [
+        (&["--language", "xx"][..], "language"),
+        (&["--launcher-label", long.as_str()][..], "launcher_label"),
+        (&["--suggested-question", "bell\u{7}"][..], "suggested_questions"),
+        (&five[..], "suggested_questions"),
+    ] {
+        let mut all = vec!["settings", "set", "123"];
+        all.extend_from_slice(args);
+        let out = env.run(&all);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(field), "{field} in {err}");
+    }
+    let out = env.run(&["settings", "set", "123"]);
+    assert_eq!(out.status.code(), Some(2), "nothing to change");
+    assert_eq!(env.json(&["settings", "get", "123"])["language"], "auto");
+}
+
+#[test]
+fn owner_link_prints_a_one_time_code_stored_hashed() {
+    use chatbot_core::store::{IdentityStore, SqliteStore};
+    let env = Env::new();
+    env.ok(&["demo", "seed"]);
+    let url = env.ok(&["settings", "owner-link", "123"]);
+    let url = url.trim();
+    let code = url.strip_prefix("http://127.0.0.1:8080/#chatbot-admin=").expect(url);
+    assert!(code.starts_with("oc_") && code.len() == 46, "{code}");
+    let other = env.ok(&["settings", "owner-link", "123", "--url", "https://partner.example/page?x=1"]);
+    assert!(other.trim().starts_with("https://partner.example/page?x=1#chatbot-admin=oc_"), "{other}");
+    assert!(!other.contains(code), "a new code each time");
+    env.ok(&[
+        "company",
+        "create",
+        "acme",
+        "--name",
+        "Acme",
+        "--email",
+        "ops@acme.test",
+        "--allowed-origin",
+        "https://acme.test",
+    ]);
+    let j = env.json(&["settings", "owner-link", "acme"]);
+    assert!(j["url"].as_str().unwrap().starts_with("https://acme.test/#chatbot-admin=oc_"), "{j}");
+    assert!(j["expires_at"].is_string());
+    let out = env.run(&["settings", "owner-link", "123", "--url", "javascript:alert(1)"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("url"));
+    assert_eq!(env.run(&["settings", "owner-link", "nope"]).status.code(), Some(3));
+
+    // the database holds the code's hash, not the code; it is spent once, for its company only
+    let needle = code.as_bytes();
+    for file in [env.db(), env.db().with_extension("db-wal")] {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        assert!(!bytes.windows(needle.len()).any(|w| w == needle), "the plain code is in {file:?}");
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = SqliteStore::connect(&format!("sqlite://{}", env.db().display())).await.unwrap();
+        let hash = chatbot_core::auth::hash_key(code);
+        let now = chrono::Utc::now();
+        assert!(!store.spend_owner_code("acme", &hash, now).await.unwrap(), "only for its company");
+        assert!(store.spend_owner_code("123", &hash, now).await.unwrap());
+        assert!(!store.spend_owner_code("123", &hash, now).await.unwrap(), "once");
+    });
 }
 
 /// A settings change made by the `chatbot` binary (another process) is seen at once by a store

@@ -2,6 +2,9 @@
 //! writes and the company admin API). A key is shown once; only its SHA-256 hash and a short
 //! display prefix are stored. Lookups go by hash, and the final comparison is constant-time.
 //!
+//! Owner mode: [`OwnerToken`]s (`ot_...`, settings-only, 15 minutes) and one-time codes
+//! (`oc_...`), stored hashed like keys.
+//!
 //! Visitor identity on partner chat: [`VisitorToken`]s (`vt_...`, issued with a visitor's first
 //! reply, stored hashed like keys) and per-company identity secrets (`idsec_...`,
 //! [`KeyKind::Identity`]) with which an integrator's backend signs a known user id
@@ -193,6 +196,87 @@ pub fn is_visitor_token_shaped(token: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// What an owner token starts with (settings-only, short-lived, `ot_...`).
+pub const OWNER_TOKEN_PREFIX: &str = "ot_";
+/// What a one-time owner code starts with (`oc_...`, from `chatbot settings owner-link`).
+pub const OWNER_CODE_PREFIX: &str = "oc_";
+
+/// The two kinds of owner credential, stored in one table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OwnerTokenKind {
+    /// `ot_...`: changes one company's widget settings until it expires (nothing else).
+    Token,
+    /// `oc_...`: exchanged once for a [`OwnerTokenKind::Token`], before it expires.
+    Code,
+}
+
+impl OwnerTokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Token => "token",
+            Self::Code => "code",
+        }
+    }
+
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Self::Token => OWNER_TOKEN_PREFIX,
+            Self::Code => OWNER_CODE_PREFIX,
+        }
+    }
+
+    /// # Errors
+    /// [`Error::Storage`] for a value no version of this crate writes.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "token" => Ok(Self::Token),
+            "code" => Ok(Self::Code),
+            other => Err(Error::Storage(format!("unknown owner token kind {other:?}"))),
+        }
+    }
+}
+
+/// An owner token or one-time code as stored: its hash, never the token. Valid only for
+/// `company_id`, until `expires_at`; a code also only while `used_at` is unset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OwnerToken {
+    /// Hex SHA-256 of the token.
+    pub token_hash: String,
+    pub company_id: String,
+    pub kind: OwnerTokenKind,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// When a code was exchanged (tokens: never set).
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+impl OwnerToken {
+    /// A new credential of `kind` for `company_id`, valid for `ttl`: the text (shown once) and
+    /// the record to store.
+    pub fn generate(
+        company_id: &str,
+        kind: OwnerTokenKind,
+        now: DateTime<Utc>,
+        ttl: chrono::TimeDelta,
+    ) -> (String, Self) {
+        let token = random_token(kind.prefix(), 32);
+        let rec = Self {
+            token_hash: hash_key(&token),
+            company_id: company_id.to_string(),
+            kind,
+            created_at: now,
+            expires_at: now + ttl,
+            used_at: None,
+        };
+        (token, rec)
+    }
+
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        now >= self.expires_at
+    }
+}
+
 /// A company's identity secret as stored. Unlike API keys it cannot be stored only hashed: the
 /// server needs the secret itself to compute HMACs, so it is stored as the webhook signing
 /// secret is (plain, in the database, never shown by listings).
@@ -320,6 +404,24 @@ mod tests {
             identity_signature("Jefe", "what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    #[test]
+    fn owner_tokens_are_prefixed_hashed_and_expire() {
+        let now = Utc::now();
+        let (t, rec) = OwnerToken::generate("c", OwnerTokenKind::Token, now, chrono::TimeDelta::minutes(15));
+        assert!(t.starts_with("ot_") && t.len() == 3 + 43, "{t}");
+        assert_eq!(rec.token_hash, hash_key(&t));
+        assert!(!rec.token_hash.contains(&t[3..]));
+        assert!(!rec.is_expired(now + chrono::TimeDelta::minutes(14)));
+        assert!(rec.is_expired(now + chrono::TimeDelta::minutes(15)));
+        let (c, _) = OwnerToken::generate("c", OwnerTokenKind::Code, now, chrono::TimeDelta::minutes(1));
+        assert!(c.starts_with("oc_") && c != t);
+        assert_eq!(KeyKind::of_token(&t), None, "an owner token is not an API key");
+        for k in [OwnerTokenKind::Token, OwnerTokenKind::Code] {
+            assert_eq!(OwnerTokenKind::parse(k.as_str()).unwrap(), k);
+        }
+        assert!(OwnerTokenKind::parse("other").is_err());
     }
 
     #[test]

@@ -7,10 +7,14 @@ use crate::auth::KeyKind;
 use crate::chatbot::Chatbot;
 use crate::error::{Error, Result};
 use crate::ingest::index::NewChunk;
-use crate::tenant::NewCompany;
+use crate::tenant::{NewCompany, WidgetSettingsPatch};
 
 pub const DEMO_COMPANY_ID: &str = "123";
 pub const DEMO_COMPANY_NAME: &str = "Demo Shop";
+
+/// The demo company's suggested questions (the widget shows them as chips).
+pub const DEMO_SUGGESTED_QUESTIONS: &[&str] =
+    &["What are your opening hours?", "Do you ship abroad?", "How do returns work?"];
 
 /// The demo knowledge base: (source, title, text).
 pub const DEMO_PAGES: &[(&str, &str, &str)] = &[
@@ -91,6 +95,14 @@ async fn seed(bot: &Chatbot) -> Result<DemoSeed> {
     if created {
         pk = Some(bot.create_key(&ctx, KeyKind::Publishable).await?.token);
         sk = Some(bot.create_key(&ctx, KeyKind::Secret).await?.token);
+    }
+    // The suggested questions, unless the company has some (an owner's own list stays).
+    if bot.widget_settings(&ctx).await?.suggested_questions.is_empty() {
+        let patch = WidgetSettingsPatch {
+            suggested_questions: Some(DEMO_SUGGESTED_QUESTIONS.iter().map(|q| (*q).to_string()).collect()),
+            ..WidgetSettingsPatch::default()
+        };
+        bot.update_widget_settings(&ctx, &patch).await?;
     }
     let chunks: Vec<NewChunk> = DEMO_PAGES
         .iter()

@@ -24,6 +24,10 @@ pub enum Error {
     /// Authenticated, but not allowed (inactive company, key of another company).
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// The request's `Origin` is not on the company's allow-list (owner mode is offered only on
+    /// the company's allowed origins, as CORS allows them).
+    #[error("origin not allowed: {0}")]
+    OriginNotAllowed(String),
     /// The caller sends too much; try again after `retry_after`.
     #[error("rate limited: retry after {}s", retry_after.as_secs().max(1))]
     RateLimited { retry_after: Duration },
@@ -111,6 +115,7 @@ impl Error {
             Self::NotFound { .. } => "not_found",
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
+            Self::OriginNotAllowed(_) => "origin_not_allowed",
             Self::RateLimited { .. } => "rate_limited",
             Self::Conflict(_) => "conflict",
             Self::Upstream { .. } => "upstream_error",

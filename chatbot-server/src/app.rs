@@ -246,7 +246,7 @@ impl App {
     async fn preflight_cors(&self, route: Route, params: &[String], origin: Option<&str>) -> Cors {
         let Some(origin) = origin else { return Cors::Deny };
         match route {
-            Route::WidgetJs => Cors::Any,
+            Route::WidgetJs | Route::WidgetJsHashed => Cors::Any,
             Route::Session
             | Route::Chat
             | Route::SessionFeedback
@@ -264,7 +264,7 @@ impl App {
     async fn undecided_cors(&self, route: Route, params: &[String], origin: Option<&str>) -> Cors {
         let Some(origin) = origin else { return Cors::Deny };
         match route {
-            Route::WidgetJs | Route::Demo => Cors::Any,
+            Route::WidgetJs | Route::WidgetJsHashed | Route::Demo | Route::Root => Cors::Any,
             _ => match company_param(route, params) {
                 Some(cid) => self.company_cors(cid, origin).await,
                 None => Cors::Deny,

@@ -130,6 +130,11 @@ pub async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
             info!(company = %seed.company_id, "demo company already present");
         }
     }
+    info!(
+        source = crate::WIDGET_SOURCE,
+        immutable = %crate::widget_hashed_path(),
+        "widget script: /widget.js (also under its content hash, cacheable for a year)"
+    );
     crate::serve(bot, server).await
 }
 

@@ -76,7 +76,7 @@ impl From<Error> for ApiError {
             Error::Malformed(_) => Self::new(StatusCode::BAD_REQUEST, code, msg),
             Error::NotFound { .. } => Self::new(StatusCode::NOT_FOUND, code, msg),
             Error::Unauthorized(_) => Self::new(StatusCode::UNAUTHORIZED, code, msg),
-            Error::Forbidden(_) => Self::new(StatusCode::FORBIDDEN, code, msg),
+            Error::Forbidden(_) | Error::OriginNotAllowed(_) => Self::new(StatusCode::FORBIDDEN, code, msg),
             Error::RateLimited { retry_after } => {
                 let mut a = Self::new(StatusCode::TOO_MANY_REQUESTS, code, msg);
                 a.retry_after = Some(retry_secs(retry_after).max(1));
@@ -136,6 +136,7 @@ mod tests {
             (Error::not_found("company 9"), 404),
             (Error::Unauthorized("x".into()), 401),
             (Error::Forbidden("x".into()), 403),
+            (Error::OriginNotAllowed("x".into()), 403),
             (Error::RateLimited { retry_after: Duration::from_millis(1500) }, 429),
             (Error::Conflict("x".into()), 409),
             (Error::upstream("openai", "down", false), 502),

@@ -13,25 +13,18 @@ use hyper::header::{self, HeaderValue};
 use serde_json::{Value, json};
 
 use crate::app::{App, Cx};
+use crate::assets;
 use crate::body::{self, Resp};
 use crate::cors::Cors;
 use crate::error::ApiError;
 use crate::request::{
-    self, ChatBody, InternalChatBody, InternalSessionBody, LeadStatusBody, PartnerChatBody, SessionBody,
+    self, ChatBody, InternalChatBody, InternalSessionBody, LeadStatusBody, OwnerCodeBody, PartnerChatBody,
+    SessionBody,
 };
 use crate::routes::Route;
 
 /// The header a partner-chat client may carry its visitor token in (instead of the body).
 pub(crate) const VISITOR_TOKEN_HEADER: &str = "x-visitor-token";
-
-const WIDGET_JS: &str = include_str!("../assets/widget.js");
-const DEMO_HTML: &str = include_str!("../assets/demo.html");
-/// The demo page's Content-Security-Policy: scripts only from this server (the page has no
-/// inline script), requests only to it; inline styles are allowed because the widget styles
-/// its elements with `style` attributes; the company's logo may come from any https URL.
-const DEMO_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
-    img-src 'self' https: data:; style-src 'self' 'unsafe-inline'; base-uri 'none'; \
-    form-action 'none'; frame-ancestors 'none'";
 
 type Res<T = Resp> = Result<T, ApiError>;
 
@@ -43,19 +36,16 @@ impl App {
             Route::Metrics => self.metrics_text(cx),
             Route::WidgetJs => {
                 cx.cors = Some(Cors::Any);
-                let mut r =
-                    body::response(StatusCode::OK, "application/javascript; charset=utf-8", WIDGET_JS);
-                r.headers_mut()
-                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
-                Ok(r)
+                Ok(assets::widget(&cx.parts.headers))
             }
-            Route::Demo => {
-                let mut r = body::response(StatusCode::OK, "text/html; charset=utf-8", DEMO_HTML);
-                r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DEMO_CSP));
-                Ok(r)
+            Route::WidgetJsHashed => {
+                cx.cors = Some(Cors::Any);
+                assets::widget_hashed(&cx.parts.headers, cx.param(0))
             }
+            Route::Root | Route::Demo => Ok(assets::demo()),
             Route::GetWidgetSettings => self.get_settings(cx).await,
             Route::UpdateWidgetSettings => self.post_settings(cx).await,
+            Route::OwnerToken => self.owner_token(cx).await,
             Route::PartnerChat => self.partner_chat(cx).await,
             Route::PartnerHistory => self.partner_history(cx).await,
             Route::PartnerFeedback => self.partner_feedback(cx).await,
@@ -157,11 +147,44 @@ impl App {
         // Read the body first (bounded), so an early error never resets the connection.
         let bytes = cx.bytes().await?;
         let token = cx.bearer()?;
-        let ctx = self.keyed_context(cx.client, cx.param(0), &token).await?;
+        // An owner token (owner mode in the widget) is accepted here and nowhere else.
+        let ctx = if token.starts_with(chatbot_core::auth::OWNER_TOKEN_PREFIX) {
+            let company_id = cx.param(0).to_string();
+            let r = self.bot.owner_context(&company_id, &token).await;
+            cx.throttled(&self.bot, r)?
+        } else {
+            self.keyed_context(cx.client, cx.param(0), &token).await?
+        };
         let patch = WidgetSettingsPatch::from_json(&bytes)?;
         let settings = self.bot.update_widget_settings(&ctx, &patch).await?;
         cx.allow_by(&settings);
         Ok(body::json(StatusCode::OK, &settings_json(&settings, ctx.company().client_type)?))
+    }
+
+    /// Owner mode: the secret key (`Authorization: Bearer sk_...`, or the operator token) or a
+    /// one-time code (body `{"code":"oc_..."}`) for a settings-only owner token; neither is 401. CORS follows the company's list
+    /// (decided after the handler, from the path's company).
+    async fn owner_token(&self, cx: &mut Cx) -> Res {
+        let bytes = cx.bytes().await?;
+        let origin = cx.origin().map(str::to_string);
+        let company_id = cx.param(0).to_string();
+        // The body is type-checked whichever credential is used (`{"code": 7}` is always 422).
+        let code = request::parse_or_default::<OwnerCodeBody>(&bytes)?.code;
+        let grant = if cx.parts.headers.contains_key(header::AUTHORIZATION) {
+            let key = cx.bearer()?;
+            let r = self.bot.owner_token_from_key(&company_id, &key, origin.as_deref()).await;
+            cx.throttled(&self.bot, r)?
+        } else if let Some(code) = code {
+            let r = self.bot.owner_token_from_code(&company_id, &code, origin.as_deref()).await;
+            cx.throttled(&self.bot, r)?
+        } else {
+            return Err(chatbot_core::Error::Unauthorized(
+                "send the secret key (Authorization: Bearer sk_...) or a one-time code ({\"code\":\"oc_...\"})"
+                    .into(),
+            )
+            .into());
+        };
+        Ok(body::json(StatusCode::OK, &grant))
     }
 
     // ----- partner chat (004) -----

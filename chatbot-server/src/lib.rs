@@ -35,6 +35,7 @@ use tokio::task::JoinHandle;
 use tracing::info;
 
 mod app;
+mod assets;
 mod body;
 pub mod cli;
 mod conn;
@@ -53,6 +54,7 @@ mod request_props;
 mod routes;
 mod service;
 
+pub use assets::{WIDGET_HASH, WIDGET_SOURCE, widget_hashed_path};
 pub use body::ResponseBody;
 pub use net::IpNet;
 pub use routes::Route;

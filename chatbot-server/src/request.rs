@@ -135,6 +135,15 @@ impl LeadStatusBody {
     }
 }
 
+/// `POST /api/widget-settings/{companyId}/owner-token`: `{"code"?:"oc_..."}` (an empty body is
+/// `{}`; without a key, a missing code is a missing credential).
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct OwnerCodeBody {
+    /// May be absent, never `null` (the document says a string).
+    #[serde(default, deserialize_with = "present")]
+    pub code: Option<String>,
+}
+
 /// A required field (`null` counts as missing).
 pub(crate) fn required(value: Option<String>, field: &str) -> Result<String, ApiError> {
     value.ok_or_else(|| ApiError::invalid(field, "is required"))

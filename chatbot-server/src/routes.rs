@@ -45,14 +45,20 @@ routes! {
     Readyz => GET "/readyz",
     /// Prometheus metrics.
     Metrics => GET "/metrics",
-    /// The widget script.
+    /// The demo page (as `/demo`).
+    Root => GET "/",
+    /// The widget script (strong `ETag`, revalidated after five minutes).
     WidgetJs => GET "/widget.js",
+    /// The widget script under its content hash (cacheable for a year).
+    WidgetJsHashed => GET "/widget.{hash}.js",
     /// A demo page embedding the widget.
     Demo => GET "/demo",
     /// A company's public widget settings.
     GetWidgetSettings => GET "/api/widget-settings/{companyId}",
-    /// Partial update of a company's widget settings (secret key).
+    /// Partial update of a company's widget settings (secret key or owner token).
     UpdateWidgetSettings => POST "/api/widget-settings/{companyId}",
+    /// Exchange the secret key or a one-time code for a settings-only owner token.
+    OwnerToken => POST "/api/widget-settings/{companyId}/owner-token",
     /// The seed's partner chat (no key; the company must be active).
     PartnerChat => POST "/api/partner-chat/{companyId}",
     /// A partner visitor's own conversation (`X-Visitor-Token`).
@@ -90,7 +96,7 @@ routes! {
 impl Route {
     /// The names of the template's parameters, in order (`["companyId", "leadId"]`).
     pub fn param_names(self) -> impl Iterator<Item = &'static str> {
-        self.template().split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+        self.template().split('/').filter_map(|s| Some(split_param(s)?.1))
     }
 }
 
@@ -116,8 +122,18 @@ pub(crate) enum Match<'a> {
     NotFound,
 }
 
-/// Match `path` against one template; `{name}` matches one non-empty segment (split on `/`
-/// before decoding, so an encoded `%2F` stays inside its parameter).
+/// A template segment with a parameter: (text before it, its name, text after it); `None` for
+/// a literal segment. `{companyId}` is `("", "companyId", "")`, `widget.{hash}.js` is
+/// `("widget.", "hash", ".js")`.
+fn split_param(segment: &str) -> Option<(&str, &str, &str)> {
+    let (before, rest) = segment.split_once('{')?;
+    let (name, after) = rest.split_once('}')?;
+    Some((before, name, after))
+}
+
+/// Match `path` against one template; `{name}` matches the non-empty rest of one segment
+/// between the template's text around it (split on `/` before decoding, so an encoded `%2F`
+/// stays inside its parameter).
 fn match_template<'a>(template: &str, path: &'a str) -> Option<Vec<&'a str>> {
     let mut params = Vec::new();
     let mut t = template.split('/');
@@ -125,16 +141,17 @@ fn match_template<'a>(template: &str, path: &'a str) -> Option<Vec<&'a str>> {
     loop {
         match (t.next(), p.next()) {
             (None, None) => return Some(params),
-            (Some(ts), Some(ps)) => {
-                if ts.starts_with('{') {
-                    if ps.is_empty() {
+            (Some(ts), Some(ps)) => match split_param(ts) {
+                Some((before, _, after)) => {
+                    let value = ps.strip_prefix(before)?.strip_suffix(after)?;
+                    if value.is_empty() {
                         return None;
                     }
-                    params.push(ps);
-                } else if ts != ps {
-                    return None;
+                    params.push(value);
                 }
-            }
+                None if ts != ps => return None,
+                None => {}
+            },
             _ => return None,
         }
     }
@@ -276,10 +293,24 @@ mod tests {
         for &r in Route::ALL {
             assert!(seen.insert((r.method(), r.template())), "duplicate route {r:?}");
             let path = r.template().replace("{companyId}", "c1").replace("{leadId}", "l1");
-            let path = path.replace("{sessionId}", "s1");
+            let path = path.replace("{sessionId}", "s1").replace("{hash}", "0123abcd");
             assert_eq!(route(find(&r.method(), &path)).0, r);
         }
         assert_eq!(Route::UpdateLead.param_names().collect::<Vec<_>>(), ["companyId", "leadId"]);
+    }
+
+    #[test]
+    fn a_parameter_inside_a_segment() {
+        assert_eq!(route(find(&Method::GET, "/widget.js")).0, Route::WidgetJs);
+        let (r, params) = route(find(&Method::GET, "/widget.0a1b2c.js"));
+        assert_eq!((r, params), (Route::WidgetJsHashed, vec!["0a1b2c"]));
+        assert_eq!(Route::WidgetJsHashed.param_names().collect::<Vec<_>>(), ["hash"]);
+        for no in ["/widget..js", "/widget.abc", "/widgetabc.js", "/widget.a.js/x", "/x/widget.a.js"] {
+            assert!(matches!(find(&Method::GET, no), Match::NotFound), "{no}");
+        }
+        assert_eq!(route(find(&Method::GET, "/")).0, Route::Root);
+        let (r, params) = route(find(&Method::POST, "/api/widget-settings/c1/owner-token"));
+        assert_eq!((r, params), (Route::OwnerToken, vec!["c1"]));
     }
 
     #[test]

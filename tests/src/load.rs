@@ -105,18 +105,22 @@ pub fn message_text(company: &str, session: usize, msg: usize) -> String {
     }
 }
 
-/// Every marker in `text` (the parts between `zz-` and `-zz`).
+/// Every marker in `text` (the parts between `zz-` and `-zz` made of letters, digits and `-`, as
+/// [`marker`] writes them). Random ids (tokens, lead ids) can hold `zz-` too; such a start is
+/// skipped, not read up to the next marker's end.
 pub fn markers_in(text: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut rest = text;
     while let Some(start) = rest.find("zz-") {
         let after = &rest[start..];
-        match after[3..].find("-zz") {
+        let inner_len = after[3..].bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'-').count();
+        let inner = &after[3..3 + inner_len];
+        match inner.find("-zz") {
             Some(end) => {
                 out.push(&after[..3 + end + 3]);
                 rest = &after[3 + end + 3..];
             }
-            None => break,
+            None => rest = &after[3..],
         }
     }
     out
@@ -427,6 +431,9 @@ mod tests {
             markers_in("a zz-x-s1-m2-zz b zz-y-s0-m0-zz zz-open"),
             vec!["zz-x-s1-m2-zz", "zz-y-s0-m0-zz"]
         );
+        // a random id holding `zz-` (seen once in a stored lead) is not a marker's start
+        let stored = r#"{"lead_id":"lead_Qzz-pjEIKe_gqognG","message":"Hi. Ref zz-loadco0-s14-m0-zz"}"#;
+        assert_eq!(markers_in(stored), vec!["zz-loadco0-s14-m0-zz"]);
         let v: Vec<f64> = (1..=100).map(f64::from).collect();
         assert_eq!((quantile(&v, 0.5), quantile(&v, 0.99), quantile(&[], 0.5)), (50.0, 99.0, 0.0));
     }

@@ -70,6 +70,16 @@ async fn client_type_is_read_and_changed_by_the_owner_or_operator() {
             assert!(matches!(st, 401 | 403 | 404), "{what}: {st} {v}");
         }
     }
+    // An owner token (owner mode in the widget) is for the widget settings only.
+    let (st, v) =
+        status_json(s.post("/api/widget-settings/alpha/owner-token", Some(&a.sk), &json!({})).await).await;
+    assert_eq!(st, 200, "{v}");
+    let ot = v["token"].as_str().unwrap().to_string();
+    let (st, v) = status_json(s.get("/api/companies/alpha", Some(&ot)).await).await;
+    assert!(matches!(st, 401 | 403), "owner token on GET company: {st} {v}");
+    let (st, v) = patch(&s, "/api/companies/alpha", &ot, &json!({"client_type": "realtor"})).await;
+    assert!(matches!(st, 401 | 403), "owner token on PATCH company: {st} {v}");
+
     let (_, v) = status_json(s.get("/api/companies/alpha", Some(&a.sk)).await).await;
     assert_eq!(v["client_type"], "business_owner", "the refused patches changed nothing");
 }

@@ -134,7 +134,7 @@ impl Chatbot {
     }
 
     /// [`Chatbot::company_or_404`], and the company must be active.
-    async fn active_company(&self, company_id: &str) -> Result<(Company, Option<WidgetSettings>)> {
+    pub(super) async fn active_company(&self, company_id: &str) -> Result<(Company, Option<WidgetSettings>)> {
         let (company, settings) = self.company_or_404(company_id).await?;
         ensure_active(&company)?;
         Ok((company, settings))
@@ -159,10 +159,10 @@ pub(super) fn require_operator(ctx: &TenantContext) -> Result<()> {
     }
 }
 
-/// Changing settings needs the secret key or the operator.
+/// Changing settings needs the secret key, an owner token or the operator.
 pub(super) fn require_secret(ctx: &TenantContext) -> Result<()> {
     match ctx.access() {
-        Access::Secret | Access::Operator => Ok(()),
+        Access::Secret | Access::Operator | Access::Owner => Ok(()),
         Access::Publishable => Err(Error::Forbidden(
             "a publishable key cannot change settings; use the secret key (sk_...)".into(),
         )),

@@ -124,9 +124,10 @@ impl Chatbot {
     /// The company as the caller's key or token sees it (its secret key or the operator).
     ///
     /// # Errors
-    /// [`Error::Forbidden`] for a publishable key, [`Error::Unauthorized`] without a key.
+    /// [`Error::Unauthorized`] for anything but the secret key or the operator.
     pub fn company_details(&self, ctx: &TenantContext) -> Result<Company> {
-        require_secret(ctx)?;
+        // The secret key or the operator; an owner token is for the widget settings only.
+        ctx.require_admin()?;
         Ok(ctx.company().clone())
     }
 
@@ -137,7 +138,7 @@ impl Chatbot {
     /// [`Error::Invalid`] naming the field (also for an empty patch, naming `body`);
     /// [`Error::Forbidden`]/[`Error::Unauthorized`] as [`Chatbot::company_details`].
     pub async fn update_company(&self, ctx: &TenantContext, patch: &CompanyPatch) -> Result<Company> {
-        require_secret(ctx)?;
+        ctx.require_admin()?;
         if patch.is_empty() {
             return Err(Error::invalid("body", "name at least one field to change"));
         }
@@ -155,7 +156,7 @@ impl Chatbot {
     pub async fn set_ai_config(&self, ctx: &TenantContext, config: &AiConfig) -> Result<()> {
         match ctx.access() {
             Access::Operator => {}
-            Access::Secret | Access::Publishable => {
+            Access::Secret | Access::Publishable | Access::Owner => {
                 return Err(Error::Forbidden(
                     "the AI configuration is changed by the operator (CHATBOT_ADMIN_TOKEN or the CLI)".into(),
                 ));
@@ -271,7 +272,8 @@ impl Chatbot {
     /// Partial update, visible to the next read on every instance.
     ///
     /// # Errors
-    /// [`Error::Unauthorized`] without a secret key; [`Error::Invalid`] naming the field.
+    /// [`Error::Unauthorized`] without a secret key or owner token; [`Error::Invalid`] naming
+    /// the field.
     pub async fn update_widget_settings(
         &self,
         ctx: &TenantContext,
@@ -279,10 +281,11 @@ impl Chatbot {
     ) -> Result<WidgetSettings> {
         require_secret(ctx)?;
         patch.validate()?;
+        let patch = patch.clone().normalized();
         if patch.is_empty() {
             return self.widget_settings(ctx).await;
         }
-        self.store().update_widget_settings(ctx.company_id(), patch).await
+        self.store().update_widget_settings(ctx.company_id(), &patch).await
     }
 
     /// An operator context for a company that must be active (operator commands that act for

@@ -24,6 +24,7 @@ mod builder;
 mod history;
 mod knowledge;
 mod leads;
+mod owner;
 mod prompt;
 mod retrieve;
 mod session;
@@ -37,6 +38,9 @@ pub use builder::ChatbotBuilder;
 pub use history::{HISTORY_LIMIT, HistoryMessage, RatedMessage, UNKNOWN_MESSAGE};
 pub use knowledge::Knowledge;
 pub use leads::Leads;
+pub use owner::{
+    DEFAULT_OWNER_LINK_URL, OWNER_CODE_TTL, OWNER_LINK_FRAGMENT, OWNER_TOKEN_TTL, OwnerGrant, OwnerLink,
+};
 pub use types::{
     AnsweredBy, ChatEvent, ChatInput, ChatReply, ClientInfo, ComponentsInfo, HistoryItem, PartnerChat,
     SearchHit, SessionInfo, SourceRef,

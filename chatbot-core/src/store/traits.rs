@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{ChunkRecord, CorpusStatsRow, EmbedderIdentity, SourceState, WebhookDelivery};
-use crate::auth::{ApiKey, IdentitySecret, VisitorToken};
+use crate::auth::{ApiKey, IdentitySecret, OwnerToken, OwnerTokenKind, VisitorToken};
 use crate::conversation::{Conversation, Message, Session};
 use crate::error::Result;
 use crate::feedback::Feedback;
@@ -196,7 +196,8 @@ pub trait UsageStore: Send + Sync + 'static {
 }
 
 /// Visitor identity on partner chat: visitor tokens (stored hashed) and the companies' identity
-/// secrets. Every lookup is scoped to one company.
+/// secrets; owner-mode tokens and one-time codes (stored hashed). Every lookup is scoped to one
+/// company.
 #[async_trait]
 pub trait IdentityStore: Send + Sync + 'static {
     // --- visitor tokens ---
@@ -218,6 +219,22 @@ pub trait IdentityStore: Send + Sync + 'static {
     /// Delete the tokens of one conversation of `company_id` (the conversation was deleted);
     /// how many.
     async fn delete_visitor_tokens(&self, company_id: &str, session_id: &str) -> Result<u64>;
+
+    // --- owner mode ---
+    async fn insert_owner_token(&self, token: &OwnerToken) -> Result<()>;
+    /// The owner token or code of `kind` with this hash, only if it belongs to `company_id`
+    /// (expired and spent ones too: the caller checks).
+    async fn find_owner_token(
+        &self,
+        company_id: &str,
+        kind: OwnerTokenKind,
+        token_hash: &str,
+    ) -> Result<Option<OwnerToken>>;
+    /// Spend a one-time code of `company_id` that is unspent and unexpired at `now`, in one
+    /// atomic step; true for exactly one of any number of concurrent calls.
+    async fn spend_owner_code(&self, company_id: &str, code_hash: &str, now: DateTime<Utc>) -> Result<bool>;
+    /// Delete every owner token and code that expired before `now`; how many.
+    async fn purge_owner_tokens(&self, now: DateTime<Utc>) -> Result<u64>;
 
     // --- identity secrets ---
     /// Insert the secret unless its company already has `max_active` unrevoked ones (one atomic

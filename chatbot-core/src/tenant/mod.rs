@@ -12,7 +12,10 @@ mod settings;
 mod validate;
 
 pub use client_type::ClientType;
-pub use settings::{Position, WidgetSettings, WidgetSettingsPatch, defaults};
+pub use settings::{
+    LANGUAGES, MAX_LAUNCHER_LABEL_CHARS, MAX_SUGGESTED_QUESTION_CHARS, MAX_SUGGESTED_QUESTIONS, Position,
+    WidgetSettings, WidgetSettingsPatch, defaults,
+};
 use validate::{check_len, validate_email};
 pub use validate::{validate_company_id, validate_http_url, validate_origin};
 
@@ -232,6 +235,8 @@ pub enum Access {
     Secret,
     /// An operator (CLI on the database, `CHATBOT_ADMIN_TOKEN`): everything.
     Operator,
+    /// An owner token (`ot_...`, owner mode in the widget): the company's widget settings only.
+    Owner,
 }
 
 impl Access {

@@ -4,7 +4,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::validate::{check_len, validate_color, validate_origin, validate_public_http_url};
+use super::validate::{
+    check_len, validate_color, validate_language, validate_launcher_label, validate_origin,
+    validate_public_http_url, validate_suggested_questions,
+};
 use crate::error::{Error, Result};
 
 /// Widget position, one of the four corners.
@@ -66,6 +69,15 @@ pub struct WidgetSettings {
     pub max_tokens: i32,
     /// Origins allowed to embed the widget (CORS). Empty means any origin.
     pub allowed_origins: Vec<String>,
+    /// Questions the widget offers as chips before the first message (at most
+    /// [`MAX_SUGGESTED_QUESTIONS`], each 1 to [`MAX_SUGGESTED_QUESTION_CHARS`] characters).
+    pub suggested_questions: Vec<String>,
+    /// The widget's language: `auto` (the browser's) or one of [`LANGUAGES`].
+    pub language: String,
+    /// Whether the widget shows the sources under each answer.
+    pub show_sources: bool,
+    /// The launcher's text; empty: the widget's own translated "Chat with us".
+    pub launcher_label: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -84,7 +96,19 @@ pub mod defaults {
     pub const AI_PERSONALITY: &str = "friendly and helpful assistant";
     pub const AI_TEMPERATURE: f64 = 0.7;
     pub const MAX_TOKENS: i32 = 500;
+    pub const LANGUAGE: &str = "auto";
+    pub const SHOW_SOURCES: bool = true;
+    pub const LAUNCHER_LABEL: &str = "";
 }
+
+/// The languages the widget can be set to (besides `auto`): those it has strings for.
+pub const LANGUAGES: &[&str] = &["en", "de", "fr", "es", "nl", "ar", "he"];
+/// At most this many suggested questions.
+pub const MAX_SUGGESTED_QUESTIONS: usize = 4;
+/// Characters of one suggested question.
+pub const MAX_SUGGESTED_QUESTION_CHARS: usize = 120;
+/// Characters of the launcher label.
+pub const MAX_LAUNCHER_LABEL_CHARS: usize = 40;
 
 impl WidgetSettings {
     /// Settings for a new company: the seed's defaults, its name, and a welcome message.
@@ -108,6 +132,10 @@ impl WidgetSettings {
             ai_temperature: d::AI_TEMPERATURE,
             max_tokens: d::MAX_TOKENS,
             allowed_origins: Vec::new(),
+            suggested_questions: Vec::new(),
+            language: d::LANGUAGE.into(),
+            show_sources: d::SHOW_SOURCES,
+            launcher_label: d::LAUNCHER_LABEL.into(),
             created_at: now,
             updated_at: now,
         }
@@ -158,6 +186,14 @@ pub struct WidgetSettingsPatch {
     pub max_tokens: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_origins: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suggested_questions: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show_sources: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launcher_label: Option<String>,
 }
 
 mod double_option {
@@ -190,6 +226,10 @@ pub const SETTINGS_FIELDS: &[&str] = &[
     "ai_temperature",
     "max_tokens",
     "allowed_origins",
+    "suggested_questions",
+    "language",
+    "show_sources",
+    "launcher_label",
 ];
 
 impl WidgetSettingsPatch {
@@ -236,7 +276,7 @@ impl WidgetSettingsPatch {
         let patch: Self = serde_json::from_value(serde_json::Value::Object(map))
             .map_err(|e| Error::Malformed(e.to_string()))?;
         patch.validate()?;
-        Ok(patch)
+        Ok(patch.normalized())
     }
 
     /// Build a patch from CLI `FIELD=VALUE` pairs (strings converted by the field's type).
@@ -258,7 +298,7 @@ impl WidgetSettingsPatch {
                 "ai_temperature" => serde_json::Value::from(
                     v.trim().parse::<f64>().map_err(|_| Error::invalid(k, "must be a number"))?,
                 ),
-                "auto_open" | "show_typing_indicator" => serde_json::Value::from(
+                "auto_open" | "show_typing_indicator" | "show_sources" => serde_json::Value::from(
                     parse_bool(v).ok_or_else(|| Error::invalid(k, "must be true or false"))?,
                 ),
                 "allowed_origins" => serde_json::Value::from(
@@ -268,12 +308,34 @@ impl WidgetSettingsPatch {
                         .map(String::from)
                         .collect::<Vec<_>>(),
                 ),
+                // A JSON list, or questions separated by `|` (empty: none).
+                "suggested_questions" => match serde_json::from_str::<serde_json::Value>(v) {
+                    Ok(list @ serde_json::Value::Array(_)) => list,
+                    _ => serde_json::Value::from(
+                        v.split('|').map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>(),
+                    ),
+                },
                 "company_logo" if v.is_empty() => serde_json::Value::Null,
                 _ => serde_json::Value::from(v),
             };
             map.insert(k.to_string(), value);
         }
         Self::from_value(serde_json::Value::Object(map))
+    }
+
+    /// The patch with the free texts of the new fields trimmed (suggested questions and the
+    /// launcher label), as they are stored. A valid patch stays valid.
+    #[must_use]
+    pub fn normalized(mut self) -> Self {
+        if let Some(qs) = &mut self.suggested_questions {
+            for q in qs.iter_mut() {
+                *q = q.trim().to_string();
+            }
+        }
+        if let Some(l) = &mut self.launcher_label {
+            *l = l.trim().to_string();
+        }
+        self
     }
 
     /// True when the patch changes nothing.
@@ -335,6 +397,15 @@ impl WidgetSettingsPatch {
                 validate_origin("allowed_origins", o)?;
             }
         }
+        if let Some(qs) = &self.suggested_questions {
+            validate_suggested_questions("suggested_questions", qs)?;
+        }
+        if let Some(l) = &self.language {
+            validate_language("language", l)?;
+        }
+        if let Some(l) = &self.launcher_label {
+            validate_launcher_label("launcher_label", l)?;
+        }
         Ok(())
     }
 
@@ -359,7 +430,11 @@ impl WidgetSettingsPatch {
             ai_personality,
             ai_temperature,
             max_tokens,
-            allowed_origins
+            allowed_origins,
+            suggested_questions,
+            language,
+            show_sources,
+            launcher_label
         );
     }
 }
@@ -368,8 +443,9 @@ fn type_reason(field: &str, e: &serde_json::Error) -> String {
     let expected = match field {
         "border_radius" | "max_tokens" => "must be a whole number",
         "ai_temperature" => "must be a number",
-        "auto_open" | "show_typing_indicator" => "must be true or false",
+        "auto_open" | "show_typing_indicator" | "show_sources" => "must be true or false",
         "allowed_origins" => "must be a list of origins",
+        "suggested_questions" => "must be a list of strings",
         "position" => "must be one of bottom-right, bottom-left, top-right, top-left",
         "company_logo" => "must be a URL string or null",
         _ => "must be a string",
@@ -402,111 +478,5 @@ fn parse_bool(v: &str) -> Option<bool> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn patch_rejects_bad_color_naming_field() {
-        let e = WidgetSettingsPatch::from_json(br#"{"primary_color":"red"}"#).unwrap_err();
-        assert_eq!(e.field(), Some("primary_color"));
-    }
-
-    #[test]
-    fn patch_rejects_unknown_field() {
-        let e = WidgetSettingsPatch::from_json(br##"{"primary_colour":"#ffffff"}"##).unwrap_err();
-        assert_eq!(e.field(), Some("primary_colour"));
-    }
-
-    #[test]
-    fn patch_rejects_wrong_type_naming_field() {
-        let e = WidgetSettingsPatch::from_json(br#"{"max_tokens":"lots"}"#).unwrap_err();
-        assert_eq!(e.field(), Some("max_tokens"));
-        let e = WidgetSettingsPatch::from_json(br#"{"position":"middle"}"#).unwrap_err();
-        assert_eq!(e.field(), Some("position"));
-    }
-
-    #[test]
-    fn patch_bounds() {
-        for (body, field) in [
-            (r#"{"ai_temperature":2.5}"#, "ai_temperature"),
-            (r#"{"max_tokens":0}"#, "max_tokens"),
-            (r#"{"max_tokens":4097}"#, "max_tokens"),
-            (r#"{"border_radius":65}"#, "border_radius"),
-            (r#"{"welcome_message":""}"#, "welcome_message"),
-            (r#"{"allowed_origins":["not a url"]}"#, "allowed_origins"),
-            (r#"{"allowed_origins":["https://a.example/path"]}"#, "allowed_origins"),
-        ] {
-            let e = WidgetSettingsPatch::from_json(body.as_bytes()).unwrap_err();
-            assert_eq!(e.field(), Some(field), "{body}");
-        }
-        let ok = WidgetSettingsPatch::from_json(
-            br##"{"primary_color":"#FF0000","welcome_message":"Hello!","ai_temperature":2.0,"max_tokens":4096,"allowed_origins":["https://shop.example"]}"##,
-        )
-        .unwrap();
-        assert_eq!(ok.primary_color.as_deref(), Some("#FF0000"));
-    }
-
-    #[test]
-    fn patch_rejects_null_except_for_the_logo() {
-        for field in ["allowed_origins", "primary_color", "max_tokens", "auto_open", "position"] {
-            let body = format!(r#"{{"{field}":null}}"#);
-            let e = WidgetSettingsPatch::from_json(body.as_bytes()).unwrap_err();
-            assert_eq!(e.field(), Some(field), "{body}");
-        }
-        let p = WidgetSettingsPatch::from_json(br#"{"company_logo":null}"#).unwrap();
-        assert_eq!(p.company_logo, Some(None));
-    }
-
-    /// Found by the settings_patch fuzz target: a temperature with more digits than an f64 holds
-    /// must read back as the same number after serialising (serde_json's `float_roundtrip`).
-    #[test]
-    fn accepted_numbers_read_back_exactly() {
-        let p = WidgetSettingsPatch::from_json(br#"{"ai_temperature":1.000861293337707602809}"#).unwrap();
-        let again = WidgetSettingsPatch::from_json(&serde_json::to_vec(&p).unwrap()).unwrap();
-        assert_eq!(again, p);
-    }
-
-    #[test]
-    fn whole_numbers_written_as_decimals_are_integers() {
-        let p = WidgetSettingsPatch::from_json(br#"{"border_radius":25.0,"max_tokens":1e2}"#).unwrap();
-        assert_eq!((p.border_radius, p.max_tokens), (Some(25), Some(100)));
-        for body in [r#"{"border_radius":2.5}"#, r#"{"max_tokens":1e30}"#, r#"{"max_tokens":-0.5}"#] {
-            let e = WidgetSettingsPatch::from_json(body.as_bytes()).unwrap_err();
-            assert!(matches!(e.field(), Some("border_radius" | "max_tokens")), "{body}");
-        }
-    }
-
-    #[test]
-    fn patch_from_pairs() {
-        let p = WidgetSettingsPatch::from_pairs(&["max_tokens=100", "auto_open=true", "position=top-left"])
-            .unwrap();
-        assert_eq!(p.max_tokens, Some(100));
-        assert_eq!(p.auto_open, Some(true));
-        assert_eq!(p.position, Some(Position::TopLeft));
-        assert_eq!(
-            WidgetSettingsPatch::from_pairs(&["primary_color=red"]).unwrap_err().field(),
-            Some("primary_color")
-        );
-        assert_eq!(WidgetSettingsPatch::from_pairs(&["nope=1"]).unwrap_err().field(), Some("nope"));
-    }
-
-    #[test]
-    fn defaults_match_seed() {
-        let s = WidgetSettings::defaults_for("123", "Demo", Utc::now());
-        assert_eq!(
-            (
-                s.primary_color.as_str(),
-                s.secondary_color.as_str(),
-                s.text_color.as_str(),
-                s.background_color.as_str()
-            ),
-            ("#007bff", "#6c757d", "#ffffff", "#ffffff")
-        );
-        assert_eq!((s.border_radius, s.max_tokens), (12, 500));
-        assert_eq!(s.placeholder_text, "Type your message...");
-        assert_eq!(s.position.as_str(), "bottom-right");
-        assert!(!s.auto_open && s.show_typing_indicator);
-        assert_eq!(s.ai_personality, "friendly and helpful assistant");
-        assert!((s.ai_temperature - 0.7).abs() < f64::EPSILON);
-    }
-}
+#[path = "settings_tests.rs"]
+mod tests;

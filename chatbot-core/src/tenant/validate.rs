@@ -88,6 +88,77 @@ pub fn validate_origin(field: &str, o: &str) -> Result<()> {
     }
 }
 
+/// The suggested questions: at most four, each of 1 to 120 characters that are not all white
+/// space, with no control character anywhere (a chip is one line). Checked as sent, so the
+/// published schema (`maxLength`, the `NOT_BLANK` and `NO_CONTROL` patterns) says exactly what
+/// is accepted; they are stored trimmed.
+///
+/// # Errors
+/// [`Error::Invalid`] naming `field`.
+pub(super) fn validate_suggested_questions(field: &str, qs: &[String]) -> Result<()> {
+    use super::settings::{MAX_SUGGESTED_QUESTION_CHARS as MAX, MAX_SUGGESTED_QUESTIONS};
+    if qs.len() > MAX_SUGGESTED_QUESTIONS {
+        return Err(Error::invalid(
+            field,
+            format!("at most {MAX_SUGGESTED_QUESTIONS} questions, got {}", qs.len()),
+        ));
+    }
+    for (i, q) in qs.iter().enumerate() {
+        let n = q.chars().count();
+        if q.trim().is_empty() {
+            return Err(Error::invalid(field, format!("question {} must not be empty", i + 1)));
+        }
+        if n > MAX {
+            return Err(Error::invalid(
+                field,
+                format!("question {} has {n} characters, at most {MAX}", i + 1),
+            ));
+        }
+        no_control(field, q)?;
+    }
+    Ok(())
+}
+
+/// `auto` or one of [`super::settings::LANGUAGES`].
+///
+/// # Errors
+/// [`Error::Invalid`] naming `field`.
+pub(super) fn validate_language(field: &str, l: &str) -> Result<()> {
+    if l == "auto" || super::settings::LANGUAGES.contains(&l) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            field,
+            format!("must be auto or one of {}", super::settings::LANGUAGES.join(", ")),
+        ))
+    }
+}
+
+/// 0 to 40 characters (empty or blank: the widget's own text), no control character anywhere;
+/// stored trimmed.
+///
+/// # Errors
+/// [`Error::Invalid`] naming `field`.
+pub(super) fn validate_launcher_label(field: &str, l: &str) -> Result<()> {
+    use super::settings::MAX_LAUNCHER_LABEL_CHARS as MAX;
+    let n = l.chars().count();
+    if n > MAX {
+        return Err(Error::invalid(field, format!("at most {MAX} characters, got {n}")));
+    }
+    no_control(field, l)
+}
+
+/// No control character (`char::is_control`, [`patterns::NO_CONTROL`]).
+fn no_control(field: &str, v: &str) -> Result<()> {
+    match v.chars().find(|c| c.is_control()) {
+        Some(c) => Err(Error::invalid(
+            field,
+            format!("must not contain control characters (found U+{:04X})", u32::from(c)),
+        )),
+        None => Ok(()),
+    }
+}
+
 pub(super) fn check_len(field: &str, v: &str, min: usize, max: usize) -> Result<()> {
     let n = v.chars().count();
     if n < min || v.trim().is_empty() && min > 0 {

@@ -59,10 +59,15 @@ pub async fn migrations_create_every_seed_column(ctx: &Ctx) {
                 "ai_temperature",
                 "max_tokens",
                 "allowed_origins",
+                "suggested_questions",
+                "language",
+                "show_sources",
+                "launcher_label",
                 "created_at",
                 "updated_at",
             ],
         ),
+        ("owner_tokens", &["token_hash", "company_id", "kind", "created_at", "expires_at", "used_at"]),
         (
             "chat_conversations",
             &[
@@ -213,6 +218,14 @@ pub async fn migrations_create_every_seed_column(ctx: &Ctx) {
         .await
         .is_err()
     );
+    assert!(
+        ctx.exec(
+            "INSERT INTO owner_tokens (token_hash, company_id, kind, expires_at) \
+             VALUES ('h', 'c', 'admin', '2030-01-01T00:00:00Z')"
+        )
+        .await
+        .is_err()
+    );
 }
 
 pub async fn migrations_are_idempotent(ctx: &Ctx) {
@@ -257,6 +270,12 @@ pub async fn schema_defaults_equal_the_seed(ctx: &Ctx) {
     assert_eq!(s.max_tokens, 500);
     assert_eq!(s.company_logo, None);
     assert!(s.allowed_origins.is_empty());
+    assert!(s.suggested_questions.is_empty());
+    assert_eq!((s.language.as_str(), s.show_sources, s.launcher_label.as_str()), ("auto", true, ""));
+    assert_eq!(
+        (s.language.as_str(), s.show_sources, s.launcher_label.as_str()),
+        (defaults::LANGUAGE, defaults::SHOW_SOURCES, defaults::LAUNCHER_LABEL)
+    );
     // ... and they agree with the constants the code uses.
     assert_eq!(
         (s.primary_color.as_str(), s.border_radius, s.ai_temperature, s.max_tokens),

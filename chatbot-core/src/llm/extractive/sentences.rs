@@ -58,7 +58,8 @@ pub(super) fn split_sentences(text: &str) -> Vec<String> {
         let chars: Vec<(usize, char)> = line.char_indices().collect();
         let mut start = 0usize;
         for (k, &(i, c)) in chars.iter().enumerate() {
-            if !matches!(c, '.' | '!' | '?') {
+            // A mark already taken into the previous sentence (`!.` ends at the `.`).
+            if !matches!(c, '.' | '!' | '?') || i < start {
                 continue;
             }
             // Include closing quotes/brackets right after the punctuation.
@@ -112,6 +113,14 @@ pub(super) fn split_sentences(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by `hostile_text::extractive_answers_are_never_empty`: the `.` of `!.` was looked at
+    /// again after the sentence ended past it (a slice with its start after its end).
+    #[test]
+    fn punctuation_runs_end_one_sentence() {
+        assert_eq!(split_sentences("!. 0"), ["!.", "0"]);
+        assert_eq!(split_sentences("Really?!. Yes. 3 more."), ["Really?!.", "Yes.", "3 more."]);
+    }
 
     #[test]
     fn splits_sentences_without_breaking_numbers_emails_or_abbreviations() {

@@ -6,7 +6,10 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 
 use super::now;
-use crate::auth::{IdentitySecret, KeyKind, VisitorToken, generate_key, generate_visitor_token, hash_key};
+use crate::auth::{
+    IdentitySecret, KeyKind, OwnerToken, OwnerTokenKind, VisitorToken, generate_key, generate_visitor_token,
+    hash_key,
+};
 use crate::store::Store;
 
 fn token(company: &str, session: &str) -> (String, VisitorToken) {
@@ -106,4 +109,56 @@ pub async fn identity_secrets_capped_listed_revoked(store: &Arc<dyn Store>) {
     assert_eq!(all.len(), 3, "revoked secrets stay listed");
     assert!(all.iter().find(|k| k.key_id == first.key_id).is_some_and(|k| k.revoked_at.is_some()));
     assert_eq!(s.active_identity_secrets("B").await.unwrap().len(), 1, "B untouched");
+}
+
+/// Owner tokens and one-time codes: found by hash only within their company and kind, a code is
+/// spent exactly once (also when exchanges race) and never after it expired, expired ones are
+/// purged.
+pub async fn owner_tokens_and_codes(store: &Arc<dyn Store>) {
+    let s = store;
+    let at = now();
+    let (_, tok) = OwnerToken::generate("A", OwnerTokenKind::Token, at, TimeDelta::minutes(15));
+    let (_, code) = OwnerToken::generate("A", OwnerTokenKind::Code, at, TimeDelta::minutes(15));
+    let (_, old) =
+        OwnerToken::generate("A", OwnerTokenKind::Code, at - TimeDelta::hours(1), TimeDelta::minutes(15));
+    for t in [&tok, &code, &old] {
+        s.insert_owner_token(t).await.unwrap();
+    }
+    assert_eq!(
+        s.find_owner_token("A", OwnerTokenKind::Token, &tok.token_hash).await.unwrap(),
+        Some(tok.clone())
+    );
+    // Tenant isolation and kind: A's token is nothing for B, and a code is not a token.
+    assert!(s.find_owner_token("B", OwnerTokenKind::Token, &tok.token_hash).await.unwrap().is_none());
+    assert!(s.find_owner_token("A", OwnerTokenKind::Token, &code.token_hash).await.unwrap().is_none());
+    assert!(s.find_owner_token("A", OwnerTokenKind::Code, &tok.token_hash).await.unwrap().is_none());
+    assert!(!s.spend_owner_code("A", &tok.token_hash, now()).await.unwrap(), "a token is not a code");
+
+    // A code of A cannot be spent for B, nor an expired one, nor twice; eight racing exchanges
+    // spend it once.
+    assert!(!s.spend_owner_code("B", &code.token_hash, now()).await.unwrap());
+    assert!(!s.spend_owner_code("A", &old.token_hash, now()).await.unwrap(), "expired");
+    let racers: Vec<_> = (0..8)
+        .map(|_| {
+            let s = s.clone();
+            let h = code.token_hash.clone();
+            tokio::spawn(async move { s.spend_owner_code("A", &h, now()).await.unwrap() })
+        })
+        .collect();
+    let mut won = 0;
+    for r in racers {
+        won += usize::from(r.await.unwrap());
+    }
+    assert_eq!(won, 1, "a one-time code is spent exactly once");
+    let spent = s.find_owner_token("A", OwnerTokenKind::Code, &code.token_hash).await.unwrap().unwrap();
+    assert!(spent.used_at.is_some());
+    assert!(!s.spend_owner_code("A", &code.token_hash, now()).await.unwrap());
+
+    // Purging removes the expired code only.
+    assert_eq!(s.purge_owner_tokens(now()).await.unwrap(), 1);
+    assert!(s.find_owner_token("A", OwnerTokenKind::Code, &old.token_hash).await.unwrap().is_none());
+    assert!(s.find_owner_token("A", OwnerTokenKind::Token, &tok.token_hash).await.unwrap().is_some());
+    assert_eq!(s.purge_owner_tokens(now() + TimeDelta::minutes(16)).await.unwrap(), 2);
+    assert!(s.find_owner_token("A", OwnerTokenKind::Token, &tok.token_hash).await.unwrap().is_none());
+    assert!(s.find_owner_token("A", OwnerTokenKind::Token, &hash_key("ot_unknown")).await.unwrap().is_none());
 }

@@ -48,7 +48,9 @@ pub use feedback::{
     deleting_a_conversation_deletes_its_feedback, feedback_put_replace_list_and_isolation,
     messages_keep_ids_and_sources,
 };
-pub use identity::{identity_secrets_capped_listed_revoked, visitor_tokens_insert_find_touch_purge};
+pub use identity::{
+    identity_secrets_capped_listed_revoked, owner_tokens_and_codes, visitor_tokens_insert_find_touch_purge,
+};
 pub use knowledge::{
     chunks_upsert_is_idempotent, corpus_stats_put_get_replace, embedder_identity,
     sources_upsert_get_list_delete,
@@ -97,6 +99,7 @@ checks!(
     feedback_put_replace_list_and_isolation,
     deleting_a_conversation_deletes_its_feedback,
     messages_keep_ids_and_sources,
+    owner_tokens_and_codes,
 );
 
 /// Run every check, each on a store from `fresh` (which must be migrated and empty). Some checks

@@ -105,6 +105,36 @@ pub async fn widget_settings_patch(store: &Arc<dyn Store>) {
         .await;
     assert_eq!(cleared.unwrap().company_logo, None);
 
+    // The settings of issue 14: defaults, then set, then each kept by a patch of another field.
+    assert!(after.suggested_questions.is_empty());
+    assert_eq!(
+        (after.language.as_str(), after.show_sources, after.launcher_label.as_str()),
+        ("auto", true, "")
+    );
+    let more = WidgetSettingsPatch::from_json(
+        r#"{"suggested_questions": ["  Opening hours?  ", "Do you ship to Zürich? 🚚"], "language": "he",
+            "show_sources": false, "launcher_label": "Ask us"}"#
+            .as_bytes(),
+    )
+    .unwrap();
+    let set = s.update_widget_settings("w", &more).await.unwrap();
+    assert_eq!(set.suggested_questions, ["Opening hours?", "Do you ship to Zürich? 🚚"], "trimmed");
+    assert_eq!(
+        (set.language.as_str(), set.show_sources, set.launcher_label.as_str()),
+        ("he", false, "Ask us")
+    );
+    let kept = s.update_widget_settings("w", &text).await.unwrap();
+    assert_eq!(
+        (&kept.suggested_questions, kept.language.as_str(), kept.show_sources, kept.launcher_label.as_str()),
+        (&set.suggested_questions, "he", false, "Ask us")
+    );
+    assert_eq!(s.get_widget_settings("w").await.unwrap().unwrap(), kept);
+    // An empty list and an empty label clear them.
+    let clear =
+        WidgetSettingsPatch::from_json(br#"{"suggested_questions": [], "launcher_label": ""}"#).unwrap();
+    let cleared = s.update_widget_settings("w", &clear).await.unwrap();
+    assert!(cleared.suggested_questions.is_empty() && cleared.launcher_label.is_empty());
+
     // An empty patch still answers with the row.
     let same = s.update_widget_settings("w", &WidgetSettingsPatch::default()).await.unwrap();
     assert_eq!(same.primary_color, "#ff0000");
@@ -131,6 +161,10 @@ pub async fn concurrent_patches_of_different_fields_all_land(store: &Arc<dyn Sto
         json!({"ai_temperature": 0.2}),
         json!({"max_tokens": 42}),
         json!({"allowed_origins": ["https://cc.example"]}),
+        json!({"suggested_questions": ["Concurrent?"]}),
+        json!({"language": "nl"}),
+        json!({"show_sources": false}),
+        json!({"launcher_label": "Vraag het ons"}),
     ]
     .into_iter()
     .map(|v| WidgetSettingsPatch::from_value(v).unwrap())
@@ -158,6 +192,11 @@ pub async fn concurrent_patches_of_different_fields_all_land(store: &Arc<dyn Sto
     assert_eq!(got.primary_color, "#111111");
     assert_eq!(got.max_tokens, 42);
     assert_eq!(got.position, Position::BottomLeft);
+    assert_eq!((got.language.as_str(), got.show_sources), ("nl", false));
+    assert_eq!(
+        (got.suggested_questions.as_slice(), got.launcher_label.as_str()),
+        (&["Concurrent?".to_string()][..], "Vraag het ons")
+    );
     assert_eq!(got.company_name, "Company cc", "unpatched field untouched");
 }
 

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use super::TenantRow;
-use crate::auth::{ApiKey, IdentitySecret, VisitorToken};
+use crate::auth::{ApiKey, IdentitySecret, OwnerToken, OwnerTokenKind, VisitorToken};
 use crate::conversation::{Conversation, Session};
 use crate::error::{Error, Result};
 use crate::lead::Lead;
@@ -158,6 +158,10 @@ impl FromColumns for WidgetSettings {
             ai_temperature: r.float("ai_temperature")?,
             max_tokens: r.int4("max_tokens")?,
             allowed_origins: json_req(r, "allowed_origins")?,
+            suggested_questions: json_req(r, "suggested_questions")?,
+            language: r.text("language")?,
+            show_sources: r.flag("show_sources")?,
+            launcher_label: r.text("launcher_label")?,
             created_at: r.time("created_at")?,
             updated_at: r.time("updated_at")?,
         })
@@ -201,6 +205,19 @@ impl FromColumns for VisitorToken {
             created_at: r.time("created_at")?,
             last_used_at: r.time("last_used_at")?,
             expires_at: r.time("expires_at")?,
+        })
+    }
+}
+
+impl FromColumns for OwnerToken {
+    fn from_columns<R: Columns>(r: &R) -> Result<Self> {
+        Ok(OwnerToken {
+            token_hash: r.text("token_hash")?,
+            company_id: r.text("company_id")?,
+            kind: OwnerTokenKind::parse(&r.text("kind")?)?,
+            created_at: r.time("created_at")?,
+            expires_at: r.time("expires_at")?,
+            used_at: r.time_opt("used_at")?,
         })
     }
 }

@@ -134,7 +134,11 @@ impl<B: SqlBackend> TenantStore for B {
             .bind(patch.max_tokens)
             .bind(json(patch.allowed_origins.as_ref())?)
             .bind(now())
-            .bind(company_id);
+            .bind(company_id)
+            .bind(json(patch.suggested_questions.as_ref())?)
+            .bind(&patch.language)
+            .bind(patch.show_sources)
+            .bind(&patch.launcher_label);
         self.write_opt(q)
             .await?
             .ok_or_else(|| Error::not_found(format!("widget settings of company {company_id}")))

@@ -16,7 +16,7 @@ macro_rules! settings_cols {
         "company_id, primary_color, secondary_color, text_color, background_color, border_radius, \
          company_name, company_logo, welcome_message, placeholder_text, position, auto_open, \
          show_typing_indicator, ai_personality, ai_temperature, max_tokens, allowed_origins, \
-         created_at, updated_at"
+         suggested_questions, language, show_sources, launcher_label, created_at, updated_at"
     };
 }
 
@@ -80,7 +80,8 @@ pub(crate) const COMPANY_WITH_SETTINGS: &str = "SELECT c.id AS c_id, c.company_i
      c.client_type AS c_client_type, s.company_id, s.primary_color, s.secondary_color, s.text_color, s.background_color, \
      s.border_radius, s.company_name, s.company_logo, s.welcome_message, s.placeholder_text, \
      s.position, s.auto_open, s.show_typing_indicator, s.ai_personality, s.ai_temperature, \
-     s.max_tokens, s.allowed_origins, s.created_at, s.updated_at \
+     s.max_tokens, s.allowed_origins, s.suggested_questions, s.language, s.show_sources, \
+     s.launcher_label, s.created_at, s.updated_at \
      FROM user_companies c LEFT JOIN widget_settings s ON s.company_id = c.company_id \
      WHERE c.company_id = $1";
 
@@ -138,7 +139,11 @@ pub(crate) const PATCH_SETTINGS: &str = concat!(
      ai_temperature = COALESCE($15, ai_temperature), \
      max_tokens = COALESCE($16, max_tokens), \
      allowed_origins = COALESCE($17, allowed_origins), \
-     updated_at = $18 \
+     updated_at = $18, \
+     suggested_questions = COALESCE($20, suggested_questions), \
+     language = COALESCE($21, language), \
+     show_sources = COALESCE($22, show_sources), \
+     launcher_label = COALESCE($23, launcher_label) \
      WHERE company_id = $19 RETURNING ",
     settings_cols!()
 );
@@ -394,3 +399,28 @@ pub(crate) const CONVERSATION_FEEDBACK: &str = concat!(
     feedback_cols!(),
     " FROM message_feedback WHERE company_id = $1 AND session_id = $2 ORDER BY created_at, message_id"
 );
+
+// --- owner mode --------------------------------------------------------------------------------
+
+/// Columns of `owner_tokens`.
+macro_rules! owner_token_cols {
+    () => {
+        "token_hash, company_id, kind, created_at, expires_at, used_at"
+    };
+}
+
+pub(crate) const INSERT_OWNER_TOKEN: &str =
+    concat!("INSERT INTO owner_tokens (", owner_token_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6)");
+
+pub(crate) const FIND_OWNER_TOKEN: &str = concat!(
+    "SELECT ",
+    owner_token_cols!(),
+    " FROM owner_tokens WHERE token_hash = $1 AND company_id = $2 AND kind = $3"
+);
+
+/// Spend an unspent, unexpired code of the company: one statement, so of two concurrent
+/// exchanges exactly one changes the row.
+pub(crate) const SPEND_OWNER_CODE: &str = "UPDATE owner_tokens SET used_at = $3 \
+     WHERE token_hash = $1 AND company_id = $2 AND kind = 'code' AND used_at IS NULL AND expires_at > $3";
+
+pub(crate) const PURGE_OWNER_TOKENS: &str = "DELETE FROM owner_tokens WHERE expires_at <= $1";

@@ -21,6 +21,7 @@ pub(crate) const MIGRATIONS: MigrationList = &[
     (1, "init", include_str!("../../../migrations/sqlite/0001_init.sql")),
     (2, "corpus stats", include_str!("../../../migrations/sqlite/0002_corpus_stats.sql")),
     (3, "visitor identity", include_str!("../../../migrations/sqlite/0003_visitor_identity.sql")),
+    (4, "widget settings more", include_str!("../../../migrations/sqlite/0004_widget_settings_more.sql")),
     (5, "feedback", include_str!("../../../migrations/sqlite/0005_feedback.sql")),
     (6, "client type", include_str!("../../../migrations/sqlite/0006_client_type.sql")),
 ];
