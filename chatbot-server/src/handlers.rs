@@ -21,7 +21,9 @@ use crate::routes::Route;
 /// The header a partner-chat client may carry its visitor token in (instead of the body).
 pub(crate) const VISITOR_TOKEN_HEADER: &str = "x-visitor-token";
 
-const WIDGET_JS: &str = include_str!("../assets/widget.js");
+/// The served widget: `assets/widget.min.js`, minified from the readable `assets/widget.js` by
+/// `assets/build.sh` (a test checks it is built from the current source).
+const WIDGET_JS: &str = include_str!("../assets/widget.min.js");
 const DEMO_HTML: &str = include_str!("../assets/demo.html");
 /// The demo page's Content-Security-Policy: scripts only from this server (the page has no
 /// inline script), requests only to it; inline styles are allowed because the widget styles
