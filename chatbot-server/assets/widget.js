@@ -290,7 +290,8 @@
     ".chip{border:1.5px solid var(--s);border-radius:16px;padding:5px 11px;text-align:start;color:var(--fg);background:var(--bg)}",
     ".status{padding:0 14px;font-size:13px;color:#8a1111}.status:empty{display:none}",
     ".form{display:flex;align-items:center;gap:6px;border-top:2px solid var(--s);padding:8px}",
-    ".form input{flex:1;min-width:0;padding:9px 10px;font-size:15px;color:var(--fg)}",
+    ".form input{flex:1;min-width:0;padding:9px 10px;font-size:15px;color:var(--fg);border-radius:6px}",
+    ".form input:focus-visible{outline-offset:-3px;box-shadow:none}",
     ".send{background:var(--p);color:var(--t)}.send:disabled{opacity:.6;cursor:default}",
     ".owner{position:fixed;top:20px;width:340px;max-width:calc(100vw - 40px);max-height:calc(100vh - 40px);overflow-y:auto;background:#fff;color:#1f1f1f;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.3);padding:16px;font-size:13.5px}",
     "[data-pos$=right] .owner{left:20px}[data-pos$=left] .owner{right:20px}",
@@ -444,6 +445,7 @@
     var bindings = []; // [element, attribute|null, key] re-translated on a language change
     var busy = false;
     var isOpen = false;
+    var lastLead = null; // the visitor's lead as last reported (a `lead` event on each change)
 
     function tr(e, attr, key) {
       bindings.push([e, attr, key]);
@@ -671,7 +673,8 @@
         messages.push(reply);
         botLine(reply, box);
         emit("message", reply);
-        if (j.lead) emit("lead", j.lead);
+        var lead = j.lead ? JSON.stringify(j.lead) : null;
+        if (lead && lead !== lastLead) { lastLead = lead; emit("lead", j.lead); }
       }).catch(function (err) {
         if (err.field === "visitor_token" || err.field === "X-Visitor-Token") { ident.token = null; writeStore(); }
         if (err.field === "session_id" || (pk && err.status === 401 && ident.session)) { ident.session = null; writeStore(); }

@@ -191,6 +191,12 @@ impl Browser {
         self.cmd(reqwest::Method::POST, &format!("/element/{id}/value"), Some(json!({ "text": text }))).await;
     }
 
+    /// Empty an input (WebDriver's element clear).
+    pub async fn clear(&self, script: &str) {
+        let id = self.element(script).await;
+        self.cmd(reqwest::Method::POST, &format!("/element/{id}/clear"), Some(json!({}))).await;
+    }
+
     /// Real key presses to whatever has the focus.
     pub async fn keys(&self, text: &str) {
         let actions: Vec<Value> = text
