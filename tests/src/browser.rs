@@ -202,7 +202,10 @@ impl Browser {
         let actions: Vec<Value> = text
             .chars()
             .flat_map(|c| {
-                [json!({"type": "keyDown", "value": c.to_string()}), json!({"type": "keyUp", "value": c.to_string()})]
+                [
+                    json!({"type": "keyDown", "value": c.to_string()}),
+                    json!({"type": "keyUp", "value": c.to_string()}),
+                ]
             })
             .collect();
         self.cmd(
@@ -313,7 +316,13 @@ impl Pages {
     }
 
     /// Serve `body` at `path`.
-    pub fn put(&self, path: &str, content_type: &'static str, body: impl Into<String>, headers: &[(&str, &str)]) {
+    pub fn put(
+        &self,
+        path: &str,
+        content_type: &'static str,
+        body: impl Into<String>,
+        headers: &[(&str, &str)],
+    ) {
         let headers = headers.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
         self.pages.lock().unwrap().insert(path.into(), Page { content_type, body: body.into(), headers });
     }

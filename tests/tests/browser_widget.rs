@@ -79,7 +79,8 @@ impl ChatModel for Scripted {
 }
 
 /// The widget's host element and shadow root, for the scripts below.
-const W: &str = "const H = document.querySelector('[data-chatbot-widget=\"123\"]'); const S = H && H.shadowRoot;";
+const W: &str =
+    "const H = document.querySelector('[data-chatbot-widget=\"123\"]'); const S = H && H.shadowRoot;";
 
 /// Computed styles and boxes of the widget's parts: must not depend on the host page's CSS.
 const FINGERPRINT: &str = r#"
@@ -188,8 +189,9 @@ fn axe_source() -> String {
         let dir = std::env::var("NPM_TOOLS_DIR").unwrap_or_else(|_| format!("{home}/.cache/chatbot-ci/npm"));
         format!("{dir}/node_modules/axe-core/axe.min.js")
     });
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("axe-core not found at {path} ({e}): run .ci/npm-tools.sh or set CHATBOT_TEST_AXE"))
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("axe-core not found at {path} ({e}): run .ci/npm-tools.sh or set CHATBOT_TEST_AXE")
+    })
 }
 
 fn rgb(hex: &str) -> String {
@@ -243,15 +245,16 @@ async fn widget_isolated_and_usable_in_a_real_browser() {
     assert_eq!(clean_closed["panel"]["display"], "none", "closed until clicked: {clean_closed}");
     let lbl = b.js(&format!("{W} return S.querySelector('.bubble').textContent;")).await;
     assert_eq!(lbl, "Chat with us", "the translated default launcher label");
-    let globals = b
-        .js("return Object.keys(window).filter(k => /chat|widget|cb_|^__cb/i.test(k));")
-        .await;
+    let globals = b.js("return Object.keys(window).filter(k => /chat|widget|cb_|^__cb/i.test(k));").await;
     assert_eq!(globals, json!(["ChatbotWidget"]), "one global name");
     // load time (printed, not asserted): from the script's arrival to the launcher in the page
     let ms = b
         .js("const e = performance.getEntriesByType('resource').find(r => r.name.indexOf('/widget.js') >= 0); return window.__shown - e.responseEnd;")
         .await;
-    println!("launcher in the page {:.1} ms after widget.js arrived (settings fetched meanwhile)", ms.as_f64().unwrap_or(f64::NAN));
+    println!(
+        "launcher in the page {:.1} ms after widget.js arrived (settings fetched meanwhile)",
+        ms.as_f64().unwrap_or(f64::NAN)
+    );
     b.screenshot("widget-closed").await;
     b.click(&part(".bubble")).await;
     let clean_open = b
@@ -263,7 +266,11 @@ async fn widget_isolated_and_usable_in_a_real_browser() {
     assert_eq!(focus, "INPUT", "opening moves the focus into the panel");
     b.screenshot("widget-open").await;
     let st = b.js(STORAGE).await;
-    assert_eq!(st, json!({"local": {}, "session": {}, "cookie": ""}), "nothing stored before the first message");
+    assert_eq!(
+        st,
+        json!({"local": {}, "session": {}, "cookie": ""}),
+        "nothing stored before the first message"
+    );
     // keyboard: Escape closes and the focus goes back to the launcher, with a visible ring
     b.keys("\u{E00C}").await;
     let back = b
@@ -343,7 +350,12 @@ async fn widget_isolated_and_usable_in_a_real_browser() {
     assert_eq!((shown["ul"].as_u64(), shown["ol"].as_u64()), (Some(2), Some(2)), "{shown}");
     assert_eq!(shown["links"], json!(["https://example.com/ok"]), "only the http(s) link: {shown}");
     let t_ = shown["text"].as_str().unwrap();
-    for raw in ["<img src=x onerror=\"window.__pwned=1\">", "<script>window.__pwned=2</script>", "<b>tag</b>", "[bad](javascript:"] {
+    for raw in [
+        "<img src=x onerror=\"window.__pwned=1\">",
+        "<script>window.__pwned=2</script>",
+        "<b>tag</b>",
+        "[bad](javascript:",
+    ] {
         assert!(t_.contains(raw), "{raw} is shown as text: {shown}");
     }
     assert_eq!(reply["failure"], Value::Null);
@@ -351,8 +363,7 @@ async fn widget_isolated_and_usable_in_a_real_browser() {
     // ---- a stream that breaks (the connection drops after a first piece; simulated in the page,
     // since the server never cuts a stream itself): a message and a retry button, never an empty
     // or partial reply; the retry goes to the server and works
-    b.js(
-        r#"const f = window.fetch; let once = true;
+    b.js(r#"const f = window.fetch; let once = true;
         window.fetch = function (u, o) {
           if (once && o && String(o.body).indexOf('break') >= 0) {
             once = false;
@@ -364,21 +375,32 @@ async fn widget_isolated_and_usable_in_a_real_browser() {
           }
           return f.apply(this, arguments);
         };
-        return true;"#,
-    )
-    .await;
+        return true;"#)
+        .await;
     let broken = ask(&b, "Do you ship abroad? break").await;
     assert_eq!(broken["failure"], "The answer was interrupted.Retry", "{broken}");
     assert_eq!(broken["retry"], true, "{broken}");
     assert_eq!(broken["empty_bots"], 0, "{broken}");
     let users_before = broken["users"].clone();
     b.click(&format!("{W} const r = S.querySelectorAll('button.retry'); return r[r.length - 1];")).await;
-    let retried = b.wait_for("the retried reply", &format!("{W} const r = (function () {{ {LAST_REPLY} }})(); return r && r.text ? r : null;")).await;
+    let retried = b
+        .wait_for(
+            "the retried reply",
+            &format!("{W} const r = (function () {{ {LAST_REPLY} }})(); return r && r.text ? r : null;"),
+        )
+        .await;
     assert!(retried["text"].as_str().is_some_and(|t| t.len() > 20), "{retried}");
     assert_eq!(retried["failure"], Value::Null, "{retried}");
-    assert_eq!(retried["users"], users_before, "a retry sends the question again without repeating it: {retried}");
+    assert_eq!(
+        retried["users"], users_before,
+        "a retry sends the question again without repeating it: {retried}"
+    );
     assert_eq!(retried["empty_bots"], 0, "{retried}");
-    assert_eq!(b.js(&format!("{W} return S.querySelectorAll('.msg.err').length;")).await, 0, "the error is replaced");
+    assert_eq!(
+        b.js(&format!("{W} return S.querySelectorAll('.msg.err').length;")).await,
+        0,
+        "the error is replaced"
+    );
 
     // ---- data-storage="session" and "none"
     b.js("localStorage.clear(); sessionStorage.clear(); return true;").await;
@@ -460,13 +482,23 @@ async fn widget_isolated_and_usable_in_a_real_browser() {
     assert_eq!(violations, json!([]), "axe-core: serious or critical violations");
 
     // ---- languages from the browser (language "auto"): German, then Arabic right to left
-    let r = s.post("/api/widget-settings/123", Some(&t.sk), &json!({"position": "bottom-right", "auto_open": false})).await;
+    let r = s
+        .post(
+            "/api/widget-settings/123",
+            Some(&t.sk),
+            &json!({"position": "bottom-right", "auto_open": false}),
+        )
+        .await;
     assert_eq!(r.status(), 200);
     for (locale, label, send, dir) in
         [("de-DE", "Schreiben Sie uns", "Senden", "ltr"), ("ar-EG", "تحدث معنا", "إرسال", "rtl")]
     {
         b.cdp("Emulation.setLocaleOverride", json!({ "locale": locale })).await;
-        b.cdp("Network.setUserAgentOverride", json!({ "userAgent": "Mozilla/5.0 chatbot-test", "acceptLanguage": locale })).await;
+        b.cdp(
+            "Network.setUserAgentOverride",
+            json!({ "userAgent": "Mozilla/5.0 chatbot-test", "acceptLanguage": locale }),
+        )
+        .await;
         b.goto(&pages.url("/clean.html")).await;
         let st = b
             .wait_for(
@@ -480,22 +512,34 @@ async fn widget_isolated_and_usable_in_a_real_browser() {
                 ),
             )
             .await;
-        assert_eq!((st["label"].as_str(), st["send"].as_str(), st["dir"].as_str()), (Some(label), Some(send), Some(dir)), "{st}");
+        assert_eq!(
+            (st["label"].as_str(), st["send"].as_str(), st["dir"].as_str()),
+            (Some(label), Some(send), Some(dir)),
+            "{st}"
+        );
         assert_eq!(st["lang"], &locale[..2], "{st}");
         if dir == "rtl" {
             b.click(&part(".bubble")).await;
             b.wait_for("the panel", &format!("{W} return !S.querySelector('.panel').hidden;")).await;
-            let align = b.js(&format!("{W} return getComputedStyle(S.querySelector('.head')).direction;")).await;
+            let align =
+                b.js(&format!("{W} return getComputedStyle(S.querySelector('.head')).direction;")).await;
             assert_eq!(align, "rtl");
             b.screenshot("widget-arabic-rtl").await;
         }
     }
     b.cdp("Emulation.setLocaleOverride", json!({})).await;
-    b.cdp("Network.setUserAgentOverride", json!({ "userAgent": "Mozilla/5.0 chatbot-test", "acceptLanguage": "en-US" })).await;
+    b.cdp(
+        "Network.setUserAgentOverride",
+        json!({ "userAgent": "Mozilla/5.0 chatbot-test", "acceptLanguage": "en-US" }),
+    )
+    .await;
 
     // ---- a 390x760 phone: the open panel fills the screen
-    b.cdp("Emulation.setDeviceMetricsOverride", json!({"width": 390, "height": 760, "deviceScaleFactor": 1, "mobile": true}))
-        .await;
+    b.cdp(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": 390, "height": 760, "deviceScaleFactor": 1, "mobile": true}),
+    )
+    .await;
     b.goto(&pages.url("/clean.html")).await;
     b.wait_for("the widget", &format!("{W} return S && S.querySelector('.bubble');")).await;
     b.click(&part(".bubble")).await;
@@ -512,12 +556,17 @@ async fn widget_isolated_and_usable_in_a_real_browser() {
 
     b.quit().await;
     s.shutdown().await;
-    println!("browser widget test took {:.1}s; screenshots in {}", started.elapsed().as_secs_f64(), browser::artifacts_dir().display());
+    println!(
+        "browser widget test took {:.1}s; screenshots in {}",
+        started.elapsed().as_secs_f64(),
+        browser::artifacts_dir().display()
+    );
 }
 
 /// A page embedding the widget with the session API (`data-key`).
 fn key_page(api: &str, pk: &str) -> String {
-    host_page(api, false, None).replace(r#"data-company="123""#, &format!(r#"data-company="123" data-key="{pk}""#))
+    host_page(api, false, None)
+        .replace(r#"data-company="123""#, &format!(r#"data-company="123" data-key="{pk}""#))
 }
 
 /// Whether `v` holds, anywhere, an object with all of `want`'s fields.
@@ -604,10 +653,13 @@ async fn widget_new_settings_history_feedback_and_owner_mode() {
     b.wait_for("the comment field", &format!("{W} return S.querySelector('.fbf input');")).await;
     b.type_into(&input, "Clear answer").await;
     b.click(&format!("{W} return S.querySelector('.fbf button');")).await;
-    b.wait_for("the thanks", &format!("{W} const f = S.querySelector('.fbf[role=status]'); return f && f.textContent;")).await;
-    let mid = b
-        .js(&format!("{W} return S.querySelector('[data-rating=up]').getAttribute('aria-pressed');"))
-        .await;
+    b.wait_for(
+        "the thanks",
+        &format!("{W} const f = S.querySelector('.fbf[role=status]'); return f && f.textContent;"),
+    )
+    .await;
+    let mid =
+        b.js(&format!("{W} return S.querySelector('[data-rating=up]').getAttribute('aria-pressed');")).await;
     assert_eq!(mid, "true");
     let fb: Value = s.get("/api/companies/123/feedback", Some(&t.sk)).await.json().await.unwrap();
     assert!(holds(&fb, &json!({"rating": "up", "comment": "Clear answer"})), "feedback stored: {fb}");
@@ -682,9 +734,13 @@ async fn widget_new_settings_history_feedback_and_owner_mode() {
     let saved: Value = s.get("/api/widget-settings/123", None).await.json().await.unwrap();
     assert_eq!(saved["primary_color"], "#aa3300", "{saved}");
     let st = b.js(STORAGE).await;
-    assert!(!st.to_string().contains("sk_") && !st.to_string().contains("ot_"), "no key or owner token stored: {st}");
+    assert!(
+        !st.to_string().contains("sk_") && !st.to_string().contains("ot_"),
+        "no key or owner token stored: {st}"
+    );
     // an invalid colour: the server's message, next to its field
-    let expected = s.post("/api/widget-settings/123", Some(&t.sk), &json!({"primary_color": "not-a-colour"})).await;
+    let expected =
+        s.post("/api/widget-settings/123", Some(&t.sk), &json!({"primary_color": "not-a-colour"})).await;
     assert_eq!(expected.status(), 422);
     let expected: Value = expected.json().await.unwrap();
     b.clear(&colour).await;
