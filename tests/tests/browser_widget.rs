@@ -402,6 +402,30 @@ async fn widget_isolated_and_usable_in_a_real_browser() {
         "the error is replaced"
     );
 
+    // ---- 429: a friendly message with the wait from Retry-After (the answer simulated in the
+    // page); offline: a message saying so (the browser's network emulated offline)
+    b.js(
+        r#"const f = window.fetch;
+        window.fetch = function (u, o) {
+          if (o && JSON.parse(o.body).message === 'flood') {
+            return Promise.resolve(new Response('{"error":{"code":"rate_limited","message":"too many requests"}}',
+              { status: 429, headers: { 'content-type': 'application/json', 'retry-after': '7' } }));
+          }
+          return f.apply(this, arguments);
+        };
+        return true;"#,
+    )
+    .await;
+    let limited = ask(&b, "flood").await;
+    assert_eq!(limited["failure"], "Too many messages. Please wait 7 seconds.Retry", "{limited}");
+    b.cdp("Network.enable", json!({})).await;
+    let offline = json!({"offline": true, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1});
+    b.cdp("Network.emulateNetworkConditions", offline).await;
+    let off = ask(&b, "Are you there?").await;
+    assert_eq!(off["failure"], "You are offline. Check your connection and try again.Retry", "{off}");
+    let online = json!({"offline": false, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1});
+    b.cdp("Network.emulateNetworkConditions", online).await;
+
     // ---- data-storage="session" and "none"
     b.js("localStorage.clear(); sessionStorage.clear(); return true;").await;
     b.goto(&pages.url("/session.html")).await;
