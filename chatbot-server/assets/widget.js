@@ -445,6 +445,7 @@
     var bindings = []; // [element, attribute|null, key] re-translated on a language change
     var busy = false;
     var isOpen = false;
+    var restoring = false; // a stored conversation is being fetched
     var lastLead = null; // the visitor's lead as last reported (a `lead` event on each change)
 
     function tr(e, attr, key) {
@@ -544,7 +545,7 @@
     function renderChips() {
       clear(chips);
       var qs = Array.isArray(cur.suggested_questions) ? cur.suggested_questions.slice(0, 4) : [];
-      chips.hidden = messages.length > 0 || !qs.length;
+      chips.hidden = restoring || messages.length > 0 || !qs.length;
       qs.forEach(function (q) {
         chips.appendChild(el("button", { type: "button", "class": "chip", text: String(q), onclick: function () { if (!busy) say(String(q)); } }));
       });
@@ -685,19 +686,26 @@
       });
     }
 
-    // ---- first paint
+    // ---- first paint at once; a stored conversation is added when it arrives (before any
+    // new message of the visitor: sending waits for it)
     apply(settings);
-    (history || []).forEach(function (m) {
-      if (!m || typeof m.content !== "string") return;
-      if (m.role === "user") { userLine(m.content); messages.push({ role: "user", content: m.content }); }
-      else if (m.role === "assistant") {
-        var r = { role: "assistant", content: m.content, message_id: m.message_id, sources: m.sources, feedback: m.feedback };
-        messages.push(r);
-        botLine(r);
-      }
-    });
-    renderChips();
     document.body.appendChild(host);
+    busy = restoring = true;
+    renderChips();
+    history.then(function (list) {
+      list.forEach(function (m) {
+        if (!m || typeof m.content !== "string") return;
+        if (m.role === "user") { userLine(m.content); messages.push({ role: "user", content: m.content }); }
+        else if (m.role === "assistant") {
+          var r = { role: "assistant", content: m.content, message_id: m.message_id, sources: m.sources, feedback: m.feedback };
+          messages.push(r);
+          botLine(r);
+        }
+      });
+    }).then(function () {
+      busy = restoring = false;
+      renderChips();
+    });
 
     var owner = null;
     ui = {
@@ -889,9 +897,9 @@
 
   // ---------------------------------------------------------------- start
   function start() {
-    var settings = request("GET", "/api/widget-settings/" + enc).then(readJson);
-    Promise.all([settings, loadHistory().catch(function () { return []; })]).then(function (r) {
-      render(r[0], r[1]);
+    var history = loadHistory().catch(function () { return []; });
+    request("GET", "/api/widget-settings/" + enc).then(readJson).then(function (settings) {
+      render(settings, history);
       checkOwnerHash();
       window.addEventListener("hashchange", checkOwnerHash);
     }).catch(function (e) {
