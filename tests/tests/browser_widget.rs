@@ -239,6 +239,17 @@ async fn widget_isolated_and_usable_in_a_real_browser() {
         json!({"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]}),
     )
     .await;
+    // the server's own demo page (its CSP, the documented script tag) shows the widget
+    b.goto(&s.url("/demo")).await;
+    let bg = b
+        .wait_for(
+            "the widget on /demo",
+            &format!("{W} return S && S.querySelector('.bubble') && getComputedStyle(S.querySelector('.bubble')).backgroundColor;"),
+        )
+        .await;
+    let demo = s.bot.widget_settings(&s.bot.operator_context("123").await.unwrap()).await.unwrap();
+    assert_eq!(bg, rgb(&demo.primary_color), "the demo company's colour on /demo");
+    b.screenshot("widget-demo-page").await;
     b.goto(&pages.url("/clean.html")).await;
     let clean_closed = b.wait_for("the widget on the clean page", &format!("{W} {FINGERPRINT}")).await;
     assert_eq!(clean_closed["bubble_on_top"], true, "{clean_closed}");
