@@ -449,10 +449,17 @@ async fn widget_isolated_and_usable_in_a_real_browser() {
     b.js("sessionStorage.clear(); return true;").await;
     b.goto(&pages.url("/none.html")).await;
     b.wait_for("the widget", &format!("{W} return S && S.querySelector('.bubble');")).await;
-    b.click(&part(".bubble")).await;
+    // the page's own API: identify the partner's logged-in user, open from a page button
+    b.js("ChatbotWidget.identify({ user_id: 'crm-4242' }); ChatbotWidget.open(); return true;").await;
+    b.wait_for("open() to open the panel", &format!("{W} return !S.querySelector('.panel').hidden;")).await;
     let r = ask(&b, "What are your opening hours?").await;
     assert!(r["text"].as_str().unwrap().contains("Monday"), "{r}");
     assert_eq!(b.js(STORAGE).await, json!({"local": {}, "session": {}, "cookie": ""}), "data-storage=none");
+    let ctx = s.bot.operator_context("123").await.unwrap();
+    let convs = s.bot.list_conversations(&ctx, chatbot_core::Page::default()).await.unwrap();
+    assert!(convs.iter().any(|c| c.user_id == "crm-4242"), "identify() labels the conversation: {convs:?}");
+    b.js("ChatbotWidget.close(); return true;").await;
+    b.wait_for("close() to close the panel", &format!("{W} return S.querySelector('.panel').hidden;")).await;
 
     // ---- every existing setting shows (set through the API with the secret key)
     let set = json!({
