@@ -4,6 +4,9 @@
 # output records the source's SHA-256, so a test (chatbot-server, `widget_min_is_built_from_source`)
 # fails when widget.js changed without a rebuild. `--check` rebuilds into a temporary file and
 # fails when the committed widget.min.js differs (CI runs it). Prints the sizes (raw, gzip).
+# Why not a crates.io minifier in build.rs: minify-js 0.6 panics on this source (an assertion in
+# its pass1.rs, checked December 2026), and the oxc/swc minifiers would add a few hundred crates
+# to every build of the server; esbuild is one pinned npm package whose output is committed.
 set -euo pipefail
 cd "$(dirname "$0")"
 TOOLS=$(bash ../../.ci/npm-tools.sh)
