@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 mod cmd;
 
-use cmd::{chat, company, db, demo, eval, ingest, keys, leads, search, serve, settings};
+use cmd::{chat, company, db, demo, eval, feedback, ingest, keys, leads, search, serve, settings};
 
 /// Operate multi-tenant chat widgets: companies, keys, settings, knowledge, chat, leads, server.
 #[derive(Parser, Debug)]
@@ -61,6 +61,9 @@ enum Command {
     /// Leads collected by the bots.
     #[command(subcommand)]
     Leads(leads::LeadsCommand),
+    /// Visitors' ratings of the bots' replies.
+    #[command(subcommand)]
+    Feedback(feedback::FeedbackCommand),
     /// Start the HTTP server (the documented API and the widget script).
     Serve(serve::ServeArgs),
 }
@@ -110,6 +113,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(args) => eval::run(&g, args).await,
         Command::Chat(args) => chat::run(&g, args).await,
         Command::Leads(cmd) => leads::run(&g, cmd).await,
+        Command::Feedback(cmd) => feedback::run(&g, cmd).await,
         Command::Serve(args) => serve::run(&g, args).await,
     }
 }

@@ -175,6 +175,35 @@ fn companies_and_keys() {
 
     let list = env.json(&["company", "list"]);
     assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["client_type"], "business_owner", "the default client type");
+
+    // Client types: set at creation, shown, changed; anything else is refused by clap.
+    let c = env.json(&[
+        "company",
+        "create",
+        "homes",
+        "--name",
+        "Homes",
+        "--email",
+        "ops@homes.test",
+        "--client-type",
+        "realtor",
+    ]);
+    assert_eq!(c["client_type"], "realtor");
+    assert!(env.ok(&["company", "show", "homes"]).contains("client type:  realtor"));
+    let c =
+        env.json(&["company", "update", "homes", "--client-type", "business_owner", "--name", "Homes BV"]);
+    assert_eq!(
+        (c["client_type"].as_str(), c["company_name"].as_str()),
+        (Some("business_owner"), Some("Homes BV"))
+    );
+    assert_eq!(env.json(&["company", "show", "homes"])["company"]["client_type"], "business_owner");
+    let out = env.run(&["company", "update", "homes", "--client-type", "landlord"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("client_type"), "names the option's rule");
+    let out = env.run(&["company", "update", "homes"]);
+    assert!(!out.status.success(), "an update that changes nothing is refused");
+    assert_eq!(env.run(&["company", "update", "nope", "--name", "X"]).status.code(), Some(3));
     let s = env.json(&["settings", "get", "acme"]);
     assert_eq!(s["allowed_origins"][0], "https://acme.test");
 
@@ -368,4 +397,63 @@ fn ai_config_clearing_rules_and_inactive_chat() {
     let out = env.run(&["chat", "acme", "--message", "hello"]);
     assert_eq!(out.status.code(), Some(4));
     assert!(String::from_utf8_lossy(&out.stderr).contains("inactive"));
+}
+
+#[test]
+fn feedback_list_shows_the_ratings_of_replies() {
+    use chatbot_core::feedback::{Feedback, Rating};
+    use chatbot_core::store::{FeedbackStore, SqliteStore};
+    let env = Env::new();
+    env.ok(&["demo", "seed"]);
+    let c = env.json(&["chat", "123", "--message", "How many days do I have to return something?"]);
+    let message_id = c["message_id"].as_str().unwrap().to_string();
+    assert!(message_id.starts_with("msg_"), "{c}");
+    let session_id = c["session_id"].as_str().unwrap().to_string();
+    assert_eq!(env.json(&["feedback", "list", "123"]), serde_json::json!([]));
+    assert_eq!(env.ok(&["feedback", "list", "123"]), "");
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = SqliteStore::connect(&format!("sqlite://{}", env.db().display())).await.unwrap();
+        let now = chrono::Utc::now();
+        store
+            .put_feedback(&Feedback {
+                company_id: "123".into(),
+                session_id: session_id.clone(),
+                message_id: message_id.clone(),
+                rating: Rating::Down,
+                comment: Some("wrong\nprice\tforged column".into()),
+                message: c["message"].as_str().unwrap().into(),
+                question: "How many days do I have to return something?".into(),
+                created_at: now,
+                updated_at: now,
+            })
+            .await
+            .unwrap();
+    });
+    let list = env.json(&["feedback", "list", "123"]);
+    let rows = list.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{list}");
+    assert_eq!(rows[0]["message_id"].as_str(), Some(message_id.as_str()));
+    assert_eq!(
+        (rows[0]["rating"].as_str(), rows[0]["session_id"].as_str()),
+        (Some("down"), Some(session_id.as_str()))
+    );
+    assert_eq!(rows[0]["comment"], "wrong\nprice\tforged column");
+    let text = env.ok(&["feedback", "list", "123"]);
+    assert_eq!(text.lines().count(), 1, "one line per rating: {text:?}");
+    let cols: Vec<&str> = text.trim_end().split('\t').collect();
+    assert_eq!(cols.len(), 6, "{text:?}");
+    assert_eq!(
+        (cols[1], cols[2], cols[3], cols[4]),
+        ("down", session_id.as_str(), message_id.as_str(), "wrong price forged column")
+    );
+    assert!(cols[5].contains("30 days"), "{text:?}");
+    assert_eq!(env.json(&["feedback", "list", "123", "--offset", "1"]), serde_json::json!([]));
+
+    let out = env.run(&["feedback", "list", "nope"]);
+    assert_eq!(out.status.code(), Some(3), "unknown company: {}", String::from_utf8_lossy(&out.stderr));
+    let out = env.run(&["feedback", "list", "123", "--limit", "0"]);
+    assert_eq!(out.status.code(), Some(2), "limit 0: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("limit"));
 }

@@ -14,18 +14,60 @@ pub enum Role {
     System,
 }
 
+/// A source a reply used (a page or document of the company's knowledge).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceRef {
+    pub source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub score: f32,
+}
+
+/// What a message id starts with.
+pub const MESSAGE_ID_PREFIX: &str = "msg_";
+
 /// One message of a conversation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
+    /// The message's id (`msg_` + 128 random bits as 32 hex digits). Messages stored before messages had ids
+    /// have none; they are addressed by their position (see [`Message::id_at`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub role: Role,
     pub content: String,
     pub timestamp: DateTime<Utc>,
+    /// The sources a reply was answered from (stored with the reply, shown with its history).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceRef>,
 }
 
 impl Message {
+    /// A new message with a fresh id.
     pub fn new(role: Role, content: impl Into<String>) -> Self {
-        Self { role, content: content.into(), timestamp: Utc::now() }
+        Self {
+            // Hex: no character a client or a log scanner could take for punctuation.
+            id: Some(format!("{MESSAGE_ID_PREFIX}{}", hex::encode(rand::random::<[u8; 16]>()))),
+            role,
+            content: content.into(),
+            timestamp: Utc::now(),
+            sources: Vec::new(),
+        }
     }
+
+    /// The message's id as clients see it, given its position in its conversation: its own id,
+    /// or for a message stored before messages had ids, `m` and its position (never the shape
+    /// of a generated id, so the two cannot meet).
+    pub fn id_at(&self, position: usize) -> String {
+        self.id.clone().unwrap_or_else(|| format!("m{position}"))
+    }
+}
+
+/// The message of `messages` whose id (as [`Message::id_at`] gives it) is `id`, with its position.
+pub fn find_message<'a>(messages: &'a [Message], id: &str) -> Option<(usize, &'a Message)> {
+    messages.iter().enumerate().find(|(i, m)| match &m.id {
+        Some(own) => own == id,
+        None => id == format!("m{i}"),
+    })
 }
 
 /// A chat session: an unguessable token bound to one company, with an expiry.
@@ -144,6 +186,32 @@ mod tests {
         assert_eq!(w.last(), msgs.last());
         assert!(history_window(&msgs, 0).is_empty());
         assert_eq!(history_window(&msgs, 100_000).len(), 10);
+    }
+
+    #[test]
+    fn message_ids_are_unique_and_legacy_messages_are_found_by_position() {
+        let a = Message::new(Role::User, "hi");
+        let b = Message::new(Role::Assistant, "hello");
+        let (ida, idb) = (a.id.clone().unwrap(), b.id.clone().unwrap());
+        assert!(ida.starts_with(MESSAGE_ID_PREFIX) && ida.len() == 4 + 32, "{ida}");
+        assert!(ida[4..].bytes().all(|b| b.is_ascii_hexdigit()), "{ida}");
+        assert_ne!(ida, idb);
+        // A message stored before ids existed (no `id` in its JSON).
+        let legacy: Message = serde_json::from_str(
+            r#"{"role":"assistant","content":"old","timestamp":"2024-01-01T00:00:00Z"}"#,
+        )
+        .unwrap();
+        assert_eq!((legacy.id.as_deref(), legacy.sources.len()), (None, 0));
+        let msgs = vec![a.clone(), legacy.clone(), b.clone()];
+        assert_eq!(msgs[1].id_at(1), "m1");
+        assert_eq!(find_message(&msgs, "m1").map(|(i, m)| (i, m.content.as_str())), Some((1, "old")));
+        assert_eq!(find_message(&msgs, &idb).map(|(i, _)| i), Some(2));
+        for miss in ["m0", "m2", "m01", "m+1", "m", "", "msg_nope", "m1 "] {
+            assert!(find_message(&msgs, miss).is_none(), "{miss:?}");
+        }
+        // Without sources or id, the stored JSON keeps its old shape.
+        let json = serde_json::to_value(&legacy).unwrap();
+        assert_eq!(json.as_object().unwrap().len(), 3, "{json}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod history;
 mod rate;
 mod topic;
+mod topic_evidence;
 mod topic_patterns;
 
 pub use history::{MAX_HISTORY_CHARS, MAX_HISTORY_ITEMS, screen_history};

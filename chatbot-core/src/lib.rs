@@ -23,6 +23,7 @@ mod config;
 mod conversation;
 mod demo;
 mod error;
+pub mod feedback;
 pub mod guard;
 pub mod ingest;
 pub mod lead;
@@ -37,7 +38,8 @@ mod text;
 
 pub use chatbot::{
     AiConfigPatch, AnsweredBy, ChatEvent, ChatInput, ChatReply, Chatbot, ChatbotBuilder, ClientInfo,
-    HistoryItem, Knowledge, Leads, PartnerChat, SessionInfo,
+    HISTORY_LIMIT, HistoryItem, HistoryMessage, Knowledge, Leads, PartnerChat, RatedMessage, SessionInfo,
+    UNKNOWN_MESSAGE,
 };
 pub use config::Config;
 pub use conversation::{Conversation, Message, Page, Role};
@@ -45,5 +47,6 @@ pub use demo::{DEMO_COMPANY_ID, DemoSeed};
 pub use error::{Error, Result};
 pub use metrics::Metrics;
 pub use tenant::{
-    AiConfig, Company, NewCompany, Position, TenantContext, WidgetSettings, WidgetSettingsPatch,
+    AiConfig, ClientType, Company, CompanyPatch, NewCompany, Position, TenantContext, WidgetSettings,
+    WidgetSettingsPatch,
 };

@@ -19,6 +19,12 @@ pub struct ServiceLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FeedbackLabels {
+    /// `up` or `down`.
+    pub rating: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct LimitLabels {
     /// `ip`, `session` (requests per minute) or `auth` (failed authentications per IP).
     pub limit: String,
@@ -40,6 +46,8 @@ pub struct Metrics {
     pub rate_limited: Family<LimitLabels, Counter>,
     /// Streamed chat turns that panicked (answered with an `error` event, nothing stored empty).
     pub turn_panics: Counter,
+    /// Visitors' ratings of replies, by rating (a replaced rating counts again).
+    pub feedback: Family<FeedbackLabels, Counter>,
 }
 
 impl Metrics {
@@ -55,6 +63,9 @@ impl Metrics {
         }
         for limit in LIMIT_KINDS {
             let _ = m.rate_limited.get_or_create(&LimitLabels { limit: (*limit).into() });
+        }
+        for rating in crate::feedback::Rating::ALL {
+            let _ = m.feedback.get_or_create(&FeedbackLabels { rating: rating.as_str().into() });
         }
         m
     }
@@ -97,10 +108,19 @@ impl Metrics {
             "Streamed chat turns that panicked (answered with an error event)",
             self.turn_panics.clone(),
         );
+        registry.register(
+            "chatbot_feedback",
+            "Visitors' ratings of replies, by rating (up, down; a replaced rating counts again)",
+            self.feedback.clone(),
+        );
     }
 
     pub fn reply(&self, answered_by: &str) {
         self.replies.get_or_create(&ReplyLabels { answered_by: answered_by.into() }).inc();
+    }
+
+    pub fn feedback(&self, rating: &str) {
+        self.feedback.get_or_create(&FeedbackLabels { rating: rating.into() }).inc();
     }
 
     pub fn upstream_error(&self, service: &str) {

@@ -13,8 +13,9 @@ mod store_suite {
     pub mod tests;
 }
 
-/// Number of embedded migrations (0001_init, 0002_corpus_stats, 0003_visitor_identity).
-const MIGRATIONS: i64 = 3;
+/// Number of embedded migrations (0001_init, 0002_corpus_stats, 0003_visitor_identity,
+/// 0005_feedback, 0006_client_type).
+const MIGRATIONS: i64 = 5;
 
 use store_suite::harness::{Ctx, PG_ENV, pg_ctx, pg_fresh_schema, sqlite_ctx};
 
@@ -62,6 +63,7 @@ suite!(
     corpus_stats_columns;
     conformance:
     companies_create_get_list_deactivate,
+    company_patch_and_client_type,
     duplicate_company_is_a_conflict,
     widget_settings_patch,
     concurrent_patches_of_different_fields_all_land,
@@ -83,6 +85,9 @@ suite!(
     corpus_stats_put_get_replace,
     visitor_tokens_insert_find_touch_purge,
     identity_secrets_capped_listed_revoked,
+    feedback_put_replace_list_and_isolation,
+    deleting_a_conversation_deletes_its_feedback,
+    messages_keep_ids_and_sources,
 );
 
 #[tokio::test]

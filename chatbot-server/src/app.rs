@@ -247,7 +247,11 @@ impl App {
         let Some(origin) = origin else { return Cors::Deny };
         match route {
             Route::WidgetJs => Cors::Any,
-            Route::Session | Route::Chat | Route::SessionInternal | Route::ChatInternal => Cors::Echo,
+            Route::Session
+            | Route::Chat
+            | Route::SessionFeedback
+            | Route::SessionInternal
+            | Route::ChatInternal => Cors::Echo,
             _ => match company_param(route, params) {
                 Some(cid) => self.company_cors(cid, origin).await,
                 None => Cors::Deny,

@@ -2,7 +2,10 @@
 
 use chatbot_core::Page;
 use chatbot_core::lead::{LeadFilter, LeadStatus};
-use chatbot_core::{AiConfigPatch, ChatEvent, ChatReply, ClientInfo, TenantContext, WidgetSettingsPatch};
+use chatbot_core::{
+    AiConfigPatch, ChatEvent, ChatReply, ClientInfo, ClientType, Company, CompanyPatch, TenantContext,
+    WidgetSettings, WidgetSettingsPatch,
+};
 use futures::StreamExt as _;
 use futures::stream::BoxStream;
 use hyper::StatusCode;
@@ -56,10 +59,16 @@ impl App {
             Route::GetWidgetSettings => self.get_settings(cx).await,
             Route::UpdateWidgetSettings => self.post_settings(cx).await,
             Route::PartnerChat => self.partner_chat(cx).await,
+            Route::PartnerHistory => self.partner_history(cx).await,
+            Route::PartnerFeedback => self.partner_feedback(cx).await,
+            Route::SessionFeedback => self.session_feedback(cx).await,
+            Route::ListFeedback => self.list_feedback(cx).await,
             Route::Session => self.session(cx, false).await,
             Route::SessionInternal => self.session(cx, true).await,
             Route::Chat => self.chat(cx, false).await,
             Route::ChatInternal => self.chat(cx, true).await,
+            Route::GetCompany => self.get_company(cx).await,
+            Route::UpdateCompany => self.update_company(cx).await,
             Route::ListLeads => self.list_leads(cx).await,
             Route::UpdateLead => self.update_lead(cx).await,
             Route::ListConversations => self.list_conversations(cx).await,
@@ -101,7 +110,7 @@ impl App {
     }
 
     /// Decide CORS for `ctx`'s company (one settings read, only when the request has an Origin).
-    async fn cors_for(&self, cx: &mut Cx, ctx: &TenantContext) {
+    pub(crate) async fn cors_for(&self, cx: &mut Cx, ctx: &TenantContext) {
         if cx.origin().is_none() {
             cx.cors = Some(Cors::Deny);
             return;
@@ -114,7 +123,12 @@ impl App {
 
     /// A context for a company route authorised by a key (`pk_`/`sk_`) or the operator token
     /// (failures count against the client's failed-authentication limit).
-    async fn keyed_context(&self, client: ClientInfo, company_id: &str, token: &str) -> Res<TenantContext> {
+    pub(crate) async fn keyed_context(
+        &self,
+        client: ClientInfo,
+        company_id: &str,
+        token: &str,
+    ) -> Res<TenantContext> {
         let r = self.bot.company_context(token, company_id).await;
         Ok(self.bot.throttle_failed_auth(client, r)?)
     }
@@ -126,7 +140,7 @@ impl App {
     }
 
     /// A context from an API key (failures count against the failed-authentication limit).
-    async fn key_context(&self, client: ClientInfo, token: &str) -> Res<TenantContext> {
+    pub(crate) async fn key_context(&self, client: ClientInfo, token: &str) -> Res<TenantContext> {
         let r = self.bot.authenticate(token, None).await;
         Ok(self.bot.throttle_failed_auth(client, r)?)
     }
@@ -134,9 +148,9 @@ impl App {
     // ----- widget settings (004) -----
 
     async fn get_settings(&self, cx: &mut Cx) -> Res {
-        let settings = self.bot.public_widget_settings(cx.param(0)).await?;
+        let (settings, client_type) = self.bot.public_widget_view(cx.param(0)).await?;
         cx.allow_by(&settings);
-        let mut r = body::json(StatusCode::OK, &settings);
+        let mut r = body::json(StatusCode::OK, &settings_json(&settings, client_type)?);
         r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         Ok(r)
     }
@@ -149,7 +163,7 @@ impl App {
         let patch = WidgetSettingsPatch::from_json(&bytes)?;
         let settings = self.bot.update_widget_settings(&ctx, &patch).await?;
         cx.allow_by(&settings);
-        Ok(body::json(StatusCode::OK, &settings))
+        Ok(body::json(StatusCode::OK, &settings_json(&settings, ctx.company().client_type)?))
     }
 
     // ----- partner chat (004) -----
@@ -200,6 +214,7 @@ impl App {
                 "user_id": info.user_id,
                 "resumed": info.resumed,
                 "company_id": ctx.company_id(),
+                "messages": info.messages,
             }),
         ))
     }
@@ -249,6 +264,24 @@ impl App {
     }
 
     // ----- company admin API (secret key or operator token) -----
+
+    // ----- companies -----
+
+    async fn get_company(&self, cx: &mut Cx) -> Res {
+        let token = cx.bearer()?;
+        let ctx = self.keyed_context(cx.client, cx.param(0), &token).await?;
+        self.cors_for(cx, &ctx).await;
+        Ok(body::json(StatusCode::OK, &company_json(&self.bot.company_details(&ctx)?)))
+    }
+
+    async fn update_company(&self, cx: &mut Cx) -> Res {
+        let bytes = cx.bytes().await?;
+        let token = cx.bearer()?;
+        let ctx = self.keyed_context(cx.client, cx.param(0), &token).await?;
+        self.cors_for(cx, &ctx).await;
+        let patch = request::parse::<CompanyPatch>(&bytes)?;
+        Ok(body::json(StatusCode::OK, &company_json(&self.bot.update_company(&ctx, &patch).await?)))
+    }
 
     async fn list_leads(&self, cx: &mut Cx) -> Res {
         let token = cx.bearer()?;
@@ -326,7 +359,7 @@ impl Drop for StreamGuard {
 }
 
 /// `?limit=&offset=`: the numbers are read here, the paging rules are the core's ([`Page`]).
-fn page(cx: &Cx) -> Result<Page, ApiError> {
+pub(crate) fn page(cx: &Cx) -> Result<Page, ApiError> {
     let num = |name: &str, max: u32| -> Result<Option<u32>, ApiError> {
         match cx.query(name)? {
             None => Ok(None),
@@ -339,11 +372,40 @@ fn page(cx: &Cx) -> Result<Page, ApiError> {
     Ok(Page::new(num("limit", Page::MAX_LIMIT)?, num("offset", u32::MAX)?)?)
 }
 
+/// The widget settings plus the company's client type (the widget adapts its wording to it).
+fn settings_json(settings: &WidgetSettings, client_type: ClientType) -> Res<Value> {
+    let mut v = serde_json::to_value(settings)
+        .map_err(|e| chatbot_core::Error::Internal(format!("widget settings as JSON: {e}")))?;
+    if let Some(o) = v.as_object_mut() {
+        o.insert("client_type".into(), json!(client_type));
+    }
+    Ok(v)
+}
+
+/// A company as its owner sees it: its own fields and client type, the AI configuration
+/// (read-only here), never a key.
+fn company_json(c: &Company) -> Value {
+    json!({
+        "company_id": c.company_id,
+        "company_name": c.company_name,
+        "email": c.email,
+        "phone": c.phone,
+        "website": c.website,
+        "logo_url": c.logo_url,
+        "client_type": c.client_type,
+        "is_active": c.is_active,
+        "ai_config": c.ai_config,
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+    })
+}
+
 /// The seed's partner-chat answer: `{"message","company_id"}` plus what the core adds, among it
 /// the `visitor_token` that continues the conversation.
 fn partner_json(r: &ChatReply) -> Value {
     json!({
         "message": r.message,
+        "message_id": r.message_id,
         "company_id": r.company_id,
         "user_id": r.user_id,
         "visitor_token": r.visitor_token,
@@ -357,6 +419,7 @@ fn partner_json(r: &ChatReply) -> Value {
 fn chat_json(r: &ChatReply) -> Value {
     json!({
         "message": r.message,
+        "message_id": r.message_id,
         "session_id": r.session_id,
         "company_id": r.company_id,
         "lead": r.lead,

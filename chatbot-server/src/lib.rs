@@ -40,6 +40,7 @@ pub mod cli;
 mod conn;
 mod cors;
 mod error;
+mod feedback;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;

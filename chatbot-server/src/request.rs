@@ -136,7 +136,7 @@ impl LeadStatusBody {
 }
 
 /// A required field (`null` counts as missing).
-fn required(value: Option<String>, field: &str) -> Result<String, ApiError> {
+pub(crate) fn required(value: Option<String>, field: &str) -> Result<String, ApiError> {
     value.ok_or_else(|| ApiError::invalid(field, "is required"))
 }
 

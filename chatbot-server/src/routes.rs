@@ -55,14 +55,24 @@ routes! {
     UpdateWidgetSettings => POST "/api/widget-settings/{companyId}",
     /// The seed's partner chat (no key; the company must be active).
     PartnerChat => POST "/api/partner-chat/{companyId}",
+    /// A partner visitor's own conversation (`X-Visitor-Token`).
+    PartnerHistory => GET "/api/partner-chat/{companyId}/history",
+    /// A partner visitor rates a reply of its own conversation (`X-Visitor-Token`).
+    PartnerFeedback => POST "/api/partner-chat/{companyId}/feedback",
     /// Open or resume a session (publishable key).
     Session => POST "/api/chatbot/session",
     /// One chat turn in a session (publishable key).
     Chat => POST "/api/chatbot/chat",
+    /// Rate a reply of a session's conversation (publishable key).
+    SessionFeedback => POST "/api/chatbot/feedback",
     /// Open a session for the dashboard (operator token).
     SessionInternal => POST "/api/chatbot/session/internal",
     /// A chat turn for the dashboard (operator token).
     ChatInternal => POST "/api/chatbot/chat/internal",
+    /// A company's own fields and client type (secret key or operator token).
+    GetCompany => GET "/api/companies/{companyId}",
+    /// Change a company's own fields and client type (secret key or operator token).
+    UpdateCompany => PATCH "/api/companies/{companyId}",
     /// A company's leads (secret key or operator token).
     ListLeads => GET "/api/companies/{companyId}/leads",
     /// Move a lead along its statuses.
@@ -71,6 +81,8 @@ routes! {
     ListConversations => GET "/api/companies/{companyId}/conversations",
     /// Delete one conversation.
     DeleteConversation => DELETE "/api/companies/{companyId}/conversations/{sessionId}",
+    /// A company's reply ratings (secret key or operator token).
+    ListFeedback => GET "/api/companies/{companyId}/feedback",
     /// Change a company's AI configuration (operator token only).
     UpdateAiConfig => PATCH "/api/companies/{companyId}/ai-config",
 }

@@ -39,6 +39,7 @@ pub(crate) async fn run(g: &Global, args: ChatArgs) -> anyhow::Result<()> {
             let reply = bot.chat(&ctx, input).await?;
             print_json(&json!({
                 "message": reply.message,
+                "message_id": reply.message_id,
                 "answered_by": reply.answered_by,
                 "sources": reply.sources,
                 "session_id": reply.session_id,

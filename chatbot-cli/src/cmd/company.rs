@@ -1,6 +1,6 @@
 //! `chatbot company ...`: companies (tenants), their activation and AI configuration.
 
-use chatbot_core::{AiConfigPatch, NewCompany};
+use chatbot_core::{AiConfigPatch, ClientType, CompanyPatch, NewCompany};
 use clap::Subcommand;
 use serde_json::json;
 
@@ -24,6 +24,26 @@ pub(crate) enum CompanyCommand {
         /// Origins allowed to embed the widget (repeat). None: any origin.
         #[arg(long = "allowed-origin")]
         allowed_origins: Vec<String>,
+        /// What kind of business: realtor or business_owner (decides the lead profile).
+        #[arg(long, default_value = "business_owner", value_parser = client_type)]
+        client_type: ClientType,
+    },
+    /// Change a company's own fields or client type (only the options given change).
+    Update {
+        company_id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        /// Phone number ("" removes it).
+        #[arg(long)]
+        phone: Option<String>,
+        /// Website ("" removes it).
+        #[arg(long)]
+        website: Option<String>,
+        /// realtor or business_owner.
+        #[arg(long, value_parser = client_type)]
+        client_type: Option<ClientType>,
     },
     /// List companies.
     List,
@@ -73,7 +93,7 @@ pub(crate) enum CompanyCommand {
 pub(crate) async fn run(g: &Global, cmd: CompanyCommand) -> anyhow::Result<()> {
     let bot = open(g).await?;
     match cmd {
-        CompanyCommand::Create { company_id, name, email, phone, website, allowed_origins } => {
+        CompanyCommand::Create { company_id, name, email, phone, website, allowed_origins, client_type } => {
             let c = bot
                 .create_company(NewCompany {
                     company_id,
@@ -82,13 +102,24 @@ pub(crate) async fn run(g: &Global, cmd: CompanyCommand) -> anyhow::Result<()> {
                     phone,
                     website,
                     allowed_origins,
+                    client_type,
                     ..NewCompany::default()
                 })
                 .await?;
             if g.json {
                 print_json(&c)?;
             } else {
-                println!("created company {} ({})", c.company_id, c.company_name);
+                println!("created company {} ({}, {})", c.company_id, c.company_name, c.client_type);
+            }
+        }
+        CompanyCommand::Update { company_id, name, email, phone, website, client_type } => {
+            let ctx = bot.operator_context(&company_id).await?;
+            let patch = CompanyPatch { company_name: name, email, phone, website, client_type };
+            let c = bot.update_company(&ctx, &patch).await?;
+            if g.json {
+                print_json(&c)?;
+            } else {
+                println!("updated company {} ({}, {})", c.company_id, c.company_name, c.client_type);
             }
         }
         CompanyCommand::List => {
@@ -118,6 +149,7 @@ pub(crate) async fn run(g: &Global, cmd: CompanyCommand) -> anyhow::Result<()> {
                 println!("email:        {}", c.email);
                 println!("phone:        {}", c.phone.as_deref().unwrap_or("-"));
                 println!("website:      {}", c.website.as_deref().unwrap_or("-"));
+                println!("client type:  {}", c.client_type);
                 println!("active:       {}", c.is_active);
                 println!("ai_config:    {}", serde_json::to_string(&c.ai_config)?);
                 let limit = budget.daily_budget.map_or("no budget".to_string(), |b| format!("of {b}"));
@@ -171,4 +203,9 @@ pub(crate) async fn run(g: &Global, cmd: CompanyCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `--client-type`: the core's parser, so the CLI accepts exactly what the API does.
+fn client_type(s: &str) -> Result<ClientType, String> {
+    ClientType::parse(s).map_err(|e| e.to_string())
 }

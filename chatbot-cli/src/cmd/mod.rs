@@ -13,6 +13,7 @@ pub(crate) mod company;
 pub(crate) mod db;
 pub(crate) mod demo;
 pub(crate) mod eval;
+pub(crate) mod feedback;
 pub(crate) mod ingest;
 pub(crate) mod keys;
 pub(crate) mod leads;

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{self, ApiKey, IdentitySecret, IssuedKey, KeyKind};
 use crate::error::{Error, Result};
 use crate::tenant::{
-    Access, AiConfig, Company, NewCompany, TenantContext, WidgetSettings, WidgetSettingsPatch,
+    Access, AiConfig, ClientType, Company, CompanyPatch, NewCompany, TenantContext, WidgetSettings,
+    WidgetSettingsPatch,
 };
 
 use super::Chatbot;
@@ -120,6 +121,30 @@ impl Chatbot {
         self.store().set_company_active(ctx.company_id(), active).await
     }
 
+    /// The company as the caller's key or token sees it (its secret key or the operator).
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`] for a publishable key, [`Error::Unauthorized`] without a key.
+    pub fn company_details(&self, ctx: &TenantContext) -> Result<Company> {
+        require_secret(ctx)?;
+        Ok(ctx.company().clone())
+    }
+
+    /// Change the company's own fields (name, e-mail, phone, website, client type): with its
+    /// secret key or as the operator. The AI configuration has its own operator-only call.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the field (also for an empty patch, naming `body`);
+    /// [`Error::Forbidden`]/[`Error::Unauthorized`] as [`Chatbot::company_details`].
+    pub async fn update_company(&self, ctx: &TenantContext, patch: &CompanyPatch) -> Result<Company> {
+        require_secret(ctx)?;
+        if patch.is_empty() {
+            return Err(Error::invalid("body", "name at least one field to change"));
+        }
+        patch.validate()?;
+        self.store().update_company(ctx.company_id(), patch).await
+    }
+
     /// Replace the company's AI configuration (an operator action: it sets the model, the
     /// budget, the limits and where leads are sent). A lead webhook URL must be https to a
     /// public address (see [`Config::webhooks`](crate::Config::webhooks) for the opt-ins).
@@ -225,6 +250,21 @@ impl Chatbot {
             None => Err(Error::not_found(format!("company {company_id}"))),
             Some((false, _)) => Err(Error::Forbidden(format!("company {company_id} is inactive"))),
             Some((true, s)) => Ok(s),
+        }
+    }
+
+    /// The public widget settings together with the company's client type (what the widget
+    /// needs to adapt its wording), in one read.
+    ///
+    /// # Errors
+    /// As [`Chatbot::public_widget_settings`].
+    pub async fn public_widget_view(&self, company_id: &str) -> Result<(WidgetSettings, ClientType)> {
+        match self.store().get_company_with_settings(company_id).await? {
+            None | Some((_, None)) => Err(Error::not_found(format!("company {company_id}"))),
+            Some((c, _)) if !c.is_active => {
+                Err(Error::Forbidden(format!("company {company_id} is inactive")))
+            }
+            Some((c, Some(s))) => Ok((s, c.client_type)),
         }
     }
 

@@ -114,6 +114,8 @@ impl Chatbot {
             self.inner.metrics.upstream_error(self.model().provider());
             let t = self.inner.fallback.answer(req);
             send(sink, ChatEvent::Delta(t.clone())).await;
+            // Streamed white space stays in front, so the pieces still add up to the reply.
+            let t = if sink.is_some() { format!("{text}{t}") } else { t };
             return (t, AnsweredBy::Fallback, None);
         }
         if let Some(u) = usage {

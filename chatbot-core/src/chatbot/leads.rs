@@ -8,7 +8,7 @@ use crate::auth;
 use crate::conversation::{Message, Page, Role};
 use crate::error::{Error, Result};
 use crate::lead::{Lead, LeadFilter, LeadStatus, extract};
-use crate::tenant::TenantContext;
+use crate::tenant::{ClientType, TenantContext};
 use crate::text::{FixedText, Lang, fixed_text};
 
 use super::Chatbot;
@@ -217,6 +217,7 @@ impl Chatbot {
 
     pub(super) fn notify_lead_ready(&self, ctx: &TenantContext, lead: Lead) {
         let Some(url) = ctx.company().ai_config.lead_webhook_url.clone() else { return };
+        let lead = with_profile_state(ctx.company().client_type, lead);
         let bot = self.clone();
         let company_id = ctx.company_id().to_string();
         tokio::spawn(async move {
@@ -240,7 +241,9 @@ impl Chatbot {
         // A limit of 0 asks for the default page; any other is held to the page rules.
         let limit = if f.limit == 0 { Page::DEFAULT_LIMIT } else { f.limit };
         f.limit = Page { limit, offset: f.offset }.clamped().limit;
-        self.store().list_leads(ctx.company_id(), &f).await
+        let client_type = ctx.company().client_type;
+        let leads = self.store().list_leads(ctx.company_id(), &f).await?;
+        Ok(leads.into_iter().map(|l| with_profile_state(client_type, l)).collect())
     }
 
     /// # Errors
@@ -272,7 +275,7 @@ impl Chatbot {
             .ok_or_else(|| Error::not_found(format!("lead {lead_id}")))?;
         match refused {
             Some(e) => Err(e),
-            None => Ok(lead),
+            None => Ok(with_profile_state(ctx.company().client_type, lead)),
         }
     }
 
@@ -280,10 +283,12 @@ impl Chatbot {
     /// [`Error::NotFound`].
     pub async fn get_lead(&self, ctx: &TenantContext, lead_id: &str) -> Result<Lead> {
         ctx.require_admin()?;
-        self.store()
+        let lead = self
+            .store()
             .get_lead(ctx.company_id(), lead_id)
             .await?
-            .ok_or_else(|| Error::not_found(format!("lead {lead_id}")))
+            .ok_or_else(|| Error::not_found(format!("lead {lead_id}")))?;
+        Ok(with_profile_state(ctx.company().client_type, lead))
     }
 }
 
@@ -294,10 +299,13 @@ impl Chatbot {
     /// # Errors
     /// [`Error::NotFound`].
     pub async fn find_lead_as_operator(&self, lead_id: &str) -> Result<Lead> {
-        self.store()
+        let lead = self
+            .store()
             .find_lead_any_company(lead_id)
             .await?
-            .ok_or_else(|| Error::not_found(format!("lead {lead_id}")))
+            .ok_or_else(|| Error::not_found(format!("lead {lead_id}")))?;
+        let client_type = self.store().get_company(&lead.company_id).await?.map(|c| c.client_type);
+        Ok(with_profile_state(client_type.unwrap_or_default(), lead))
     }
 }
 
@@ -336,6 +344,12 @@ impl Leads<'_> {
     pub async fn set_status(&self, lead_id: &str, status: LeadStatus) -> Result<Lead> {
         self.bot.set_lead_status(self.ctx, lead_id, status).await
     }
+}
+
+/// The lead with its derived `profile_complete` for the company's client type.
+pub(super) fn with_profile_state(client_type: ClientType, mut lead: Lead) -> Lead {
+    lead.profile_complete = client_type.profile_complete(&lead.profile);
+    lead
 }
 
 /// Whether the company has a lead webhook configured.

@@ -21,6 +21,7 @@ mod access;
 mod admin;
 mod answer;
 mod builder;
+mod history;
 mod knowledge;
 mod leads;
 mod prompt;
@@ -33,6 +34,7 @@ mod visitor;
 pub use admin::AiConfigPatch;
 pub use answer::BudgetStatus;
 pub use builder::ChatbotBuilder;
+pub use history::{HISTORY_LIMIT, HistoryMessage, RatedMessage, UNKNOWN_MESSAGE};
 pub use knowledge::Knowledge;
 pub use leads::Leads;
 pub use types::{

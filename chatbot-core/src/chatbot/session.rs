@@ -77,12 +77,14 @@ impl Chatbot {
             s.expires_at = now + ttl;
             store.update_session(&s).await?;
             let lead = self.lead_for_session(ctx, &s).await?;
+            let messages = self.history_of(ctx, &s.session_id).await?;
             return Ok(SessionInfo {
                 session_id: s.session_id,
                 lead_id: lead.lead_id,
                 expires_at: s.expires_at,
                 user_id: s.user_id,
                 resumed: true,
+                messages,
             });
         }
         let user_id = normalize_user_id(user_id)?;
@@ -112,6 +114,7 @@ impl Chatbot {
             expires_at: session.expires_at,
             user_id,
             resumed: false,
+            messages: Vec::new(),
         })
     }
 

@@ -224,7 +224,18 @@ impl Chatbot {
             }
         }
 
-        let reply_msg = Message::new(Role::Assistant, text.clone());
+        // Never an empty stored reply: whatever path left nothing to say (a stream that broke
+        // before its first word is completed by the fallback already), the visitor gets the
+        // "could not find that" text, streamed like any other piece.
+        if text.trim().is_empty() {
+            let t = fixed_text(lang, FixedText::NoInformation, &settings.company_name, "");
+            send(&sink, ChatEvent::Delta(t.clone())).await;
+            text.push_str(&t);
+        }
+        let sources = if answered_by == AnsweredBy::Refusal { Vec::new() } else { sources };
+        let mut reply_msg = Message::new(Role::Assistant, text.clone());
+        reply_msg.sources.clone_from(&sources);
+        let message_id = reply_msg.id.clone().unwrap_or_default();
         store.append_messages(cid, &target.session_id, std::slice::from_ref(&reply_msg)).await?;
         self.inner.metrics.reply(answered_by.as_str());
         let visitor_lead = lead.as_ref().map(VisitorLead::from);
@@ -239,12 +250,13 @@ impl Chatbot {
         }
         Ok(ChatReply {
             message: text,
+            message_id,
             company_id: cid.to_string(),
             session_id: target.session_id,
             user_id: target.user_id,
             visitor_token: target.visitor_token,
             answered_by,
-            sources: if answered_by == AnsweredBy::Refusal { Vec::new() } else { sources },
+            sources,
             // The visitor-safe view: only what the visitor gave in this conversation.
             lead: visitor_lead,
             usage,

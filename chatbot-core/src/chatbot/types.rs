@@ -60,19 +60,14 @@ impl AnsweredBy {
     }
 }
 
-/// A source a reply used.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SourceRef {
-    pub source: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    pub score: f32,
-}
+pub use crate::conversation::SourceRef;
 
 /// A chat reply.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatReply {
     pub message: String,
+    /// The stored reply's id (what feedback names).
+    pub message_id: String,
     pub company_id: String,
     /// The conversation id (a session token on the session routes; on partner chat an id the
     /// visitor never needs: the visitor token continues the conversation).
@@ -112,6 +107,10 @@ pub struct SessionInfo {
     pub expires_at: DateTime<Utc>,
     pub user_id: String,
     pub resumed: bool,
+    /// A resumed session's messages (its most recent ones, see
+    /// [`HISTORY_LIMIT`](super::HISTORY_LIMIT)); none for a new session.
+    #[serde(default)]
+    pub messages: Vec<super::HistoryMessage>,
 }
 
 /// Input of `POST /api/chatbot/chat`.

@@ -83,7 +83,7 @@ impl Chatbot {
     }
 
     /// The stored token, if it is this company's and has not expired; its expiry slides.
-    async fn valid_token(&self, ctx: &TenantContext, token: &str) -> Result<Option<VisitorToken>> {
+    pub(super) async fn valid_token(&self, ctx: &TenantContext, token: &str) -> Result<Option<VisitorToken>> {
         let hash = auth::hash_key(token);
         let Some(rec) = self.store().find_visitor_token(ctx.company_id(), &hash).await? else {
             return Ok(None);

@@ -11,6 +11,7 @@
 
 use crate::text::{is_contact_message, is_small_talk, lower_words, normalize_message, strip_plural};
 
+use super::topic_evidence::{addresses_business, business_signs, covers, generative_task, open_request};
 use super::topic_patterns::{BUSINESS_WORDS, DAN, GENERAL, INJECTION, TASKS};
 
 /// Retrieval relevance at or above which the knowledge is clearly relevant: a task pattern next
@@ -91,8 +92,23 @@ pub fn classify_topic(message: &str, best_score: Option<f32>, allowed_topics: &[
     }
     // "who is X" needs the original case; the other subjects are matched lower-cased.
     let general = GENERAL.as_ref().is_some_and(|s| s.is_match(&lower) || s.is_match(message));
-    if general && !(business && score >= WEAK_RELEVANCE) {
+    if general && !(business && score >= WEAK_RELEVANCE) && !addresses_business(&lower) {
         return TopicDecision::Refuse { reason: "off-topic subject".into() };
+    }
+    // Subjects nobody wrote a pattern for: an open question or a generic task with no sign of
+    // the business at all (`topic_evidence`), in a language whose vocabulary is known.
+    // A writing task ("write an e-mail to my boss") stays a task unless the visitor asks the
+    // business for its own content and the knowledge has it.
+    if generative_task(&lower) && !(addresses_business(&lower) && score >= STRONG_RELEVANCE) {
+        return TopicDecision::Refuse { reason: "off-topic task".into() };
+    }
+    if score < WEAK_RELEVANCE
+        && open_request(&lower)
+        && !business_signs(&lower)
+        && lower.split_whitespace().count() >= 3
+        && covers(crate::text::detect(message))
+    {
+        return TopicDecision::Refuse { reason: "off-topic: no sign of the business".into() };
     }
     TopicDecision::Allow
 }

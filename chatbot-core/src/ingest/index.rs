@@ -110,14 +110,19 @@ pub async fn ensure_embedder_identity(
 ) -> Result<()> {
     let current = index_identity(embedder);
     match store.get_embedder_identity(company_id).await? {
-        Some(existing) if existing != current => Err(Error::EmbedderMismatch(format!(
-            "company {company_id}'s knowledge was indexed with {} ({} dimensions) but this version indexes with {} ({} dimensions); rebuild its index from the stored chunks with `chatbot ingest reindex {company_id}` (no re-crawl), or configure the original embedder",
-            existing.model, existing.dimension, current.model, current.dimension
-        ))),
+        Some(existing) if existing != current => Err(mismatch(company_id, &existing, &current)),
         Some(_) => Ok(()),
         None if record_if_missing => store.set_embedder_identity(company_id, Some(&current)).await,
         None => Ok(()),
     }
+}
+
+/// The error of a company indexed with another embedder, naming the upgrade path.
+fn mismatch(company_id: &str, existing: &EmbedderIdentity, current: &EmbedderIdentity) -> Error {
+    Error::EmbedderMismatch(format!(
+        "company {company_id}'s knowledge was indexed with {} ({} dimensions) but this version indexes with {} ({} dimensions); rebuild its index from the stored chunks with `chatbot ingest reindex {company_id}` (no re-crawl), or configure the original embedder",
+        existing.model, existing.dimension, current.model, current.dimension
+    ))
 }
 
 /// How [`index_chunks_with`] batches and retries.
@@ -199,16 +204,21 @@ pub async fn index_chunks_with(
     if chunks.is_empty() {
         return Ok(Vec::new());
     }
-    if store.get_embedder_identity(company_id).await?.is_none() && store.count_chunks(company_id).await? == 0
-    {
-        // The company's first knowledge: whatever its namespace holds was left by another
-        // database or an older version (records without stored text, never searchable, possibly
-        // of another dimension). Start the namespace clean instead of failing on it.
-        if vectors.stats(company_id).await?.vector_count > 0 {
-            vectors.delete_namespace(company_id).await?;
+    let current = index_identity(embedder.as_ref());
+    match store.get_embedder_identity(company_id).await? {
+        Some(existing) if existing != current => return Err(mismatch(company_id, &existing, &current)),
+        Some(_) => {}
+        None => {
+            if store.count_chunks(company_id).await? == 0 && vectors.stats(company_id).await?.vector_count > 0
+            {
+                // The company's first knowledge: whatever its namespace holds was left by another
+                // database or an older version (records without stored text, never searchable,
+                // possibly of another dimension). Start the namespace clean instead of failing.
+                vectors.delete_namespace(company_id).await?;
+            }
+            store.set_embedder_identity(company_id, Some(&current)).await?;
         }
     }
-    ensure_embedder_identity(store.as_ref(), company_id, embedder.as_ref(), true).await?;
     let batch = batch_size(embedder.as_ref(), vectors.as_ref(), opts.max_request_bytes);
     let results: Vec<Result<Vec<String>>> = futures::stream::iter(chunks.chunks(batch))
         .map(|group| async move {

@@ -88,6 +88,11 @@ pub struct Lead {
     pub ai_summary: String,
     /// Company-specific profile fields (budget, area, order number, ...).
     pub profile: serde_json::Map<String, serde_json::Value>,
+    /// Whether the key profile fields of the company's client type are known (realtor: the
+    /// intent and a location or budget; business owner: the service). Derived from `profile` on
+    /// every read of the admin view and the webhook; not stored.
+    #[serde(default)]
+    pub profile_complete: bool,
     /// When the company's webhook was notified (once, on readiness).
     pub notified_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -115,6 +120,7 @@ impl Lead {
             messages: Vec::new(),
             ai_summary: String::new(),
             profile: serde_json::Map::new(),
+            profile_complete: false,
             notified_at: None,
             created_at: now,
             updated_at: now,

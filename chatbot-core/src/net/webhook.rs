@@ -1,7 +1,7 @@
 //! Lead-ready webhooks: one signed POST per lead, retried with backoff, recorded.
 //!
 //! Body: `{"event":"lead.ready","company_id",...,"lead":{lead_id,name,email,phone,message,
-//! ai_summary,status,created_at},"sent_at"}`. Headers: `Content-Type: application/json`,
+//! ai_summary,profile,profile_complete,status,created_at},"sent_at"}`. Headers: `Content-Type: application/json`,
 //! `X-Chatbot-Event: lead.ready`, `X-Chatbot-Signature: sha256=<hex HMAC-SHA256(body, secret)>`
 //! with the company's webhook secret. Network errors, 5xx and 429 are retried with exponential
 //! backoff under [`crate::net::retry`] (a `Retry-After` is honoured up to the cap); other 4xx
@@ -189,6 +189,8 @@ pub fn payload(company_id: &str, lead: &Lead, sent_at: DateTime<Utc>) -> serde_j
             "phone": lead.phone,
             "message": lead.message,
             "ai_summary": lead.ai_summary,
+            "profile": lead.profile,
+            "profile_complete": lead.profile_complete,
             "status": lead.status.as_str(),
             "created_at": lead.created_at,
         },

@@ -8,8 +8,9 @@ use super::{ChunkRecord, CorpusStatsRow, EmbedderIdentity, SourceState, WebhookD
 use crate::auth::{ApiKey, IdentitySecret, VisitorToken};
 use crate::conversation::{Conversation, Message, Session};
 use crate::error::Result;
+use crate::feedback::Feedback;
 use crate::lead::{Lead, LeadFilter};
-use crate::tenant::{AiConfig, Company, NewCompany, WidgetSettings, WidgetSettingsPatch};
+use crate::tenant::{AiConfig, Company, CompanyPatch, NewCompany, WidgetSettings, WidgetSettingsPatch};
 
 /// The database itself: which one, its schema, whether it answers.
 #[async_trait]
@@ -38,6 +39,9 @@ pub trait TenantStore: Send + Sync + 'static {
     async fn list_companies(&self) -> Result<Vec<Company>>;
     /// [`crate::Error::NotFound`] if the company does not exist.
     async fn set_company_active(&self, company_id: &str, active: bool) -> Result<()>;
+    /// Change the fields the patch names; the updated company. [`crate::Error::NotFound`] if
+    /// the company does not exist.
+    async fn update_company(&self, company_id: &str, patch: &CompanyPatch) -> Result<Company>;
     /// [`crate::Error::NotFound`] if the company does not exist.
     async fn update_ai_config(&self, company_id: &str, config: &AiConfig) -> Result<()>;
 
@@ -118,7 +122,7 @@ pub trait ConversationStore: Send + Sync + 'static {
         limit: u32,
         offset: u32,
     ) -> Result<Vec<Conversation>>;
-    /// Returns false when there was none.
+    /// Returns false when there was none. Its feedback goes with it.
     async fn delete_conversation(&self, company_id: &str, session_id: &str) -> Result<bool>;
 }
 
@@ -227,15 +231,41 @@ pub trait IdentityStore: Send + Sync + 'static {
     async fn revoke_identity_secret(&self, key_id: &str) -> Result<bool>;
 }
 
+/// Visitors' ratings of bot replies, one per reply of a conversation.
+#[async_trait]
+pub trait FeedbackStore: Send + Sync + 'static {
+    /// Store a rating, or replace the rating and comment of the reply's earlier one (which keeps
+    /// its `created_at`); the row as stored.
+    async fn put_feedback(&self, feedback: &Feedback) -> Result<Feedback>;
+    /// The company's ratings, most recently rated first.
+    async fn list_feedback(&self, company_id: &str, limit: u32, offset: u32) -> Result<Vec<Feedback>>;
+    /// The ratings of one conversation of the company.
+    async fn conversation_feedback(&self, company_id: &str, session_id: &str) -> Result<Vec<Feedback>>;
+}
+
 /// The whole store: every area. Implementations: `SqliteStore` (feature `sqlite`) and
 /// `PostgresStore` (feature `postgres`); any other type gets it by implementing the area traits
 /// (and can check itself with `store::conformance`, feature `test-util`).
 pub trait Store:
-    StoreAdmin + TenantStore + ConversationStore + LeadStore + KnowledgeStore + UsageStore + IdentityStore
+    StoreAdmin
+    + TenantStore
+    + ConversationStore
+    + LeadStore
+    + KnowledgeStore
+    + UsageStore
+    + IdentityStore
+    + FeedbackStore
 {
 }
 
 impl<T> Store for T where
-    T: StoreAdmin + TenantStore + ConversationStore + LeadStore + KnowledgeStore + UsageStore + IdentityStore
+    T: StoreAdmin
+        + TenantStore
+        + ConversationStore
+        + LeadStore
+        + KnowledgeStore
+        + UsageStore
+        + IdentityStore
+        + FeedbackStore
 {
 }

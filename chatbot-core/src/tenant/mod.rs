@@ -6,10 +6,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+mod client_type;
 pub mod patterns;
 mod settings;
 mod validate;
 
+pub use client_type::ClientType;
 pub use settings::{Position, WidgetSettings, WidgetSettingsPatch, defaults};
 use validate::{check_len, validate_email};
 pub use validate::{validate_company_id, validate_http_url, validate_origin};
@@ -30,6 +32,9 @@ pub struct Company {
     pub is_active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// What kind of business the company is (decides the lead profile).
+    #[serde(default)]
+    pub client_type: ClientType,
 }
 
 /// Typed `user_companies.ai_config`. Every field is optional; unknown fields are rejected.
@@ -140,6 +145,54 @@ pub struct NewCompany {
     /// The widget's CORS allowlist (empty: any origin).
     #[serde(default)]
     pub allowed_origins: Vec<String>,
+    /// Realtor or business owner (default).
+    #[serde(default)]
+    pub client_type: ClientType,
+}
+
+/// A partial update of a company's own fields (`PATCH /api/companies/{companyId}`, `chatbot
+/// company update`): only the fields given change. `phone` and `website` are cleared with an
+/// empty string.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompanyPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_type: Option<ClientType>,
+}
+
+impl CompanyPatch {
+    /// Validate every field given, naming the first bad one.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the field.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(n) = &self.company_name {
+            check_len("company_name", n, 1, 255)?;
+        }
+        if let Some(e) = &self.email {
+            validate_email("email", e)?;
+        }
+        if let Some(p) = self.phone.as_deref().filter(|p| !p.is_empty()) {
+            check_len("phone", p, 1, 255)?;
+        }
+        if let Some(w) = self.website.as_deref().filter(|w| !w.is_empty()) {
+            validate_http_url("website", w)?;
+        }
+        Ok(())
+    }
+
+    /// Whether the patch changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
 }
 
 impl NewCompany {

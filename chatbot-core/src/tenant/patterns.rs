@@ -17,6 +17,10 @@ pub const NOT_BLANK: &str = r"\S";
 /// No control character (Unicode category Cc, as `char::is_control`): visitor ids.
 pub const NO_CONTROL: &str = r"^[^\x00-\x1F\x7F-\x9F]*$";
 
+/// No control character but tab, line feed and carriage return: free text a visitor writes
+/// (a feedback comment).
+pub const TEXT_NO_CONTROL: &str = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$";
+
 /// A partner-chat visitor token as the server issues it: `vt_` and 43 base64url characters
 /// (256 random bits); [`crate::auth`] checks the same shape.
 pub const VISITOR_TOKEN: &str = "^vt_[A-Za-z0-9_-]{43}$";

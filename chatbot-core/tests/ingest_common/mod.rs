@@ -246,6 +246,7 @@ impl Stack {
                 logo_url: None,
                 ai_config: Default::default(),
                 allowed_origins: vec![],
+                ..Default::default()
             })
             .await
             .unwrap();

@@ -35,6 +35,7 @@ pub async fn migrations_create_every_seed_column(ctx: &Ctx) {
                 "is_active",
                 "created_at",
                 "updated_at",
+                "client_type",
             ],
         ),
         (

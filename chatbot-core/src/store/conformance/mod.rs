@@ -27,9 +27,12 @@ use crate::conversation::{Message, Role, Session};
 use crate::error::Error;
 use crate::lead::{Lead, LeadFilter, LeadStatus};
 use crate::store::{ChunkRecord, EmbedderIdentity, SourceState, Store, WebhookDelivery};
-use crate::tenant::{AiConfig, NewCompany, Position, WidgetSettings, WidgetSettingsPatch};
+use crate::tenant::{
+    AiConfig, ClientType, CompanyPatch, NewCompany, Position, WidgetSettings, WidgetSettingsPatch,
+};
 
 mod conversations;
+mod feedback;
 mod identity;
 mod knowledge;
 mod leads;
@@ -41,6 +44,10 @@ pub use conversations::{
     concurrent_appends_are_never_lost, conversations_ensure_append_list_delete, expired_sessions_are_purged,
     sessions_insert_get_update,
 };
+pub use feedback::{
+    deleting_a_conversation_deletes_its_feedback, feedback_put_replace_list_and_isolation,
+    messages_keep_ids_and_sources,
+};
 pub use identity::{identity_secrets_capped_listed_revoked, visitor_tokens_insert_find_touch_purge};
 pub use knowledge::{
     chunks_upsert_is_idempotent, corpus_stats_put_get_replace, embedder_identity,
@@ -48,7 +55,7 @@ pub use knowledge::{
 };
 pub use leads::{leads_crud_filters_and_messages, modify_lead_is_atomic_and_tenant_scoped, tenant_isolation};
 pub use tenants::{
-    api_keys_insert_find_revoke, companies_create_get_list_deactivate,
+    api_keys_insert_find_revoke, companies_create_get_list_deactivate, company_patch_and_client_type,
     concurrent_patches_of_different_fields_all_land, duplicate_company_is_a_conflict, widget_settings_patch,
 };
 pub use usage::{token_usage_upsert, webhook_secret_and_deliveries};
@@ -65,6 +72,7 @@ macro_rules! checks {
 
 checks!(
     companies_create_get_list_deactivate,
+    company_patch_and_client_type,
     duplicate_company_is_a_conflict,
     widget_settings_patch,
     concurrent_patches_of_different_fields_all_land,
@@ -86,6 +94,9 @@ checks!(
     webhook_secret_and_deliveries,
     visitor_tokens_insert_find_touch_purge,
     identity_secrets_capped_listed_revoked,
+    feedback_put_replace_list_and_isolation,
+    deleting_a_conversation_deletes_its_feedback,
+    messages_keep_ids_and_sources,
 );
 
 /// Run every check, each on a store from `fresh` (which must be migrated and empty). Some checks
@@ -120,6 +131,7 @@ pub fn new_company(id: &str) -> NewCompany {
         logo_url: None,
         ai_config: AiConfig::default(),
         allowed_origins: vec![format!("https://{id}.example")],
+        client_type: ClientType::BusinessOwner,
     }
 }
 

@@ -207,3 +207,40 @@ pub async fn api_keys_insert_find_revoke(store: &Arc<dyn Store>) {
     assert!(!s.revoke_api_key("key_missing").await.unwrap());
     assert!(s.find_api_key(&pk_rec.key_hash).await.unwrap().unwrap().is_active());
 }
+
+pub async fn company_patch_and_client_type(store: &Arc<dyn Store>) {
+    let s = store;
+    // The default is a business owner; a realtor is stored as one.
+    let c = s.create_company(&new_company("biz")).await.unwrap();
+    assert_eq!(c.client_type, ClientType::BusinessOwner);
+    let mut n = new_company("homes");
+    n.client_type = ClientType::Realtor;
+    let h = s.create_company(&n).await.unwrap();
+    assert_eq!(h.client_type, ClientType::Realtor);
+    assert_eq!(s.get_company("homes").await.unwrap().unwrap().client_type, ClientType::Realtor);
+    let (jc, _) = s.get_company_with_settings("homes").await.unwrap().unwrap();
+    assert_eq!(jc.client_type, ClientType::Realtor);
+
+    // Only the named fields change; "" clears phone and website.
+    let p = CompanyPatch { client_type: Some(ClientType::Realtor), ..CompanyPatch::default() };
+    let u = s.update_company("biz", &p).await.unwrap();
+    assert_eq!(u.client_type, ClientType::Realtor);
+    assert_eq!((u.company_name.as_str(), u.email.as_str()), (c.company_name.as_str(), c.email.as_str()));
+    assert_eq!(u.phone, c.phone);
+    assert!(u.updated_at >= c.updated_at);
+    let p = CompanyPatch {
+        company_name: Some("Biz & Co".into()),
+        phone: Some(String::new()),
+        website: Some("https://biz.example".into()),
+        ..CompanyPatch::default()
+    };
+    let u = s.update_company("biz", &p).await.unwrap();
+    assert_eq!(u.company_name, "Biz & Co");
+    assert_eq!(u.phone, None);
+    assert_eq!(u.website.as_deref(), Some("https://biz.example"));
+    assert_eq!(u.client_type, ClientType::Realtor, "an absent field stays");
+    assert_eq!(s.get_company("biz").await.unwrap().as_ref(), Some(&u));
+    // The other company is untouched.
+    assert_eq!(s.get_company("homes").await.unwrap().unwrap(), h);
+    assert!(matches!(s.update_company("nope", &p).await, Err(Error::NotFound { .. })));
+}

@@ -33,6 +33,8 @@ const MIGRATIONS: MigrationList = &[
     (1, "init", include_str!("../../../migrations/postgres/0001_init.sql")),
     (2, "corpus stats", include_str!("../../../migrations/postgres/0002_corpus_stats.sql")),
     (3, "visitor identity", include_str!("../../../migrations/postgres/0003_visitor_identity.sql")),
+    (5, "feedback", include_str!("../../../migrations/postgres/0005_feedback.sql")),
+    (6, "client type", include_str!("../../../migrations/postgres/0006_client_type.sql")),
 ];
 
 /// PostgreSQL store.

@@ -15,7 +15,7 @@ use crate::store::common::{
     dimension_from_i64, parse_ai_config, parse_kind, parse_position, parse_status, to_u64,
 };
 use crate::store::{ChunkRecord, CorpusStatsRow, EmbedderIdentity, SourceState, WebhookDelivery};
-use crate::tenant::{Company, WidgetSettings};
+use crate::tenant::{ClientType, Company, WidgetSettings};
 
 /// Reading a row's columns by name.
 pub(crate) trait Columns {
@@ -127,6 +127,8 @@ fn company(r: &impl Columns, prefix: &str) -> Result<Company> {
         is_active: r.flag(&c("is_active"))?,
         created_at: r.time(&c("created_at"))?,
         updated_at: r.time(&c("updated_at"))?,
+        client_type: ClientType::parse(&r.text(&c("client_type"))?)
+            .map_err(|e| Error::Storage(format!("user_companies.client_type: {e}")))?,
     })
 }
 
@@ -265,6 +267,8 @@ impl FromColumns for Lead {
             messages: r.json("messages")?.unwrap_or_default(),
             ai_summary: r.text("ai_summary")?,
             profile: json_req(r, "profile")?,
+            // Derived by the engine for the company's client type; not a column.
+            profile_complete: false,
             notified_at: r.time_opt("notified_at")?,
             created_at: r.time("created_at")?,
             updated_at: r.time("updated_at")?,

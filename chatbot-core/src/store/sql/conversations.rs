@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{Arg, Read, SqlBackend, Write, text};
+use super::{Arg, Read, Scalar, SqlBackend, Write, text};
 use crate::conversation::{Conversation, Message, Session};
 use crate::error::{Error, Result};
 use crate::lead::Lead;
@@ -120,7 +120,9 @@ impl<B: SqlBackend> ConversationStore for B {
     }
 
     async fn delete_conversation(&self, company_id: &str, session_id: &str) -> Result<bool> {
+        // One transaction: the conversation and its replies' ratings.
         let q = Write::new(text::DELETE_CONVERSATION).bind(company_id).bind(session_id);
-        Ok(self.write(q).await? > 0)
+        let ratings = Write::new(text::DELETE_CONVERSATION_FEEDBACK).bind(company_id).bind(session_id);
+        Ok(self.write_tx::<Scalar<i64>>(q, vec![ratings]).await?.is_some())
     }
 }

@@ -23,6 +23,7 @@ use crate::tenant::{Company, WidgetSettings};
 
 pub(crate) mod columns;
 mod conversations;
+mod feedback;
 mod identity;
 mod knowledge;
 pub(crate) mod leads;

@@ -8,7 +8,7 @@ use crate::auth::ApiKey;
 use crate::error::{Error, Result};
 use crate::store::common::now;
 use crate::store::traits::{StoreAdmin, TenantStore};
-use crate::tenant::{AiConfig, Company, NewCompany, WidgetSettings, WidgetSettingsPatch};
+use crate::tenant::{AiConfig, Company, CompanyPatch, NewCompany, WidgetSettings, WidgetSettingsPatch};
 
 #[async_trait]
 impl<B: SqlBackend> StoreAdmin for B {
@@ -40,7 +40,8 @@ impl<B: SqlBackend> TenantStore for B {
             .bind(&new.logo_url)
             .bind(json(Some(&new.ai_config))?)
             .bind(true)
-            .bind(now);
+            .bind(now)
+            .bind(new.client_type.as_str());
         let settings = Write::new(text::INSERT_DEFAULT_SETTINGS)
             .bind(&new.company_id)
             .bind(&new.company_name)
@@ -77,6 +78,20 @@ impl<B: SqlBackend> TenantStore for B {
             return Err(Error::not_found(format!("company {company_id}")));
         }
         Ok(())
+    }
+
+    async fn update_company(&self, company_id: &str, patch: &CompanyPatch) -> Result<Company> {
+        let q = Write::new(text::PATCH_COMPANY)
+            .bind(company_id)
+            .bind(&patch.company_name)
+            .bind(&patch.email)
+            .bind(patch.phone.is_some())
+            .bind(patch.phone.as_deref().filter(|p| !p.is_empty()))
+            .bind(patch.website.is_some())
+            .bind(patch.website.as_deref().filter(|w| !w.is_empty()))
+            .bind(patch.client_type.map(|t| t.as_str()))
+            .bind(now());
+        self.write_opt(q).await?.ok_or_else(|| Error::not_found(format!("company {company_id}")))
     }
 
     async fn update_ai_config(&self, company_id: &str, config: &AiConfig) -> Result<()> {

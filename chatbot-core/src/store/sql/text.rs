@@ -6,7 +6,7 @@
 macro_rules! company_cols {
     () => {
         "id, company_id, company_name, email, phone, website, logo_url, settings, ai_config, is_active, \
-         created_at, updated_at"
+         created_at, updated_at, client_type"
     };
 }
 
@@ -77,7 +77,7 @@ pub(crate) const COMPANY_WITH_SETTINGS: &str = "SELECT c.id AS c_id, c.company_i
      c.company_name AS c_company_name, c.email AS c_email, c.phone AS c_phone, c.website AS c_website, \
      c.logo_url AS c_logo_url, c.settings AS c_settings, c.ai_config AS c_ai_config, \
      c.is_active AS c_is_active, c.created_at AS c_created_at, c.updated_at AS c_updated_at, \
-     s.company_id, s.primary_color, s.secondary_color, s.text_color, s.background_color, \
+     c.client_type AS c_client_type, s.company_id, s.primary_color, s.secondary_color, s.text_color, s.background_color, \
      s.border_radius, s.company_name, s.company_logo, s.welcome_message, s.placeholder_text, \
      s.position, s.auto_open, s.show_typing_indicator, s.ai_personality, s.ai_temperature, \
      s.max_tokens, s.allowed_origins, s.created_at, s.updated_at \
@@ -86,8 +86,8 @@ pub(crate) const COMPANY_WITH_SETTINGS: &str = "SELECT c.id AS c_id, c.company_i
 
 pub(crate) const INSERT_COMPANY: &str = concat!(
     "INSERT INTO user_companies (company_id, company_name, email, phone, website, logo_url, \
-     settings, ai_config, is_active, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8, $9, $9) RETURNING ",
+     settings, ai_config, is_active, created_at, updated_at, client_type) \
+     VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8, $9, $9, $10) RETURNING ",
     company_cols!()
 );
 
@@ -103,6 +103,18 @@ pub(crate) const LIST_COMPANIES: &str =
 
 pub(crate) const SET_COMPANY_ACTIVE: &str =
     "UPDATE user_companies SET is_active = $2, updated_at = $3 WHERE company_id = $1";
+
+/// Change the fields a [`CompanyPatch`](crate::tenant::CompanyPatch) names (NULL: unchanged;
+/// `$5`/`$7` say whether phone/website are set, to NULL or not).
+pub(crate) const PATCH_COMPANY: &str = concat!(
+    "UPDATE user_companies SET company_name = COALESCE($2, company_name), \
+     email = COALESCE($3, email), \
+     phone = CASE WHEN $4 THEN $5 ELSE phone END, \
+     website = CASE WHEN $6 THEN $7 ELSE website END, \
+     client_type = COALESCE($8, client_type), updated_at = $9 \
+     WHERE company_id = $1 RETURNING ",
+    company_cols!()
+);
 
 pub(crate) const SET_AI_CONFIG: &str =
     "UPDATE user_companies SET ai_config = $2, updated_at = $3 WHERE company_id = $1";
@@ -178,7 +190,11 @@ pub(crate) const LIST_CONVERSATIONS: &str = concat!(
 );
 
 pub(crate) const DELETE_CONVERSATION: &str =
-    "DELETE FROM chat_conversations WHERE company_id = $1 AND session_id = $2";
+    "DELETE FROM chat_conversations WHERE company_id = $1 AND session_id = $2 RETURNING id AS v";
+
+/// The ratings of a conversation's replies (deleted with it).
+pub(crate) const DELETE_CONVERSATION_FEEDBACK: &str =
+    "DELETE FROM message_feedback WHERE company_id = $1 AND session_id = $2";
 
 // --- leads -------------------------------------------------------------------------------------
 
@@ -345,3 +361,36 @@ pub(crate) const ACTIVE_IDENTITY_SECRETS: &str = concat!(
 
 pub(crate) const REVOKE_IDENTITY_SECRET: &str =
     "UPDATE identity_secrets SET revoked_at = COALESCE(revoked_at, $2) WHERE key_id = $1";
+
+// --- feedback ----------------------------------------------------------------------------------
+
+/// Columns of `message_feedback`, in table order.
+macro_rules! feedback_cols {
+    () => {
+        "company_id, session_id, message_id, rating, comment, message, question, created_at, updated_at"
+    };
+}
+
+/// Insert a rating, or replace an earlier one's rating and comment (its `created_at` stays).
+pub(crate) const PUT_FEEDBACK: &str = concat!(
+    "INSERT INTO message_feedback (",
+    feedback_cols!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+     ON CONFLICT (company_id, session_id, message_id) DO UPDATE SET rating = excluded.rating, \
+     comment = excluded.comment, message = excluded.message, question = excluded.question, \
+     updated_at = excluded.updated_at RETURNING ",
+    feedback_cols!()
+);
+
+pub(crate) const LIST_FEEDBACK: &str = concat!(
+    "SELECT ",
+    feedback_cols!(),
+    " FROM message_feedback WHERE company_id = $1 \
+     ORDER BY updated_at DESC, session_id DESC, message_id DESC LIMIT $2 OFFSET $3"
+);
+
+pub(crate) const CONVERSATION_FEEDBACK: &str = concat!(
+    "SELECT ",
+    feedback_cols!(),
+    " FROM message_feedback WHERE company_id = $1 AND session_id = $2 ORDER BY created_at, message_id"
+);

@@ -21,6 +21,8 @@ pub(crate) const MIGRATIONS: MigrationList = &[
     (1, "init", include_str!("../../../migrations/sqlite/0001_init.sql")),
     (2, "corpus stats", include_str!("../../../migrations/sqlite/0002_corpus_stats.sql")),
     (3, "visitor identity", include_str!("../../../migrations/sqlite/0003_visitor_identity.sql")),
+    (5, "feedback", include_str!("../../../migrations/sqlite/0005_feedback.sql")),
+    (6, "client type", include_str!("../../../migrations/sqlite/0006_client_type.sql")),
 ];
 
 /// A timestamp as fixed-width RFC 3339 UTC text with microseconds (SQLite's representation:
