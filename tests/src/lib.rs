@@ -12,6 +12,7 @@ use chatbot_core::{Chatbot, Config, NewCompany};
 use chatbot_server::{RunningServer, ServerConfig};
 use serde_json::Value;
 
+pub mod browser;
 pub mod load;
 
 /// The operator credential the test servers accept on the `/internal` routes.
