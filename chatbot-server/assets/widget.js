@@ -242,6 +242,16 @@
     return (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
   }
 
+  // The text colour used on the primary colour: the company's own when it is readable (WCAG AA,
+  // 4.5:1), else white or near-black, whichever reads better (the brand colour itself is kept;
+  // owner mode warns about the pair).
+  function readableOn(primary, text) {
+    var c = contrast(text, primary);
+    if (c === null || c >= 4.5) return text;
+    var w = contrast("#ffffff", primary), k = contrast("#111111", primary);
+    return w >= k ? "#ffffff" : "#111111";
+  }
+
   // ---------------------------------------------------------------- styles
   var CSS = [
     // the host element: nothing of the page's CSS reaches it (important rules inside a shadow
@@ -517,7 +527,7 @@
     function apply(s) {
       cur = s;
       var st = root.style;
-      [["--p", s.primary_color], ["--s", s.secondary_color], ["--t", s.text_color], ["--bg", s.background_color]]
+      [["--p", s.primary_color], ["--s", s.secondary_color], ["--t", readableOn(s.primary_color, s.text_color)], ["--bg", s.background_color]]
         .forEach(function (p) { if (p[1]) st.setProperty(p[0], p[1]); else st.removeProperty(p[0]); });
       var bg = rgbOf(s.background_color);
       st.setProperty("--fg", bg && luminance(bg) < 0.3 ? "#f5f5f5" : "#1f1f1f");

@@ -250,6 +250,22 @@ async fn widget_isolated_and_usable_in_a_real_browser() {
     let demo = s.bot.widget_settings(&s.bot.operator_context("123").await.unwrap()).await.unwrap();
     assert_eq!(bg, rgb(&demo.primary_color), "the demo company's colour on /demo");
     b.screenshot("widget-demo-page").await;
+    // the seed's default colours (white on #007bff is 3.98:1) stay readable: the widget writes
+    // on the primary colour in whichever of white and near-black passes WCAG AA; axe-core on the
+    // open demo widget with a question and its answer
+    b.click(&part(".bubble")).await;
+    let r = ask(&b, "Do you ship to Belgium?").await;
+    assert!(!r["text"].as_str().unwrap().is_empty(), "{r}");
+    b.js(&format!("{axe}\n;return typeof window.axe;")).await;
+    let violations = b
+        .js_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { resultTypes: ['violations'] }).then(r => done(r.violations
+               .filter(v => v.impact === 'serious' || v.impact === 'critical')
+               .map(v => ({ id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target) }))), e => done('axe failed: ' + e));",
+        )
+        .await;
+    assert_eq!(violations, json!([]), "axe-core on /demo with the default colours");
     b.goto(&pages.url("/clean.html")).await;
     let clean_closed = b.wait_for("the widget on the clean page", &format!("{W} {FINGERPRINT}")).await;
     assert_eq!(clean_closed["bubble_on_top"], true, "{clean_closed}");
