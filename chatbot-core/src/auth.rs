@@ -10,6 +10,9 @@
 //! [`KeyKind::Identity`]) with which an integrator's backend signs a known user id
 //! ([`identity_signature`]).
 
+pub use crate::chatbot::{
+    DEFAULT_OWNER_LINK_URL, OWNER_CODE_TTL, OWNER_LINK_FRAGMENT, OWNER_TOKEN_TTL, OwnerGrant, OwnerLink,
+};
 pub use crate::tenant::Access;
 
 use base64::Engine as _;

@@ -38,9 +38,7 @@ mod text;
 
 pub use chatbot::{
     AiConfigPatch, AnsweredBy, ChatEvent, ChatInput, ChatReply, Chatbot, ChatbotBuilder, ClientInfo,
-    DEFAULT_OWNER_LINK_URL, HISTORY_LIMIT, HistoryItem, HistoryMessage, Knowledge, Leads, OWNER_CODE_TTL,
-    OWNER_LINK_FRAGMENT, OWNER_TOKEN_TTL, OwnerGrant, OwnerLink, PartnerChat, RatedMessage, SessionInfo,
-    UNKNOWN_MESSAGE,
+    HistoryItem, Knowledge, Leads, PartnerChat, SessionInfo,
 };
 pub use config::Config;
 pub use conversation::{Conversation, Message, Page, Role};
@@ -48,7 +46,6 @@ pub use demo::{DEMO_COMPANY_ID, DemoSeed};
 pub use error::{Error, Result};
 pub use metrics::Metrics;
 pub use tenant::{
-    AiConfig, ClientType, Company, CompanyPatch, LANGUAGES, MAX_LAUNCHER_LABEL_CHARS,
-    MAX_SUGGESTED_QUESTION_CHARS, MAX_SUGGESTED_QUESTIONS, NewCompany, Position, TenantContext,
-    WidgetSettings, WidgetSettingsPatch,
+    AiConfig, ClientType, Company, CompanyPatch, NewCompany, Position, TenantContext, WidgetSettings,
+    WidgetSettingsPatch,
 };

@@ -162,15 +162,19 @@ async fn an_expired_owner_token_is_refused() {
     s.tenant("a", &[]).await;
     let long_ago = chrono::Utc::now() - chrono::TimeDelta::hours(1);
     let (token, rec) =
-        OwnerToken::generate("a", OwnerTokenKind::Token, long_ago, chatbot_core::OWNER_TOKEN_TTL);
+        OwnerToken::generate("a", OwnerTokenKind::Token, long_ago, chatbot_core::auth::OWNER_TOKEN_TTL);
     s.bot.store_unchecked().insert_owner_token(&rec).await.unwrap();
     let (st, v) =
         post_from(&s, "/api/widget-settings/a", Some(&token), None, &json!({"language": "fr"})).await;
     assert_eq!((st, error_code(&v).as_str()), (401, "unauthorized"), "{v}");
     assert!(v["error"]["message"].as_str().unwrap().contains("expired"), "{v}");
     // the same token still valid is accepted (the refusal is the expiry, not the record)
-    let (fresh, rec) =
-        OwnerToken::generate("a", OwnerTokenKind::Token, chrono::Utc::now(), chatbot_core::OWNER_TOKEN_TTL);
+    let (fresh, rec) = OwnerToken::generate(
+        "a",
+        OwnerTokenKind::Token,
+        chrono::Utc::now(),
+        chatbot_core::auth::OWNER_TOKEN_TTL,
+    );
     s.bot.store_unchecked().insert_owner_token(&rec).await.unwrap();
     let (st, _) =
         post_from(&s, "/api/widget-settings/a", Some(&fresh), None, &json!({"language": "fr"})).await;

@@ -213,12 +213,11 @@ impl Chatbot {
             let l = asked;
             let extra = if became_ready {
                 Some(fixed_text(lang, FixedText::LeadReady, &settings.company_name, &l.name))
-            } else if !l.is_lead_ready && matches!(decision, TopicDecision::Contact) {
-                Some(contact_ask(l, lang))
             } else if !l.is_lead_ready
-                && answered_by != AnsweredBy::Refusal
-                && visitor_turns % ASK_CONTACT_EVERY == 1
-                && visitor_turns > 1
+                && (matches!(decision, TopicDecision::Contact)
+                    || (answered_by != AnsweredBy::Refusal
+                        && visitor_turns % ASK_CONTACT_EVERY == 1
+                        && visitor_turns > 1))
             {
                 Some(contact_ask(l, lang))
             } else if lead.is_some()

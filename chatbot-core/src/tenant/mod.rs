@@ -12,10 +12,7 @@ mod settings;
 mod validate;
 
 pub use client_type::ClientType;
-pub use settings::{
-    LANGUAGES, MAX_LAUNCHER_LABEL_CHARS, MAX_SUGGESTED_QUESTION_CHARS, MAX_SUGGESTED_QUESTIONS, Position,
-    WidgetSettings, WidgetSettingsPatch, defaults,
-};
+pub use settings::{Position, WidgetSettings, WidgetSettingsPatch, defaults};
 use validate::{check_len, validate_email};
 pub use validate::{validate_company_id, validate_http_url, validate_origin};
 

@@ -70,9 +70,9 @@ pub struct WidgetSettings {
     /// Origins allowed to embed the widget (CORS). Empty means any origin.
     pub allowed_origins: Vec<String>,
     /// Questions the widget offers as chips before the first message (at most
-    /// [`MAX_SUGGESTED_QUESTIONS`], each 1 to [`MAX_SUGGESTED_QUESTION_CHARS`] characters).
+    /// [`WidgetSettings::MAX_SUGGESTED_QUESTIONS`], each 1 to [`WidgetSettings::MAX_SUGGESTED_QUESTION_CHARS`] characters).
     pub suggested_questions: Vec<String>,
-    /// The widget's language: `auto` (the browser's) or one of [`LANGUAGES`].
+    /// The widget's language: `auto` (the browser's) or one of [`WidgetSettings::LANGUAGES`].
     pub language: String,
     /// Whether the widget shows the sources under each answer.
     pub show_sources: bool,
@@ -80,6 +80,17 @@ pub struct WidgetSettings {
     pub launcher_label: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl WidgetSettings {
+    /// Languages the widget has strings for (besides `auto`, the visitor's browser).
+    pub const LANGUAGES: &'static [&'static str] = LANGUAGES;
+    /// Suggested questions shown before the first message, at most.
+    pub const MAX_SUGGESTED_QUESTIONS: usize = MAX_SUGGESTED_QUESTIONS;
+    /// Characters of one suggested question, at most.
+    pub const MAX_SUGGESTED_QUESTION_CHARS: usize = MAX_SUGGESTED_QUESTION_CHARS;
+    /// Characters of the launcher label, at most.
+    pub const MAX_LAUNCHER_LABEL_CHARS: usize = MAX_LAUNCHER_LABEL_CHARS;
 }
 
 /// The seed's defaults, in one place.
@@ -102,13 +113,13 @@ pub mod defaults {
 }
 
 /// The languages the widget can be set to (besides `auto`): those it has strings for.
-pub const LANGUAGES: &[&str] = &["en", "de", "fr", "es", "nl", "ar", "he"];
+pub(crate) const LANGUAGES: &[&str] = &["en", "de", "fr", "es", "nl", "ar", "he"];
 /// At most this many suggested questions.
-pub const MAX_SUGGESTED_QUESTIONS: usize = 4;
+pub(crate) const MAX_SUGGESTED_QUESTIONS: usize = 4;
 /// Characters of one suggested question.
-pub const MAX_SUGGESTED_QUESTION_CHARS: usize = 120;
+pub(crate) const MAX_SUGGESTED_QUESTION_CHARS: usize = 120;
 /// Characters of the launcher label.
-pub const MAX_LAUNCHER_LABEL_CHARS: usize = 40;
+pub(crate) const MAX_LAUNCHER_LABEL_CHARS: usize = 40;
 
 impl WidgetSettings {
     /// Settings for a new company: the seed's defaults, its name, and a welcome message.
