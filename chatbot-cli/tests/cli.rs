@@ -531,8 +531,8 @@ fn ai_config_clearing_rules_and_inactive_chat() {
 
 #[test]
 fn feedback_list_shows_the_ratings_of_replies() {
-    use chatbot_core::feedback::{Feedback, Rating};
     use chatbot_core::store::{FeedbackStore, SqliteStore};
+    use chatbot_core::{Feedback, Rating};
     let env = Env::new();
     env.ok(&["demo", "seed"]);
     let c = env.json(&["chat", "123", "--message", "How many days do I have to return something?"]);

@@ -7,10 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-pub use crate::chatbot::{HISTORY_LIMIT, HistoryMessage, RatedMessage, UNKNOWN_MESSAGE};
-
 /// The most characters a feedback comment may have.
-pub const MAX_COMMENT_CHARS: usize = 2000;
+pub(crate) const MAX_COMMENT_CHARS: usize = 2000;
 
 /// A thumbs up or down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -55,9 +53,17 @@ pub struct FeedbackInput {
 }
 
 impl FeedbackInput {
+    /// The most characters a comment may have.
+    pub const MAX_COMMENT_CHARS: usize = MAX_COMMENT_CHARS;
+    /// What [`crate::Error::NotFound`] names when a rated message is not a reply of the caller's
+    /// own conversation (front ends map it to their own "message not found").
+    pub const UNKNOWN_MESSAGE: &'static str = crate::chatbot::UNKNOWN_MESSAGE;
+}
+
+impl FeedbackInput {
     /// Check a rating: a `message_id` (not empty; any other text is only looked up, and one
     /// that names no reply is "not found"), `rating` `up` or `down`, and an optional comment of
-    /// at most [`MAX_COMMENT_CHARS`] characters without control characters other than line
+    /// at most [`FeedbackInput::MAX_COMMENT_CHARS`] characters without control characters other than line
     /// breaks and tabs.
     ///
     /// # Errors

@@ -23,7 +23,7 @@ mod config;
 mod conversation;
 mod demo;
 mod error;
-pub mod feedback;
+mod feedback;
 pub mod guard;
 pub mod ingest;
 pub mod lead;
@@ -38,12 +38,13 @@ mod text;
 
 pub use chatbot::{
     AiConfigPatch, AnsweredBy, ChatEvent, ChatInput, ChatReply, Chatbot, ChatbotBuilder, ClientInfo,
-    HistoryItem, Knowledge, Leads, PartnerChat, SessionInfo,
+    HistoryItem, HistoryMessage, Knowledge, Leads, PartnerChat, RatedMessage, SessionInfo,
 };
 pub use config::Config;
 pub use conversation::{Conversation, Message, Page, Role};
 pub use demo::{DEMO_COMPANY_ID, DemoSeed};
 pub use error::{Error, Result};
+pub use feedback::{Feedback, FeedbackInput, FeedbackView, Rating};
 pub use metrics::Metrics;
 pub use tenant::{
     AiConfig, ClientType, Company, CompanyPatch, NewCompany, Position, TenantContext, WidgetSettings,

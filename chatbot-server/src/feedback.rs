@@ -1,7 +1,7 @@
 //! Route handlers of a visitor's history and of reply ratings: HTTP in, `Chatbot` calls, HTTP
 //! out. No rules live here.
 
-use chatbot_core::feedback::{FeedbackInput, UNKNOWN_MESSAGE};
+use chatbot_core::FeedbackInput;
 use chatbot_core::{Error, Page};
 use hyper::StatusCode;
 use hyper::header::{self, HeaderValue};
@@ -37,7 +37,7 @@ impl FeedbackBody {
 /// A message id that is not a reply of the caller's conversation: `404 message_not_found`.
 fn message_not_found(e: Error) -> ApiError {
     match e {
-        Error::NotFound { what } if what == UNKNOWN_MESSAGE => ApiError::new(
+        Error::NotFound { what } if what == FeedbackInput::UNKNOWN_MESSAGE => ApiError::new(
             StatusCode::NOT_FOUND,
             "message_not_found",
             "no reply of your conversation has this message_id",

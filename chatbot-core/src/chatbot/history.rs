@@ -16,11 +16,11 @@ use super::Chatbot;
 use super::types::ClientInfo;
 
 /// The most messages a history returns (the most recent ones).
-pub const HISTORY_LIMIT: usize = 200;
+pub(crate) const HISTORY_LIMIT: usize = 200;
 
 /// What the core answers for a message id that is not a reply of the caller's conversation
 /// (front ends answer it `message_not_found`).
-pub const UNKNOWN_MESSAGE: &str = "message (no reply of this conversation has that id)";
+pub(crate) const UNKNOWN_MESSAGE: &str = "message (no reply of this conversation has that id)";
 
 /// One message of a visitor's history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,6 +36,11 @@ pub struct HistoryMessage {
     /// The visitor's rating of a reply, when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feedback: Option<FeedbackView>,
+}
+
+impl HistoryMessage {
+    /// The most messages a history returns (the most recent).
+    pub const LIMIT: usize = HISTORY_LIMIT;
 }
 
 /// A rating as stored, as the rating routes answer it.
@@ -83,7 +88,7 @@ impl Chatbot {
     ///
     /// # Errors
     /// [`Error::Unauthorized`] (token, as [`Chatbot::partner_history`]), [`Error::NotFound`]
-    /// ([`UNKNOWN_MESSAGE`]) when the id is not a reply of that conversation.
+    /// ([`FeedbackInput::UNKNOWN_MESSAGE`]) when the id is not a reply of that conversation.
     pub async fn rate_partner_reply(
         &self,
         ctx: &TenantContext,
@@ -99,7 +104,7 @@ impl Chatbot {
     /// Rate a reply of a session's conversation (`POST /api/chatbot/feedback`).
     ///
     /// # Errors
-    /// [`Error::NotFound`] (session, or [`UNKNOWN_MESSAGE`]), [`Error::Unauthorized`] (expired
+    /// [`Error::NotFound`] (session, or [`FeedbackInput::UNKNOWN_MESSAGE`]), [`Error::Unauthorized`] (expired
     /// session).
     pub async fn rate_session_reply(
         &self,
@@ -176,7 +181,7 @@ impl Chatbot {
     }
 }
 
-/// The visitor-visible messages of a conversation (the most recent [`HISTORY_LIMIT`]), each
+/// The visitor-visible messages of a conversation (the most recent [`HistoryMessage::LIMIT`]), each
 /// reply with its sources and rating.
 fn history_items(conv: &Conversation, ratings: &[Feedback]) -> Vec<HistoryMessage> {
     let items: Vec<HistoryMessage> = conv

@@ -35,7 +35,8 @@ mod visitor;
 pub use admin::AiConfigPatch;
 pub use answer::BudgetStatus;
 pub use builder::ChatbotBuilder;
-pub use history::{HISTORY_LIMIT, HistoryMessage, RatedMessage, UNKNOWN_MESSAGE};
+pub(crate) use history::UNKNOWN_MESSAGE;
+pub use history::{HistoryMessage, RatedMessage};
 pub use knowledge::Knowledge;
 pub use leads::Leads;
 pub use owner::{

@@ -108,7 +108,7 @@ pub struct SessionInfo {
     pub user_id: String,
     pub resumed: bool,
     /// A resumed session's messages (its most recent ones, see
-    /// [`HISTORY_LIMIT`](super::HISTORY_LIMIT)); none for a new session.
+    /// [`HistoryMessage::LIMIT`](super::HistoryMessage::LIMIT)); none for a new session.
     #[serde(default)]
     pub messages: Vec<super::HistoryMessage>,
 }
