@@ -7,6 +7,7 @@ use crate::conversation::Message;
 use crate::error::{Error, Result};
 
 pub mod extract;
+pub mod profile;
 
 /// Lead pipeline status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
