@@ -101,11 +101,6 @@ fn currency_word(t: &Tok) -> Option<&'static str> {
     }
 }
 
-/// A number with a unit or a month beside it, a year, a time: not an amount.
-fn not_money(toks: &[Tok], i: usize) -> bool {
-    not_money_beside(toks, i) || is_year(toks, i)
-}
-
 /// A year: four digits from 1900 to 2100 with no currency or multiplier.
 fn is_year(toks: &[Tok], i: usize) -> bool {
     let t = &toks[i];
@@ -149,9 +144,10 @@ fn currency_near(toks: &[Tok], i: usize) -> Option<&'static str> {
 /// The nearest cue in the few words before `i` (a comma, a number or another sentence part
 /// ends the search), and the cue written right after the amount ("2000 EUR max").
 fn cue_before(toks: &[Tok], i: usize) -> Option<Cue> {
+    // The words before the number, nearest first.
     let mut words: Vec<&str> = Vec::new();
     let mut j = i;
-    while j > 0 && words.len() < 5 {
+    while j > 0 && words.len() < 6 {
         j -= 1;
         let t = &toks[j];
         if currency_word(t).is_some() || t.is_sym(".") || t.is_sym(":") {
@@ -161,11 +157,20 @@ fn cue_before(toks: &[Tok], i: usize) -> Option<Cue> {
             break;
         }
         words.push(t.lower.as_str());
-        let n = words.len();
+    }
+    for n in 1..=words.len().min(5) {
         for len in 1..=n.min(3) {
-            let phrase: Vec<&str> = words[n - len..].iter().rev().copied().collect();
+            let phrase: Vec<&str> = words[n - len..n].iter().rev().copied().collect();
             if let Some(c) = cue_of(&phrase.join(" ")) {
-                return Some(c);
+                // "no more than", "nicht mehr als", "pas plus de": the other side.
+                let negated = words.get(n).is_some_and(|w| {
+                    matches!(*w, "no" | "not" | "niet" | "nicht" | "pas" | "geen" | "kein" | "never" | "nooit")
+                });
+                return Some(match (c, negated) {
+                    (Cue::Min, true) => Cue::Max,
+                    (Cue::Max, true) => Cue::Min,
+                    (c, _) => c,
+                });
             }
         }
     }

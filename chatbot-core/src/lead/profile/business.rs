@@ -14,9 +14,10 @@ use crate::text::built_in_regex;
 static WANT: LazyLock<Option<Regex>> = LazyLock::new(|| {
     built_in_regex(concat!(
         r"(?i)(?:^|[^\p{L}])(?:need|needs|looking for|look for|searching for|search for|want|wants|would like|d like|",
-        r"require|interested in|brauche|brauchen|suche|suchen|benötige|benötigen|hätten gern|hätte gern|",
+        r"require|interested in|brauche|brauchen|suche|suchen|benötige|benötigen|hätten gerne|hätte gerne|hätten gern|hätte gern|",
         r"interessieren uns für|zoek|zoeken|zoekt|op zoek naar|wil|willen|cherche|cherchons|cherchez|",
-        r"besoin d['’]|besoin de|voudrais|voulons|souhaite|souhaitons|aimerais|aimerions)\b\s*(.{1,90})",
+        r"besoin d['’]|besoin de|voudrais|voulons|souhaite|souhaitons|aimerais|aimerions|il nous faut|il me faut|",
+        r"il nous faudrait|il me faudrait)\b\s*(.{1,90})",
     ))
 });
 
@@ -32,6 +33,21 @@ const LEADING: &[&str] = &[
     "unterstützung", "hilfe", "bei", "beim", "un", "une", "des", "du", "la", "le", "l", "nouveau", "nouvelle",
     "nouvel", "aide", "pour", "noch", "nog", "ook", "also", "auch", "aussi", "someone", "somebody", "iemand",
     "jemanden", "quelqu'un", "quelqu’un", "good", "goede", "gute", "guten", "bon", "bonne", "professional",
+    "für", "voor", "we", "wij", "wir", "nous", "my", "our", "mijn", "onze", "ons", "mein", "meine", "meinen",
+    "unsere", "unseren", "unser", "mon", "ma", "mes", "notre", "nos", "dafür", "daarvoor",
+];
+
+/// "someone to redo our logo", "want to launch an online store": the verb is skipped.
+const VERBS: &[&str] = &[
+    "launch", "build", "create", "start", "get", "have", "make", "set", "develop", "redo", "redesign", "hire",
+    "find", "outsource", "improve", "update", "open", "design", "build", "write", "run", "manage", "handle",
+];
+
+/// "a quote for commercial cleaning": the request word and its "for" are skipped.
+const REQUESTS: &[&str] = &[
+    "quote", "offerte", "angebot", "devis", "price", "prijs", "preis", "prix", "info", "information",
+    "informations", "informatie", "offer", "estimate", "kostenvoranschlag", "tarif", "proposal", "voorstel",
+    "prijsopgave", "quotation",
 ];
 
 /// Words that end the service phrase.
@@ -45,20 +61,24 @@ const STOP: &[&str] = &[
     "ongeveer", "environ", "ca", "etwa", "between", "tussen", "zwischen", "entre", "nodig", "is", "are", "ist",
     "sind", "est", "sont", "now", "nu", "jetzt", "maintenant", "for", "für", "pour", "next", "this",
     "volgend", "volgende", "nächsten", "nächste", "le", "la", "les", "auslagern", "bouwen", "maken", "erstellen",
+    "ici", "of",
 ];
+
+const ARTICLES: &[&str] =
+    &["die", "der", "den", "de", "het", "la", "le", "les", "the", "a", "an", "un", "une", "een", "ein", "eine", "einen"];
 
 /// The start of the phrase that is not a service: pronouns, verbs, generic requests.
 const NOT_SERVICES: &[&str] = &[
     "it", "to", "this", "that", "you", "your", "het", "dat", "dit", "je", "jullie", "u", "es", "das", "sie",
-    "ihre", "ihr", "vous", "votre", "ça", "cela", "quote", "offerte", "angebot", "devis", "information", "info",
+    "ihre", "ihr", "vous", "votre", "ça", "cela", "money", "geld", "argent", "back", "terug", "zurück", "quote", "offerte", "angebot", "devis", "information", "info",
     "informatie", "informationen", "informations", "advice", "advies", "rat", "conseil", "call", "callback",
     "appointment", "afspraak", "termin", "rendez-vous", "price", "prices", "prijs", "preis", "prix", "refund",
     "return", "order", "contact", "know", "weten", "wissen", "savoir", "more", "meer", "mehr", "plus", "help",
     "hulp", "hilfe", "aide", "mortgage", "hypotheek", "finanzierung", "prêt", "house", "huis", "haus", "maison",
     "apartment", "flat", "appartement", "wohnung", "my", "mijn", "mein", "meine", "mon", "ma", "our", "onze",
     "unsere", "unser", "notre", "nos", "me", "mij", "mich", "moi", "us", "ons", "uns", "nous", "was", "wat",
-    "quoi", "what", "a", "an", "een", "ein", "eine", "un", "une", "hier", "here", "ici", "ik", "we", "wij", "jij",
-    "hij", "zij", "ich", "wir", "er", "nous", "il", "elle", "they", "he", "she", "i", "ze",
+    "quoi", "what", "a", "an", "een", "ein", "eine", "un", "une", "hier", "here", "ici", "ik", "jij", "hij", "zij",
+    "ich", "er", "il", "elle", "they", "he", "she", "i", "ze",
 ];
 
 /// The possessives after "for" that end a phrase ("a website for our practice").
@@ -74,16 +94,25 @@ fn phrase(after: &str) -> Option<String> {
         w.trim_matches(|c: char| !c.is_alphanumeric() && c != '-' && c != '\'' && c != '’' && c != '&')
             .to_string()
     };
+    let lower_at = |k: usize| -> String {
+        let w = words.get(k).map(|w| clean(w).to_lowercase()).unwrap_or_default();
+        // "d'un", "l'": French elision glued to the next word.
+        w.split(['\'', '’']).next_back().map(str::to_string).unwrap_or(w)
+    };
     let mut i = 0;
     while i < words.len() {
-        let w = clean(words[i]).to_lowercase();
-        // "d'un", "l'": French elision glued to the next word.
-        let w = w.split(['\'', '’']).next_back().map(str::to_string).unwrap_or(w);
+        let w = lower_at(i);
         if LEADING.contains(&w.as_str()) || w.is_empty() {
             i += 1;
-            continue;
+        } else if matches!(w.as_str(), "to" | "om" | "um") && VERBS.contains(&lower_at(i + 1).as_str()) {
+            i += 2;
+        } else if REQUESTS.contains(&w.as_str())
+            && matches!(lower_at(i + 1).as_str(), "for" | "voor" | "für" | "pour" | "on" | "über")
+        {
+            i += 2;
+        } else {
+            break;
         }
-        break;
     }
     let mut out: Vec<String> = Vec::new();
     while i < words.len() && out.len() < 6 {
@@ -110,10 +139,16 @@ fn phrase(after: &str) -> Option<String> {
             i += 1;
             continue;
         }
-        if out.is_empty() && NOT_SERVICES.contains(&lower.as_str()) {
+        // An acronym ("IT", "SEO", "CRM") is a service word even where the same letters in lower
+        // case are a pronoun.
+        let acronym = w.chars().filter(|c| c.is_alphabetic()).count() >= 2 && !w.chars().any(char::is_lowercase);
+        if out.is_empty() && NOT_SERVICES.contains(&lower.as_str()) && !acronym {
             return None;
         }
-        if !joins_en_ligne && STOP.contains(&lower.as_str()) && !(out.last().is_some_and(|p| p.eq_ignore_ascii_case("en")) && lower == "ligne") {
+        let after_for = out.last().is_some_and(|p| matches!(p.to_lowercase().as_str(), "for" | "voor" | "für" | "pour"));
+        let article_after_for = after_for && ARTICLES.contains(&lower.as_str());
+        let en_ligne = out.last().is_some_and(|p| p.eq_ignore_ascii_case("en")) && lower == "ligne";
+        if !joins_en_ligne && !article_after_for && !en_ligne && !acronym && STOP.contains(&lower.as_str()) {
             break;
         }
         out.push(w);
@@ -154,8 +189,10 @@ static COMPANY: LazyLock<Option<Regex>> = LazyLock::new(|| {
         r"(?:mijn|ons|onze)\s+(?:bedrijf|zaak|firma|onderneming|praktijk|winkel)(?:\s+heet|\s+is)?|bedrijfsnaam\s+is|",
         r"(?:meine|unsere)\s+(?:firma|praxis|agentur)(?:\s+heißt|\s+ist)?|(?:mein|unser)\s+(?:unternehmen|betrieb|geschäft|laden)(?:\s+heißt|\s+ist)?|",
         r"(?:mon|notre)\s+(?:entreprise|société|cabinet|agence|commerce)(?:\s+s['’]appelle|\s+est)?|(?:ma|notre)\s+(?:société|boutique|entreprise)(?:\s+s['’]appelle)?|",
+        r"(?:startup|start-up|company|business|firm|agency|shop|bakery|practice|studio|bedrijf|zaak|winkel|firma|unternehmen|entreprise|société)\s+(?:called|named|genaamd|namens|mit dem namen|nommée?|appelée?)|",
+        r"(?:owner|founder|director|ceo|eigenaar|oprichter|directeur|inhaber|inhaberin|gründer|geschäftsführer|propriétaire|gérant|gérante|fondateur|fondatrice)\s+(?:of|van|von|de|der|des)|",
         r"(we\s+are|we['’]re|wij\s+zijn|we\s+zijn|wir\s+sind|nous\s+sommes))",
-        r"\s+(?i:(?:die|der|das|de|het|la|le|les|the)\s+)?",
+        r"(?:\s*,)?\s+(?i:(?:die|der|das|de|het|la|le|les|the)\s+)?",
         r"(\p{Lu}[\p{L}\p{N}'’.]*(?:\s+(?:&\s+)?(?:(?:de|van|der|den|von|du|la|le|and|und|en|et|of)\s+)?\p{Lu}[\p{L}\p{N}'’.]*){0,4}(?:\s+&\s+(?:Co\.?|Fils|Zn\.?|Söhne|Sons))?)",
     ))
 });
@@ -200,7 +237,11 @@ fn is_staff_word(w: &str, loose: bool) -> bool {
             | "salariés" | "salarié" | "employés" | "collaborateurs"
     ) || w.starts_with("köpfig")
         || (loose
-            && matches!(w, "person" | "people" | "persons" | "personen" | "personnes" | "man" | "mensen" | "members"))
+            && matches!(
+                w,
+                "person" | "people" | "persons" | "personen" | "personnes" | "man" | "mensen" | "members" | "leute"
+                    | "leuten" | "mitglieder" | "leden"
+            ))
 }
 
 /// The company's headcount: "12-person", "12 employees", "12 Mitarbeiter", "team van 8
@@ -214,7 +255,12 @@ pub(super) fn company_size(toks: &[Tok]) -> Option<u32> {
         let Some(w) = toks.get(i + if hyphen { 2 } else { 1 }).filter(|t| t.kind == Kind::Word) else { continue };
         // "people" counts after "team", "we are", "équipe" or in "12-person".
         let lead = (1..=3).filter_map(|d| i.checked_sub(d)).any(|k| {
-            matches!(toks[k].lower.as_str(), "team" | "équipe" | "are" | "sind" | "zijn" | "sommes" | "staff" | "bedrijf" | "company")
+            matches!(
+                toks[k].lower.as_str(),
+                "team" | "équipe" | "are" | "sind" | "zijn" | "sommes" | "staff" | "bedrijf" | "company" | "pme"
+                    | "entreprise" | "société" | "firma" | "unternehmen" | "firm" | "business" | "praxis" | "praktijk"
+                    | "cabinet" | "kantoor" | "büro" | "agency" | "agentur" | "bureau" | "startup" | "start-up"
+            )
         });
         if is_staff_word(&w.lower, hyphen || lead) {
             return Some(t.value as u32);
@@ -225,10 +271,11 @@ pub(super) fn company_size(toks: &[Tok]) -> Option<u32> {
 
 static CONTACT_CONTEXT: LazyLock<Option<Regex>> = LazyLock::new(|| {
     built_in_regex(concat!(
-        r"(?i)\b(?:call|calls|ring|phone|reach|reachable|contact|contacted|available|best time|",
-        r"bel|bellen|belt|bereikbaar|contact|beschikbaar|",
-        r"anrufen|rufen|erreichen|erreichbar|kontaktieren|kontakt|zurückrufen|melden|",
-        r"appeler|appelez|appelle|joindre|joignable|contacter|contacté|contactée|disponible|rappeler)",
+        r"(?i)(?:\b(?:call|calls|ring|phone|reach|reachable|contact|contacted|available|best time|best for me|",
+        r"by phone|bel|bellen|belt|bereikbaar|contact|beschikbaar|telefonisch|",
+        r"anrufen|rufen|erreichen|erreichbar|kontaktieren|kontakt|melden|am besten|",
+        r"appeler|appelez|appelle|joindre|joignable|contacter|contacté|contactée|disponible|par téléphone)",
+        r"|(?:terug|zurück|re)(?:bellen|bel|rufen|appeler|appelez|appelle)|rappel)",
     ))
 });
 
@@ -238,9 +285,13 @@ static AFTER_TIME: LazyLock<Option<Regex>> = LazyLock::new(|| {
     )
 });
 
+/// Dutch "na half 6": half an hour before six (read as the afternoon below 8).
+static HALF_HOUR: LazyLock<Option<Regex>> =
+    LazyLock::new(|| built_in_regex(r"(?i)\b(?:na|vanaf)\s+half\s+(\d{1,2})\b"));
+
 static PART_OF_DAY: LazyLock<Option<Regex>> = LazyLock::new(|| {
     built_in_regex(concat!(
-        r"(?i)\b(tomorrow\s+|morgen\s*|demain\s+)?",
+        r"(?i)\b(?:(tomorrow\s+|morgen\s*|demain\s+)|(this\s+|today\s+|vandaag\s+|heute\s+|ce\s+|cet\s+|cette\s+))?",
         r"(mornings?|afternoons?|evenings?|ochtend|ochtends|morgens|middag|middags|avond|avonds|",
         r"vormittags?|nachmittags?|abends?|matin|matinée|après-midi|soir|soirée|lunchtime|lunch)\b",
     ))
@@ -250,6 +301,12 @@ static PART_OF_DAY: LazyLock<Option<Regex>> = LazyLock::new(|| {
 pub(super) fn contact_time(sentence: &str) -> Option<String> {
     if !CONTACT_CONTEXT.as_ref().is_some_and(|r| r.is_match(sentence)) {
         return None;
+    }
+    if let Some(n) = HALF_HOUR.as_ref().and_then(|r| r.captures(sentence)).and_then(|c| c[1].parse::<u32>().ok())
+        && (1..=12).contains(&n)
+    {
+        let h = if n - 1 < 8 { n - 1 + 12 } else { n - 1 };
+        return Some(format!("after {h}:30"));
     }
     if let Some(c) = AFTER_TIME.as_ref().and_then(|r| r.captures(sentence)) {
         let mut h: u32 = c.get(1)?.as_str().parse().ok()?;
@@ -266,7 +323,7 @@ pub(super) fn contact_time(sentence: &str) -> Option<String> {
         }
     }
     let c = PART_OF_DAY.as_ref()?.captures(sentence)?;
-    let part = c.get(2)?.as_str().to_lowercase();
+    let part = c.get(3)?.as_str().to_lowercase();
     let part = match part.as_str() {
         "morning" | "mornings" | "ochtend" | "ochtends" | "morgens" | "vormittag" | "vormittags" | "matin" | "matinée" => "mornings",
         "afternoon" | "afternoons" | "middag" | "middags" | "nachmittag" | "nachmittags" | "après-midi" => "afternoons",
@@ -275,6 +332,9 @@ pub(super) fn contact_time(sentence: &str) -> Option<String> {
     };
     if c.get(1).is_some() {
         return Some(format!("tomorrow {}", part.trim_end_matches('s')));
+    }
+    if c.get(2).is_some() {
+        return Some(format!("this {}", part.trim_end_matches('s')));
     }
     Some(part.to_string())
 }
@@ -286,7 +346,7 @@ mod tests {
 
     #[test]
     fn patterns_compile() {
-        for p in [&*WANT, &*NODIG, &*COMPANY, &*CONTACT_CONTEXT, &*AFTER_TIME, &*PART_OF_DAY] {
+        for p in [&*WANT, &*NODIG, &*COMPANY, &*CONTACT_CONTEXT, &*AFTER_TIME, &*HALF_HOUR, &*PART_OF_DAY] {
             assert!(p.is_some());
         }
     }
@@ -296,6 +356,9 @@ mod tests {
         assert_eq!(service("we need a new website for our practice").as_deref(), Some("website"));
         assert_eq!(service("Ik heb een logo nodig voor mijn bedrijf").as_deref(), Some("logo"));
         assert_eq!(service("we need it done asap"), None);
+        assert_eq!(service("looking for IT support, budget").as_deref(), Some("IT support"));
+        assert_eq!(service("Ich suche jemanden für Fotografie, Budget").as_deref(), Some("Fotografie"));
+        assert_eq!(service("I want my money back"), None);
         assert_eq!(company_name("for my company Bright Bakes, up to $800").as_deref(), Some("Bright Bakes"));
         assert_eq!(company_name("Wir sind die Müller GmbH und").as_deref(), Some("Müller GmbH"));
         assert_eq!(company_name("Wir sind Handwerker"), None);

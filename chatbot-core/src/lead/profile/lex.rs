@@ -29,10 +29,6 @@ pub(super) struct Tok {
 }
 
 impl Tok {
-    pub fn is_word(&self, w: &str) -> bool {
-        self.kind == Kind::Word && self.lower == w
-    }
-
     pub fn is_sym(&self, c: &str) -> bool {
         self.kind == Kind::Sym && self.lower == c
     }

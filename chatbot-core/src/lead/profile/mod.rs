@@ -98,10 +98,10 @@ fn realtor_profile(text: &str) -> Map<String, Value> {
     let mut all: Vec<Tok> = Vec::new();
     let mut kept = String::new();
     for s in sentences(text) {
-        if realtor::is_listing_question(s) {
+        let toks = tokens(s);
+        if realtor::is_listing_question(s, &toks) {
             continue;
         }
-        let toks = tokens(s);
         f.budget_and_timeline(s);
         f.set("location", places::location(s).map(Value::from));
         f.set("property_type", realtor::property_type(&toks).map(Value::from));

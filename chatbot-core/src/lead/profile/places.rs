@@ -13,10 +13,10 @@ use crate::text::built_in_regex;
 /// "Amsterdam Centraal", "Hamburg-Altona", "Frankfurt am Main", "Bergen op Zoom").
 static PLACE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     built_in_regex(concat!(
-        r"(?:^|[^\p{L}\p{N}])(?i:in de buurt van|in de omgeving van|in de regio|in der nähe von|in der umgebung von|",
+        r"(?:^|[^\p{L}\p{N}])(?:(?i:in de buurt van|in de omgeving van|in de regio|in der nähe von|in der umgebung von|",
         r"in the area of|in the region of|close to|nearby|near|around|omgeving|regio|rondom|rond|nabij|bij|",
         r"im raum|raum|umgebung|rund um|nahe|bei|près de|pres de|autour de|aux alentours de|du côté de|",
-        r"dans la région de|in|à|en|sur|te)\s+",
+        r"dans la région de|in|à|en|sur|te)\s+|(?i:près d|pres d|autour d|proche d|aux environs d)['’]\s*)",
         r"(\p{Lu}[\p{L}'’]*(?:(?:-|\s)(?:(?:am|an|der|den|de|op|aan|sur|upon|on|la|le|les|en|im|bei|van|di|del)(?:-|\s))?\p{Lu}[\p{L}'’]*){0,3})",
     ))
 });
@@ -63,6 +63,7 @@ mod tests {
         assert_eq!(location("in der Nähe von Frankfurt am Main").as_deref(), Some("Frankfurt am Main"));
         assert_eq!(location("Wohnung in Hamburg-Altona mieten").as_deref(), Some("Hamburg-Altona"));
         assert_eq!(location("un studio à Paris").as_deref(), Some("Paris"));
+        assert_eq!(location("une maison près d'Annecy").as_deref(), Some("Annecy"));
         assert_eq!(location("near Amsterdam Centraal, max").as_deref(), Some("Amsterdam Centraal"));
         assert_eq!(location("moving in June"), None);
         assert_eq!(location("in der Goethestraße"), None);

@@ -11,17 +11,31 @@ use super::timeline::count;
 use crate::text::built_in_regex;
 
 /// A question about one listed property: a definite or demonstrative article before a property
-/// word, in a sentence that asks.
-static LISTING: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    built_in_regex(concat!(
-        r"(?i)\b(?:the|this|that|het|dat|dit|deze|das|die|der|dem|dieses|diese|la|le|cette|ce|cet|l['’])\s*",
-        r"(?:\S+\s+)?(?:house|flat|apartment|villa|property|studio|home|listing|huis|appartement|woning|pand|",
-        r"haus|wohnung|objekt|maison|bien|logement)\b",
-    ))
-});
-
-pub(super) fn is_listing_question(sentence: &str) -> bool {
-    sentence.contains('?') && LISTING.as_ref().is_some_and(|r| r.is_match(sentence))
+/// word ("the bungalow", "das Reihenhaus", "l'appartement"), or "listed" / "for sale", in a
+/// sentence that asks.
+pub(super) fn is_listing_question(sentence: &str, toks: &[Tok]) -> bool {
+    const ARTICLES: &[&str] = &[
+        "the", "this", "that", "het", "dat", "dit", "deze", "die", "das", "der", "dem", "dieses", "diese", "la", "le",
+        "cette", "ce", "cet",
+    ];
+    if !sentence.contains('?') {
+        return false;
+    }
+    let lower = sentence.to_lowercase();
+    if ["you listed", "for sale", "te koop", "zu verkaufen", "à vendre", "asking price", "vraagprijs"]
+        .iter()
+        .any(|p| lower.contains(p))
+    {
+        return true;
+    }
+    toks.iter().enumerate().any(|(i, t)| {
+        let elided = t.lower.strip_prefix("l'").or_else(|| t.lower.strip_prefix("l’"));
+        if let Some(rest) = elided {
+            return property_word("", rest).is_some();
+        }
+        ARTICLES.contains(&t.lower.as_str())
+            && (1..=2).any(|d| toks.get(i + d).is_some_and(|w| w.kind == Kind::Word && property_word("", &w.lower).is_some()))
+    })
 }
 
 /// buy, rent or sell, when the words name exactly one of them.
@@ -33,19 +47,34 @@ pub(super) fn intent(toks: &[Tok]) -> Option<&'static str> {
         }
         let prev = i.checked_sub(1).map(|k| toks[k].lower.as_str()).unwrap_or("");
         let next = toks.get(i + 1).map(|t| t.lower.as_str()).unwrap_or("");
-        let hit = match t.lower.as_str() {
-            "buy" | "buying" | "purchase" | "purchasing" | "kopen" | "koopwoning" | "koophuis" | "aankoop"
-            | "aankopen" | "kaufen" | "kauf" | "kaufpreis" | "erwerben" | "acheter" | "achat" | "acquérir" => "buy",
-            "rent" | "renting" | "rental" | "lease" | "huren" | "huur" | "huurhuis" | "huurwoning"
-            | "huurappartement" | "mieten" | "miete" | "mietwohnung" | "louer" => {
-                if next == "out" {
-                    continue;
-                }
-                "rent"
-            }
-            "location" if matches!(prev, "une" | "en" | "la") => "rent",
-            "sell" | "selling" | "verkopen" | "verkoop" | "verkaufen" | "verkauf" | "vendre" | "vente" => "sell",
-            _ => continue,
+        let w = t.lower.as_str();
+        let hit = if w.starts_with("buy")
+            || w.starts_with("purchas")
+            || w.starts_with("koop") && w != "koopje"
+            || w.starts_with("aankoop")
+            || w.starts_with("kauf")
+            || w.starts_with("erwerb")
+            || (w.starts_with("achet") && !w.starts_with("acheté"))
+            || matches!(w, "kopen" | "achat" | "acquérir" | "acquisition")
+        {
+            "buy"
+        } else if (w.starts_with("rent") && !w.starts_with("rente") && next != "out")
+            || w.starts_with("huur")
+            || w == "huren"
+            || w.starts_with("miet")
+            || matches!(w, "lease" | "louer" | "loue" | "louons" | "louez")
+            || (w == "location" && matches!(prev, "une" | "en" | "la"))
+        {
+            "rent"
+        } else if w.starts_with("sell")
+            || w.starts_with("verkoop")
+            || w.starts_with("verkop")
+            || w.starts_with("verkauf")
+            || matches!(w, "vendre" | "vends" | "vendons" | "vendez" | "vente")
+        {
+            "sell"
+        } else {
+            continue;
         };
         if !found.contains(&hit) {
             found.push(hit);
@@ -72,19 +101,41 @@ fn property_word(prev: &str, w: &str) -> Option<&'static str> {
         "home" if matches!(prev, "family" | "detached") => "house",
         "apartment" | "apartments" | "flat" | "flats" | "condo" | "penthouse" | "appartement" | "appartementen"
         | "bovenwoning" | "benedenwoning" | "appart" => "apartment",
-        w if w.ends_with("wohnung") || w.ends_with("appartement") || w.starts_with("kamerappartement") => {
+        w if w.ends_with("wohnung")
+            || w.ends_with("wohnungen")
+            || w.ends_with("appartement")
+            || w.ends_with("appartementen")
+            || w.starts_with("kamerappartement") =>
+        {
             "apartment"
         }
         _ => return None,
     })
 }
 
-/// The first property type named.
+/// The property type named, when the words name one ("a studio apartment" is a studio, "a
+/// villa, a detached house" a villa; "our flat ... a house" names two and gives none).
 pub(super) fn property_type(toks: &[Tok]) -> Option<&'static str> {
-    toks.iter().enumerate().filter(|(_, t)| t.kind == Kind::Word).find_map(|(i, t)| {
+    let mut found: Vec<&'static str> = Vec::new();
+    for (i, t) in toks.iter().enumerate().filter(|(_, t)| t.kind == Kind::Word) {
         let prev = i.checked_sub(1).map(|k| toks[k].lower.as_str()).unwrap_or("");
-        property_word(prev, &t.lower)
-    })
+        let next = toks.get(i + 1).map(|t| t.lower.as_str()).unwrap_or("");
+        // "office hours", "kantoortijden": the agency's office, not a property.
+        if matches!(next, "hours" | "opening" | "times") {
+            continue;
+        }
+        if let Some(p) = property_word(prev, &t.lower)
+            && !found.contains(&p)
+        {
+            found.push(p);
+        }
+    }
+    match found.as_slice() {
+        [one] => Some(one),
+        [a, b] if found.contains(&"apartment") && (a == &"studio" || b == &"studio") => Some("studio"),
+        [a, b] if found.contains(&"house") && (a == &"villa" || b == &"villa") => Some("villa"),
+        _ => None,
+    }
 }
 
 fn is_bedroom_word(w: &str) -> bool {
@@ -100,10 +151,10 @@ fn is_bedroom_word(w: &str) -> bool {
 /// The number of bedrooms (or rooms, as German, Dutch and French listings count them).
 pub(super) fn bedrooms(toks: &[Tok]) -> Option<u32> {
     for (i, t) in toks.iter().enumerate() {
-        // "T3", "t4": the French room count.
+        // "T3", "F2": the French room count.
         if t.kind == Kind::Word {
             let mut cs = t.lower.chars();
-            if cs.next() == Some('t')
+            if matches!(cs.next(), Some('t' | 'f'))
                 && let (Some(d), None) = (cs.next(), cs.next())
                 && let Some(n) = d.to_digit(10).filter(|n| (1..=9).contains(n))
             {
@@ -178,9 +229,10 @@ static FINANCING: LazyLock<Vec<(Option<Regex>, &'static str)>> = LazyLock::new(|
         (
             built_in_regex(concat!(
                 r"(?i)\b(?:need|needs|needing|require|looking for)\s+(?:a\s+)?(?:mortgage|financing|loan)",
-                r"|\b(?:hypotheek|financiering)\s+(?:\S+\s+)?nodig\b|\bnodig\b.{0,20}\b(?:hypotheek|financiering)",
+                r"|\b(?:hypotheek|financiering)\S*\s+(?:\S+\s+)?nodig\b|\bnodig\b.{0,20}\b(?:hypotheek|financiering)",
                 r"|\b(?:brauchen|brauche|benötigen|benötige|suchen|suche)\s+(?:noch\s+)?(?:eine\s+)?(?:finanzierung|baufinanzierung|kredit)",
                 r"|\bbesoin\s+d['’](?:un|une)\s+(?:prêt|crédit|financement)",
+                r"|\b(?:faut|faudra|faudrait)\s+(?:un|une)\s+(?:prêt|crédit|financement)|\bpas encore de (?:prêt|crédit|financement)",
             )),
             "needs mortgage",
         ),
@@ -206,7 +258,6 @@ mod tests {
 
     #[test]
     fn patterns_compile() {
-        assert!(LISTING.is_some());
         assert!(FINANCING.iter().all(|(r, _)| r.is_some()));
     }
 
@@ -227,7 +278,12 @@ mod tests {
         assert_eq!(intent(&t("studio te huur")), Some("rent"));
         assert_eq!(financing("Onze hypotheek is rond"), Some("mortgage approved"));
         assert_eq!(financing("Wir brauchen noch eine Finanzierung"), Some("needs mortgage"));
-        assert!(is_listing_question("Is the house on Main Street still listed at 450k?"));
-        assert!(!is_listing_question("We want to buy the house."));
+        let q = |s: &str| is_listing_question(s, &t(s));
+        assert!(q("Is the house on Main Street still listed at 450k?"));
+        assert!(q("Est-ce que l'appartement avenue Foch est toujours disponible ?"));
+        assert!(!q("We want to buy the house."));
+        assert_eq!(property_type(&t("What are your office hours?")), None);
+        assert_eq!(property_type(&t("our flat, then a house")), None);
+        assert_eq!(intent(&t("we are cash buyers")), Some("buy"));
     }
 }

@@ -91,7 +91,7 @@ type Normalise = fn(&Captures) -> Option<String>;
 static RULES: LazyLock<Vec<(Regex, Normalise)>> = LazyLock::new(|| {
     let rules: Vec<(String, Normalise)> = vec![
         (
-            r"(?i)(?:^|\W)(asap|a\.s\.a\.p|as soon as possible|zo snel mogelijk|zo spoedig mogelijk|z\.s\.m|zsm|so schnell wie möglich|schnellstmöglich|baldmöglichst|so bald wie möglich|möglichst bald|dès que possible|au plus vite|le plus (?:vite|rapidement|tôt) possible|au plus tôt)(?:\W|$)".into(),
+            r"(?i)(?:^|\W)(asap|a\.s\.a\.p|as soon as possible|zo snel mogelijk|zo spoedig mogelijk|z\.s\.m|zsm|so schnell wie möglich|schnellstmöglich|baldmöglichst|so bald wie möglich|möglichst bald|dès que possible|au plus vite|le plus (?:vite|rapidement|tôt) possible|au plus tôt|per direct|per omgaand|ab sofort|sofort|umgehend|immediately|right away|tout de suite|immédiatement)(?:\W|$)".into(),
             |_| Some("asap".into()),
         ),
         (
@@ -113,7 +113,7 @@ static RULES: LazyLock<Vec<(Regex, Normalise)>> = LazyLock::new(|| {
             |_| Some("within 6 months".into()),
         ),
         (
-            format!(r"(?i)\b(?:({NEXT})\s+({SEASONS})|(?:({THIS})|in the|in|im|au|en|l['’]|le|het|de|by|by the|early|late|begin|eind|anfang|ende|vroeg in het|in het|in de)\s*({SEASONS})(?:\s+(prochain|prochaine))?|(?:l['’]|le\s+)?({SEASONS})\s+(prochain|prochaine))\b"),
+            format!(r"(?i)\b(?:({NEXT})\s+({SEASONS})|(?:({THIS})|in the|in|im|au|en|l['’]|le|het|de|by|by the|early|late|begin|eind|anfang|ende|vroeg in het|in het|in de|ab|vanaf|from|starting|à partir du|dès le|zum|bis zum|tegen|voor|vor dem|avant le|before)\s*({SEASONS})(?:\s+(prochain|prochaine))?|(?:l['’]|le\s+)?({SEASONS})\s+(prochain|prochaine))\b"),
             |c| {
                 let (word, next, this) = if let Some(s) = c.get(2) {
                     (s.as_str(), true, false)
@@ -158,7 +158,7 @@ static RULES: LazyLock<Vec<(Regex, Normalise)>> = LazyLock::new(|| {
             },
         ),
         (
-            format!(r"(?i)\b(?:starting(?: in| from)?|from|in|by|before|around|early|late|mid|ab|im|anfang|ende|bis|vanaf|per|begin|eind|medio|voor|en|à partir de|dès|début|fin|d['’]ici)\s+(?:(\d{{1,2}})\.?\s+)?({MONTH_NAMES})\b"),
+            format!(r"(?i)\b(?:starting(?: in| from)?|from|in|by|before|around|early|late|mid|ab|im|anfang|ende|bis|vanaf|per|begin|eind|medio|voor|en|à partir de|dès|début|fin|d['’]ici|zum|spätestens|pour|vers|avant|tegen|uiterlijk|vor|until|till|tot)\s+(?:(\d{{1,2}})\.?\s+)?({MONTH_NAMES})\b"),
             |c| {
                 let month = c.get(2)?;
                 if let Some(day) = c.get(1) {
@@ -202,6 +202,8 @@ mod tests {
         assert_eq!(t("ab Oktober").as_deref(), Some("October"));
         assert_eq!(t("per 1 maart").as_deref(), Some("1 maart"));
         assert_eq!(t("zo snel mogelijk").as_deref(), Some("asap"));
+        assert_eq!(t("we zoeken per direct").as_deref(), Some("asap"));
+        assert_eq!(t("ab Frühjahr 2027").as_deref(), Some("spring"));
         assert_eq!(t("by the end of the year").as_deref(), Some("end of the year"));
         assert_eq!(t("démarrage le mois prochain").as_deref(), Some("next month"));
         assert_eq!(t("ab nächsten Monat").as_deref(), Some("next month"));
