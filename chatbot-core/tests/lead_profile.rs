@@ -166,12 +166,12 @@ fn precision_and_recall_per_field() {
     let blind: Vec<&Case> = cases.iter().filter(|c| c.split == "blind").collect();
     let (t, t_neg) = score(&tuning, "tuning half");
     let (h, h_neg) = score(&heldout, "held-out half");
-    let (b, _) = score(&blind, "blind batch");
+    let (b, b_neg) = score(&blind, "blind batch");
     let blind2: Vec<&Case> = cases.iter().filter(|c| c.split == "blind2").collect();
-    let (b2, _) = score(&blind2, "second blind batch");
+    let (b2, b2_neg) = score(&blind2, "second blind batch");
     assert!(t.precision() >= 0.95, "tuning precision {:.3}", t.precision());
     assert!(t.recall() >= 0.8, "tuning recall {:.3}", t.recall());
-    let hit: Vec<String> = t_neg.into_iter().chain(h_neg).collect();
+    let hit: Vec<String> = t_neg.into_iter().chain(h_neg).chain(b_neg).chain(b2_neg).collect();
     assert!(hit.is_empty(), "negative messages with a budget or timeline: {hit:#?}");
     // The held-out half and the blind batch are reported, not asserted beyond finding
     // something (their figures before any tuning are in the CHANGELOG and the README).

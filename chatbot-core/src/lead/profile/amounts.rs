@@ -87,7 +87,7 @@ const UNITS: &[&str] = &[
     "year", "years", "dag", "dagen", "weken", "maand", "maanden", "jaar", "jaren", "tag", "tage", "tagen",
     "woche", "wochen", "monat", "monate", "monaten", "jahr", "jahre", "jahren", "jour", "jours", "semaine",
     "semaines", "mois", "ans", "année", "années", "h", "hr", "hrs", "hour", "hours", "uur", "uhr", "heure",
-    "heures", "minutes", "minuten", "am", "pm", "st", "nd", "rd", "th", "e", "er", "ème", "stuks", "pieces",
+    "heures", "minutes", "minuten", "stunden", "stunde", "std", "uren", "am", "pm", "st", "nd", "rd", "th", "e", "er", "ème", "stuks", "pieces",
     "items", "stück", "x", "kg", "km", "cm", "mm", "l", "ml", "g", "gb", "mb", "tb", "kw", "kwh", "units",
 ];
 
@@ -162,6 +162,10 @@ fn cue_before(toks: &[Tok], i: usize) -> Option<Cue> {
         for len in 1..=n.min(3) {
             let phrase: Vec<&str> = words[n - len..n].iter().rev().copied().collect();
             if let Some(c) = cue_of(&phrase.join(" ")) {
+                // "budget rond de 380.000": a loose cue yields to a firmer one just before it.
+                if c == Cue::About && let Some(firmer) = firmer_cue(&words[n..]) {
+                    return Some(firmer);
+                }
                 // "no more than", "nicht mehr als", "pas plus de": the other side.
                 let negated = words.get(n).is_some_and(|w| {
                     matches!(*w, "no" | "not" | "niet" | "nicht" | "pas" | "geen" | "kein" | "never" | "nooit")
@@ -175,6 +179,11 @@ fn cue_before(toks: &[Tok], i: usize) -> Option<Cue> {
         }
     }
     None
+}
+
+/// A "budget" cue among the next words back, for an amount whose nearest cue is loose.
+fn firmer_cue(words: &[&str]) -> Option<Cue> {
+    words.iter().take(2).find_map(|w| cue_of(w).filter(|c| *c == Cue::Budget))
 }
 
 fn cue_after(toks: &[Tok], i: usize) -> Option<Cue> {

@@ -14,7 +14,9 @@ use crate::text::built_in_regex;
 static WANT: LazyLock<Option<Regex>> = LazyLock::new(|| {
     built_in_regex(concat!(
         r"(?i)(?:^|[^\p{L}])(?:need|needs|looking for|look for|searching for|search for|want|wants|would like|d like|",
-        r"require|interested in|brauche|brauchen|suche|suchen|benötige|benötigen|hätten gerne|hätte gerne|hätten gern|hätte gern|",
+        r"require|interested in|do you do|do you offer|do you provide|help us with|help me with|helpen met|helfen bei|",
+        r"unterstützen bei|aider avec|bieden jullie|bieten sie|proposez-vous|recherchons|recherche|voudrions|souhaiterions|",
+        r"brauche|brauchen|suche|suchen|benötige|benötigen|hätten gerne|hätte gerne|hätten gern|hätte gern|",
         r"interessieren uns für|zoek|zoeken|zoekt|op zoek naar|wil|willen|cherche|cherchons|cherchez|",
         r"besoin d['’]|besoin de|voudrais|voulons|souhaite|souhaitons|aimerais|aimerions|il nous faut|il me faut|",
         r"il nous faudrait|il me faudrait)\b\s*(.{1,90})",
@@ -192,7 +194,7 @@ static COMPANY: LazyLock<Option<Regex>> = LazyLock::new(|| {
         r"(?:startup|start-up|company|business|firm|agency|shop|bakery|practice|studio|bedrijf|zaak|winkel|firma|unternehmen|entreprise|société)\s+(?:called|named|genaamd|namens|mit dem namen|nommée?|appelée?)|",
         r"(?:owner|founder|director|ceo|eigenaar|oprichter|directeur|inhaber|inhaberin|gründer|geschäftsführer|propriétaire|gérant|gérante|fondateur|fondatrice)\s+(?:of|van|von|de|der|des)|",
         r"(we\s+are|we['’]re|wij\s+zijn|we\s+zijn|wir\s+sind|nous\s+sommes))",
-        r"(?:\s*,)?\s+(?i:(?:die|der|das|de|het|la|le|les|the)\s+)?",
+        r"(?:\s*,)?\s+(?:(?:die|der|das|de|het|la|le|les|the)\s+)?",
         r"(\p{Lu}[\p{L}\p{N}'’.]*(?:\s+(?:&\s+)?(?:(?:de|van|der|den|von|du|la|le|and|und|en|et|of)\s+)?\p{Lu}[\p{L}\p{N}'’.]*){0,4}(?:\s+&\s+(?:Co\.?|Fils|Zn\.?|Söhne|Sons))?)",
     ))
 });
@@ -362,6 +364,7 @@ mod tests {
         assert_eq!(company_name("for my company Bright Bakes, up to $800").as_deref(), Some("Bright Bakes"));
         assert_eq!(company_name("Wir sind die Müller GmbH und").as_deref(), Some("Müller GmbH"));
         assert_eq!(company_name("Wir sind Handwerker"), None);
+        assert_eq!(company_name("Wij zijn De Groot Advocaten, 22").as_deref(), Some("De Groot Advocaten"));
         assert_eq!(company_name("We are a 25-person law firm"), None);
         assert_eq!(company_size(&tokens("our 12-person dental practice")), Some(12));
         assert_eq!(company_size(&tokens("a table for 4 people")), None);

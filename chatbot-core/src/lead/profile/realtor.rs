@@ -80,7 +80,20 @@ pub(super) fn intent(toks: &[Tok]) -> Option<&'static str> {
             found.push(hit);
         }
     }
+    if found.is_empty() && SELL_PHRASES.iter().any(|p| joined_has(toks, p)) {
+        return Some("sell");
+    }
     (found.len() == 1).then(|| found[0])
+}
+
+/// Phrases of a seller that name no "sell" word.
+const SELL_PHRASES: &[&str] =
+    &["on the market", "valuation", "value my", "te koop zetten", "in de verkoop", "mettre en vente", "estimation de mon"];
+
+/// Whether the words, joined by spaces, contain `phrase`.
+fn joined_has(toks: &[Tok], phrase: &str) -> bool {
+    let words: Vec<&str> = toks.iter().filter(|t| t.kind == Kind::Word).map(|t| t.lower.as_str()).collect();
+    format!(" {} ", words.join(" ")).contains(&format!(" {phrase} "))
 }
 
 fn property_word(prev: &str, w: &str) -> Option<&'static str> {
@@ -138,6 +151,13 @@ pub(super) fn property_type(toks: &[Tok]) -> Option<&'static str> {
     }
 }
 
+/// Whether the number at `i` ends a range ("2-3", "60 bis 80", "entre 60 et 80").
+fn ranged(toks: &[Tok], i: usize) -> bool {
+    i >= 2
+        && toks[i - 2].kind == Kind::Num
+        && matches!(toks[i - 1].lower.as_str(), "-" | "–" | "to" | "tot" | "bis" | "à" | "and" | "en" | "und" | "et" | "or" | "of" | "oder" | "ou")
+}
+
 fn is_bedroom_word(w: &str) -> bool {
     matches!(
         w,
@@ -176,7 +196,7 @@ pub(super) fn bedrooms(toks: &[Tok]) -> Option<u32> {
             j += 1;
         }
         // "2-3 bedrooms": a range is not one number.
-        let ranged = i >= 2 && toks[i - 1].is_sym("-") && toks[i - 2].kind == Kind::Num;
+        let ranged = ranged(toks, i);
         if (1..=20).contains(&n) && !ranged && toks.get(j).is_some_and(|w| w.kind == Kind::Word && is_bedroom_word(&w.lower)) {
             return Some(n);
         }
@@ -205,7 +225,7 @@ pub(super) fn size_m2(toks: &[Tok]) -> Option<f64> {
             (Some("square"), Some("metres" | "meters" | "m")) | (Some("sq"), Some("m")) => true,
             _ => false,
         };
-        let ranged = i >= 2 && toks[i - 1].is_sym("-") && toks[i - 2].kind == Kind::Num;
+        let ranged = ranged(toks, i);
         if area && !ranged && (5.0..=100_000.0).contains(&t.value) {
             return Some(t.value);
         }
@@ -220,8 +240,9 @@ static FINANCING: LazyLock<Vec<(Option<Regex>, &'static str)>> = LazyLock::new(|
                 r"(?i)\b(?:mortgage|financing|finance|loan)\s+(?:is\s+|has been\s+|already\s+)*(?:pre-?approved|approved|in place|sorted|arranged|agreed|secured)",
                 r"|\b(?:pre-?approved|approved)\s+(?:for\s+a\s+)?(?:mortgage|loan)|\bmortgage in principle\b",
                 r"|\b(?:hypotheek|financiering)\s+(?:is\s+)?(?:al\s+)?(?:rond|goedgekeurd|geregeld|toegezegd)",
-                r"|\bfinanzierung\s+(?:steht|ist\s+(?:gesichert|genehmigt|bewilligt|zugesagt))|\bfinanzierungszusage\b",
-                r"|\b(?:kredit|darlehen)\s+(?:ist\s+)?(?:bewilligt|genehmigt|zugesagt)",
+                r"|\bfinanzierung\s+(?:steht|ist\s+(?:schon\s+|bereits\s+)?(?:gesichert|genehmigt|bewilligt|zugesagt))|\bfinanzierungszusage\b",
+                r"|\b(?:kredit|darlehen)\s+(?:ist\s+)?(?:schon\s+|bereits\s+)?(?:bewilligt|genehmigt|zugesagt)",
+                r"|\b(?:bank|banque)\s+(?:has\s+|heeft\s+|hat\s+|a\s+)?(?:approved|validé|accordé|approuvé|genehmigt|bewilligt|goedgekeurd)",
                 r"|\b(?:prêt|pret|crédit|financement)\s+(?:immobilier\s+)?(?:est\s+)?(?:déjà\s+)?(?:accordé|validé|obtenu|bouclé)|\baccord de principe\b",
             )),
             "mortgage approved",
@@ -229,6 +250,7 @@ static FINANCING: LazyLock<Vec<(Option<Regex>, &'static str)>> = LazyLock::new(|
         (
             built_in_regex(concat!(
                 r"(?i)\b(?:need|needs|needing|require|looking for)\s+(?:a\s+)?(?:mortgage|financing|loan)",
+                r"|\bnog\s+geen\s+(?:hypotheek|financiering)|\bnoch\s+keine\s+(?:finanzierung|baufinanzierung)|\b(?:no|don't have a|do not have a)\s+mortgage\s+yet",
                 r"|\b(?:hypotheek|financiering)\S*\s+(?:\S+\s+)?nodig\b|\bnodig\b.{0,20}\b(?:hypotheek|financiering)",
                 r"|\b(?:brauchen|brauche|benötigen|benötige|suchen|suche)\s+(?:noch\s+)?(?:eine\s+)?(?:finanzierung|baufinanzierung|kredit)",
                 r"|\bbesoin\s+d['’](?:un|une)\s+(?:prêt|crédit|financement)",

@@ -134,6 +134,10 @@ static RULES: LazyLock<Vec<(Regex, Normalise)>> = LazyLock::new(|| {
             },
         ),
         (
+            r"(?i)\b(?:in the new year|in het nieuwe jaar|im neuen jahr|au nouvel an|après le nouvel an|after new year)\b".into(),
+            |_| Some("new year".into()),
+        ),
+        (
             r"(?i)\b(?:this year|dit jaar|dieses jahr|cette année|this month|deze maand|diesen monat|ce mois-ci)\b".into(),
             |c| {
                 let m = c.get(0)?.as_str().to_lowercase();
@@ -188,7 +192,7 @@ mod tests {
 
     #[test]
     fn patterns_compile() {
-        assert_eq!(RULES.len(), 8);
+        assert_eq!(RULES.len(), 9);
     }
 
     #[test]
