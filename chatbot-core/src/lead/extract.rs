@@ -54,7 +54,10 @@ pub fn extract_profile(text: &str) -> serde_json::Map<String, serde_json::Value>
 }
 
 /// The client type's profile fields and an order number.
-fn extract_profile_with_order(client_type: ClientType, text: &str) -> serde_json::Map<String, serde_json::Value> {
+fn extract_profile_with_order(
+    client_type: ClientType,
+    text: &str,
+) -> serde_json::Map<String, serde_json::Value> {
     let mut out = profile::extract_profile_for(client_type, text);
     if let Some(n) = extract_order_number(text) {
         out.insert("order_number".into(), n.into());

@@ -45,7 +45,8 @@ pub const BUSINESS_OWNER_FIELDS: &[&str] = &[
 ];
 
 /// Fields whose values are numbers (amounts, counts, areas); every other field is text.
-pub(crate) const NUMERIC_FIELDS: &[&str] = &["budget_min", "budget_max", "bedrooms", "size_m2", "company_size"];
+pub(crate) const NUMERIC_FIELDS: &[&str] =
+    &["budget_min", "budget_max", "bedrooms", "size_m2", "company_size"];
 
 impl ClientType {
     /// Whether `field`'s values are numbers (amounts, counts, areas) rather than text.

@@ -33,23 +33,95 @@ enum Cue {
 }
 
 const MAX_CUES: &[&str] = &[
-    "max", "maximum", "maximal", "maximaal", "maximale", "höchstens", "hoogstens", "up to", "upto", "at most",
-    "tot", "bis", "bis zu", "jusqu'à", "jusqu’à", "au plus", "au maximum", "no more than", "not more than",
-    "less than", "under", "below", "onder", "minder dan", "niet meer dan", "unter", "nicht mehr als",
-    "weniger als", "moins de", "pas plus de", "tops", "plafond",
+    "max",
+    "maximum",
+    "maximal",
+    "maximaal",
+    "maximale",
+    "höchstens",
+    "hoogstens",
+    "up to",
+    "upto",
+    "at most",
+    "tot",
+    "bis",
+    "bis zu",
+    "jusqu'à",
+    "jusqu’à",
+    "au plus",
+    "au maximum",
+    "no more than",
+    "not more than",
+    "less than",
+    "under",
+    "below",
+    "onder",
+    "minder dan",
+    "niet meer dan",
+    "unter",
+    "nicht mehr als",
+    "weniger als",
+    "moins de",
+    "pas plus de",
+    "tops",
+    "plafond",
 ];
 const MIN_CUES: &[&str] = &[
-    "from", "at least", "minimum", "min", "minimaal", "minstens", "ten minste", "tenminste", "mindestens", "ab",
-    "vanaf", "au moins", "à partir de", "a partir de", "more than", "meer dan", "mehr als", "plus de",
-    "starting at", "starting from",
+    "from",
+    "at least",
+    "minimum",
+    "min",
+    "minimaal",
+    "minstens",
+    "ten minste",
+    "tenminste",
+    "mindestens",
+    "ab",
+    "vanaf",
+    "au moins",
+    "à partir de",
+    "a partir de",
+    "more than",
+    "meer dan",
+    "mehr als",
+    "plus de",
+    "starting at",
+    "starting from",
 ];
 const BUDGET_CUES: &[&str] = &[
-    "budget", "budgets", "budget is", "afford", "spend", "spending", "price range", "prijsklasse",
-    "preisklasse", "kaufpreis", "koopsom", "budgetten", "budgetrahmen", "enveloppe",
+    "budget",
+    "budgets",
+    "budget is",
+    "afford",
+    "spend",
+    "spending",
+    "price range",
+    "prijsklasse",
+    "preisklasse",
+    "kaufpreis",
+    "koopsom",
+    "budgetten",
+    "budgetrahmen",
+    "enveloppe",
 ];
 const ABOUT_CUES: &[&str] = &[
-    "around", "about", "approximately", "approx", "roughly", "ca", "circa", "ongeveer", "rond", "rond de", "zo'n",
-    "environ", "autour de", "etwa", "ungefähr", "rund", "in the region of",
+    "around",
+    "about",
+    "approximately",
+    "approx",
+    "roughly",
+    "ca",
+    "circa",
+    "ongeveer",
+    "rond",
+    "rond de",
+    "zo'n",
+    "environ",
+    "autour de",
+    "etwa",
+    "ungefähr",
+    "rund",
+    "in the region of",
 ];
 
 fn cue_of(phrase: &str) -> Option<Cue> {
@@ -68,27 +140,194 @@ fn cue_of(phrase: &str) -> Option<Cue> {
 
 /// Month names (en, nl, de, fr), lower-cased: a number beside one is a date.
 pub(super) const MONTHS: &[&str] = &[
-    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-    "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-    "januari", "februari", "maart", "mei", "juni", "juli", "augustus", "oktober", "januar", "februar", "märz",
-    "mai", "dezember", "janvier", "février", "mars", "avril", "juin", "juillet", "août", "septembre", "octobre",
-    "novembre", "décembre", "jänner", "okt", "dez", "mrt", "mär",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "januari",
+    "februari",
+    "maart",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "oktober",
+    "januar",
+    "februar",
+    "märz",
+    "mai",
+    "dezember",
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+    "jänner",
+    "okt",
+    "dez",
+    "mrt",
+    "mär",
 ];
 
 /// Words after a number that make it something other than money: areas, rooms, people,
 /// durations, times, ordinals.
 const UNITS: &[&str] = &[
-    "m2", "m²", "m", "qm", "sqm", "sq", "square", "vierkante", "quadratmeter", "mètres", "metres", "meters",
-    "meter", "bed", "beds", "bedroom", "bedrooms", "br", "bdr", "slaapkamer", "slaapkamers", "kamer", "kamers",
-    "zimmer", "zimmern", "schlafzimmer", "chambre", "chambres", "pièce", "pièces", "room", "rooms", "person",
-    "persons", "people", "personen", "personnes", "employees", "employee", "staff", "mitarbeiter",
-    "mitarbeitern", "mitarbeitende", "medewerkers", "werknemers", "salariés", "employés", "collaborateurs",
-    "köpfig", "köpfiges", "köpfigen", "man", "mensen", "fte", "day", "days", "week", "weeks", "month", "months",
-    "year", "years", "dag", "dagen", "weken", "maand", "maanden", "jaar", "jaren", "tag", "tage", "tagen",
-    "woche", "wochen", "monat", "monate", "monaten", "jahr", "jahre", "jahren", "jour", "jours", "semaine",
-    "semaines", "mois", "ans", "année", "années", "h", "hr", "hrs", "hour", "hours", "uur", "uhr", "heure",
-    "heures", "minutes", "minuten", "stunden", "stunde", "std", "uren", "am", "pm", "st", "nd", "rd", "th", "e", "er", "ème", "stuks", "pieces",
-    "items", "stück", "x", "kg", "km", "cm", "mm", "l", "ml", "g", "gb", "mb", "tb", "kw", "kwh", "units",
+    "m2",
+    "m²",
+    "m",
+    "qm",
+    "sqm",
+    "sq",
+    "square",
+    "vierkante",
+    "quadratmeter",
+    "mètres",
+    "metres",
+    "meters",
+    "meter",
+    "bed",
+    "beds",
+    "bedroom",
+    "bedrooms",
+    "br",
+    "bdr",
+    "slaapkamer",
+    "slaapkamers",
+    "kamer",
+    "kamers",
+    "zimmer",
+    "zimmern",
+    "schlafzimmer",
+    "chambre",
+    "chambres",
+    "pièce",
+    "pièces",
+    "room",
+    "rooms",
+    "person",
+    "persons",
+    "people",
+    "personen",
+    "personnes",
+    "employees",
+    "employee",
+    "staff",
+    "mitarbeiter",
+    "mitarbeitern",
+    "mitarbeitende",
+    "medewerkers",
+    "werknemers",
+    "salariés",
+    "employés",
+    "collaborateurs",
+    "köpfig",
+    "köpfiges",
+    "köpfigen",
+    "man",
+    "mensen",
+    "fte",
+    "day",
+    "days",
+    "week",
+    "weeks",
+    "month",
+    "months",
+    "year",
+    "years",
+    "dag",
+    "dagen",
+    "weken",
+    "maand",
+    "maanden",
+    "jaar",
+    "jaren",
+    "tag",
+    "tage",
+    "tagen",
+    "woche",
+    "wochen",
+    "monat",
+    "monate",
+    "monaten",
+    "jahr",
+    "jahre",
+    "jahren",
+    "jour",
+    "jours",
+    "semaine",
+    "semaines",
+    "mois",
+    "ans",
+    "année",
+    "années",
+    "h",
+    "hr",
+    "hrs",
+    "hour",
+    "hours",
+    "uur",
+    "uhr",
+    "heure",
+    "heures",
+    "minutes",
+    "minuten",
+    "stunden",
+    "stunde",
+    "std",
+    "uren",
+    "am",
+    "pm",
+    "st",
+    "nd",
+    "rd",
+    "th",
+    "e",
+    "er",
+    "ème",
+    "stuks",
+    "pieces",
+    "items",
+    "stück",
+    "x",
+    "kg",
+    "km",
+    "cm",
+    "mm",
+    "l",
+    "ml",
+    "g",
+    "gb",
+    "mb",
+    "tb",
+    "kw",
+    "kwh",
+    "units",
 ];
 
 fn currency_word(t: &Tok) -> Option<&'static str> {
@@ -104,7 +343,8 @@ fn currency_word(t: &Tok) -> Option<&'static str> {
 /// A year: four digits from 1900 to 2100 with no currency or multiplier.
 fn is_year(toks: &[Tok], i: usize) -> bool {
     let t = &toks[i];
-    let year = !t.mult && !t.decimal && (1900.0..=2100.0).contains(&t.value) && !t.lower.contains(['.', ',', ' ']);
+    let year =
+        !t.mult && !t.decimal && (1900.0..=2100.0).contains(&t.value) && !t.lower.contains(['.', ',', ' ']);
     year && currency_near(toks, i).is_none()
 }
 
@@ -121,9 +361,7 @@ fn not_money_beside(toks: &[Tok], i: usize) -> bool {
     {
         return true;
     }
-    if toks.get(i + 1).is_some_and(|t| t.is_sym(":") || t.is_sym("%"))
-        && !t.mult
-    {
+    if toks.get(i + 1).is_some_and(|t| t.is_sym(":") || t.is_sym("%")) && !t.mult {
         return true;
     }
     if i > 0 {
@@ -163,12 +401,17 @@ fn cue_before(toks: &[Tok], i: usize) -> Option<Cue> {
             let phrase: Vec<&str> = words[n - len..n].iter().rev().copied().collect();
             if let Some(c) = cue_of(&phrase.join(" ")) {
                 // "budget rond de 380.000": a loose cue yields to a firmer one just before it.
-                if c == Cue::About && let Some(firmer) = firmer_cue(&words[n..]) {
+                if c == Cue::About
+                    && let Some(firmer) = firmer_cue(&words[n..])
+                {
                     return Some(firmer);
                 }
                 // "no more than", "nicht mehr als", "pas plus de": the other side.
                 let negated = words.get(n).is_some_and(|w| {
-                    matches!(*w, "no" | "not" | "niet" | "nicht" | "pas" | "geen" | "kein" | "never" | "nooit")
+                    matches!(
+                        *w,
+                        "no" | "not" | "niet" | "nicht" | "pas" | "geen" | "kein" | "never" | "nooit"
+                    )
                 });
                 return Some(match (c, negated) {
                     (Cue::Min, true) => Cue::Max,
@@ -205,7 +448,9 @@ fn cue_after(toks: &[Tok], i: usize) -> Option<Cue> {
             ("max" | "maximum" | "tops" | "maximaal" | "maximal" | "höchstens", _) => return Some(Cue::Max),
             ("at", Some("most")) | ("au", Some("plus" | "maximum")) => return Some(Cue::Max),
             ("budget", _) => return Some(Cue::Budget),
-            ("minimum" | "min" | "minimaal" | "mindestens", _) | ("at", Some("least")) => return Some(Cue::Min),
+            ("minimum" | "min" | "minimaal" | "mindestens", _) | ("at", Some("least")) => {
+                return Some(Cue::Min);
+            }
             _ => {}
         }
     }
@@ -221,7 +466,8 @@ fn range_end(toks: &[Tok], i: usize) -> Option<usize> {
     }
     let conn = toks.get(j)?;
     let and_like = matches!(conn.lower.as_str(), "and" | "en" | "und" | "et");
-    let to_like = matches!(conn.lower.as_str(), "to" | "tot" | "bis" | "à" | "till" | "until" | "-" | "–" | "—");
+    let to_like =
+        matches!(conn.lower.as_str(), "to" | "tot" | "bis" | "à" | "till" | "until" | "-" | "–" | "—");
     if !(and_like || to_like) {
         return None;
     }
@@ -315,7 +561,7 @@ pub(super) fn budget_in_sentence(sentence: &str) -> Budget {
 /// Read one amount as a visitor writes it ("€450k", "1,2 Mio", "350 000 €", "2,500 dollars"):
 /// the first number with its multiplier and the currency written beside it.
 pub fn parse_amount(text: &str) -> Option<(f64, Option<&'static str>)> {
-    let toks = tokens(text);
+    let toks = tokens(super::head(text));
     let i = toks.iter().position(|t| t.kind == Kind::Num)?;
     Some((toks[i].value, currency_near(&toks, i)))
 }

@@ -24,70 +24,53 @@ static WANT: LazyLock<Option<Regex>> = LazyLock::new(|| {
 });
 
 /// "(ik) heb een logo nodig": group 1 is the thing needed.
-static NODIG: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    built_in_regex(r"(?i)\b(?:heb|hebben|heeft)\s+(?:nog\s+)?(.{1,50}?)\s+nodig\b")
-});
+static NODIG: LazyLock<Option<Regex>> =
+    LazyLock::new(|| built_in_regex(r"(?i)\b(?:heb|hebben|heeft)\s+(?:nog\s+)?(.{1,50}?)\s+nodig\b"));
+
+/// Whether `word` is one of the space-separated words of `list`.
+fn listed(list: &str, word: &str) -> bool {
+    list.split_whitespace().any(|w| w == word)
+}
 
 /// Words skipped before the service: articles, "new", "help with", "someone for".
-const LEADING: &[&str] = &[
-    "a", "an", "the", "some", "new", "help", "with", "support", "for", "een", "de", "het", "nieuwe", "nieuw",
-    "hulp", "met", "bij", "ein", "eine", "einen", "einem", "der", "die", "das", "den", "neue", "neuen", "neues",
-    "unterstützung", "hilfe", "bei", "beim", "un", "une", "des", "du", "la", "le", "l", "nouveau", "nouvelle",
-    "nouvel", "aide", "pour", "noch", "nog", "ook", "also", "auch", "aussi", "someone", "somebody", "iemand",
-    "jemanden", "quelqu'un", "quelqu’un", "good", "goede", "gute", "guten", "bon", "bonne", "professional",
-    "für", "voor", "we", "wij", "wir", "nous", "my", "our", "mijn", "onze", "ons", "mein", "meine", "meinen",
-    "unsere", "unseren", "unser", "mon", "ma", "mes", "notre", "nos", "dafür", "daarvoor",
-];
+const LEADING: &str = "a an the some new help with support for een de het nieuwe nieuw hulp met bij ein eine einen \
+    einem der die das den neue neuen neues unterstützung hilfe bei beim un une des du la le l \
+    nouveau nouvelle nouvel aide pour noch nog ook also auch aussi someone somebody iemand jemanden \
+    quelqu'un quelqu’un good goede gute guten bon bonne professional für voor we wij wir nous my our \
+    mijn onze ons mein meine meinen unsere unseren unser mon ma mes notre nos dafür daarvoor";
 
 /// "someone to redo our logo", "want to launch an online store": the verb is skipped.
-const VERBS: &[&str] = &[
-    "launch", "build", "create", "start", "get", "have", "make", "set", "develop", "redo", "redesign", "hire",
-    "find", "outsource", "improve", "update", "open", "design", "build", "write", "run", "manage", "handle",
-];
+const VERBS: &str = "launch build create start get have make set develop redo redesign hire find outsource improve \
+    update open design write run manage handle";
 
 /// "a quote for commercial cleaning": the request word and its "for" are skipped.
-const REQUESTS: &[&str] = &[
-    "quote", "offerte", "angebot", "devis", "price", "prijs", "preis", "prix", "info", "information",
-    "informations", "informatie", "offer", "estimate", "kostenvoranschlag", "tarif", "proposal", "voorstel",
-    "prijsopgave", "quotation",
-];
+const REQUESTS: &str = "quote offerte angebot devis price prijs preis prix info information informations informatie \
+    offer estimate kostenvoranschlag tarif proposal voorstel prijsopgave quotation";
 
 /// Words that end the service phrase.
-const STOP: &[&str] = &[
-    "and", "en", "und", "et", "or", "of", "oder", "ou", "with", "met", "mit", "avec", "from", "van", "von", "within",
-    "binnen", "innerhalb", "by", "to", "om", "te", "um", "zu", "à", "at", "in", "im", "dans", "asap", "budget",
-    "ideally", "idealerweise", "idealiter", "idéalement", "starting", "start", "laten", "lassen", "faire",
-    "that", "which", "die", "dat", "qui", "que", "please", "graag", "bitte", "because", "omdat", "weil", "parce",
-    "so", "zodat", "damit", "before", "voor", "vor", "avant", "after", "na", "nach", "après", "ab", "vanaf",
-    "dès", "max", "maximum", "maximaal", "höchstens", "jusqu'à", "jusqu’à", "up", "tot", "bis", "around",
-    "ongeveer", "environ", "ca", "etwa", "between", "tussen", "zwischen", "entre", "nodig", "is", "are", "ist",
-    "sind", "est", "sont", "now", "nu", "jetzt", "maintenant", "for", "für", "pour", "next", "this",
-    "volgend", "volgende", "nächsten", "nächste", "le", "la", "les", "auslagern", "bouwen", "maken", "erstellen",
-    "ici", "of",
-];
+const STOP: &str = "and en und et or of oder ou with met mit avec from van von within binnen innerhalb by to om te \
+    um zu à at in im dans asap budget ideally idealerweise idealiter idéalement starting start laten \
+    lassen faire that which die dat qui que please graag bitte because omdat weil parce so zodat \
+    damit before voor vor avant after na nach après ab vanaf dès max maximum maximaal höchstens \
+    jusqu'à jusqu’à up tot bis around ongeveer environ ca etwa between tussen zwischen entre nodig \
+    is are ist sind est sont now nu jetzt maintenant for für pour next this volgend volgende \
+    nächsten nächste le la les auslagern bouwen maken erstellen ici";
 
-const ARTICLES: &[&str] =
-    &["die", "der", "den", "de", "het", "la", "le", "les", "the", "a", "an", "un", "une", "een", "ein", "eine", "einen"];
+const ARTICLES: &str = "die der den de het la le les the a an un une een ein eine einen";
 
 /// The start of the phrase that is not a service: pronouns, verbs, generic requests.
-const NOT_SERVICES: &[&str] = &[
-    "it", "to", "this", "that", "you", "your", "het", "dat", "dit", "je", "jullie", "u", "es", "das", "sie",
-    "ihre", "ihr", "vous", "votre", "ça", "cela", "money", "geld", "argent", "back", "terug", "zurück", "quote", "offerte", "angebot", "devis", "information", "info",
-    "informatie", "informationen", "informations", "advice", "advies", "rat", "conseil", "call", "callback",
-    "appointment", "afspraak", "termin", "rendez-vous", "price", "prices", "prijs", "preis", "prix", "refund",
-    "return", "order", "contact", "know", "weten", "wissen", "savoir", "more", "meer", "mehr", "plus", "help",
-    "hulp", "hilfe", "aide", "mortgage", "hypotheek", "finanzierung", "prêt", "house", "huis", "haus", "maison",
-    "apartment", "flat", "appartement", "wohnung", "my", "mijn", "mein", "meine", "mon", "ma", "our", "onze",
-    "unsere", "unser", "notre", "nos", "me", "mij", "mich", "moi", "us", "ons", "uns", "nous", "was", "wat",
-    "quoi", "what", "a", "an", "een", "ein", "eine", "un", "une", "hier", "here", "ici", "ik", "jij", "hij", "zij",
-    "ich", "er", "il", "elle", "they", "he", "she", "i", "ze",
-];
+const NOT_SERVICES: &str = "it to this that you your het dat dit je jullie u es das sie ihre ihr vous votre ça cela money \
+    geld argent back terug zurück quote offerte angebot devis information info informatie \
+    informationen informations advice advies rat conseil call callback appointment afspraak termin \
+    rendez-vous price prices prijs preis prix refund return order contact know weten wissen savoir \
+    more meer mehr plus help hulp hilfe aide mortgage hypotheek finanzierung prêt house huis haus \
+    maison apartment flat appartement wohnung my mijn mein meine mon ma our onze unsere unser notre \
+    nos me mij mich moi us ons uns nous was wat quoi what a an een ein eine un une hier here ici ik \
+    jij hij zij ich er il elle they he she i ze";
 
 /// The possessives after "for" that end a phrase ("a website for our practice").
-const POSSESSIVES: &[&str] = &[
-    "my", "our", "his", "her", "their", "mijn", "onze", "ons", "zijn", "haar", "mein", "meine", "meinen", "meinem",
-    "unsere", "unseren", "unserem", "unser", "mon", "ma", "mes", "notre", "nos", "son", "sa", "ses", "leur",
-];
+const POSSESSIVES: &str = "my our his her their mijn onze ons zijn haar mein meine meinen meinem unsere unseren unserem \
+    unser mon ma mes notre nos son sa ses leur";
 
 /// The visitor's words for what they want, trimmed to the noun phrase.
 fn phrase(after: &str) -> Option<String> {
@@ -104,11 +87,11 @@ fn phrase(after: &str) -> Option<String> {
     let mut i = 0;
     while i < words.len() {
         let w = lower_at(i);
-        if LEADING.contains(&w.as_str()) || w.is_empty() {
+        if listed(LEADING, &w) || w.is_empty() {
             i += 1;
-        } else if matches!(w.as_str(), "to" | "om" | "um") && VERBS.contains(&lower_at(i + 1).as_str()) {
+        } else if matches!(w.as_str(), "to" | "om" | "um") && listed(VERBS, lower_at(i + 1).as_str()) {
             i += 2;
-        } else if REQUESTS.contains(&w.as_str())
+        } else if listed(REQUESTS, &w)
             && matches!(lower_at(i + 1).as_str(), "for" | "voor" | "für" | "pour" | "on" | "über")
         {
             i += 2;
@@ -129,12 +112,13 @@ fn phrase(after: &str) -> Option<String> {
         if w.is_empty() || w.chars().any(|c| c.is_ascii_digit()) {
             break;
         }
-        let joins_en_ligne = lower == "en" && words.get(i + 1).is_some_and(|n| clean(n).to_lowercase() == "ligne");
+        let joins_en_ligne =
+            lower == "en" && words.get(i + 1).is_some_and(|n| clean(n).to_lowercase() == "ligne");
         let for_like = matches!(lower.as_str(), "for" | "voor" | "für" | "pour");
         if for_like && !out.is_empty() {
             // "a developer for a mobile app" goes on; "a website for our practice" stops.
             let next = words.get(i + 1).map(|n| clean(n).to_lowercase()).unwrap_or_default();
-            if POSSESSIVES.contains(&next.as_str()) || next.is_empty() || next.chars().any(|c| c.is_ascii_digit()) {
+            if listed(POSSESSIVES, &next) || next.is_empty() || next.chars().any(|c| c.is_ascii_digit()) {
                 break;
             }
             out.push(w);
@@ -143,14 +127,16 @@ fn phrase(after: &str) -> Option<String> {
         }
         // An acronym ("IT", "SEO", "CRM") is a service word even where the same letters in lower
         // case are a pronoun.
-        let acronym = w.chars().filter(|c| c.is_alphabetic()).count() >= 2 && !w.chars().any(char::is_lowercase);
-        if out.is_empty() && NOT_SERVICES.contains(&lower.as_str()) && !acronym {
+        let acronym =
+            w.chars().filter(|c| c.is_alphabetic()).count() >= 2 && !w.chars().any(char::is_lowercase);
+        if out.is_empty() && listed(NOT_SERVICES, &lower) && !acronym {
             return None;
         }
-        let after_for = out.last().is_some_and(|p| matches!(p.to_lowercase().as_str(), "for" | "voor" | "für" | "pour"));
-        let article_after_for = after_for && ARTICLES.contains(&lower.as_str());
+        let after_for =
+            out.last().is_some_and(|p| matches!(p.to_lowercase().as_str(), "for" | "voor" | "für" | "pour"));
+        let article_after_for = after_for && listed(ARTICLES, &lower);
         let en_ligne = out.last().is_some_and(|p| p.eq_ignore_ascii_case("en")) && lower == "ligne";
-        if !joins_en_ligne && !article_after_for && !en_ligne && !acronym && STOP.contains(&lower.as_str()) {
+        if !joins_en_ligne && !article_after_for && !en_ligne && !acronym && listed(STOP, &lower) {
             break;
         }
         out.push(w);
@@ -163,7 +149,10 @@ fn phrase(after: &str) -> Option<String> {
     // A phrase ending on a connector ("developer for") drops it.
     while out.last().is_some_and(|w| {
         let l = w.to_lowercase();
-        matches!(l.as_str(), "for" | "voor" | "für" | "pour" | "a" | "an" | "een" | "un" | "une" | "de" | "the")
+        matches!(
+            l.as_str(),
+            "for" | "voor" | "für" | "pour" | "a" | "an" | "een" | "un" | "une" | "de" | "the"
+        )
     }) {
         out.pop();
     }
@@ -199,15 +188,12 @@ static COMPANY: LazyLock<Option<Regex>> = LazyLock::new(|| {
     ))
 });
 
-const LEGAL: &[&str] = &["gmbh", "bv", "b.v.", "ltd", "ltd.", "llc", "inc", "inc.", "sa", "sarl", "sas", "ag", "kg", "nv", "ug", "vof", "plc"];
+const LEGAL: &str = "gmbh bv b.v. ltd ltd. llc inc inc. sa sarl sas ag kg nv ug vof plc";
 
 /// Capitalised words after a cue that are not names.
-const NOT_NAMES: &[&str] = &[
-    "i", "we", "you", "a", "an", "the", "looking", "interested", "dutch", "german", "french", "english",
-    "belgian", "swiss", "british", "american", "new", "hier", "here", "ici", "very", "also", "auch", "ook",
-    "aussi", "kunden", "kunde", "klant", "klanten", "client", "clients", "customers", "eine", "ein", "een",
-    "une", "un", "heel", "sehr", "très", "bereit", "ready", "prêts", "klaar",
-];
+const NOT_NAMES: &str = "i we you a an the looking interested dutch german french english belgian swiss british american \
+    new hier here ici very also auch ook aussi kunden kunde klant klanten client clients customers \
+    eine ein een une un heel sehr très bereit ready prêts klaar";
 
 /// The company's name as the visitor wrote it.
 pub(super) fn company_name(sentence: &str) -> Option<String> {
@@ -216,13 +202,13 @@ pub(super) fn company_name(sentence: &str) -> Option<String> {
         let name = c.get(2)?.as_str().trim_end_matches(['.', '\'', '’']).trim();
         let words: Vec<&str> = name.split_whitespace().collect();
         let first = words.first()?.to_lowercase();
-        if NOT_NAMES.contains(&first.as_str()) {
+        if listed(NOT_NAMES, &first) {
             return None;
         }
         // After "we are" / "wir sind" a single capitalised word may be any noun (German
         // capitalises them all): it counts as a name only with a legal form or in several words.
         let loose = c.get(1).is_some();
-        let legal = words.iter().any(|w| LEGAL.contains(&w.to_lowercase().as_str())) || name.contains('&');
+        let legal = words.iter().any(|w| listed(LEGAL, w.to_lowercase().as_str())) || name.contains('&');
         let german = c.get(1).is_some_and(|m| m.as_str().to_lowercase().starts_with("wir"));
         if loose && german && words.len() < 2 && !legal {
             return None;
@@ -234,15 +220,40 @@ pub(super) fn company_name(sentence: &str) -> Option<String> {
 fn is_staff_word(w: &str, loose: bool) -> bool {
     matches!(
         w,
-        "employees" | "employee" | "staff" | "fte" | "workers" | "mitarbeiter" | "mitarbeitern" | "mitarbeitende"
-            | "mitarbeitenden" | "angestellte" | "angestellten" | "beschäftigte" | "medewerkers" | "werknemers"
-            | "salariés" | "salarié" | "employés" | "collaborateurs"
+        "employees"
+            | "employee"
+            | "staff"
+            | "fte"
+            | "workers"
+            | "mitarbeiter"
+            | "mitarbeitern"
+            | "mitarbeitende"
+            | "mitarbeitenden"
+            | "angestellte"
+            | "angestellten"
+            | "beschäftigte"
+            | "medewerkers"
+            | "werknemers"
+            | "salariés"
+            | "salarié"
+            | "employés"
+            | "collaborateurs"
     ) || w.starts_with("köpfig")
         || (loose
             && matches!(
                 w,
-                "person" | "people" | "persons" | "personen" | "personnes" | "man" | "mensen" | "members" | "leute"
-                    | "leuten" | "mitglieder" | "leden"
+                "person"
+                    | "people"
+                    | "persons"
+                    | "personen"
+                    | "personnes"
+                    | "man"
+                    | "mensen"
+                    | "members"
+                    | "leute"
+                    | "leuten"
+                    | "mitglieder"
+                    | "leden"
             ))
 }
 
@@ -254,14 +265,39 @@ pub(super) fn company_size(toks: &[Tok]) -> Option<u32> {
             continue;
         }
         let hyphen = toks.get(i + 1).is_some_and(|t| t.is_sym("-"));
-        let Some(w) = toks.get(i + if hyphen { 2 } else { 1 }).filter(|t| t.kind == Kind::Word) else { continue };
+        let Some(w) = toks.get(i + if hyphen { 2 } else { 1 }).filter(|t| t.kind == Kind::Word) else {
+            continue;
+        };
         // "people" counts after "team", "we are", "équipe" or in "12-person".
         let lead = (1..=3).filter_map(|d| i.checked_sub(d)).any(|k| {
             matches!(
                 toks[k].lower.as_str(),
-                "team" | "équipe" | "are" | "sind" | "zijn" | "sommes" | "staff" | "bedrijf" | "company" | "pme"
-                    | "entreprise" | "société" | "firma" | "unternehmen" | "firm" | "business" | "praxis" | "praktijk"
-                    | "cabinet" | "kantoor" | "büro" | "agency" | "agentur" | "bureau" | "startup" | "start-up"
+                "team"
+                    | "équipe"
+                    | "are"
+                    | "sind"
+                    | "zijn"
+                    | "sommes"
+                    | "staff"
+                    | "bedrijf"
+                    | "company"
+                    | "pme"
+                    | "entreprise"
+                    | "société"
+                    | "firma"
+                    | "unternehmen"
+                    | "firm"
+                    | "business"
+                    | "praxis"
+                    | "praktijk"
+                    | "cabinet"
+                    | "kantoor"
+                    | "büro"
+                    | "agency"
+                    | "agentur"
+                    | "bureau"
+                    | "startup"
+                    | "start-up"
             )
         });
         if is_staff_word(&w.lower, hyphen || lead) {
@@ -304,7 +340,8 @@ pub(super) fn contact_time(sentence: &str) -> Option<String> {
     if !CONTACT_CONTEXT.as_ref().is_some_and(|r| r.is_match(sentence)) {
         return None;
     }
-    if let Some(n) = HALF_HOUR.as_ref().and_then(|r| r.captures(sentence)).and_then(|c| c[1].parse::<u32>().ok())
+    if let Some(n) =
+        HALF_HOUR.as_ref().and_then(|r| r.captures(sentence)).and_then(|c| c[1].parse::<u32>().ok())
         && (1..=12).contains(&n)
     {
         let h = if n - 1 < 8 { n - 1 + 12 } else { n - 1 };
@@ -313,10 +350,12 @@ pub(super) fn contact_time(sentence: &str) -> Option<String> {
     if let Some(c) = AFTER_TIME.as_ref().and_then(|r| r.captures(sentence)) {
         let mut h: u32 = c.get(1)?.as_str().parse().ok()?;
         let m: u32 = c.get(2).map_or(Some(0), |m| m.as_str().parse().ok())?;
-        let marked = c.get(2).is_some() || c.get(3).is_some() || c.get(0).is_some_and(|m| {
-            let l = m.as_str().to_lowercase();
-            l.ends_with("uur") || l.ends_with("uhr") || l.ends_with('h') || l.ends_with("clock")
-        });
+        let marked = c.get(2).is_some()
+            || c.get(3).is_some()
+            || c.get(0).is_some_and(|m| {
+                let l = m.as_str().to_lowercase();
+                l.ends_with("uur") || l.ends_with("uhr") || l.ends_with('h') || l.ends_with("clock")
+            });
         if c.get(3).is_some_and(|p| p.as_str().eq_ignore_ascii_case("pm")) && h < 12 {
             h += 12;
         }
@@ -327,8 +366,11 @@ pub(super) fn contact_time(sentence: &str) -> Option<String> {
     let c = PART_OF_DAY.as_ref()?.captures(sentence)?;
     let part = c.get(3)?.as_str().to_lowercase();
     let part = match part.as_str() {
-        "morning" | "mornings" | "ochtend" | "ochtends" | "morgens" | "vormittag" | "vormittags" | "matin" | "matinée" => "mornings",
-        "afternoon" | "afternoons" | "middag" | "middags" | "nachmittag" | "nachmittags" | "après-midi" => "afternoons",
+        "morning" | "mornings" | "ochtend" | "ochtends" | "morgens" | "vormittag" | "vormittags"
+        | "matin" | "matinée" => "mornings",
+        "afternoon" | "afternoons" | "middag" | "middags" | "nachmittag" | "nachmittags" | "après-midi" => {
+            "afternoons"
+        }
         "evening" | "evenings" | "avond" | "avonds" | "abend" | "abends" | "soir" | "soirée" => "evenings",
         _ => "lunchtime",
     };
@@ -369,7 +411,10 @@ mod tests {
         assert_eq!(company_size(&tokens("our 12-person dental practice")), Some(12));
         assert_eq!(company_size(&tokens("a table for 4 people")), None);
         assert_eq!(contact_time("Rufen Sie mich bitte nach 17 Uhr an.").as_deref(), Some("after 17:00"));
-        assert_eq!(contact_time("Vous pouvez m'appeler demain après-midi.").as_deref(), Some("tomorrow afternoon"));
+        assert_eq!(
+            contact_time("Vous pouvez m'appeler demain après-midi.").as_deref(),
+            Some("tomorrow afternoon")
+        );
         assert_eq!(contact_time("We open in the morning"), None);
     }
 }

@@ -40,11 +40,7 @@ fn multiplier(word: &str) -> Option<f64> {
         "k" | "thousand" | "grand" | "duizend" | "tausend" | "mille" | "tsd" => 1e3,
         "ton" => 1e5,
         "m" | "mln" | "mil" | "mio" | "million" | "millions" | "miljoen" | "millionen" | "mrd" => {
-            if word == "mrd" {
-                1e9
-            } else {
-                1e6
-            }
+            if word == "mrd" { 1e9 } else { 1e6 }
         }
         _ => return None,
     })
@@ -91,6 +87,7 @@ pub(super) fn tokens(text: &str) -> Vec<Tok> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let at = |k: usize| chars.get(k).map(|&(_, c)| c);
     let mut out: Vec<Tok> = Vec::new();
+    let mut next_phone = 0;
     let mut k = 0;
     while k < chars.len() {
         let (pos, c) = chars[k];
@@ -98,11 +95,22 @@ pub(super) fn tokens(text: &str) -> Vec<Tok> {
             k += 1;
             continue;
         }
-        if let Some(&(_, end)) = phones.iter().find(|(s, e)| (*s..*e).contains(&pos)) {
+        // The phone ranges are in order: skip the ones behind, look at the next (linear).
+        while phones.get(next_phone).is_some_and(|&(_, e)| e <= pos) {
+            next_phone += 1;
+        }
+        if let Some(&(_, end)) = phones.get(next_phone).filter(|(s, _)| *s <= pos) {
             while k < chars.len() && chars[k].0 < end {
                 k += 1;
             }
-            out.push(Tok { kind: Kind::Word, lower: "<phone>".into(), value: 0.0, mult: false, decimal: false, factor: 1.0 });
+            out.push(Tok {
+                kind: Kind::Word,
+                lower: "<phone>".into(),
+                value: 0.0,
+                mult: false,
+                decimal: false,
+                factor: 1.0,
+            });
             continue;
         }
         if c.is_ascii_digit() {
@@ -134,7 +142,11 @@ pub(super) fn tokens(text: &str) -> Vec<Tok> {
                     out[last].value *= f;
                     out[last].mult = true;
                     out[last].factor = f;
-                    k = if at(e) == Some('.') && matches!(w.as_str(), "mio" | "mln" | "tsd") { e + 1 } else { e };
+                    k = if at(e) == Some('.') && matches!(w.as_str(), "mio" | "mln" | "tsd") {
+                        e + 1
+                    } else {
+                        e
+                    };
                 }
             }
             continue;
@@ -150,11 +162,25 @@ pub(super) fn tokens(text: &str) -> Vec<Tok> {
                 }
             }
             let w: String = chars[k..e].iter().map(|&(_, c)| c).collect();
-            out.push(Tok { kind: Kind::Word, lower: w.to_lowercase(), value: 0.0, mult: false, decimal: false, factor: 1.0 });
+            out.push(Tok {
+                kind: Kind::Word,
+                lower: w.to_lowercase(),
+                value: 0.0,
+                mult: false,
+                decimal: false,
+                factor: 1.0,
+            });
             k = e;
             continue;
         }
-        out.push(Tok { kind: Kind::Sym, lower: c.to_string(), value: 0.0, mult: false, decimal: false, factor: 1.0 });
+        out.push(Tok {
+            kind: Kind::Sym,
+            lower: c.to_string(),
+            value: 0.0,
+            mult: false,
+            decimal: false,
+            factor: 1.0,
+        });
         k += 1;
     }
     out
@@ -216,7 +242,8 @@ fn number(chars: &[(usize, char)], k: usize) -> (Tok, usize) {
 }
 
 /// Words after which a full stop does not end the sentence.
-const ABBREVIATIONS: &[&str] = &["ca", "approx", "max", "min", "nr", "no", "bzw", "incl", "excl", "vs", "st", "mio", "mln", "tsd"];
+const ABBREVIATIONS: &[&str] =
+    &["ca", "approx", "max", "min", "nr", "no", "bzw", "incl", "excl", "vs", "st", "mio", "mln", "tsd"];
 
 /// Split a message into sentences (after `?`, `!`, `;`, a line break, or a full stop followed by
 /// a space that does not end a number or a known abbreviation). Each piece keeps its `?`.
@@ -282,7 +309,10 @@ mod tests {
 
     #[test]
     fn sentence_split() {
-        assert_eq!(sentences("Is it 5k? Budget ca. 5.000 €. Thanks"), ["Is it 5k?", " Budget ca. 5.000 €.", " Thanks"]);
+        assert_eq!(
+            sentences("Is it 5k? Budget ca. 5.000 €. Thanks"),
+            ["Is it 5k?", " Budget ca. 5.000 €.", " Thanks"]
+        );
         assert_eq!(sentences("am 5. Mai"), ["am 5. Mai"]);
         assert!(sentences("").is_empty());
     }

@@ -32,7 +32,7 @@ use crate::tenant::ClientType;
 /// Only the start of a very long message is read (the rules are linear, this bounds the work).
 const MAX_CHARS: usize = 4000;
 
-fn head(text: &str) -> &str {
+pub(super) fn head(text: &str) -> &str {
     text.char_indices().nth(MAX_CHARS).map_or(text, |(i, _)| &text[..i])
 }
 
@@ -40,14 +40,43 @@ fn head(text: &str) -> &str {
 /// budget or a timeline).
 fn about_an_order(sentence: &str) -> bool {
     const PHRASES: &[&str] = &[
-        "my order", "our order", "the order", "order number", "order #", "order no", "placed an order",
-        "mijn bestelling", "onze bestelling", "de bestelling", "meine bestellung", "unsere bestellung",
-        "die bestellung", "ma commande", "notre commande", "la commande", "numéro de commande",
+        "my order",
+        "our order",
+        "the order",
+        "order number",
+        "order #",
+        "order no",
+        "placed an order",
+        "mijn bestelling",
+        "onze bestelling",
+        "de bestelling",
+        "meine bestellung",
+        "unsere bestellung",
+        "die bestellung",
+        "ma commande",
+        "notre commande",
+        "la commande",
+        "numéro de commande",
     ];
     const WORDS: &[&str] = &[
-        "ordered", "besteld", "bestelde", "bestellt", "bestellnummer", "bestelnummer", "ordernummer",
-        "commandé", "commandée", "commandés", "shipped", "verzonden", "versandt", "bought", "gekocht", "gekauft",
-        "acheté", "achetée",
+        "ordered",
+        "besteld",
+        "bestelde",
+        "bestellt",
+        "bestellnummer",
+        "bestelnummer",
+        "ordernummer",
+        "commandé",
+        "commandée",
+        "commandés",
+        "shipped",
+        "verzonden",
+        "versandt",
+        "bought",
+        "gekocht",
+        "gekauft",
+        "acheté",
+        "achetée",
     ];
     let lower = sentence.to_lowercase();
     PHRASES.iter().any(|p| lower.contains(p))
@@ -216,9 +245,15 @@ mod tests {
     #[test]
     fn merge_replaces_and_reports() {
         let mut p = Map::new();
-        assert!(merge_profile(&mut p, json!({"budget_max": 400000, "location": "Utrecht"}).as_object().unwrap().clone()));
+        assert!(merge_profile(
+            &mut p,
+            json!({"budget_max": 400000, "location": "Utrecht"}).as_object().unwrap().clone()
+        ));
         assert!(!merge_profile(&mut p, json!({"budget_max": 400000.0}).as_object().unwrap().clone()));
-        assert!(!merge_profile(&mut p, json!({"location": " ", "intent": null}).as_object().unwrap().clone()));
+        assert!(!merge_profile(
+            &mut p,
+            json!({"location": " ", "intent": null}).as_object().unwrap().clone()
+        ));
         assert!(merge_profile(&mut p, json!({"budget_max": 450000}).as_object().unwrap().clone()));
         assert_eq!(p["budget_max"], 450000);
         assert_eq!(p["location"], "Utrecht");

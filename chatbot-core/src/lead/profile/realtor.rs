@@ -15,8 +15,8 @@ use crate::text::built_in_regex;
 /// sentence that asks.
 pub(super) fn is_listing_question(sentence: &str, toks: &[Tok]) -> bool {
     const ARTICLES: &[&str] = &[
-        "the", "this", "that", "het", "dat", "dit", "deze", "die", "das", "der", "dem", "dieses", "diese", "la", "le",
-        "cette", "ce", "cet",
+        "the", "this", "that", "het", "dat", "dit", "deze", "die", "das", "der", "dem", "dieses", "diese",
+        "la", "le", "cette", "ce", "cet",
     ];
     if !sentence.contains('?') {
         return false;
@@ -34,7 +34,9 @@ pub(super) fn is_listing_question(sentence: &str, toks: &[Tok]) -> bool {
             return property_word("", rest).is_some();
         }
         ARTICLES.contains(&t.lower.as_str())
-            && (1..=2).any(|d| toks.get(i + d).is_some_and(|w| w.kind == Kind::Word && property_word("", &w.lower).is_some()))
+            && (1..=2).any(|d| {
+                toks.get(i + d).is_some_and(|w| w.kind == Kind::Word && property_word("", &w.lower).is_some())
+            })
     })
 }
 
@@ -87,8 +89,15 @@ pub(super) fn intent(toks: &[Tok]) -> Option<&'static str> {
 }
 
 /// Phrases of a seller that name no "sell" word.
-const SELL_PHRASES: &[&str] =
-    &["on the market", "valuation", "value my", "te koop zetten", "in de verkoop", "mettre en vente", "estimation de mon"];
+const SELL_PHRASES: &[&str] = &[
+    "on the market",
+    "valuation",
+    "value my",
+    "te koop zetten",
+    "in de verkoop",
+    "mettre en vente",
+    "estimation de mon",
+];
 
 /// Whether the words, joined by spaces, contain `phrase`.
 fn joined_has(toks: &[Tok], phrase: &str) -> bool {
@@ -100,20 +109,21 @@ fn property_word(prev: &str, w: &str) -> Option<&'static str> {
     Some(match w {
         "studio" | "studios" | "studioappartement" | "einzimmerwohnung" => "studio",
         "villa" | "villas" => "villa",
-        "plot" | "plots" | "kavel" | "bouwkavel" | "bouwgrond" | "grundstück" | "baugrundstück" | "bauland"
-        | "terrain" | "terrains" => "land",
+        "plot" | "plots" | "kavel" | "bouwkavel" | "bouwgrond" | "grundstück" | "baugrundstück"
+        | "bauland" | "terrain" | "terrains" => "land",
         "land" if matches!(prev, "of" | "some" | "building" | "farm" | "agricultural") => "land",
-        "commercial" | "office" | "offices" | "warehouse" | "retail" | "bedrijfspand" | "kantoor" | "kantoorpand"
-        | "kantoorruimte" | "bedrijfsruimte" | "winkelpand" | "winkelruimte" | "gewerbe" | "gewerbeobjekt"
-        | "gewerbefläche" | "gewerbeimmobilie" | "büro" | "büros" | "büroräume" | "bürofläche" | "ladenlokal"
-        | "lagerhalle" | "bureaux" | "bureau" | "locaux" | "entrepôt" | "commerce" => "commercial",
-        "house" | "houses" | "townhouse" | "bungalow" | "cottage" | "detached" | "huis" | "huizen" | "woonhuis"
-        | "eengezinswoning" | "tussenwoning" | "hoekwoning" | "vrijstaand" | "vrijstaande" | "rijtjeshuis"
-        | "huurhuis" | "koophuis" | "haus" | "häuser" | "einfamilienhaus" | "reihenhaus" | "doppelhaushälfte"
-        | "maison" | "maisons" | "pavillon" => "house",
+        "commercial" | "office" | "offices" | "warehouse" | "retail" | "bedrijfspand" | "kantoor"
+        | "kantoorpand" | "kantoorruimte" | "bedrijfsruimte" | "winkelpand" | "winkelruimte" | "gewerbe"
+        | "gewerbeobjekt" | "gewerbefläche" | "gewerbeimmobilie" | "büro" | "büros" | "büroräume"
+        | "bürofläche" | "ladenlokal" | "lagerhalle" | "bureaux" | "bureau" | "locaux" | "entrepôt"
+        | "commerce" => "commercial",
+        "house" | "houses" | "townhouse" | "bungalow" | "cottage" | "detached" | "huis" | "huizen"
+        | "woonhuis" | "eengezinswoning" | "tussenwoning" | "hoekwoning" | "vrijstaand" | "vrijstaande"
+        | "rijtjeshuis" | "huurhuis" | "koophuis" | "haus" | "häuser" | "einfamilienhaus" | "reihenhaus"
+        | "doppelhaushälfte" | "maison" | "maisons" | "pavillon" => "house",
         "home" if matches!(prev, "family" | "detached") => "house",
-        "apartment" | "apartments" | "flat" | "flats" | "condo" | "penthouse" | "appartement" | "appartementen"
-        | "bovenwoning" | "benedenwoning" | "appart" => "apartment",
+        "apartment" | "apartments" | "flat" | "flats" | "condo" | "penthouse" | "appartement"
+        | "appartementen" | "bovenwoning" | "benedenwoning" | "appart" => "apartment",
         w if w.ends_with("wohnung")
             || w.ends_with("wohnungen")
             || w.ends_with("appartement")
@@ -155,15 +165,48 @@ pub(super) fn property_type(toks: &[Tok]) -> Option<&'static str> {
 fn ranged(toks: &[Tok], i: usize) -> bool {
     i >= 2
         && toks[i - 2].kind == Kind::Num
-        && matches!(toks[i - 1].lower.as_str(), "-" | "–" | "to" | "tot" | "bis" | "à" | "and" | "en" | "und" | "et" | "or" | "of" | "oder" | "ou")
+        && matches!(
+            toks[i - 1].lower.as_str(),
+            "-" | "–"
+                | "to"
+                | "tot"
+                | "bis"
+                | "à"
+                | "and"
+                | "en"
+                | "und"
+                | "et"
+                | "or"
+                | "of"
+                | "oder"
+                | "ou"
+        )
 }
 
 fn is_bedroom_word(w: &str) -> bool {
     matches!(
         w,
-        "bed" | "beds" | "bedroom" | "bedrooms" | "bedroomed" | "br" | "bdr" | "bd" | "slaapkamer" | "slaapkamers"
-            | "kamer" | "kamers" | "zimmer" | "zimmern" | "schlafzimmer" | "chambre" | "chambres" | "pièce"
-            | "pièces" | "room" | "rooms"
+        "bed"
+            | "beds"
+            | "bedroom"
+            | "bedrooms"
+            | "bedroomed"
+            | "br"
+            | "bdr"
+            | "bd"
+            | "slaapkamer"
+            | "slaapkamers"
+            | "kamer"
+            | "kamers"
+            | "zimmer"
+            | "zimmern"
+            | "schlafzimmer"
+            | "chambre"
+            | "chambres"
+            | "pièce"
+            | "pièces"
+            | "room"
+            | "rooms"
     ) || w.starts_with("kamerappartement")
         || w.starts_with("kamerwoning")
 }
@@ -197,7 +240,10 @@ pub(super) fn bedrooms(toks: &[Tok]) -> Option<u32> {
         }
         // "2-3 bedrooms": a range is not one number.
         let ranged = ranged(toks, i);
-        if (1..=20).contains(&n) && !ranged && toks.get(j).is_some_and(|w| w.kind == Kind::Word && is_bedroom_word(&w.lower)) {
+        if (1..=20).contains(&n)
+            && !ranged
+            && toks.get(j).is_some_and(|w| w.kind == Kind::Word && is_bedroom_word(&w.lower))
+        {
             return Some(n);
         }
     }
@@ -212,8 +258,13 @@ pub(super) fn size_m2(toks: &[Tok]) -> Option<f64> {
         }
         let w = |k: usize| toks.get(k).filter(|t| t.kind == Kind::Word).map(|t| t.lower.as_str());
         let area = match (w(i + 1), w(i + 2)) {
-            (Some("m2" | "m²" | "qm" | "sqm" | "quadratmeter" | "quadratmetern" | "vierkante" | "mètres" | "metres"
-            | "meters" | "m"), next) => {
+            (
+                Some(
+                    "m2" | "m²" | "qm" | "sqm" | "quadratmeter" | "quadratmetern" | "vierkante" | "mètres"
+                    | "metres" | "meters" | "m",
+                ),
+                next,
+            ) => {
                 // "80 m" is metres of something only with "square/carrés/vierkante" or ²/2.
                 match w(i + 1) {
                     Some("m") => toks.get(i + 2).is_some_and(|t| t.is_sym("²")),

@@ -10,12 +10,54 @@ use regex::{Captures, Regex};
 use crate::text::built_in_regex;
 
 const NUM_WORDS: &[(&str, u32)] = &[
-    ("one", 1), ("two", 2), ("three", 3), ("four", 4), ("five", 5), ("six", 6), ("seven", 7), ("eight", 8),
-    ("nine", 9), ("ten", 10), ("twelve", 12), ("een", 1), ("één", 1), ("twee", 2), ("drie", 3), ("vier", 4),
-    ("vijf", 5), ("zes", 6), ("zeven", 7), ("acht", 8), ("negen", 9), ("tien", 10), ("twaalf", 12), ("ein", 1),
-    ("eine", 1), ("einem", 1), ("einer", 1), ("zwei", 2), ("drei", 3), ("fünf", 5), ("sechs", 6), ("sieben", 7),
-    ("neun", 9), ("zehn", 10), ("zwölf", 12), ("un", 1), ("une", 1), ("deux", 2), ("trois", 3), ("quatre", 4),
-    ("cinq", 5), ("sept", 7), ("huit", 8), ("neuf", 9), ("dix", 10), ("douze", 12), ("a", 1), ("an", 1),
+    ("one", 1),
+    ("two", 2),
+    ("three", 3),
+    ("four", 4),
+    ("five", 5),
+    ("six", 6),
+    ("seven", 7),
+    ("eight", 8),
+    ("nine", 9),
+    ("ten", 10),
+    ("twelve", 12),
+    ("een", 1),
+    ("één", 1),
+    ("twee", 2),
+    ("drie", 3),
+    ("vier", 4),
+    ("vijf", 5),
+    ("zes", 6),
+    ("zeven", 7),
+    ("acht", 8),
+    ("negen", 9),
+    ("tien", 10),
+    ("twaalf", 12),
+    ("ein", 1),
+    ("eine", 1),
+    ("einem", 1),
+    ("einer", 1),
+    ("zwei", 2),
+    ("drei", 3),
+    ("fünf", 5),
+    ("sechs", 6),
+    ("sieben", 7),
+    ("neun", 9),
+    ("zehn", 10),
+    ("zwölf", 12),
+    ("un", 1),
+    ("une", 1),
+    ("deux", 2),
+    ("trois", 3),
+    ("quatre", 4),
+    ("cinq", 5),
+    ("sept", 7),
+    ("huit", 8),
+    ("neuf", 9),
+    ("dix", 10),
+    ("douze", 12),
+    ("a", 1),
+    ("an", 1),
 ];
 
 /// A count written as digits or a word (en, nl, de, fr).
@@ -33,7 +75,8 @@ fn unit(word: &str) -> Option<&'static str> {
         "day" | "days" | "dag" | "dagen" | "tag" | "tage" | "tagen" | "jour" | "jours" => "days",
         "week" | "weeks" | "weken" | "woche" | "wochen" | "semaine" | "semaines" => "weeks",
         "month" | "months" | "maand" | "maanden" | "monat" | "monate" | "monaten" | "mois" => "months",
-        "year" | "years" | "jaar" | "jaren" | "jahr" | "jahre" | "jahren" | "an" | "ans" | "année" | "années" => "years",
+        "year" | "years" | "jaar" | "jaren" | "jahr" | "jahre" | "jahren" | "an" | "ans" | "année"
+        | "années" => "years",
         _ => return None,
     })
 }
@@ -79,7 +122,8 @@ fn month_en(word: &str) -> Option<&'static str> {
     M.iter().find(|(_, names)| names.contains(&w.as_str())).map(|(en, _)| *en)
 }
 
-const NEXT: &str = r"next|coming|volgend|volgende|komend|komende|nächste|nächsten|nächstes|kommende|kommenden|kommendes";
+const NEXT: &str =
+    r"next|coming|volgend|volgende|komend|komende|nächste|nächsten|nächstes|kommende|kommenden|kommendes";
 const THIS: &str = r"this|dit|deze|dieses|diesen|diese|cette|cet|ce";
 const SEASONS: &str = r"spring|summer|autumn|fall|winter|voorjaar|lente|zomer|najaar|herfst|frühjahr|frühling|sommer|herbst|printemps|été|automne|hiver";
 const MONTH_NAMES: &str = r"january|february|march|april|may|june|july|august|september|october|november|december|januari|februari|maart|mei|juni|juli|augustus|oktober|januar|februar|märz|mai|dezember|jänner|janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|décembre";
