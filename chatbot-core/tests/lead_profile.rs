@@ -227,7 +227,7 @@ fn styles(n: u64) -> Vec<String> {
         let s = n.to_string();
         let mut out = String::new();
         for (i, ch) in s.chars().enumerate() {
-            if i > 0 && (s.len() - i) % 3 == 0 {
+            if i > 0 && (s.len() - i).is_multiple_of(3) {
                 out.push_str(sep);
             }
             out.push(ch);
@@ -235,11 +235,11 @@ fn styles(n: u64) -> Vec<String> {
         out
     };
     let mut v = vec![n.to_string(), group(","), group("."), group(" "), group("\u{a0}")];
-    if n % 1000 == 0 {
+    if n.is_multiple_of(1000) {
         v.push(format!("{}k", n / 1000));
         v.push(format!("{} duizend", n / 1000));
     }
-    if n % 100_000 == 0 && n >= 1_000_000 {
+    if n.is_multiple_of(100_000) && n >= 1_000_000 {
         let m = n as f64 / 1e6;
         v.push(format!("{m} million"));
         v.push(format!("{} Mio", m.to_string().replace('.', ",")));

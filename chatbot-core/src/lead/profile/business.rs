@@ -89,10 +89,9 @@ fn phrase(after: &str) -> Option<String> {
         let w = lower_at(i);
         if listed(LEADING, &w) || w.is_empty() {
             i += 1;
-        } else if matches!(w.as_str(), "to" | "om" | "um") && listed(VERBS, lower_at(i + 1).as_str()) {
-            i += 2;
-        } else if listed(REQUESTS, &w)
-            && matches!(lower_at(i + 1).as_str(), "for" | "voor" | "für" | "pour" | "on" | "über")
+        } else if (matches!(w.as_str(), "to" | "om" | "um") && listed(VERBS, lower_at(i + 1).as_str()))
+            || (listed(REQUESTS, &w)
+                && matches!(lower_at(i + 1).as_str(), "for" | "voor" | "für" | "pour" | "on" | "über"))
         {
             i += 2;
         } else {

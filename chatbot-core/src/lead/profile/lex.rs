@@ -134,10 +134,12 @@ pub(super) fn tokens(text: &str) -> Vec<Tok> {
                     let last = out.len() - 1;
                     // "1.250 Mio", "1,5 mln": one mark before millions is a decimal mark.
                     let raw = &out[last].lower;
-                    if f >= 1e6 && !out[last].decimal && raw.matches(['.', ',']).count() == 1 {
-                        if let Ok(v) = raw.replace(',', ".").parse::<f64>() {
-                            out[last].value = v;
-                        }
+                    if f >= 1e6
+                        && !out[last].decimal
+                        && raw.matches(['.', ',']).count() == 1
+                        && let Ok(v) = raw.replace(',', ".").parse::<f64>()
+                    {
+                        out[last].value = v;
                     }
                     out[last].value *= f;
                     out[last].mult = true;
@@ -200,11 +202,7 @@ fn number(chars: &[(usize, char)], k: usize) -> (Tok, usize) {
     let mut frac = String::new();
     let mut groups = 0;
     let mut group_sep = None;
-    loop {
-        let Some(sep) = at(e) else { break };
-        if !GROUP_SEPS.contains(&sep) {
-            break;
-        }
+    while let Some(sep) = at(e).filter(|c| GROUP_SEPS.contains(c)) {
         let three = (1..=3).all(|d| digit(e + d)) && !digit(e + 4);
         let same_sep = group_sep.is_none_or(|s| s == sep);
         if three && same_sep && first_len <= 3 {
