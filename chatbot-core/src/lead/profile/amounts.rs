@@ -30,6 +30,9 @@ enum Cue {
     Budget,
     /// "around", "ca.", "environ": only with a currency or multiplier, never in a question.
     About,
+    /// "from", "ab", "à partir de": the bottom, but never in a question ("do you have teapots
+    /// from 20 euros?" asks about the shop's prices).
+    From,
 }
 
 const MAX_CUES: &[&str] = &[
@@ -127,6 +130,11 @@ const ABOUT_CUES: &[&str] = &[
 fn cue_of(phrase: &str) -> Option<Cue> {
     if MAX_CUES.contains(&phrase) {
         Some(Cue::Max)
+    } else if matches!(
+        phrase,
+        "from" | "vanaf" | "ab" | "à partir de" | "a partir de" | "starting at" | "starting from"
+    ) {
+        Some(Cue::From)
     } else if MIN_CUES.contains(&phrase) {
         Some(Cue::Min)
     } else if BUDGET_CUES.contains(&phrase) {
@@ -414,7 +422,7 @@ fn cue_before(toks: &[Tok], i: usize) -> Option<Cue> {
                     )
                 });
                 return Some(match (c, negated) {
-                    (Cue::Min, true) => Cue::Max,
+                    (Cue::Min | Cue::From, true) => Cue::Max,
                     (Cue::Max, true) => Cue::Min,
                     (c, _) => c,
                 });
@@ -497,6 +505,7 @@ pub(super) fn budget_in_sentence(sentence: &str) -> Budget {
     let mut out = Budget::default();
     let accept = |cue: Option<Cue>, marked: bool| match cue {
         Some(Cue::About) => marked && !question,
+        Some(Cue::From) => !question,
         Some(_) => true,
         None => false,
     };
@@ -541,7 +550,7 @@ pub(super) fn budget_in_sentence(sentence: &str) -> Budget {
         let cur = currency_near(&toks, i);
         let cue = cue_before(&toks, i).or_else(|| cue_after(&toks, i));
         if accept(cue, cur.is_some() || t.mult) && plausible(t.value) {
-            let slot = if cue == Some(Cue::Min) { &mut out.min } else { &mut out.max };
+            let slot = if matches!(cue, Some(Cue::Min | Cue::From)) { &mut out.min } else { &mut out.max };
             if slot.is_none() {
                 *slot = Some(t.value);
                 out.currency = out.currency.or(cur);
@@ -594,6 +603,7 @@ mod tests {
             "How much is the teapot? 59 euros?",
             "Is the house on Main Street still listed at 450k?",
             "Is it around 450k?",
+            "Do you have teapots from 20 euros?",
             "at least 80 m2",
             "minimum 2 bedrooms",
             "ab 19 Uhr",
