@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 SECS=${1:-30}
 shift || true
-ALL=(html_extract pdf_text robots_txt sitemap settings_patch chat_body lead_extract)
+ALL=(html_extract pdf_text robots_txt sitemap settings_patch chat_body lead_extract lead_profile)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=("${ALL[@]}")
 export CARGO_TARGET_DIR=${CARGO_FUZZ_TARGET_DIR:-$PWD/target}

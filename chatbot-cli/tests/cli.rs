@@ -292,6 +292,76 @@ fn leads_from_terminal_chat() {
 }
 
 #[test]
+fn realtor_profile_in_leads_csv_and_show() {
+    let env = Env::new();
+    env.ok(&[
+        "company",
+        "create",
+        "homes",
+        "--name",
+        "Homes",
+        "--email",
+        "ops@homes.test",
+        "--client-type",
+        "realtor",
+    ]);
+    let first = env.json(&[
+        "chat",
+        "homes",
+        "--message",
+        "We want to buy a 3-bedroom apartment in Utrecht, max €400k",
+    ]);
+    let sid = first["session_id"].as_str().unwrap().to_string();
+    env.json(&[
+        "chat",
+        "homes",
+        "--session",
+        &sid,
+        "--message",
+        "I'm Jane Doe, jane@example.com; call me =1+1",
+    ]);
+    let csv = env.ok(&["leads", "list", "homes", "--csv"]);
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    for col in [
+        "profile_complete",
+        "intent",
+        "property_type",
+        "location",
+        "budget_min",
+        "budget_max",
+        "currency",
+        "bedrooms",
+        "size_m2",
+        "timeline",
+        "financing",
+    ] {
+        assert!(header.contains(&col), "{col} in {header:?}");
+    }
+    let row = lines.next().unwrap();
+    let cell = |col: &str| {
+        let i = header.iter().position(|h| *h == col).unwrap();
+        // No cell of this row holds a comma or a quote but the summary: split the header's way
+        // from both ends around it.
+        let fields: Vec<&str> = row.split(',').collect();
+        let from_end = header.len() - i;
+        fields[fields.len() - from_end].to_string()
+    };
+    assert_eq!(cell("intent"), "buy", "{row}");
+    assert_eq!(cell("location"), "Utrecht", "{row}");
+    assert_eq!(cell("budget_max"), "400000", "{row}");
+    assert_eq!(cell("bedrooms"), "3", "{row}");
+    assert_eq!(cell("profile_complete"), "true", "{row}");
+    let show = env.json(&[
+        "leads",
+        "show",
+        &env.json(&["leads", "list", "homes"])[0]["lead_id"].as_str().unwrap().to_string(),
+    ]);
+    assert_eq!(show["profile"]["currency"], "EUR");
+    assert!(show["ai_summary"].as_str().unwrap().contains("Profile (realtor)"), "{show}");
+}
+
+#[test]
 fn settings_set_flags_for_the_widget_settings_of_issue_14() {
     let env = Env::new();
     env.ok(&["demo", "seed"]);

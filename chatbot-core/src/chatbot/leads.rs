@@ -36,7 +36,7 @@ impl Chatbot {
         message: &str,
         visitor_turns: usize,
     ) -> LeadStep {
-        let update = extract::apply_message(l, message);
+        let update = extract::apply_message_for(l, ctx.company().client_type, message);
         let became_ready = update.became_ready;
         // The summary follows the lead once it is ready: rebuilt when anything changed, and
         // every few messages for the message count.
@@ -139,7 +139,15 @@ impl Chatbot {
         }
         let first_request =
             visitor.iter().find(|t| extract::is_real_request(t)).map(|t| t.trim().to_string());
-        let profile: Vec<_> = visitor.iter().flat_map(|t| extract::extract_profile(t)).collect();
+        // Earlier messages fill what this (newer) message left unset; among them the later wins.
+        let client_type = ctx.company().client_type;
+        let mut profile = serde_json::Map::new();
+        for t in &visitor {
+            crate::lead::profile::merge_profile(
+                &mut profile,
+                extract::extract_profile_with_order(client_type, t),
+            );
+        }
         let mut apply = |x: &mut Lead| {
             let mut changed = false;
             if let Some(first) = &first_request

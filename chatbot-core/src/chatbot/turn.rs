@@ -166,7 +166,19 @@ impl Chatbot {
             if conv.messages.is_empty() { target.client_history } else { conv.messages.clone() };
         let decision = guard::classify_topic(message, best, &ctx.company().ai_config.allowed_topics);
         // The visitor's language, for the fixed texts (English when unsure).
-        let lang = crate::text::detect(message);
+        // A short message ("Dank je") says too little: the conversation's recent visitor
+        // messages decide then.
+        let lang = crate::text::detect(message).or_else(|| {
+            let recent: Vec<&str> = conv
+                .messages
+                .iter()
+                .rev()
+                .filter(|m| m.role == Role::User)
+                .take(3)
+                .map(|m| m.content.as_str())
+                .collect();
+            crate::text::detect(&format!("{} {message}", recent.join(" ")))
+        });
         let req = self.build_request(ctx, &settings, &history, &passages, message);
 
         let (mut text, answered_by, usage) = match &decision {

@@ -9,7 +9,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::lead::Lead;
+use crate::lead::{Lead, profile};
+use crate::tenant::ClientType;
 use crate::text::built_in_regex;
 pub use crate::text::{
     asks_for_contact, extract_email, extract_name, extract_phone, is_contact_message, is_real_request,
@@ -40,36 +41,26 @@ static ORDER_NO: LazyLock<Option<Regex>> = LazyLock::new(|| {
         r"(?i)\border(?:\s*(?:number|no\.?|nr\.?|#|id))?\s*(?:is|:)?\s*#?\s*([A-Z]{0,4}-?\d[\dA-Z\-]{3,19})\b",
     )
 });
-static BUDGET: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    built_in_regex(
-        r"(?i)\bbudget\b[^\d€$£]{0,20}([€$£]\s?\d[\d.,]*\s?(?:k|m|million|thousand)?|\d[\d.,]*\s?(?:k|m|million|thousand)?(?:\s?(?:euros?|eur|dollars?|usd|pounds?|gbp))?)",
-    )
-});
+/// The order number a visitor gives ("order A-1001", "order number: 123456").
+pub fn extract_order_number(text: &str) -> Option<String> {
+    ORDER_NO.as_ref().and_then(|r| r.captures(text)).and_then(|c| c.get(1)).map(|m| m.as_str().to_string())
+}
 
-/// Profile fields the rules can read without a model (what the visitor literally wrote).
+/// Profile fields the rules can read without a model (what the visitor literally wrote): the
+/// business-owner fields ([`profile::extract_profile_for`]) and an order number. Kept for
+/// callers that do not know the company's client type.
 pub fn extract_profile(text: &str) -> serde_json::Map<String, serde_json::Value> {
-    let mut out = serde_json::Map::new();
-    if let Some(c) = ORDER_NO.as_ref().and_then(|r| r.captures(text)).and_then(|c| c.get(1)) {
-        out.insert("order_number".into(), c.as_str().into());
-    }
-    if let Some(c) = BUDGET.as_ref().and_then(|r| r.captures(text)).and_then(|c| c.get(1)) {
-        out.insert("budget".into(), c.as_str().trim().into());
-    }
-    let lower = text.to_lowercase();
-    let buying =
-        ["want to buy", "looking to buy", "looking for a house", "buy a house", "buy a home", "buying"]
-            .iter()
-            .any(|p| lower.contains(p));
-    let selling =
-        ["want to sell", "looking to sell", "sell my", "selling my"].iter().any(|p| lower.contains(p));
-    match (buying, selling) {
-        (true, false) => {
-            out.insert("buying_or_selling".into(), "buying".into());
-        }
-        (false, true) => {
-            out.insert("buying_or_selling".into(), "selling".into());
-        }
-        _ => {}
+    extract_profile_with_order(ClientType::BusinessOwner, text)
+}
+
+/// The client type's profile fields and an order number.
+pub fn extract_profile_with_order(
+    client_type: ClientType,
+    text: &str,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut out = profile::extract_profile_for(client_type, text);
+    if let Some(n) = extract_order_number(text) {
+        out.insert("order_number".into(), n.into());
     }
     out
 }
@@ -84,13 +75,19 @@ pub struct LeadUpdate {
 /// Apply a visitor message to the lead: contacts (later ones correct earlier ones), the first
 /// real request into `message`, profile fields the rules can read, readiness.
 pub fn apply_message(lead: &mut Lead, text: &str) -> LeadUpdate {
+    apply_message_for(lead, ClientType::default(), text)
+}
+
+/// [`apply_message`] with the profile fields of the company's client type.
+pub fn apply_message_for(lead: &mut Lead, client_type: ClientType, text: &str) -> LeadUpdate {
     let c = extract_contacts(text);
-    let profile = extract_profile(text);
+    let profile = extract_profile_with_order(client_type, text);
     apply_extracted(lead, text, &c, &profile)
 }
 
 /// Apply contacts and profile fields found by any extractor (rules or a model). Only non-empty
-/// values overwrite; readiness follows [`Lead::compute_ready`].
+/// values overwrite (a later value for a key replaces the earlier one, see
+/// [`profile::merge_profile`]); readiness follows [`Lead::compute_ready`].
 pub fn apply_extracted(
     lead: &mut Lead,
     text: &str,
@@ -108,13 +105,7 @@ pub fn apply_extracted(
     set(&mut lead.name, &c.name);
     set(&mut lead.email, &c.email);
     set(&mut lead.phone, &c.phone);
-    for (k, v) in profile {
-        let empty = v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty());
-        if !empty && lead.profile.get(k) != Some(v) {
-            lead.profile.insert(k.clone(), v.clone());
-            changed = true;
-        }
-    }
+    changed |= profile::merge_profile(&mut lead.profile, profile.clone());
     if lead.message.is_empty() && is_real_request(text) {
         lead.message = text.trim().to_string();
         changed = true;
@@ -138,8 +129,6 @@ mod tests {
 
     #[test]
     fn patterns_compile() {
-        for p in [&*ORDER_NO, &*BUDGET] {
-            assert!(p.is_some());
-        }
+        assert!(ORDER_NO.is_some());
     }
 }

@@ -47,26 +47,15 @@ fn text_of(v: &Value) -> Option<String> {
     }
 }
 
-/// A number from a JSON number or a string like "400000", "400k", "1.5 mln", "€ 5.000".
+/// A number from a JSON number or a string as a visitor or a model writes it ("400000", "400k",
+/// "1,5 Mio", "€ 5.000"), read by the profile rules' amount parser.
 fn number_of(v: &Value) -> Option<f64> {
     match v {
         Value::Number(n) => n.as_f64(),
-        Value::String(s) => {
-            let s = s.trim().to_lowercase();
-            let mult = if s.ends_with('k') {
-                1e3
-            } else if s.ends_with('m') || s.ends_with("mln") || s.ends_with("million") {
-                1e6
-            } else {
-                1.0
-            };
-            let num: String = s.chars().filter(|c| c.is_ascii_digit() || *c == '.' || *c == ',').collect();
-            // "5.000" and "5,000" group thousands; "1.5" is a fraction (only before k/m).
-            let num = if mult > 1.0 { num.replace(',', ".") } else { num.replace(['.', ','], "") };
-            num.parse::<f64>().ok().map(|n| n * mult).filter(|n| n.is_finite() && *n >= 0.0)
-        }
+        Value::String(s) => super::profile::parse_amount(s).map(|(n, _)| n),
         _ => None,
     }
+    .filter(|n| n.is_finite() && *n >= 0.0)
 }
 
 fn to_json_number(n: f64) -> Option<Value> {
@@ -148,7 +137,7 @@ mod tests {
     #[test]
     fn numbers_read_from_strings() {
         assert_eq!(number_of(&json!("400k")), Some(400_000.0));
-        assert_eq!(number_of(&json!("1.5 mln")), Some(1_500_000.0));
+        assert_eq!(number_of(&json!("1,5 Mio")), Some(1_500_000.0));
         assert_eq!(number_of(&json!("€ 5.000")), Some(5000.0));
         assert_eq!(number_of(&json!("lots")), None);
         assert_eq!(number_of(&json!([1])), None);

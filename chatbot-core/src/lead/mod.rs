@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 
 pub mod extract;
 pub mod merge;
+pub mod profile;
 pub mod summary;
 
 /// Lead pipeline status.

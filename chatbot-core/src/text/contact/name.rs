@@ -9,7 +9,7 @@ use crate::text::built_in_regex;
 /// Self-introduction cues. Group 1: the cue, group 2: the rest of the sentence.
 static NAME_CUE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     built_in_regex(
-        r"(?i)(?:^|[^\p{L}'’])(my name is|my name's|my name’s|name is|name:|i am called|i'm called|you can call me|call me|i'm|i’m|im|i am|this is|it's|it is|it’s)\s+(.*)",
+        r"(?i)(?:^|[^\p{L}'’])(my name is|my name's|my name’s|name is|name:|i am called|i'm called|you can call me|call me|mijn naam is|ik heet|mein name ist|ich heiße|ich heisse|je m'appelle|je m’appelle|mon nom est|me llamo|mi nombre es|i'm|i’m|im|i am|ik ben|je suis|soy|this is|it's|it is|it’s)\s+(.*)",
     )
 });
 
@@ -318,7 +318,23 @@ pub fn extract_name(text: &str) -> Option<String> {
         let cue_text = cue.as_str().to_lowercase();
         let strong = matches!(
             cue_text.as_str(),
-            "my name is" | "my name's" | "my name’s" | "name is" | "name:" | "i am called" | "i'm called"
+            "my name is"
+                | "my name's"
+                | "my name’s"
+                | "name is"
+                | "name:"
+                | "i am called"
+                | "i'm called"
+                | "mijn naam is"
+                | "ik heet"
+                | "mein name ist"
+                | "ich heiße"
+                | "ich heisse"
+                | "je m'appelle"
+                | "je m’appelle"
+                | "mon nom est"
+                | "me llamo"
+                | "mi nombre es"
         ) || cue_text.ends_with("call me");
         // "this is" / "it's" only introduce a name at the start of a sentence.
         let sentence_start = {
@@ -388,5 +404,15 @@ mod tests {
         assert_eq!(extract_name("This is Peter from Acme.").as_deref(), Some("Peter"));
         assert_eq!(extract_name("I think this is Great"), None);
         assert_eq!(extract_name("I'm OK thanks"), None);
+        // Self-introductions in Dutch, German, French and Spanish ("ich bin" is no cue: German
+        // nouns are capitalised, "Ich bin Lehrerin").
+        assert_eq!(extract_name("Ik ben Piet Jansen, piet@example.nl").as_deref(), Some("Piet Jansen"));
+        assert_eq!(extract_name("mijn naam is eva de vries").as_deref(), Some("Eva De Vries"));
+        assert_eq!(extract_name("Ich heiße Anna Schmidt").as_deref(), Some("Anna Schmidt"));
+        assert_eq!(extract_name("Ich bin Lehrerin"), None);
+        assert_eq!(extract_name("Je m'appelle Marie Dubois.").as_deref(), Some("Marie Dubois"));
+        assert_eq!(extract_name("Je suis intéressé par une maison"), None);
+        assert_eq!(extract_name("Hola, me llamo Carlos Ruiz").as_deref(), Some("Carlos Ruiz"));
+        assert_eq!(extract_name("Ik ben op zoek naar een huis"), None);
     }
 }
