@@ -352,11 +352,8 @@ fn realtor_profile_in_leads_csv_and_show() {
     assert_eq!(cell("budget_max"), "400000", "{row}");
     assert_eq!(cell("bedrooms"), "3", "{row}");
     assert_eq!(cell("profile_complete"), "true", "{row}");
-    let show = env.json(&[
-        "leads",
-        "show",
-        &env.json(&["leads", "list", "homes"])[0]["lead_id"].as_str().unwrap().to_string(),
-    ]);
+    let list = env.json(&["leads", "list", "homes"]);
+    let show = env.json(&["leads", "show", list[0]["lead_id"].as_str().unwrap()]);
     assert_eq!(show["profile"]["currency"], "EUR");
     assert!(show["ai_summary"].as_str().unwrap().contains("Profile (realtor)"), "{show}");
 }
