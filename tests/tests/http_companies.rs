@@ -51,8 +51,10 @@ async fn client_type_is_read_and_changed_by_the_owner_or_operator() {
     let (st, v) = patch(&s, "/api/companies/alpha", &a.sk, &json!({"client_type": "landlord"})).await;
     assert!(matches!(st, 400 | 422), "{st} {v}");
     error_code(&v);
-    let (st, v) = patch(&s, "/api/companies/alpha", &a.sk, &json!({"email": "not an address"})).await;
-    assert_eq!((st, v["error"]["field"].as_str()), (422, Some("email")), "{v}");
+    let (st, v) = patch(&s, "/api/companies/alpha", &a.sk, &json!({"website": "ftp://alpha.example"})).await;
+    assert_eq!((st, v["error"]["field"].as_str()), (422, Some("website")), "{v}");
+    let (st, v) = patch(&s, "/api/companies/alpha", &a.sk, &json!({"email": "new@alpha.example"})).await;
+    assert_eq!((st, v["error"]["field"].as_str()), (422, Some("email")), "the e-mail is the operator's: {v}");
     let (st, v) = patch(&s, "/api/companies/alpha", &a.sk, &json!({})).await;
     assert!(matches!(st, 400 | 422), "{st} {v}");
     let (st, v) = patch(&s, "/api/companies/alpha", &a.sk, &json!({"is_active": false})).await;

@@ -33,8 +33,6 @@ pub(crate) enum CompanyCommand {
         company_id: String,
         #[arg(long)]
         name: Option<String>,
-        #[arg(long)]
-        email: Option<String>,
         /// Phone number ("" removes it).
         #[arg(long)]
         phone: Option<String>,
@@ -112,9 +110,9 @@ pub(crate) async fn run(g: &Global, cmd: CompanyCommand) -> anyhow::Result<()> {
                 println!("created company {} ({}, {})", c.company_id, c.company_name, c.client_type);
             }
         }
-        CompanyCommand::Update { company_id, name, email, phone, website, client_type } => {
+        CompanyCommand::Update { company_id, name, phone, website, client_type } => {
             let ctx = bot.operator_context(&company_id).await?;
-            let patch = CompanyPatch { company_name: name, email, phone, website, client_type };
+            let patch = CompanyPatch { company_name: name, phone, website, client_type };
             let c = bot.update_company(&ctx, &patch).await?;
             if g.json {
                 print_json(&c)?;

@@ -159,8 +159,6 @@ pub struct CompanyPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub website: Option<String>,
@@ -176,9 +174,6 @@ impl CompanyPatch {
     pub fn validate(&self) -> Result<()> {
         if let Some(n) = &self.company_name {
             check_len("company_name", n, 1, 255)?;
-        }
-        if let Some(e) = &self.email {
-            validate_email("email", e)?;
         }
         if let Some(p) = self.phone.as_deref().filter(|p| !p.is_empty()) {
             check_len("phone", p, 1, 255)?;

@@ -264,7 +264,7 @@ pub async fn company_patch_and_client_type(store: &Arc<dyn Store>) {
     let p = CompanyPatch { client_type: Some(ClientType::Realtor), ..CompanyPatch::default() };
     let u = s.update_company("biz", &p).await.unwrap();
     assert_eq!(u.client_type, ClientType::Realtor);
-    assert_eq!((u.company_name.as_str(), u.email.as_str()), (c.company_name.as_str(), c.email.as_str()));
+    assert_eq!(u.company_name, c.company_name);
     assert_eq!(u.phone, c.phone);
     assert!(u.updated_at >= c.updated_at);
     let p = CompanyPatch {

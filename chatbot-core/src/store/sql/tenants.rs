@@ -84,7 +84,6 @@ impl<B: SqlBackend> TenantStore for B {
         let q = Write::new(text::PATCH_COMPANY)
             .bind(company_id)
             .bind(&patch.company_name)
-            .bind(&patch.email)
             .bind(patch.phone.is_some())
             .bind(patch.phone.as_deref().filter(|p| !p.is_empty()))
             .bind(patch.website.is_some())

@@ -106,13 +106,12 @@ pub(crate) const SET_COMPANY_ACTIVE: &str =
     "UPDATE user_companies SET is_active = $2, updated_at = $3 WHERE company_id = $1";
 
 /// Change the fields a [`CompanyPatch`](crate::tenant::CompanyPatch) names (NULL: unchanged;
-/// `$5`/`$7` say whether phone/website are set, to NULL or not).
+/// `$3`/`$5` say whether phone/website are set, to NULL or not).
 pub(crate) const PATCH_COMPANY: &str = concat!(
     "UPDATE user_companies SET company_name = COALESCE($2, company_name), \
-     email = COALESCE($3, email), \
-     phone = CASE WHEN $4 THEN $5 ELSE phone END, \
-     website = CASE WHEN $6 THEN $7 ELSE website END, \
-     client_type = COALESCE($8, client_type), updated_at = $9 \
+     phone = CASE WHEN $3 THEN $4 ELSE phone END, \
+     website = CASE WHEN $5 THEN $6 ELSE website END, \
+     client_type = COALESCE($7, client_type), updated_at = $8 \
      WHERE company_id = $1 RETURNING ",
     company_cols!()
 );
