@@ -113,6 +113,10 @@ pub(crate) async fn run(g: &Global, cmd: CompanyCommand) -> anyhow::Result<()> {
         CompanyCommand::Update { company_id, name, phone, website, client_type } => {
             let ctx = bot.operator_context(&company_id).await?;
             let patch = CompanyPatch { company_name: name, phone, website, client_type };
+            anyhow::ensure!(
+                !patch.is_empty(),
+                "nothing to change: give --name, --phone, --website or --client-type"
+            );
             let c = bot.update_company(&ctx, &patch).await?;
             if g.json {
                 print_json(&c)?;

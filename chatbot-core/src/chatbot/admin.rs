@@ -135,14 +135,15 @@ impl Chatbot {
     /// secret key or as the operator. The AI configuration has its own operator-only call.
     ///
     /// # Errors
-    /// [`Error::Invalid`] naming the field (also for an empty patch, naming `body`);
+    /// [`Error::Invalid`] naming the field;
     /// [`Error::Forbidden`]/[`Error::Unauthorized`] as [`Chatbot::company_details`].
     pub async fn update_company(&self, ctx: &TenantContext, patch: &CompanyPatch) -> Result<Company> {
         ctx.require_admin()?;
-        if patch.is_empty() {
-            return Err(Error::invalid("body", "name at least one field to change"));
-        }
         patch.validate()?;
+        if patch.is_empty() {
+            // Nothing to change (`{}`, or only nulls): the company as it is.
+            return Ok(ctx.company().clone());
+        }
         self.store().update_company(ctx.company_id(), patch).await
     }
 

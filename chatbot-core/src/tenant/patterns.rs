@@ -10,9 +10,11 @@ use regex::Regex;
 /// `#RRGGBB` (the widget colours).
 pub const COLOR: &str = "^#[0-9a-fA-F]{6}$";
 
-/// Holds at least one character that is not white space (`\S` is Unicode `White_Space`, as
-/// `str::trim`): names, messages and texts that must not be blank.
-pub const NOT_BLANK: &str = r"\S";
+/// Holds at least one character that is not white space (Unicode `White_Space`, as `str::trim`):
+/// names, messages and texts that must not be blank. The white space is spelled out rather than
+/// written `\S`: engines disagree on `\s` (ECMAScript's lacks U+0085 and has U+FEFF; Python's
+/// adds U+001C-U+001F), and a schema tester must read the pattern exactly as the server does.
+pub const NOT_BLANK: &str = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]";
 
 /// No control character (Unicode category Cc, as `char::is_control`): visitor ids.
 pub const NO_CONTROL: &str = r"^[^\x00-\x1F\x7F-\x9F]*$";
