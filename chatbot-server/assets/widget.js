@@ -472,6 +472,8 @@
 
     // header
     var logo = el("img", { "class": "logo", alt: "", hidden: true });
+    // A logo that cannot be loaded is hidden, never shown as a broken image.
+    logo.addEventListener("error", function () { logo.hidden = true; });
     var title = el("span", { "class": "title" });
     var closeBtn = tr(el("button", { type: "button", "class": "icon", onclick: function () { toggle(false); } }, [icon("close")]), "aria-label", "close");
     var head = el("div", { "class": "head" }, [logo, title, closeBtn]);

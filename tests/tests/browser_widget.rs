@@ -478,10 +478,17 @@ async fn widget_isolated_and_usable_in_a_real_browser() {
     b.wait_for("close() to close the panel", &format!("{W} return S.querySelector('.panel').hidden;")).await;
 
     // ---- every existing setting shows (set through the API with the secret key)
+    pages.put(
+        "/logo.svg",
+        "image/svg+xml",
+        "<svg xmlns='http://www.w3.org/2000/svg' width='32' height='32'><circle cx='16' cy='16' r='14' fill='#0f766e'/></svg>",
+        &[],
+    );
+    let logo_url = pages.url("/logo.svg");
     let set = json!({
         "primary_color": "#1d4ed8", "secondary_color": "#0f766e", "text_color": "#ffffff",
         "background_color": "#fffdf5", "border_radius": 6, "company_name": "Browser Shop",
-        "company_logo": "https://demo-shop.example/logo.png", "welcome_message": "Hello from **the test**",
+        "company_logo": logo_url, "welcome_message": "Hello from **the test**",
         "placeholder_text": "Ask the shop", "position": "top-left", "auto_open": true,
         "show_typing_indicator": false
     });
@@ -516,7 +523,14 @@ async fn widget_isolated_and_usable_in_a_real_browser() {
     assert_eq!(st["panel_bg"], rgb("#fffdf5"), "{st}");
     assert_eq!(st["radius"], "6px", "{st}");
     assert_eq!(st["title"], "Browser Shop", "{st}");
-    assert_eq!(st["logo"], "https://demo-shop.example/logo.png", "{st}");
+    assert_eq!(st["logo"], json!(logo_url), "{st}");
+    b.wait_for(
+        "the logo loaded",
+        &format!(
+            "{W} const l = S.querySelector('.logo'); return l.complete && l.naturalWidth > 0 && !l.hidden;"
+        ),
+    )
+    .await;
     assert_eq!(st["welcome"], "Hello from the test", "{st}");
     assert_eq!(st["welcome_bold"], "the test", "{st}");
     assert_eq!(st["placeholder"], "Ask the shop", "{st}");
@@ -526,6 +540,10 @@ async fn widget_isolated_and_usable_in_a_real_browser() {
     let r = ask(&b, "What are your opening hours?").await;
     assert!(r["text"].as_str().unwrap().contains("Monday"), "{r}");
     assert_eq!(b.js("return window.__typing;").await, 0, "no typing indicator when it is off");
+    // a logo that cannot be loaded is hidden, never a broken image (checked after the reply, so
+    // the real logo's layout is what the checks above saw)
+    b.js(&format!("{W} S.querySelector('.logo').src = {:?}; return true;", pages.url("/missing.png"))).await;
+    b.wait_for("a broken logo hidden", &format!("{W} return S.querySelector('.logo').hidden;")).await;
 
     // ---- accessibility: axe-core on the open widget (readable colours set above)
     b.js(&format!("{axe}\n;return typeof window.axe;")).await;
