@@ -217,6 +217,14 @@ fn later_messages_correct_earlier_ones() {
     assert!(!apply_message_for(&mut lead, t, "ok thanks").changed);
     // The legacy entry point keeps the order number.
     assert_eq!(extract_profile("my order number is 123456")["order_number"], "123456");
+    // An estate agent's visitor has no order: the same words give no order number there.
+    let mut realtor = chatbot_core::lead::Lead::new("lead_r".into(), "c", "s", "u");
+    chatbot_core::lead::extract::apply_message_for(
+        &mut realtor,
+        chatbot_core::ClientType::Realtor,
+        "my order number is 123456",
+    );
+    assert!(!realtor.profile.contains_key("order_number"), "{:?}", realtor.profile);
     let mut p = Map::new();
     assert!(merge_profile(&mut p, json!({"service": "logo"}).as_object().unwrap().clone()));
     assert!(!merge_profile(&mut p, Map::new()));

@@ -53,13 +53,16 @@ pub fn extract_profile(text: &str) -> serde_json::Map<String, serde_json::Value>
     extract_profile_with_order(ClientType::BusinessOwner, text)
 }
 
-/// The client type's profile fields and an order number.
+/// The client type's profile fields, and for a business owner an order number (an estate
+/// agent's visitors have no orders).
 pub fn extract_profile_with_order(
     client_type: ClientType,
     text: &str,
 ) -> serde_json::Map<String, serde_json::Value> {
     let mut out = profile::extract_profile_for(client_type, text);
-    if let Some(n) = extract_order_number(text) {
+    if client_type == ClientType::BusinessOwner
+        && let Some(n) = extract_order_number(text)
+    {
         out.insert("order_number".into(), n.into());
     }
     out
