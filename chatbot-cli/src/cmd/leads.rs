@@ -2,7 +2,6 @@
 
 use std::io::Write as _;
 
-use chatbot_core::Company;
 use chatbot_core::lead::{Lead, LeadFilter, LeadStatus};
 use clap::Subcommand;
 
@@ -59,7 +58,7 @@ pub(crate) async fn run(g: &Global, cmd: LeadsCommand) -> anyhow::Result<()> {
             if g.json {
                 print_json(&list)?;
             } else if csv {
-                print_csv(&list, &profile_columns(ctx.company()))?;
+                print_csv(&list, &ctx.company().profile_fields())?;
             } else {
                 for l in &list {
                     let ready = if l.is_lead_ready { "ready" } else { "not ready" };
@@ -82,7 +81,7 @@ pub(crate) async fn run(g: &Global, cmd: LeadsCommand) -> anyhow::Result<()> {
                 print_json(&lead)?;
             } else if csv {
                 let ctx = bot.operator_context(&lead.company_id).await?;
-                print_csv(std::slice::from_ref(&lead), &profile_columns(ctx.company()))?;
+                print_csv(std::slice::from_ref(&lead), &ctx.company().profile_fields())?;
             } else {
                 println!(
                     "{} [{}] {} <{}> {}",
@@ -115,18 +114,6 @@ pub(crate) async fn run(g: &Global, cmd: LeadsCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// The profile columns of a company's CSV: its client type's fields, then its own
-/// `lead_profile_fields`.
-fn profile_columns(c: &Company) -> Vec<String> {
-    let mut cols: Vec<String> = c.client_type.profile_fields().iter().map(|f| (*f).to_string()).collect();
-    for f in &c.ai_config.lead_profile_fields {
-        if !cols.contains(f) {
-            cols.push(f.clone());
-        }
-    }
-    cols
 }
 
 fn print_csv(list: &[Lead], profile: &[String]) -> anyhow::Result<()> {

@@ -184,15 +184,7 @@ impl Chatbot {
             lead.messages.iter().filter(|m| m.role == Role::User).map(|m| m.content.clone()).collect();
         let (bot, ctx, lead_id) = (self.clone(), ctx.clone(), lead.lead_id.clone());
         tokio::spawn(async move {
-            // The client type's fields first, then the company's own.
-            let company = ctx.company();
-            let mut fields: Vec<String> =
-                company.client_type.profile_fields().iter().map(|f| (*f).to_string()).collect();
-            for f in &company.ai_config.lead_profile_fields {
-                if !fields.contains(f) {
-                    fields.push(f.clone());
-                }
-            }
+            let fields = ctx.company().profile_fields();
             let x = match extractor.extract(&visitor, &fields).await {
                 Ok(x) => x,
                 Err(e) => {

@@ -166,6 +166,21 @@ pub struct CompanyPatch {
     pub client_type: Option<ClientType>,
 }
 
+impl Company {
+    /// The lead profile fields the company collects, in export-column order: its client type's
+    /// fields, then its own `ai_config.lead_profile_fields` not already among them.
+    pub fn profile_fields(&self) -> Vec<String> {
+        let mut fields: Vec<String> =
+            self.client_type.profile_fields().iter().map(|f| (*f).to_string()).collect();
+        for f in &self.ai_config.lead_profile_fields {
+            if !fields.contains(f) {
+                fields.push(f.clone());
+            }
+        }
+        fields
+    }
+}
+
 impl CompanyPatch {
     /// Validate every field given, naming the first bad one.
     ///
