@@ -306,3 +306,20 @@ proptest! {
         prop_assert_eq!(got.max, Some(hi as f64), "{}", text);
     }
 }
+
+/// Found by the fuzz smoke (lead_profile): a minimum and a maximum read from different
+/// sentences came out as budget_min > budget_max.
+#[test]
+fn budgets_from_different_sentences_stay_in_order() {
+    let text = "How much ismijn bestelling00? 59 euros? I ord\u{FFFD}red on 4 May, call +3\u{FFFD}1 6 $23up to 45678, \
+                postcofe 101N 2? 59 euros? I ord\u{FFFD}r,AB 1,2 Mio K";
+    for t in [chatbot_core::ClientType::Realtor, chatbot_core::ClientType::BusinessOwner] {
+        let p = chatbot_core::lead::profile::extract_profile_for(t, text);
+        if let (Some(lo), Some(hi)) = (
+            p.get("budget_min").and_then(serde_json::Value::as_f64),
+            p.get("budget_max").and_then(serde_json::Value::as_f64),
+        ) {
+            assert!(lo <= hi, "{lo} > {hi}: {p:?}");
+        }
+    }
+}

@@ -120,6 +120,20 @@ impl Found {
         }
         self.set("timeline", timeline::timeline(sentence).map(Value::from));
     }
+
+    /// The fields found. A minimum and a maximum stated in different sentences are put in order
+    /// (as one sentence's range is), so `budget_min <= budget_max` always holds.
+    fn into_map(mut self) -> Map<String, Value> {
+        let amount = |k: &str, m: &Map<String, Value>| m.get(k).and_then(Value::as_f64);
+        if let (Some(lo), Some(hi)) = (amount("budget_min", &self.out), amount("budget_max", &self.out))
+            && lo > hi
+            && let (Some(a), Some(b)) = (self.out.remove("budget_min"), self.out.remove("budget_max"))
+        {
+            self.out.insert("budget_min".into(), b);
+            self.out.insert("budget_max".into(), a);
+        }
+        self.out
+    }
 }
 
 fn realtor_profile(text: &str) -> Map<String, Value> {
@@ -142,7 +156,7 @@ fn realtor_profile(text: &str) -> Map<String, Value> {
     }
     f.set("intent", realtor::intent(&all).map(Value::from));
     f.set("financing", realtor::financing(&kept).map(Value::from));
-    f.out
+    f.into_map()
 }
 
 fn business_profile(text: &str) -> Map<String, Value> {
@@ -157,7 +171,7 @@ fn business_profile(text: &str) -> Map<String, Value> {
         f.set("company_size", business::company_size(&toks).map(Value::from));
         f.set("preferred_contact_time", business::contact_time(s).map(Value::from));
     }
-    f.out
+    f.into_map()
 }
 
 /// The profile fields of `client_type` that `text` (one visitor message) states. Amounts and
