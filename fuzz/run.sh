@@ -9,6 +9,13 @@
 # The committed seeds (fuzz/corpus/TARGET) are copied into a scratch corpus under the target
 # dir, so runs never write into the repository; crashes land in fuzz/artifacts/TARGET/ and the
 # script exits non-zero. Prints, per target, the executions, the corpus size and the result.
+#
+# FUZZ_SEED=N makes a run reproducible: each target starts from the committed seeds alone (not
+# the scratch corpus of earlier runs) with libFuzzer's -seed=N, so a shorter run explores a prefix
+# of a longer one. CI sets it (a gate must not fail at random on a finding it cannot reproduce);
+# without it, runs keep growing the scratch corpus with random seeds, which is how new bugs are
+# found locally (`bash fuzz/run.sh 600 lead_profile`); each finding is fixed, gets a regression
+# test, and its input is committed under fuzz/corpus/TARGET so every later run replays it.
 set -euo pipefail
 cd "$(dirname "$0")"
 SECS=${1:-30}
@@ -33,13 +40,18 @@ BIN=$CARGO_TARGET_DIR/$TRIPLE/release
 WORK=$CARGO_TARGET_DIR/fuzz-work
 status=0
 for t in "${TARGETS[@]}"; do
+  seed=()
+  if [ -n "${FUZZ_SEED:-}" ]; then
+    rm -rf "${WORK:?}/$t"
+    seed=(-seed="$FUZZ_SEED")
+  fi
   mkdir -p "$WORK/$t" "artifacts/$t"
   [ -d "corpus/$t" ] && cp -n corpus/"$t"/* "$WORK/$t/" 2>/dev/null || true
   log=$WORK/$t.log
   dict=()
   [ -f "dict/$t.dict" ] && dict=(-dict="dict/$t.dict")
   set +e
-  "$BIN/$t" "$WORK/$t" "${dict[@]}" -max_total_time="$SECS" -timeout=20 -rss_limit_mb=4096 \
+  "$BIN/$t" "$WORK/$t" "${dict[@]}" "${seed[@]}" -max_total_time="$SECS" -timeout=20 -rss_limit_mb=4096 \
     -print_final_stats=1 -artifact_prefix="artifacts/$t/" >"$log" 2>&1
   rc=$?
   set -e

@@ -38,7 +38,7 @@ mod text;
 
 pub use chatbot::{
     AiConfigPatch, AnsweredBy, ChatEvent, ChatInput, ChatReply, Chatbot, ChatbotBuilder, ClientInfo,
-    HistoryItem, HistoryMessage, Knowledge, Leads, PartnerChat, RatedMessage, SessionInfo,
+    Grounding, HistoryItem, HistoryMessage, Knowledge, Leads, PartnerChat, RatedMessage, SessionInfo,
 };
 pub use config::Config;
 pub use conversation::{Conversation, Message, Page, Role};
@@ -47,6 +47,6 @@ pub use error::{Error, Result};
 pub use feedback::{Feedback, FeedbackInput, FeedbackView, Rating};
 pub use metrics::Metrics;
 pub use tenant::{
-    AiConfig, ClientType, Company, CompanyPatch, NewCompany, Position, TenantContext, WidgetSettings,
-    WidgetSettingsPatch,
+    AiConfig, ClientType, Company, CompanyPatch, GroundingMode, NewCompany, Position, TenantContext,
+    WidgetSettings, WidgetSettingsPatch,
 };

@@ -323,3 +323,16 @@ fn budgets_from_different_sentences_stay_in_order() {
         }
     }
 }
+
+/// Found by the fuzz smoke in CI (lead_profile): `extract_budget` over a whole message took the
+/// minimum of one sentence's range and the maximum of another's, giving min > max.
+#[test]
+fn extract_budget_keeps_min_below_max_across_sentences() {
+    let text = "No&@NousWij zijn Jans nieuwC\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\0m, \
+                budget tussen .10 at00 en 2.000wCRo\u{FFFD} M-\u{FFFD}\u{FFFD}!\u{FFFD}eem, \
+                budget tussen 1.000 en 2.000 euro, bel me";
+    let b = chatbot_core::lead::profile::extract_budget(text);
+    if let (Some(lo), Some(hi)) = (b.min, b.max) {
+        assert!(lo <= hi, "{lo} > {hi}: {b:?}");
+    }
+}

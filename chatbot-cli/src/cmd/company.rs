@@ -1,6 +1,6 @@
 //! `chatbot company ...`: companies (tenants), their activation and AI configuration.
 
-use chatbot_core::{AiConfigPatch, ClientType, CompanyPatch, NewCompany};
+use chatbot_core::{AiConfigPatch, ClientType, CompanyPatch, GroundingMode, NewCompany};
 use clap::Subcommand;
 use serde_json::json;
 
@@ -83,6 +83,17 @@ pub(crate) enum CompanyCommand {
         /// configured (`true`, the default) or search lexically only (`false`).
         #[arg(long)]
         hybrid_search: Option<bool>,
+        /// Model answer sentences the passages do not support: strict (removed), flag (kept
+        /// and recorded, the default) or off.
+        #[arg(long, value_parser = grounding_mode)]
+        grounding: Option<GroundingMode>,
+        /// How close (0 to 1) a question must be to a curated question to get its answer
+        /// (default 0.75).
+        #[arg(long)]
+        curated_threshold: Option<f32>,
+        /// Days turn records (the gap report's material) are kept (default 90).
+        #[arg(long)]
+        turn_retention_days: Option<u32>,
     },
 }
 
@@ -182,6 +193,9 @@ pub(crate) async fn run(g: &Global, cmd: CompanyCommand) -> anyhow::Result<()> {
             rate_limit_per_ip,
             max_new_conversations_per_minute,
             hybrid_search,
+            grounding,
+            curated_threshold,
+            turn_retention_days,
         } => {
             let ctx = bot.operator_context(&company_id).await?;
             // The merge rules (0 removes the budget, "" the webhook) are the core's.
@@ -195,6 +209,9 @@ pub(crate) async fn run(g: &Global, cmd: CompanyCommand) -> anyhow::Result<()> {
                 rate_limit_per_ip,
                 max_new_conversations_per_minute,
                 hybrid_search,
+                grounding,
+                curated_threshold,
+                turn_retention_days,
             };
             let c = bot.update_ai_config(&ctx, &patch).await?;
             if g.json {
@@ -210,4 +227,9 @@ pub(crate) async fn run(g: &Global, cmd: CompanyCommand) -> anyhow::Result<()> {
 /// `--client-type`: the core's parser, so the CLI accepts exactly what the API does.
 fn client_type(s: &str) -> Result<ClientType, String> {
     ClientType::parse(s).map_err(|e| e.to_string())
+}
+
+/// `--grounding`: the core's parser.
+fn grounding_mode(s: &str) -> Result<GroundingMode, String> {
+    GroundingMode::parse(s).map_err(|e| e.to_string())
 }

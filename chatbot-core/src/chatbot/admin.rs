@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{self, ApiKey, IdentitySecret, IssuedKey, KeyKind};
 use crate::error::{Error, Result};
 use crate::tenant::{
-    Access, AiConfig, ClientType, Company, CompanyPatch, NewCompany, TenantContext, WidgetSettings,
-    WidgetSettingsPatch,
+    Access, AiConfig, ClientType, Company, CompanyPatch, GroundingMode, NewCompany, TenantContext,
+    WidgetSettings, WidgetSettingsPatch,
 };
 
 use super::Chatbot;
@@ -37,6 +37,12 @@ pub struct AiConfigPatch {
     pub max_new_conversations_per_minute: Option<u32>,
     #[serde(default)]
     pub hybrid_search: Option<bool>,
+    #[serde(default)]
+    pub grounding: Option<GroundingMode>,
+    #[serde(default)]
+    pub curated_threshold: Option<f32>,
+    #[serde(default, deserialize_with = "whole_number")]
+    pub turn_retention_days: Option<u32>,
 }
 
 /// An optional whole number that may be written as a decimal (`25.0`, `2.5e1`): JSON has one
@@ -88,6 +94,16 @@ impl AiConfigPatch {
         if let Some(h) = self.hybrid_search {
             // The default (on) is stored as absent.
             c.hybrid_search = Some(h).filter(|h| !h);
+        }
+        if let Some(g) = self.grounding {
+            // The default (flag) is stored as absent.
+            c.grounding = Some(g).filter(|g| *g != GroundingMode::default());
+        }
+        if self.curated_threshold.is_some() {
+            c.curated_threshold = self.curated_threshold;
+        }
+        if self.turn_retention_days.is_some() {
+            c.turn_retention_days = self.turn_retention_days;
         }
         c
     }

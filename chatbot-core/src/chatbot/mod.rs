@@ -43,8 +43,8 @@ pub use owner::{
     DEFAULT_OWNER_LINK_URL, OWNER_CODE_TTL, OWNER_LINK_FRAGMENT, OWNER_TOKEN_TTL, OwnerGrant, OwnerLink,
 };
 pub use types::{
-    AnsweredBy, ChatEvent, ChatInput, ChatReply, ClientInfo, ComponentsInfo, HistoryItem, PartnerChat,
-    SearchHit, SessionInfo, SourceRef,
+    AnsweredBy, ChatEvent, ChatInput, ChatReply, ClientInfo, ComponentsInfo, Grounding, HistoryItem,
+    PartnerChat, SearchHit, SessionInfo, SourceRef,
 };
 
 /// The seams a [`Chatbot`] runs on.

@@ -283,6 +283,7 @@ impl Chatbot {
             // The visitor-safe view: only what the visitor gave in this conversation.
             lead: visitor_lead,
             usage,
+            grounding: None,
         })
     }
 }

@@ -44,11 +44,13 @@ pub enum AnsweredBy {
     Fallback,
     /// Topic enforcement refused the request.
     Refusal,
+    /// A curated answer the company wrote for this question (no model call).
+    Curated,
 }
 
 impl AnsweredBy {
     /// Every label, in a stable order (the reply metrics and the API documentation list these).
-    pub const ALL: [AnsweredBy; 3] = [Self::Model, Self::Fallback, Self::Refusal];
+    pub const ALL: [AnsweredBy; 4] = [Self::Model, Self::Fallback, Self::Refusal, Self::Curated];
 
     /// The label as it appears in replies and metrics.
     pub fn as_str(self) -> &'static str {
@@ -56,6 +58,7 @@ impl AnsweredBy {
             Self::Model => "model",
             Self::Fallback => "fallback",
             Self::Refusal => "refusal",
+            Self::Curated => "curated",
         }
     }
 }
@@ -86,6 +89,17 @@ pub struct ChatReply {
     pub lead: Option<VisitorLead>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
+    /// The grounding check of the answer as the model (or the extractive answerer) wrote it,
+    /// before any removal; `None` for refusals, curated answers and fixed texts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grounding: Option<Grounding>,
+}
+
+/// How many sentences of an answer its passages support (see `ai_config.grounding`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grounding {
+    pub supported: u32,
+    pub unsupported: u32,
 }
 
 /// Streamed chat events.

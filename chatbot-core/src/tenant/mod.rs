@@ -70,12 +70,88 @@ pub struct AiConfig {
     /// (default true); `false` searches lexically only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hybrid_search: Option<bool>,
+    /// What happens to model answer sentences the passages do not support (default `flag`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grounding: Option<GroundingMode>,
+    /// How close (0 to 1) a visitor question must be to a curated question to be answered with
+    /// the curated text (default [`AiConfig::DEFAULT_CURATED_THRESHOLD`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub curated_threshold: Option<f32>,
+    /// Days turn records are kept (default [`AiConfig::DEFAULT_TURN_RETENTION_DAYS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn_retention_days: Option<u32>,
+}
+
+/// What the grounding check does with model answer sentences the passages do not support.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GroundingMode {
+    /// Unsupported sentences are removed; when nothing supported remains, the extractive
+    /// answer is used.
+    Strict,
+    /// Unsupported sentences are kept and recorded (for the gap report).
+    #[default]
+    Flag,
+    /// No check.
+    Off,
+}
+
+impl GroundingMode {
+    /// The mode as written in configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Strict => "strict",
+            Self::Flag => "flag",
+            Self::Off => "off",
+        }
+    }
+
+    /// `strict`, `flag` or `off`.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming `ai_config.grounding`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "strict" => Ok(Self::Strict),
+            "flag" => Ok(Self::Flag),
+            "off" => Ok(Self::Off),
+            _ => Err(Error::invalid("ai_config.grounding", "must be strict, flag or off")),
+        }
+    }
+}
+
+impl std::fmt::Display for GroundingMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl AiConfig {
+    /// The curated-answer threshold when none is set.
+    pub const DEFAULT_CURATED_THRESHOLD: f32 = 0.75;
+    /// Turn-record retention when none is set.
+    pub const DEFAULT_TURN_RETENTION_DAYS: u32 = 90;
+    /// The longest turn-record retention (ten years).
+    pub const MAX_TURN_RETENTION_DAYS: u32 = 3650;
+
     /// Whether dense search takes part (see [`AiConfig::hybrid_search`]).
     pub fn hybrid_search(&self) -> bool {
         self.hybrid_search.unwrap_or(true)
+    }
+
+    /// The grounding mode (see [`AiConfig::grounding`]).
+    pub fn grounding(&self) -> GroundingMode {
+        self.grounding.unwrap_or_default()
+    }
+
+    /// The curated-answer threshold (see [`AiConfig::curated_threshold`]).
+    pub fn curated_threshold(&self) -> f32 {
+        self.curated_threshold.unwrap_or(Self::DEFAULT_CURATED_THRESHOLD)
+    }
+
+    /// Days turn records are kept (see [`AiConfig::turn_retention_days`]).
+    pub fn turn_retention_days(&self) -> u32 {
+        self.turn_retention_days.unwrap_or(Self::DEFAULT_TURN_RETENTION_DAYS)
     }
 
     /// Validate every field, naming the first bad one.
@@ -106,6 +182,16 @@ impl AiConfig {
             if v == Some(0) {
                 return Err(Error::invalid(field, "must be at least 1 request per minute"));
             }
+        }
+        if let Some(t) = self.curated_threshold
+            && !(t > 0.0 && t <= 1.0)
+        {
+            return Err(Error::invalid("ai_config.curated_threshold", "must be above 0 and at most 1"));
+        }
+        if let Some(d) = self.turn_retention_days
+            && !(1..=Self::MAX_TURN_RETENTION_DAYS).contains(&d)
+        {
+            return Err(Error::invalid("ai_config.turn_retention_days", "must be from 1 to 3650 days"));
         }
         Ok(())
     }

@@ -185,6 +185,8 @@ pub fn extract_profile_for(client_type: ClientType, text: &str) -> Map<String, V
 }
 
 /// What one sentence or message says about the visitor's budget (the amounts rules alone).
+/// A minimum and a maximum taken from different sentences are put in order, as in
+/// [`extract_profile_for`], so `min <= max` always holds.
 pub fn extract_budget(text: &str) -> Budget {
     let mut out = Budget::default();
     for s in sentences(head(text)).into_iter().filter(|s| !about_an_order(s)) {
@@ -192,6 +194,11 @@ pub fn extract_budget(text: &str) -> Budget {
         out.min = out.min.or(b.min);
         out.max = out.max.or(b.max);
         out.currency = out.currency.or(b.currency);
+    }
+    if let (Some(lo), Some(hi)) = (out.min, out.max)
+        && lo > hi
+    {
+        (out.min, out.max) = (Some(hi), Some(lo));
     }
     out
 }
