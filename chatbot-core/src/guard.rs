@@ -11,7 +11,7 @@ mod topic_patterns;
 pub use history::{MAX_HISTORY_CHARS, MAX_HISTORY_ITEMS, screen_history};
 pub use rate::{
     DEFAULT_AUTH_FAILURES_PER_MINUTE, DEFAULT_NEW_CONVERSATIONS_PER_MINUTE, DEFAULT_PER_IP,
-    DEFAULT_PER_SESSION, RateLimiter, client_ip, parse_trusted_proxies,
+    DEFAULT_PER_SESSION, LimitKey, RateLimiter, client_ip, gcra_micros, parse_trusted_proxies, shared_wait,
 };
 pub use topic::{
     STRONG_RELEVANCE, TopicDecision, WEAK_RELEVANCE, classify_topic, injection_reason,

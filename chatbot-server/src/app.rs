@@ -70,8 +70,14 @@ impl Cx {
 
     /// An authentication result passed through the core's failed-authentication limit of the
     /// client's IP (a failure spends one; once spent, 429 with `Retry-After`).
-    pub fn throttled<T>(&self, bot: &Chatbot, r: chatbot_core::Result<T>) -> Result<T, ApiError> {
-        Ok(bot.throttle_failed_auth(self.client, r)?)
+    /// The future holds the client's address, not the request (whose body is not `Sync`).
+    pub fn throttled<'a, T: Send + 'a>(
+        &self,
+        bot: &'a Chatbot,
+        r: chatbot_core::Result<T>,
+    ) -> impl std::future::Future<Output = Result<T, ApiError>> + Send + 'a {
+        let client = self.client;
+        async move { Ok(bot.throttle_failed_auth(client, r).await?) }
     }
 
     pub fn wants_stream(&self) -> bool {

@@ -59,7 +59,7 @@ impl App {
         self.cors_for(cx, &ctx).await;
         let token = cx.header(VISITOR_TOKEN_HEADER)?;
         let r = self.bot.partner_history(&ctx, token.as_deref(), cx.client).await;
-        let messages = self.bot.throttle_failed_auth(cx.client, r)?;
+        let messages = self.bot.throttle_failed_auth(cx.client, r).await?;
         Ok(private(body::json(
             StatusCode::OK,
             &json!({ "messages": messages, "company_id": ctx.company_id() }),
@@ -74,7 +74,7 @@ impl App {
         let token = cx.header(VISITOR_TOKEN_HEADER)?;
         let input = request::parse::<FeedbackBody>(&bytes)?.input()?;
         let r = self.bot.rate_partner_reply(&ctx, token.as_deref(), &input, cx.client).await;
-        let rated = self.bot.throttle_failed_auth(cx.client, r).map_err(message_not_found)?;
+        let rated = self.bot.throttle_failed_auth(cx.client, r).await.map_err(message_not_found)?;
         Ok(private(body::json(StatusCode::OK, &rated)))
     }
 

@@ -33,7 +33,7 @@ impl App {
         match route {
             Route::Healthz => Ok(body::json(StatusCode::OK, &json!({ "status": "ok" }))),
             Route::Readyz => self.readyz().await,
-            Route::Metrics => self.metrics_text(cx),
+            Route::Metrics => self.metrics_text(cx).await,
             Route::WidgetJs => {
                 cx.cors = Some(Cors::Any);
                 Ok(assets::widget(&cx.parts.headers))
@@ -80,21 +80,32 @@ impl App {
     }
 
     /// The Prometheus text; with `CHATBOT_METRICS_TOKEN` set, only for `Bearer` that token.
-    fn metrics_text(&self, cx: &Cx) -> Res {
-        if let Some(expected) = &self.config.metrics_token {
-            let token = cx.bearer()?;
-            let checked = if chatbot_core::auth::ct_eq(&token, expected) {
-                Ok(())
-            } else {
-                Err(chatbot_core::Error::Unauthorized("wrong metrics token".into()))
-            };
-            cx.throttled(&self.bot, checked)?;
+    /// (Not an `async fn`: the future must not hold the request, whose body is not `Sync`.)
+    fn metrics_text<'a>(&'a self, cx: &Cx) -> impl std::future::Future<Output = Res> + Send + 'a {
+        let auth = self.config.metrics_token.as_ref().map(|expected| {
+            cx.bearer().map(|token| {
+                let checked = if chatbot_core::auth::ct_eq(&token, expected) {
+                    Ok(())
+                } else {
+                    Err(chatbot_core::Error::Unauthorized("wrong metrics token".into()))
+                };
+                cx.throttled(&self.bot, checked)
+            })
+        });
+        async move {
+            if let Some(auth) = auth {
+                auth?.await?;
+            }
+            let mut out = String::new();
+            prometheus_client::encoding::text::encode(&mut out, &self.registry).map_err(|_| {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "could not encode metrics")
+            })?;
+            Ok(body::response(
+                StatusCode::OK,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                out,
+            ))
         }
-        let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry).map_err(|_| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "could not encode metrics")
-        })?;
-        Ok(body::response(StatusCode::OK, "application/openmetrics-text; version=1.0.0; charset=utf-8", out))
     }
 
     /// Decide CORS for `ctx`'s company (one settings read, only when the request has an Origin).
@@ -118,19 +129,23 @@ impl App {
         token: &str,
     ) -> Res<TenantContext> {
         let r = self.bot.company_context(token, company_id).await;
-        Ok(self.bot.throttle_failed_auth(client, r)?)
+        Ok(self.bot.throttle_failed_auth(client, r).await?)
     }
 
     /// The operator token, checked before the body is looked at (an unauthenticated caller
     /// learns nothing about what the body should hold).
-    fn check_operator(&self, cx: &Cx, token: &str) -> Result<(), ApiError> {
+    fn check_operator<'a>(
+        &'a self,
+        cx: &Cx,
+        token: &str,
+    ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send + 'a {
         cx.throttled(&self.bot, self.bot.check_operator_token(token))
     }
 
     /// A context from an API key (failures count against the failed-authentication limit).
     pub(crate) async fn key_context(&self, client: ClientInfo, token: &str) -> Res<TenantContext> {
         let r = self.bot.authenticate(token, None).await;
-        Ok(self.bot.throttle_failed_auth(client, r)?)
+        Ok(self.bot.throttle_failed_auth(client, r).await?)
     }
 
     // ----- widget settings (004) -----
@@ -151,7 +166,7 @@ impl App {
         let ctx = if token.starts_with(chatbot_core::auth::OWNER_TOKEN_PREFIX) {
             let company_id = cx.param(0).to_string();
             let r = self.bot.owner_context(&company_id, &token).await;
-            cx.throttled(&self.bot, r)?
+            cx.throttled(&self.bot, r).await?
         } else {
             self.keyed_context(cx.client, cx.param(0), &token).await?
         };
@@ -173,10 +188,10 @@ impl App {
         let grant = if cx.parts.headers.contains_key(header::AUTHORIZATION) {
             let key = cx.bearer()?;
             let r = self.bot.owner_token_from_key(&company_id, &key, origin.as_deref()).await;
-            cx.throttled(&self.bot, r)?
+            cx.throttled(&self.bot, r).await?
         } else if let Some(code) = code {
             let r = self.bot.owner_token_from_code(&company_id, &code, origin.as_deref()).await;
-            cx.throttled(&self.bot, r)?
+            cx.throttled(&self.bot, r).await?
         } else {
             return Err(chatbot_core::Error::Unauthorized(
                 "send the secret key (Authorization: Bearer sk_...) or a one-time code ({\"code\":\"oc_...\"})"
@@ -217,7 +232,7 @@ impl App {
         let bytes = cx.bytes().await?;
         let token = cx.bearer()?;
         let (ctx, b) = if internal {
-            self.check_operator(cx, &token)?;
+            self.check_operator(cx, &token).await?;
             let (cid, b) = request::parse_or_default::<InternalSessionBody>(&bytes)?.split()?;
             (self.bot.admin_token_context(&token, &cid).await?, b)
         } else {
@@ -244,7 +259,7 @@ impl App {
         let bytes = cx.bytes().await?;
         let token = cx.bearer()?;
         let (ctx, b) = if internal {
-            self.check_operator(cx, &token)?;
+            self.check_operator(cx, &token).await?;
             let (cid, b) = request::parse::<InternalChatBody>(&bytes)?.split()?;
             (self.bot.admin_token_context(&token, &cid).await?, b)
         } else {

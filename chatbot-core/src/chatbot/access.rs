@@ -5,6 +5,7 @@ use chrono::Utc;
 
 use crate::auth::{self, KeyKind};
 use crate::error::{Error, Result};
+use crate::guard::LimitKey;
 use crate::tenant::{Access, Company, TenantContext, WidgetSettings};
 
 use super::Chatbot;
@@ -44,10 +45,10 @@ impl Chatbot {
     ///
     /// # Errors
     /// The result's own error, or [`Error::RateLimited`].
-    pub fn throttle_failed_auth<T>(&self, client: ClientInfo, result: Result<T>) -> Result<T> {
+    pub async fn throttle_failed_auth<T>(&self, client: ClientInfo, result: Result<T>) -> Result<T> {
         match (result, client.ip) {
             (Err(Error::Unauthorized(why)), Some(ip)) => {
-                self.inner.limiter.failed_auth(ip, self.inner.config.auth_failures_per_minute)?;
+                self.rate_check(LimitKey::Auth { ip }, self.inner.config.auth_failures_per_minute).await?;
                 Err(Error::Unauthorized(why))
             }
             (result, _) => result,

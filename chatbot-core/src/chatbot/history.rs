@@ -64,7 +64,7 @@ impl Chatbot {
         visitor_token: Option<&str>,
         client: ClientInfo,
     ) -> Result<Vec<HistoryMessage>> {
-        self.check_ip(ctx, client)?;
+        self.check_ip(ctx, client).await?;
         let session_id = self.token_conversation(ctx, visitor_token).await?;
         self.history_of(ctx, &session_id).await
     }
@@ -96,7 +96,7 @@ impl Chatbot {
         input: &FeedbackInput,
         client: ClientInfo,
     ) -> Result<RatedMessage> {
-        self.check_ip(ctx, client)?;
+        self.check_ip(ctx, client).await?;
         let session_id = self.token_conversation(ctx, visitor_token).await?;
         self.rate(ctx, &session_id, input).await
     }
@@ -113,7 +113,7 @@ impl Chatbot {
         input: &FeedbackInput,
         client: ClientInfo,
     ) -> Result<RatedMessage> {
-        self.check_ip(ctx, client)?;
+        self.check_ip(ctx, client).await?;
         let s = self.valid_session(ctx, session_id).await?;
         self.rate(ctx, &s.session_id, input).await
     }

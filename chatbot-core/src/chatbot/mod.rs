@@ -24,6 +24,7 @@ mod builder;
 mod history;
 mod knowledge;
 mod leads;
+mod limits;
 mod owner;
 mod prompt;
 mod retrieve;

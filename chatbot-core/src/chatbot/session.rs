@@ -7,7 +7,7 @@ use futures::stream::BoxStream;
 use crate::auth;
 use crate::conversation::{Conversation, Message, Page, Session};
 use crate::error::{Error, Result};
-use crate::guard;
+use crate::guard::{self, LimitKey};
 use crate::lead::Lead;
 use crate::tenant::TenantContext;
 
@@ -66,7 +66,7 @@ impl Chatbot {
         session_id: Option<String>,
         client: ClientInfo,
     ) -> Result<SessionInfo> {
-        self.check_ip(ctx, client)?;
+        self.check_ip(ctx, client).await?;
         self.purge_sessions_when_due();
         let store = self.store();
         let now = Utc::now();
@@ -88,7 +88,7 @@ impl Chatbot {
             });
         }
         let user_id = normalize_user_id(user_id)?;
-        self.check_new_conversation(ctx)?;
+        self.check_new_conversation(ctx).await?;
         let session = Session {
             session_id: auth::random_token("sess_", 32),
             company_id: ctx.company_id().to_string(),
@@ -124,14 +124,19 @@ impl Chatbot {
 
     /// Delete the sessions (of every company) that expired; how many. Their conversations and
     /// leads stay. Runs by itself every few minutes while sessions are opened; operators can run
-    /// it too (`chatbot db purge-sessions`).
+    /// it too (`chatbot db purge-sessions`). Shared rate-limit keys whose time has passed go
+    /// with them.
     ///
     /// # Errors
     /// Storage failures.
     pub async fn purge_expired_sessions(&self) -> Result<u64> {
-        let n = self.store().purge_expired_sessions(Utc::now()).await?;
+        let now = Utc::now();
+        let n = self.store().purge_expired_sessions(now).await?;
         if n > 0 {
             tracing::info!(sessions = n, "purged expired sessions");
+        }
+        if self.store().shares_limits() {
+            self.store().purge_rate_limits(now.timestamp_micros()).await?;
         }
         Ok(n)
     }
@@ -201,9 +206,9 @@ impl Chatbot {
         Ok(lead)
     }
 
-    pub(super) fn check_ip(&self, ctx: &TenantContext, client: ClientInfo) -> Result<()> {
+    pub(super) async fn check_ip(&self, ctx: &TenantContext, client: ClientInfo) -> Result<()> {
         if let Some(ip) = client.ip {
-            self.inner.limiter.check_ip(ctx.company_id(), ip, limits(ctx).per_ip)?;
+            self.rate_check(LimitKey::Ip { company_id: ctx.company_id(), ip }, limits(ctx).per_ip).await?;
         }
         Ok(())
     }
@@ -234,8 +239,12 @@ impl Chatbot {
     pub(super) async fn session_target(&self, ctx: &TenantContext, input: &ChatInput) -> Result<Target> {
         validate_message(&input.message, self.inner.config.max_message_chars)?;
         let mut s = self.valid_session(ctx, &input.session_id).await?;
-        self.check_ip(ctx, input.client)?;
-        self.inner.limiter.check_session(ctx.company_id(), &s.session_id, limits(ctx).per_session)?;
+        self.check_ip(ctx, input.client).await?;
+        self.rate_check(
+            LimitKey::Session { company_id: ctx.company_id(), session_id: &s.session_id },
+            limits(ctx).per_session,
+        )
+        .await?;
         self.slide_session(&mut s).await?;
         let lead = self.lead_for_session(ctx, &s).await?;
         Ok(Target {
@@ -274,7 +283,7 @@ impl Chatbot {
 
     pub(super) async fn partner_target(&self, ctx: &TenantContext, input: &PartnerChat) -> Result<Target> {
         validate_message(&input.message, self.inner.config.max_message_chars)?;
-        self.check_ip(ctx, input.client)?;
+        self.check_ip(ctx, input.client).await?;
         let client_history = guard::screen_history(
             input.history.iter().map(|h| (h.role.as_str(), h.content.as_str())),
             self.inner.config.max_message_chars,

@@ -11,7 +11,7 @@ use chrono::Utc;
 use crate::auth::{self, VisitorToken};
 use crate::conversation::partner_session_id;
 use crate::error::{Error, Result};
-use crate::guard;
+use crate::guard::{self, LimitKey};
 use crate::tenant::{Access, TenantContext};
 
 use super::Chatbot;
@@ -59,7 +59,11 @@ impl Chatbot {
                 .ok_or_else(|| Error::Unauthorized("user_signature needs the user_id it signs".into()))?;
             self.verify_user_signature(ctx, raw, sig).await?;
             let session_id = partner_session_id(&label);
-            self.inner.limiter.check_session(ctx.company_id(), &session_id, per_session)?;
+            self.rate_check(
+                LimitKey::Session { company_id: ctx.company_id(), session_id: &session_id },
+                per_session,
+            )
+            .await?;
             let token = match presented {
                 Some(t) if self.valid_token(ctx, t).await?.is_some_and(|r| r.session_id == session_id) => {
                     t.to_string()
@@ -71,13 +75,21 @@ impl Chatbot {
         if let Some(t) = presented
             && let Some(rec) = self.valid_token(ctx, t).await?
         {
-            self.inner.limiter.check_session(ctx.company_id(), &rec.session_id, per_session)?;
+            self.rate_check(
+                LimitKey::Session { company_id: ctx.company_id(), session_id: &rec.session_id },
+                per_session,
+            )
+            .await?;
             return Ok(Visitor { session_id: rec.session_id, user_id: rec.user_id, token: t.to_string() });
         }
-        self.check_new_conversation(ctx)?;
+        self.check_new_conversation(ctx).await?;
         let session_id = auth::random_token(ANONYMOUS_CONVERSATION_PREFIX, 24);
         // The first request counts against the conversation's limit like every later one.
-        self.inner.limiter.check_session(ctx.company_id(), &session_id, per_session)?;
+        self.rate_check(
+            LimitKey::Session { company_id: ctx.company_id(), session_id: &session_id },
+            per_session,
+        )
+        .await?;
         let token = self.issue_visitor_token(ctx, &session_id, &label).await?;
         Ok(Visitor { session_id, user_id: label, token })
     }
@@ -160,7 +172,7 @@ impl Chatbot {
     }
 
     /// The per-company cap on new conversations (the operator's own chats are exempt).
-    pub(super) fn check_new_conversation(&self, ctx: &TenantContext) -> Result<()> {
+    pub(super) async fn check_new_conversation(&self, ctx: &TenantContext) -> Result<()> {
         if ctx.access() == Access::Operator {
             return Ok(());
         }
@@ -169,6 +181,6 @@ impl Chatbot {
             .ai_config
             .max_new_conversations_per_minute
             .unwrap_or(guard::DEFAULT_NEW_CONVERSATIONS_PER_MINUTE);
-        self.inner.limiter.check_new_conversation(ctx.company_id(), per_minute)
+        self.rate_check(LimitKey::NewConversation { company_id: ctx.company_id() }, per_minute).await
     }
 }

@@ -87,6 +87,56 @@ impl<K: Hash + Eq + Clone> ByQuota<K> {
     }
 }
 
+/// What one rate-limit check counts against.
+#[derive(Debug, Clone, Copy)]
+pub enum LimitKey<'a> {
+    /// Requests (chat and session creation) from one client IP to one company.
+    Ip { company_id: &'a str, ip: IpAddr },
+    /// Chat requests in one conversation of one company.
+    Session { company_id: &'a str, session_id: &'a str },
+    /// Failed authentications from one client IP (any company).
+    Auth { ip: IpAddr },
+    /// New visitor conversations of one company.
+    NewConversation { company_id: &'a str },
+}
+
+impl LimitKey<'_> {
+    /// The limit's kind, as counted in `chatbot_rate_limited_total{limit}`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Ip { .. } => "ip",
+            Self::Session { .. } => "session",
+            Self::Auth { .. } => "auth",
+            Self::NewConversation { .. } => "new_conversation",
+        }
+    }
+
+    /// The key as stored in a shared limit table (`rate_limits.key`). Addresses are canonical
+    /// (an IPv6 client by its /64), so every instance counts one client alike.
+    pub fn shared_key(&self) -> String {
+        match self {
+            Self::Ip { company_id, ip } => format!("ip:{company_id}:{}", canonical(*ip)),
+            Self::Session { company_id, session_id } => format!("session:{company_id}:{session_id}"),
+            Self::Auth { ip } => format!("auth:{}", canonical(*ip)),
+            Self::NewConversation { company_id } => format!("new_conversation:{company_id}"),
+        }
+    }
+}
+
+/// The GCRA parameters of a per-minute quota, as governor's `Quota::per_minute(n)` has them: one
+/// request every `60 s / n`, a burst of `n`. In microseconds: `(interval, tolerance)`, where a
+/// request is allowed while the key's arrival time stays within now + tolerance.
+pub fn gcra_micros(per_minute: u32) -> (i64, i64) {
+    let n = i64::from(per_minute.max(1));
+    let interval = 60_000_000 / n;
+    (interval, interval * n)
+}
+
+/// The `Retry-After` wait of a refused shared-limit step.
+pub fn shared_wait(wait_us: i64) -> Error {
+    Error::RateLimited { retry_after: round_up_secs(Duration::from_micros(wait_us.max(1).unsigned_abs())) }
+}
+
 /// Whole seconds, at least one (what `Retry-After` carries).
 fn round_up_secs(d: Duration) -> Duration {
     let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
@@ -115,8 +165,23 @@ impl RateLimiter {
         Self { refused, ..Self::default() }
     }
 
+    /// One check of `key` against a quota of `per_minute`, in this process's memory.
+    ///
+    /// # Errors
+    /// [`crate::Error::RateLimited`] with the wait.
+    pub fn check(&self, key: LimitKey<'_>, per_minute: u32) -> Result<()> {
+        match key {
+            LimitKey::Ip { company_id, ip } => self.check_ip(company_id, ip, per_minute),
+            LimitKey::Session { company_id, session_id } => {
+                self.check_session(company_id, session_id, per_minute)
+            }
+            LimitKey::Auth { ip } => self.failed_auth(ip, per_minute),
+            LimitKey::NewConversation { company_id } => self.check_new_conversation(company_id, per_minute),
+        }
+    }
+
     /// Count a refusal of `limit`.
-    fn counted(&self, limit: &str, r: Result<()>) -> Result<()> {
+    pub(crate) fn counted(&self, limit: &str, r: Result<()>) -> Result<()> {
         if r.is_err() {
             self.refused.get_or_create(&LimitLabels { limit: limit.into() }).inc();
         }

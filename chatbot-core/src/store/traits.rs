@@ -260,6 +260,28 @@ pub trait FeedbackStore: Send + Sync + 'static {
     async fn conversation_feedback(&self, company_id: &str, session_id: &str) -> Result<Vec<Feedback>>;
 }
 
+/// Rate-limit state kept in the database, so every server instance on it enforces one limit
+/// (GCRA: one atomic statement per check). Used when [`LimitStore::shares_limits`] says so
+/// (PostgreSQL); a one-process store keeps its limits in memory.
+#[async_trait]
+pub trait LimitStore: Send + Sync + 'static {
+    /// Whether rate limits belong in this store: several processes share it.
+    fn shares_limits(&self) -> bool;
+    /// One GCRA step for `key` at `now_us` (microseconds since the Unix epoch): the request is
+    /// allowed when the key's arrival time, moved on by `interval_us`, stays within
+    /// `now_us + tolerance_us`, and the new time is stored in the same statement. `None` when
+    /// allowed, otherwise the microseconds to wait.
+    async fn rate_limit_step(
+        &self,
+        key: &str,
+        now_us: i64,
+        interval_us: i64,
+        tolerance_us: i64,
+    ) -> Result<Option<i64>>;
+    /// Forget keys whose arrival time has passed (they are the same as fresh ones); how many.
+    async fn purge_rate_limits(&self, now_us: i64) -> Result<u64>;
+}
+
 /// The whole store: every area. Implementations: `SqliteStore` (feature `sqlite`) and
 /// `PostgresStore` (feature `postgres`); any other type gets it by implementing the area traits
 /// (and can check itself with `store::conformance`, feature `test-util`).
@@ -272,6 +294,7 @@ pub trait Store:
     + UsageStore
     + IdentityStore
     + FeedbackStore
+    + LimitStore
 {
 }
 
@@ -284,5 +307,6 @@ impl<T> Store for T where
         + UsageStore
         + IdentityStore
         + FeedbackStore
+        + LimitStore
 {
 }

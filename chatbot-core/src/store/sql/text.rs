@@ -423,3 +423,21 @@ pub(crate) const SPEND_OWNER_CODE: &str = "UPDATE owner_tokens SET used_at = $3 
      WHERE token_hash = $1 AND company_id = $2 AND kind = 'code' AND used_at IS NULL AND expires_at > $3";
 
 pub(crate) const PURGE_OWNER_TOKENS: &str = "DELETE FROM owner_tokens WHERE expires_at <= $1";
+
+// --- rate limits -------------------------------------------------------------------------------
+
+/// One GCRA step: `$1` key, `$2` now (µs), `$3` emission interval (µs), `$4` tolerance (µs, the
+/// burst). The new arrival time is max(stored, now) + interval, written only when it stays
+/// within now + tolerance; the row comes back only then (no row: refused). Plain `CASE` for the
+/// maximum: SQLite's is `max()`, PostgreSQL's `GREATEST`.
+pub(crate) const RATE_LIMIT_STEP: &str = "INSERT INTO rate_limits (key, tat_us) VALUES ($1, $2 + $3) \
+     ON CONFLICT (key) DO UPDATE SET tat_us = \
+     (CASE WHEN rate_limits.tat_us > $2 THEN rate_limits.tat_us ELSE $2 END) + $3 \
+     WHERE (CASE WHEN rate_limits.tat_us > $2 THEN rate_limits.tat_us ELSE $2 END) + $3 <= $2 + $4 \
+     RETURNING tat_us AS v";
+
+/// A key's stored arrival time (µs): `$1` key.
+pub(crate) const RATE_LIMIT_TAT: &str = "SELECT tat_us AS v FROM rate_limits WHERE key = $1";
+
+/// Forget keys whose arrival time has passed: `$1` now (µs).
+pub(crate) const PURGE_RATE_LIMITS: &str = "DELETE FROM rate_limits WHERE tat_us < $1";
