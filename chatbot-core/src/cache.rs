@@ -69,6 +69,15 @@ impl<K: Eq + Hash + Clone, V: Clone> GenCache<K, V> {
         }
     }
 
+    /// Drop every entry.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub fn clear(&self) {
+        if let Ok(mut g) = self.inner.lock() {
+            g.young.clear();
+            g.old.clear();
+        }
+    }
+
     /// Drop every entry whose key matches (e.g. one company's).
     #[cfg(test)]
     pub fn retain(&self, mut keep: impl FnMut(&K) -> bool) {

@@ -67,7 +67,12 @@ impl App {
 
     async fn readyz(&self) -> Res {
         match self.bot.ping().await {
-            Ok(()) => Ok(body::json(StatusCode::OK, &json!({ "status": "ready" }))),
+            // The settings cache is reported, not a reason to be unready: without notifications
+            // every read goes to the database, slower but never stale.
+            Ok(()) => Ok(body::json(
+                StatusCode::OK,
+                &json!({ "status": "ready", "settings_cache": self.bot.settings_cache() }),
+            )),
             Err(e) => {
                 tracing::warn!(error = %e, "readiness check failed");
                 Err(ApiError::new(

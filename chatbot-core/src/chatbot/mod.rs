@@ -185,6 +185,12 @@ impl Chatbot {
         self.inner.c.store.ping().await
     }
 
+    /// How this instance learns of settings changed elsewhere (see
+    /// [`crate::store::StoreAdmin::settings_cache`]; `/readyz` reports it).
+    pub fn settings_cache(&self) -> &'static str {
+        self.inner.c.store.settings_cache()
+    }
+
     fn store(&self) -> &Arc<dyn Store> {
         &self.inner.c.store
     }

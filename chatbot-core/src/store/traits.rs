@@ -21,6 +21,12 @@ pub trait StoreAdmin: Send + Sync + 'static {
     async fn migrate(&self) -> Result<()>;
     /// Check the database answers (readiness).
     async fn ping(&self) -> Result<()>;
+    /// How this process learns of company and settings changes made elsewhere (readiness):
+    /// `commit-stamp` (SQLite: the WAL header), `notified` (PostgreSQL, the listener works),
+    /// `bypassed` (PostgreSQL, no working listener: every read goes to the database).
+    fn settings_cache(&self) -> &'static str {
+        "none"
+    }
 }
 
 /// Companies, their widget settings and their API keys.

@@ -37,12 +37,19 @@ const MIGRATIONS: MigrationList = &[
     (5, "feedback", include_str!("../../../migrations/postgres/0005_feedback.sql")),
     (6, "client type", include_str!("../../../migrations/postgres/0006_client_type.sql")),
     (10, "rate limits", include_str!("../../../migrations/postgres/0010_rate_limits.sql")),
+    (11, "tenant notify", include_str!("../../../migrations/postgres/0011_tenant_notify.sql")),
 ];
+
+mod tenants;
+
+use tenants::TenantCache;
 
 /// PostgreSQL store.
 pub struct PostgresStore {
     pool: sqlx::PgPool,
     touch: TouchThrottle,
+    /// Companies with their settings, invalidated through `LISTEN/NOTIFY` (see `tenants`).
+    tenants: Arc<TenantCache>,
 }
 
 /// Rows per `INSERT ... SELECT FROM UNNEST(...)` statement when upserting chunks.
@@ -94,13 +101,16 @@ impl PostgresStore {
             .connect_with(options)
             .await
             .map_err(|e| Error::Storage(format!("cannot connect to PostgreSQL: {e}")))?;
-        Ok(Self { pool, touch: TouchThrottle::default() })
+        Ok(Self { pool, touch: TouchThrottle::default(), tenants: Arc::default() })
     }
 
     /// The underlying pool (for tests and tools).
     pub fn pool(&self) -> &sqlx::PgPool {
         &self.pool
     }
+
+    /// The notification channel of company and settings changes (see migration 0011).
+    pub const TENANT_CHANNEL: &'static str = tenants::CHANNEL;
 }
 
 /// Create-or-append of a session's conversation (`$1` company, `$2` user, `$3` session, `$4`
@@ -185,7 +195,27 @@ impl SqlBackend for PostgresStore {
     }
 
     async fn tenant(&self, company_id: &str) -> Result<Option<Arc<Tenant>>> {
-        Ok(sql::load_tenant(self, company_id).await?.map(Arc::new))
+        // The listener starts with the first read (a CLI command that reads once never waits
+        // for it: the cache is used only once a heartbeat came back).
+        self.tenants.start(&self.pool);
+        if let Some(t) = self.tenants.get(company_id) {
+            return Ok(Some(t));
+        }
+        let epoch = self.tenants.epoch();
+        let t = sql::load_tenant(self, company_id).await?.map(Arc::new);
+        if let Some(t) = &t {
+            self.tenants.put(company_id, t.clone(), epoch);
+        }
+        Ok(t)
+    }
+
+    fn tenant_cache_state(&self) -> &'static str {
+        if self.tenants.live() { "notified" } else { "bypassed" }
+    }
+
+    fn tenant_changed(&self, company_id: &str) {
+        // This instance's own writes are seen at once (the notification follows).
+        self.tenants.invalidate(company_id);
     }
 
     async fn append(&self, company_id: &str, session_id: &str, messages: &[Message]) -> Result<u64> {

@@ -227,8 +227,13 @@ pub(crate) trait SqlBackend: Send + Sync + 'static {
     async fn run_migrations(&self) -> Result<()>;
     /// The `last_used_at` write throttle of this store.
     fn touch_throttle(&self) -> &TouchThrottle;
-    /// The company with its settings (SQLite serves these from a commit-stamped cache).
+    /// The company with its settings (SQLite serves these from a commit-stamped cache,
+    /// PostgreSQL from a cache invalidated by `LISTEN/NOTIFY`).
     async fn tenant(&self, company_id: &str) -> Result<Option<Arc<Tenant>>>;
+    /// This store changed the company's row or settings (a cache may drop its entry at once).
+    fn tenant_changed(&self, _company_id: &str) {}
+    /// See [`crate::store::StoreAdmin::settings_cache`].
+    fn tenant_cache_state(&self) -> &'static str;
     /// Append to a session's conversation; rows changed (0: no such conversation).
     async fn append(&self, company_id: &str, session_id: &str, messages: &[Message]) -> Result<u64>;
     /// Create-or-append in one step, inserting `lead` in the same step unless the session has

@@ -24,6 +24,10 @@ impl<B: SqlBackend> StoreAdmin for B {
         self.read_opt::<super::Scalar<i64>>(Read::new("SELECT CAST(1 AS BIGINT) AS v")).await?;
         Ok(())
     }
+
+    fn settings_cache(&self) -> &'static str {
+        self.tenant_cache_state()
+    }
 }
 
 #[async_trait]
@@ -74,7 +78,9 @@ impl<B: SqlBackend> TenantStore for B {
 
     async fn set_company_active(&self, company_id: &str, active: bool) -> Result<()> {
         let q = Write::new(text::SET_COMPANY_ACTIVE).bind(company_id).bind(active).bind(now());
-        if self.write(q).await? == 0 {
+        let changed = self.write(q).await?;
+        self.tenant_changed(company_id);
+        if changed == 0 {
             return Err(Error::not_found(format!("company {company_id}")));
         }
         Ok(())
@@ -90,12 +96,16 @@ impl<B: SqlBackend> TenantStore for B {
             .bind(patch.website.as_deref().filter(|w| !w.is_empty()))
             .bind(patch.client_type.map(|t| t.as_str()))
             .bind(now());
-        self.write_opt(q).await?.ok_or_else(|| Error::not_found(format!("company {company_id}")))
+        let row = self.write_opt(q).await?;
+        self.tenant_changed(company_id);
+        row.ok_or_else(|| Error::not_found(format!("company {company_id}")))
     }
 
     async fn update_ai_config(&self, company_id: &str, config: &AiConfig) -> Result<()> {
         let q = Write::new(text::SET_AI_CONFIG).bind(company_id).bind(json(Some(config))?).bind(now());
-        if self.write(q).await? == 0 {
+        let changed = self.write(q).await?;
+        self.tenant_changed(company_id);
+        if changed == 0 {
             return Err(Error::not_found(format!("company {company_id}")));
         }
         Ok(())
@@ -138,9 +148,9 @@ impl<B: SqlBackend> TenantStore for B {
             .bind(&patch.language)
             .bind(patch.show_sources)
             .bind(&patch.launcher_label);
-        self.write_opt(q)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("widget settings of company {company_id}")))
+        let row = self.write_opt(q).await?;
+        self.tenant_changed(company_id);
+        row.ok_or_else(|| Error::not_found(format!("widget settings of company {company_id}")))
     }
 
     async fn insert_api_key(&self, key: &ApiKey) -> Result<()> {

@@ -335,6 +335,10 @@ impl SqlBackend for SqliteStore {
         self.cached_tenant(company_id).await
     }
 
+    fn tenant_cache_state(&self) -> &'static str {
+        "commit-stamp"
+    }
+
     async fn append(&self, company_id: &str, session_id: &str, messages: &[Message]) -> Result<u64> {
         append::append_messages(self, company_id, session_id, messages).await
     }

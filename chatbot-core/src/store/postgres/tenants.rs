@@ -1,0 +1,178 @@
+//! Companies and their widget settings cached in each instance, kept true through PostgreSQL's
+//! `LISTEN/NOTIFY`: a trigger (migration 0011) notifies channel [`CHANNEL`] with the company id
+//! on every change of `user_companies` or `widget_settings`, whoever writes (any instance, the
+//! CLI, direct SQL), and every instance drops that company's entry when told.
+//!
+//! The cache is trusted only while the notification connection is known to work: a heartbeat
+//! (an empty notification this instance sends itself every [`HEARTBEAT`]) must have come back
+//! within [`STALE_AFTER`]. When the connection drops, the cache is emptied and every read goes
+//! to the database until heartbeats arrive again; notifications missed meanwhile cannot leave
+//! anything stale.
+//!
+//! A read that raced with a change (loaded before the commit, finished after its notification)
+//! must not be cached: reads note the invalidation epoch before loading and cache only if no
+//! invalidation happened since.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::PgListener;
+use tracing::{debug, warn};
+
+use crate::cache::GenCache;
+use crate::store::sql::Tenant;
+
+/// The notification channel of tenant changes (payload: the company id; empty: a heartbeat).
+pub(crate) const CHANNEL: &str = "chatbot_tenant";
+/// How often each instance checks its notification connection.
+pub(crate) const HEARTBEAT: Duration = Duration::from_secs(1);
+/// The cache is bypassed when no heartbeat came back for this long.
+pub(crate) const STALE_AFTER: Duration = Duration::from_secs(3);
+/// Companies cached per instance (a safety bound; each entry is a few kilobytes).
+const CAPACITY: usize = 50_000;
+/// Age limit of an entry, a safety net only (notifications do the real work).
+const MAX_AGE: Duration = Duration::from_secs(300);
+
+/// The per-instance cache and the state of its notification connection.
+pub(crate) struct TenantCache {
+    entries: GenCache<String, Arc<Tenant>>,
+    /// Bumped by every invalidation (see the module docs).
+    epoch: AtomicU64,
+    started: AtomicBool,
+    /// Milliseconds after `origin` when the last heartbeat came back (0: never).
+    last_beat_ms: AtomicU64,
+    origin: Instant,
+}
+
+impl Default for TenantCache {
+    fn default() -> Self {
+        Self {
+            entries: GenCache::new(CAPACITY, MAX_AGE),
+            epoch: AtomicU64::new(0),
+            started: AtomicBool::new(false),
+            last_beat_ms: AtomicU64::new(0),
+            origin: Instant::now(),
+        }
+    }
+}
+
+impl TenantCache {
+    /// Whether the notification connection is known to work (the cache may be used).
+    pub(crate) fn live(&self) -> bool {
+        let beat = self.last_beat_ms.load(Ordering::Acquire);
+        beat != 0 && self.elapsed_ms().saturating_sub(beat) < STALE_AFTER.as_millis() as u64
+    }
+
+    fn elapsed_ms(&self) -> u64 {
+        (self.origin.elapsed().as_millis() as u64).max(1)
+    }
+
+    /// The cached company, when the cache may be used.
+    pub(crate) fn get(&self, company_id: &str) -> Option<Arc<Tenant>> {
+        if self.live() { self.entries.get(company_id) } else { None }
+    }
+
+    /// The epoch to pass to [`TenantCache::put`] for a read starting now.
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    /// Cache what a read that started at `epoch` loaded, unless something changed since.
+    pub(crate) fn put(&self, company_id: &str, tenant: Arc<Tenant>, epoch: u64) {
+        if self.live() && self.epoch() == epoch {
+            self.entries.insert(company_id.to_string(), tenant);
+            // An invalidation between the check and the insert: drop it again.
+            if self.epoch() != epoch {
+                self.entries.remove(&company_id.to_string());
+            }
+        }
+    }
+
+    /// Forget one company (its row changed).
+    pub(crate) fn invalidate(&self, company_id: &str) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.entries.remove(&company_id.to_string());
+    }
+
+    /// Forget everything (the notification connection dropped: changes may have been missed).
+    fn invalidate_all(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.last_beat_ms.store(0, Ordering::Release);
+        self.entries.clear();
+    }
+
+    /// Start the listener and the heartbeat once (on the first tenant read of this store).
+    pub(crate) fn start(self: &Arc<Self>, pool: &sqlx::PgPool) {
+        if self.started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let weak = Arc::downgrade(self);
+        let pool = pool.clone();
+        tokio::spawn(listen(weak.clone(), pool.clone()));
+        tokio::spawn(heartbeat(weak, pool));
+    }
+}
+
+/// Receive notifications until the store is gone.
+async fn listen(cache: Weak<TenantCache>, pool: sqlx::PgPool) {
+    loop {
+        let mut listener = match PgListener::connect_with(&pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                warn!(error = %e, "tenant change listener cannot connect; settings are read from the database");
+                if !sleep_alive(&cache, HEARTBEAT).await {
+                    return;
+                }
+                continue;
+            }
+        };
+        if let Err(e) = listener.listen(CHANNEL).await {
+            warn!(error = %e, "LISTEN failed; settings are read from the database");
+            if !sleep_alive(&cache, HEARTBEAT).await {
+                return;
+            }
+            continue;
+        }
+        loop {
+            let received = listener.try_recv().await;
+            let Some(c) = cache.upgrade() else { return };
+            match received {
+                Ok(Some(n)) if n.payload().is_empty() => {
+                    c.last_beat_ms.store(c.elapsed_ms(), Ordering::Release)
+                }
+                Ok(Some(n)) => c.invalidate(n.payload()),
+                Ok(None) => {
+                    // Lost and re-established: whatever changed meanwhile is unknown.
+                    debug!("tenant change listener reconnected; cache emptied");
+                    c.invalidate_all();
+                }
+                Err(e) => {
+                    warn!(error = %e, "tenant change listener failed; cache emptied, reconnecting");
+                    c.invalidate_all();
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Send the heartbeat notification every [`HEARTBEAT`] while the store lives; a last one when
+/// it is gone wakes the listener so it can end too.
+async fn heartbeat(cache: Weak<TenantCache>, pool: sqlx::PgPool) {
+    loop {
+        let alive = sleep_alive(&cache, HEARTBEAT).await;
+        if let Err(e) = sqlx::query("SELECT pg_notify($1, '')").bind(CHANNEL).execute(&pool).await {
+            debug!(error = %e, "tenant cache heartbeat not sent");
+        }
+        if !alive {
+            return;
+        }
+    }
+}
+
+/// Sleep, then whether the cache's store still exists.
+async fn sleep_alive(cache: &Weak<TenantCache>, d: Duration) -> bool {
+    tokio::time::sleep(d).await;
+    cache.strong_count() > 0
+}
