@@ -76,6 +76,10 @@ pub struct Config {
     /// How long a partner-chat visitor token stays valid after its last use
     /// (`CHATBOT_VISITOR_TOKEN_TTL_DAYS`, default 30 days; sliding).
     pub visitor_token_ttl: Duration,
+    /// How long a ready lead's webhook may stay without a recorded attempt before another
+    /// instance (or this one, after a restart) sends it (`CHATBOT_WEBHOOK_RECOVERY_SECS`,
+    /// default 300: longer than a delivery with all its retries takes).
+    pub webhook_recovery_after: Duration,
 }
 
 /// SQLite's durability setting (`PRAGMA synchronous`) in WAL mode.
@@ -155,6 +159,7 @@ impl Config {
             webhooks: crate::net::webhook::WebhookRules::default(),
             sqlite_synchronous: SqliteSynchronous::Full,
             visitor_token_ttl: DEFAULT_VISITOR_TOKEN_TTL,
+            webhook_recovery_after: Duration::from_secs(300),
         }
     }
 
@@ -302,6 +307,14 @@ impl Config {
                 )
             })?;
             c.visitor_token_ttl = Duration::from_secs(days * 24 * 3600);
+        }
+        if let Some(v) = get("CHATBOT_WEBHOOK_RECOVERY_SECS") {
+            let secs: u64 = v.parse().ok().filter(|s| (1..=86_400).contains(s)).ok_or_else(|| {
+                Error::Config(
+                    "CHATBOT_WEBHOOK_RECOVERY_SECS must be a whole number of seconds from 1 to 86400".into(),
+                )
+            })?;
+            c.webhook_recovery_after = Duration::from_secs(secs);
         }
         c.validate()?;
         Ok(c)

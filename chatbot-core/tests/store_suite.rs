@@ -14,8 +14,8 @@ mod store_suite {
 }
 
 /// Number of embedded migrations (0001_init, 0002_corpus_stats, 0003_visitor_identity,
-/// 0004_widget_settings_more, 0005_feedback, 0006_client_type, 0010_rate_limits, 0011_tenant_notify).
-const MIGRATIONS: i64 = 8;
+/// 0004_widget_settings_more, 0005_feedback, 0006_client_type, 0010_rate_limits, 0011_tenant_notify, 0012_webhook_recovery).
+const MIGRATIONS: i64 = 9;
 
 use store_suite::harness::{Ctx, PG_ENV, pg_ctx, pg_fresh_schema, sqlite_ctx};
 
@@ -91,6 +91,7 @@ suite!(
     owner_tokens_and_codes,
     rate_limit_steps_follow_gcra,
     concurrent_rate_limit_steps_are_atomic,
+    unsent_notifications_are_found_and_claimed_once,
 );
 
 #[tokio::test]

@@ -236,6 +236,8 @@ pub async fn bind(bot: Chatbot, config: ServerConfig) -> anyhow::Result<RunningS
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
     let addr = listener.local_addr()?;
     let (stop, stop_rx) = watch::channel(false);
+    // Ready leads whose webhook another (crashed) instance never sent are sent by a live one.
+    bot.start_webhook_recovery();
     let svc = service(bot, config.clone());
     let task = tokio::spawn(conn::accept_loop(listener, svc, config, stop_rx));
     info!(%addr, "listening");

@@ -75,8 +75,8 @@ pub(crate) enum CompanyCommand {
         /// Requests per minute per client IP.
         #[arg(long)]
         rate_limit_per_ip: Option<u32>,
-        /// New visitor conversations per minute for the whole company, per server instance
-        /// (default 100000; the terminal's `chatbot chat` is exempt).
+        /// New visitor conversations per minute for the whole company, on PostgreSQL across all
+        /// server instances (default 100000; the terminal's `chatbot chat` is exempt).
         #[arg(long)]
         max_new_conversations_per_minute: Option<u32>,
         /// Fuse dense (semantic) search with lexical search when a dense embedder is

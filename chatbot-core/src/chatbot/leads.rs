@@ -1,6 +1,8 @@
 //! The lead workflow (what a visitor's message teaches the lead, the model's structured
 //! extraction, the once-only webhook) and the tenant-checked leads calls.
 
+use std::time::Duration;
+
 use chrono::Utc;
 use tracing::warn;
 
@@ -228,6 +230,69 @@ impl Chatbot {
             }
             if notify {
                 bot.notify_lead_ready(&ctx, l);
+            }
+        });
+    }
+
+    /// Send the webhooks of ready leads whose sending process ended before it recorded an
+    /// attempt (stamped due more than [`crate::Config::webhook_recovery_after`] ago); how many
+    /// were taken over. Every instance may run it at once: each lead is claimed by one
+    /// ([`crate::store::LeadStore::claim_notification`]). A lead whose company removed its
+    /// webhook meanwhile gets a failed delivery record instead (so it is not looked at again).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn recover_webhooks(&self) -> Result<usize> {
+        let now = Utc::now();
+        let after = chrono::Duration::from_std(self.inner.config.webhook_recovery_after)
+            .unwrap_or(chrono::Duration::MAX);
+        let store = self.store();
+        let mut taken = 0;
+        for lead in store.unsent_notifications(now - after, 100).await? {
+            let Some(seen) = lead.notified_at else { continue };
+            let Some(company) = store.get_company(&lead.company_id).await? else { continue };
+            if !store.claim_notification(&lead.company_id, &lead.lead_id, seen, now).await? {
+                continue; // another instance took it
+            }
+            if company.ai_config.lead_webhook_url.is_none() {
+                store
+                    .record_webhook_delivery(&crate::store::WebhookDelivery {
+                        company_id: lead.company_id.clone(),
+                        lead_id: lead.lead_id.clone(),
+                        url: String::new(),
+                        attempts: 0,
+                        status_code: None,
+                        error: Some("the webhook was removed before the lead could be sent".into()),
+                        delivered: false,
+                        created_at: now,
+                    })
+                    .await?;
+                continue;
+            }
+            tracing::info!(
+                company = lead.company_id,
+                lead = lead.lead_id,
+                "sending a webhook its instance left unsent"
+            );
+            let ctx = TenantContext::new(company, None, crate::tenant::Access::Operator);
+            self.notify_lead_ready(&ctx, lead);
+            taken += 1;
+        }
+        Ok(taken)
+    }
+
+    /// Run [`Chatbot::recover_webhooks`] in the background every half recovery period (at most
+    /// every 30 s) for as long as the process lives (servers call it once at start).
+    pub fn start_webhook_recovery(&self) {
+        let bot = self.clone();
+        let every = (self.inner.config.webhook_recovery_after / 2)
+            .clamp(Duration::from_millis(500), Duration::from_secs(30));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                if let Err(e) = bot.recover_webhooks().await {
+                    tracing::warn!(error = %e, "webhook recovery failed; trying again later");
+                }
             }
         });
     }

@@ -153,6 +153,19 @@ pub trait LeadStore: Send + Sync + 'static {
         lead_id: &str,
         f: &mut (dyn for<'l> FnMut(&'l mut Lead) -> bool + Send),
     ) -> Result<Option<Lead>>;
+    /// Ready leads whose webhook was due (stamped `notified_at`) before `before` but has no
+    /// recorded delivery attempt: the process sending it ended first. Oldest first, at most
+    /// `limit`, `messages` filled.
+    async fn unsent_notifications(&self, before: DateTime<Utc>, limit: u32) -> Result<Vec<Lead>>;
+    /// Take over an unsent notification: move `notified_at` from `seen` to `now` only if it is
+    /// still `seen` (one atomic statement), so of several instances exactly one sends it.
+    async fn claim_notification(
+        &self,
+        company_id: &str,
+        lead_id: &str,
+        seen: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
     /// Newest first; `messages` filled.
     async fn list_leads(&self, company_id: &str, filter: &LeadFilter) -> Result<Vec<Lead>>;
 }

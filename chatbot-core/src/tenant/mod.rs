@@ -63,7 +63,8 @@ pub struct AiConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit_per_ip: Option<u32>,
     /// New visitor conversations (partner chat without a valid token or signature, new
-    /// sessions) per minute for the whole company, on each server instance (default 100,000).
+    /// sessions) per minute for the whole company (default 100,000; on PostgreSQL for all
+    /// server instances together, on SQLite per process).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_new_conversations_per_minute: Option<u32>,
     /// Fuse dense (semantic) search with lexical search when a dense embedder is configured

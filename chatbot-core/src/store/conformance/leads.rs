@@ -200,3 +200,48 @@ pub async fn tenant_isolation(store: &Arc<dyn Store>) {
     assert!(b_conv.messages.is_empty());
     assert_eq!(s.get_conversation("A", "sess_A").await.unwrap().unwrap().messages.len(), 1);
 }
+
+/// Webhook recovery: ready leads stamped due long enough ago with no delivery recorded are
+/// listed (no others), and exactly one claim of each succeeds.
+pub async fn unsent_notifications_are_found_and_claimed_once(store: &Arc<dyn Store>) {
+    let s = store;
+    let t0 = now() - TimeDelta::minutes(30);
+    let lead = |id: &str, ready: bool, notified: Option<DateTime<Utc>>| {
+        let mut l = Lead::new(id.into(), "wh", &format!("sess_{id}"), "u");
+        l.is_lead_ready = ready;
+        l.name = "Anna Jansen".into();
+        l.email = format!("{id}@example.com");
+        l.notified_at = notified;
+        l
+    };
+    s.insert_lead(&lead("lead_orphan", true, Some(t0))).await.unwrap();
+    s.insert_lead(&lead("lead_recent", true, Some(now()))).await.unwrap();
+    s.insert_lead(&lead("lead_unready", false, None)).await.unwrap();
+    s.insert_lead(&lead("lead_sent", true, Some(t0))).await.unwrap();
+    s.record_webhook_delivery(&WebhookDelivery {
+        company_id: "wh".into(),
+        lead_id: "lead_sent".into(),
+        url: "https://hooks.example/x".into(),
+        attempts: 1,
+        status_code: Some(204),
+        error: None,
+        delivered: true,
+        created_at: t0,
+    })
+    .await
+    .unwrap();
+    let before = now() - TimeDelta::minutes(5);
+    let unsent = s.unsent_notifications(before, 10).await.unwrap();
+    let ids: Vec<&str> = unsent.iter().map(|l| l.lead_id.as_str()).collect();
+    assert_eq!(ids, ["lead_orphan"]);
+    let seen = unsent[0].notified_at.unwrap();
+    let later = now();
+    // Two instances race for it: one wins.
+    let (a, b) = tokio::join!(
+        s.claim_notification("wh", "lead_orphan", seen, later),
+        s.claim_notification("wh", "lead_orphan", seen, later + TimeDelta::seconds(1)),
+    );
+    assert!(a.unwrap() ^ b.unwrap(), "exactly one claim succeeds");
+    assert!(!s.claim_notification("other", "lead_orphan", later, now()).await.unwrap(), "tenant-scoped");
+    assert!(s.unsent_notifications(before, 10).await.unwrap().is_empty(), "claimed: due again only later");
+}

@@ -56,7 +56,10 @@ pub use knowledge::{
     chunks_upsert_is_idempotent, corpus_stats_put_get_replace, embedder_identity,
     sources_upsert_get_list_delete,
 };
-pub use leads::{leads_crud_filters_and_messages, modify_lead_is_atomic_and_tenant_scoped, tenant_isolation};
+pub use leads::{
+    leads_crud_filters_and_messages, modify_lead_is_atomic_and_tenant_scoped, tenant_isolation,
+    unsent_notifications_are_found_and_claimed_once,
+};
 pub use limits::{concurrent_rate_limit_steps_are_atomic, rate_limit_steps_follow_gcra};
 pub use tenants::{
     api_keys_insert_find_revoke, companies_create_get_list_deactivate, company_patch_and_client_type,
@@ -104,6 +107,7 @@ checks!(
     owner_tokens_and_codes,
     rate_limit_steps_follow_gcra,
     concurrent_rate_limit_steps_are_atomic,
+    unsent_notifications_are_found_and_claimed_once,
 );
 
 /// Run every check, each on a store from `fresh` (which must be migrated and empty). Some checks

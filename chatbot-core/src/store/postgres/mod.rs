@@ -38,6 +38,7 @@ const MIGRATIONS: MigrationList = &[
     (6, "client type", include_str!("../../../migrations/postgres/0006_client_type.sql")),
     (10, "rate limits", include_str!("../../../migrations/postgres/0010_rate_limits.sql")),
     (11, "tenant notify", include_str!("../../../migrations/postgres/0011_tenant_notify.sql")),
+    (12, "webhook recovery", include_str!("../../../migrations/postgres/0012_webhook_recovery.sql")),
 ];
 
 mod tenants;

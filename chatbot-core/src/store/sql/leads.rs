@@ -1,6 +1,7 @@
 //! [`LeadStore`] for every SQL backend.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use super::{Arg, Read, SqlBackend, Write, json, text};
 use crate::error::{Error, Result};
@@ -74,6 +75,22 @@ impl<B: SqlBackend> LeadStore for B {
 
     async fn find_lead_any_company(&self, lead_id: &str) -> Result<Option<Lead>> {
         self.read_opt(Read::new(text::LEAD_ANY_COMPANY).bind(lead_id)).await
+    }
+
+    async fn unsent_notifications(&self, before: DateTime<Utc>, limit: u32) -> Result<Vec<Lead>> {
+        let q = Read::new(text::UNSENT_NOTIFICATIONS).bind(before).bind(Arg::Limit(limit.max(1)));
+        self.read_all(q).await
+    }
+
+    async fn claim_notification(
+        &self,
+        company_id: &str,
+        lead_id: &str,
+        seen: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let q = Write::new(text::CLAIM_NOTIFICATION).bind(company_id).bind(lead_id).bind(seen).bind(now);
+        Ok(self.write(q).await? == 1)
     }
 
     async fn update_lead(&self, l: &Lead) -> Result<()> {

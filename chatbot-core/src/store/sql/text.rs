@@ -224,6 +224,20 @@ pub(crate) const LEAD_BY_SESSION: &str =
 
 pub(crate) const LEAD_ANY_COMPANY: &str = concat!(lead_select!(), "WHERE l.lead_id = $1");
 
+/// Ready leads stamped for a webhook before `$1` with no delivery recorded, oldest first, `$2`
+/// at most.
+pub(crate) const UNSENT_NOTIFICATIONS: &str = concat!(
+    lead_select!(),
+    "WHERE l.is_lead_ready = TRUE AND l.notified_at IS NOT NULL AND l.notified_at < $1 \
+     AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d \
+     WHERE d.company_id = l.company_id AND d.lead_id = l.lead_id) \
+     ORDER BY l.notified_at, l.lead_id LIMIT $2"
+);
+
+/// Move a lead's `notified_at` from `$3` to `$4` if it is still `$3`: `$1` company, `$2` lead.
+pub(crate) const CLAIM_NOTIFICATION: &str =
+    "UPDATE leads SET notified_at = $4 WHERE company_id = $1 AND lead_id = $2 AND notified_at = $3";
+
 /// Leads of a company with the optional filters; `ORDER BY` follows (the dialect's tie-break).
 macro_rules! list_leads {
     () => {

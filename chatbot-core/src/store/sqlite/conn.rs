@@ -26,6 +26,7 @@ pub(crate) const MIGRATIONS: MigrationList = &[
     (6, "client type", include_str!("../../../migrations/sqlite/0006_client_type.sql")),
     (10, "rate limits", include_str!("../../../migrations/sqlite/0010_rate_limits.sql")),
     (11, "tenant notify", include_str!("../../../migrations/sqlite/0011_tenant_notify.sql")),
+    (12, "webhook recovery", include_str!("../../../migrations/sqlite/0012_webhook_recovery.sql")),
 ];
 
 /// A timestamp as fixed-width RFC 3339 UTC text with microseconds (SQLite's representation:
