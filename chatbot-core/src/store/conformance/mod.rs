@@ -36,6 +36,7 @@ mod feedback;
 mod identity;
 mod knowledge;
 mod leads;
+mod sources;
 mod tenants;
 mod usage;
 
@@ -56,6 +57,7 @@ pub use knowledge::{
     sources_upsert_get_list_delete,
 };
 pub use leads::{leads_crud_filters_and_messages, modify_lead_is_atomic_and_tenant_scoped, tenant_isolation};
+pub use sources::{knowledge_sources_register_run_due_and_isolation, source_leases_are_exclusive_and_expire};
 pub use tenants::{
     api_keys_insert_find_revoke, companies_create_get_list_deactivate, company_patch_and_client_type,
     concurrent_patches_of_different_fields_all_land, duplicate_company_is_a_conflict, widget_settings_patch,
@@ -100,6 +102,8 @@ checks!(
     deleting_a_conversation_deletes_its_feedback,
     messages_keep_ids_and_sources,
     owner_tokens_and_codes,
+    knowledge_sources_register_run_due_and_isolation,
+    source_leases_are_exclusive_and_expire,
 );
 
 /// Run every check, each on a store from `fresh` (which must be migrated and empty). Some checks

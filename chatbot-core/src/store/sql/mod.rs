@@ -27,6 +27,7 @@ mod feedback;
 mod identity;
 mod knowledge;
 pub(crate) mod leads;
+mod sources;
 mod tenants;
 pub(crate) mod text;
 mod usage;
