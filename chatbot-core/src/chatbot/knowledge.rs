@@ -297,7 +297,12 @@ impl Chatbot {
 
     /// Sync due sources every `every` (see [`Chatbot::sync_knowledge`]) until `cancel` fires;
     /// a run in progress is cancelled with it (it stops cleanly: the next run resumes it).
-    /// Each source's result is logged. What `chatbot serve --sync` runs in the background.
+    /// Each source's result is logged. What `chatbot serve --sync` runs beside the server.
+    ///
+    /// The future is not `Send` (no ingest future is: the pipeline's producer closures borrow
+    /// across awaits), so poll it on the task that owns it, e.g. with `tokio::join!` beside
+    /// the server as `chatbot serve --sync` does, or on a `LocalSet`; the crawl's fetches and
+    /// the chunking still run on the runtime's other threads.
     pub async fn run_sync_schedule(&self, every: std::time::Duration, cancel: CancellationToken) {
         let quiet: EventSink = std::sync::Arc::new(|_| {});
         loop {

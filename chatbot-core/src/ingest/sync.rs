@@ -205,7 +205,10 @@ impl SourceSpec {
     /// [`Error::Storage`] when the stored options are not a spec this version reads.
     pub fn from_registration(source: &KnowledgeSource) -> Result<Self> {
         serde_json::from_value(source.options.clone()).map_err(|e| {
-            Error::Storage(format!("stored options of knowledge source {} are not valid: {e}", source.source_id))
+            Error::Storage(format!(
+                "stored options of knowledge source {} are not valid: {e}",
+                source.source_id
+            ))
         })
     }
 }
@@ -412,12 +415,7 @@ fn next_due(from: DateTime<Utc>, interval_secs: i64) -> Option<DateTime<Utc>> {
 /// A fresh lease owner name: host, process and a random part.
 pub(crate) fn lease_owner() -> String {
     let host = std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty() && h.len() <= 64);
-    format!(
-        "{}:{}:{:08x}",
-        host.as_deref().unwrap_or("host"),
-        std::process::id(),
-        rand::random::<u32>()
-    )
+    format!("{}:{}:{:08x}", host.as_deref().unwrap_or("host"), std::process::id(), rand::random::<u32>())
 }
 
 /// Whether a registration is due at `now`.
@@ -613,7 +611,8 @@ mod tests {
     fn ids_depend_on_kind_and_location_only() {
         let opts = IngestOptions::default();
         let a = SourceSpec::files(&["/srv/docs".into(), "/srv/a.md".into()], &opts).unwrap();
-        let b = SourceSpec::files(&["/srv/a.md".into(), "/srv/docs".into(), "/srv/a.md".into()], &opts).unwrap();
+        let b =
+            SourceSpec::files(&["/srv/a.md".into(), "/srv/docs".into(), "/srv/a.md".into()], &opts).unwrap();
         assert_eq!(a.source_id(), b.source_id(), "order and duplicates do not matter");
         assert_eq!(a.location(), "/srv/a.md\n/srv/docs");
         let mut other = opts.clone();
