@@ -122,7 +122,7 @@ impl Knowledge<'_> {
         r
     }
 
-    /// Ingest a site or files described by `spec` (build it with [`SourceSpec::site`] or
+    /// Ingest a site or files described by `spec` (build it with `SourceSpec::site` (feature `crawl`) or
     /// [`SourceSpec::files`]). With `Some(interval)` the source is registered first (or its
     /// registration updated: options and interval) and run under its lease, and the run is
     /// recorded: [`Knowledge::sync`] runs it again once `interval` has passed
@@ -131,7 +131,7 @@ impl Knowledge<'_> {
     /// # Errors
     /// [`crate::Error::Unauthorized`] without a secret key; [`crate::Error::Conflict`] when a
     /// sync of the same source is running; [`crate::Error::Invalid`] (field `interval`) above
-    /// a year; as [`crate::ingest::ingest_site`] / [`crate::ingest::ingest_files`].
+    /// a year; as `ingest::ingest_site` / [`crate::ingest::ingest_files`].
     pub async fn ingest_source(
         &self,
         spec: &SourceSpec,

@@ -36,7 +36,10 @@ pub const LEASE_TTL: Duration = Duration::from_secs(10 * 60);
 /// Longest accepted interval (a year).
 const MAX_INTERVAL: Duration = Duration::from_secs(366 * 24 * 60 * 60);
 
-/// A site crawl's options as registered (see [`crate::ingest::SiteOptions`]).
+/// Whether a stored document (URL or path) belongs to a source.
+type Scope = Box<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// A site crawl's options as registered (see `ingest::SiteOptions`, feature `crawl`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SiteSpec {
     pub url: String,
@@ -162,7 +165,7 @@ impl SourceSpec {
     }
 
     /// Whether a stored document (URL or path) belongs to this source.
-    fn scope(&self) -> Result<Box<dyn Fn(&str) -> bool + Send + Sync>> {
+    fn scope(&self) -> Result<Scope> {
         match self {
             #[cfg(feature = "crawl")]
             Self::Site { .. } => {
