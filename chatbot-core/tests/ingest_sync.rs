@@ -311,3 +311,67 @@ async fn a_folder_sync_removes_deleted_files_and_skips_unchanged_ones() {
     k.forget(None).await.unwrap();
     assert!(k.status().await.unwrap().registered.is_empty());
 }
+
+/// Real material: the tutorial of Python's HTML documentation (Debian package python3.11-doc),
+/// copied to a temporary folder and served with ETags: a forced sync right after the first
+/// ingest answers 304 for every page and embeds nothing; a page deleted from the copy is gone
+/// after the next one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn syncs_the_python_tutorial() {
+    let manual = Path::new("/usr/share/doc/python3.11/html");
+    if !manual.join("tutorial/index.html").exists() {
+        println!("skipped: {} not found (apt-get install python3.11-doc)", manual.display());
+        return;
+    }
+    let copy = tempfile::tempdir().unwrap();
+    let tutorial = copy.path().join("tutorial");
+    std::fs::create_dir_all(&tutorial).unwrap();
+    for entry in std::fs::read_dir(manual.join("tutorial")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|e| e == "html") {
+            std::fs::copy(&p, tutorial.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    let server = TestServer::start(Some(copy.path().to_path_buf())).await;
+    let f = Fixture::new().await;
+    let k = f.bot.knowledge(&f.ctx);
+    let mut o = SiteOptions::new(&server.url("/tutorial/index.html")).unwrap();
+    o.allow_private = true;
+    o.prefix = Some("/tutorial/".into());
+    let spec = SourceSpec::site(&o, &IngestOptions::default());
+    let s1 = k
+        .ingest_source(&spec, Some(Duration::from_secs(3600)), quiet(), &CancellationToken::new())
+        .await
+        .unwrap();
+    assert!(s1.documents >= 10, "{s1:?}");
+    let pages = f.bot.knowledge(&f.ctx).status().await.unwrap().sources.len();
+    assert!(f.embeds() > 0);
+
+    server.clear_log();
+    let r = f.sync(true).await.remove(0);
+    assert_eq!(
+        (r.outcome, r.changed, r.added, r.removed, r.embedded),
+        (SyncOutcome::Synced, 0, 0, 0, 0),
+        "{r:?}"
+    );
+    assert_eq!(r.unchanged, pages, "{r:?}");
+    assert_eq!(f.embeds(), 0);
+    let (conditional, not_modified) = {
+        let st = server.state.lock().unwrap();
+        (st.conditional, st.not_modified)
+    };
+    assert!(
+        conditional >= pages && not_modified >= pages,
+        "{conditional} conditional, {not_modified} 304s, {pages} pages"
+    );
+
+    // The page on classes disappears from the site.
+    let classes = server.url("/tutorial/classes.html");
+    assert!(f.chunk_rows(&classes).await > 0);
+    std::fs::remove_file(tutorial.join("classes.html")).unwrap();
+    let r = f.sync(true).await.remove(0);
+    assert_eq!((r.changed, r.added, r.removed), (0, 0, 1), "{r:?}");
+    assert_eq!(f.chunk_rows(&classes).await, 0);
+    let hits = f.hits("class instantiation attribute references method objects").await;
+    assert!(!hits.contains(&classes), "{hits:?}");
+}
