@@ -550,6 +550,59 @@ fn ingest_files_with_the_core_chunk_rules() {
 }
 
 #[test]
+fn ingest_sync_and_status_of_registered_folders() {
+    let env = Env::new();
+    env.ok(&["company", "create", "acme", "--name", "Acme", "--email", "ops@acme.test"]);
+    let docs = env.dir.path().join("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    std::fs::write(docs.join("hours.md"), "# Hours\n\nWe open at nine.\n").unwrap();
+    std::fs::write(docs.join("returns.md"), "# Returns\n\nWithin thirty days.\n").unwrap();
+    let docs = docs.to_str().unwrap();
+
+    // A bad interval is refused; --no-sync leaves nothing registered.
+    let out = env.run(&["ingest", "files", docs, "--company", "acme", "--interval", "soon"]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interval"));
+    env.json(&["ingest", "files", docs, "--company", "acme", "--no-sync"]);
+    assert_eq!(env.json(&["ingest", "status", "acme"])["registered"], serde_json::json!([]));
+
+    // Registered every 6 hours: not due now, so a plain sync runs nothing.
+    env.json(&["ingest", "files", docs, "--company", "acme", "--interval", "6h"]);
+    let st = env.json(&["ingest", "status", "acme"]);
+    let reg = &st["registered"][0];
+    assert_eq!(reg["kind"], "files");
+    assert_eq!(reg["interval_secs"], 6 * 3600);
+    assert_eq!(reg["last_run"]["pages"], 2, "{reg}");
+    assert!(reg["next_due_at"].is_string());
+    assert_eq!(env.json(&["ingest", "sync", "acme"]), serde_json::json!([]));
+
+    // Forced: the unchanged files are not read again; a deleted one is removed.
+    std::fs::remove_file(env.dir.path().join("docs").join("returns.md")).unwrap();
+    let reports = env.json(&["ingest", "sync", "--force"]);
+    assert_eq!(reports.as_array().unwrap().len(), 1, "{reports}");
+    let r = &reports[0];
+    assert_eq!(r["outcome"], "synced", "{r}");
+    assert_eq!(
+        (r["unchanged"].as_u64(), r["removed"].as_u64(), r["embedded"].as_u64()),
+        (Some(1), Some(1), Some(0))
+    );
+    let st = env.json(&["ingest", "status", "acme"]);
+    assert_eq!(st["sources"].as_array().unwrap().len(), 1, "{st}");
+    assert_eq!(st["registered"][0]["last_run"]["removed"], 1);
+    let text = env.ok(&["ingest", "status", "acme"]);
+    assert!(text.contains("registered sources (1)") && text.contains("every 6h"), "{text}");
+    let text = env.ok(&["ingest", "sync", "acme", "--force"]);
+    assert!(text.starts_with("synced files"), "{text}");
+
+    // Unregistered: nothing left to sync.
+    let id = st["registered"][0]["source_id"].as_str().unwrap().to_string();
+    env.ok(&["ingest", "unregister", "acme", &id]);
+    assert_eq!(env.json(&["ingest", "sync", "--force"]), serde_json::json!([]));
+    let out = env.run(&["ingest", "unregister", "acme", &id]);
+    assert!(!out.status.success());
+}
+
+#[test]
 fn ai_config_clearing_rules_and_inactive_chat() {
     let env = Env::new();
     env.ok(&["company", "create", "acme", "--name", "Acme", "--email", "ops@acme.test"]);

@@ -14,8 +14,9 @@ mod store_suite {
 }
 
 /// Number of embedded migrations (0001_init, 0002_corpus_stats, 0003_visitor_identity,
-/// 0004_widget_settings_more, 0005_feedback, 0006_client_type, 0010_rate_limits, 0011_tenant_notify, 0012_webhook_recovery).
-const MIGRATIONS: i64 = 9;
+/// 0004_widget_settings_more, 0005_feedback, 0006_client_type, 0009_knowledge_sources, 0010_rate_limits,
+/// 0011_tenant_notify, 0012_webhook_recovery).
+const MIGRATIONS: i64 = 10;
 
 use store_suite::harness::{Ctx, PG_ENV, pg_ctx, pg_fresh_schema, sqlite_ctx};
 
@@ -92,6 +93,8 @@ suite!(
     rate_limit_steps_follow_gcra,
     concurrent_rate_limit_steps_are_atomic,
     unsent_notifications_are_found_and_claimed_once,
+    knowledge_sources_register_run_due_and_isolation,
+    source_leases_are_exclusive_and_expire,
 );
 
 #[tokio::test]

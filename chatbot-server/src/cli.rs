@@ -64,7 +64,15 @@ pub struct ServeArgs {
     /// Seed the demo company 123 if it is missing, then serve.
     #[arg(long)]
     pub demo: bool,
+    /// Also keep knowledge fresh: every minute, sync the registered sources (of every company)
+    /// whose interval has passed, as `chatbot ingest sync` does. Several instances on one
+    /// PostgreSQL database share the work: a lease in the database lets one run a source at a time.
+    #[arg(long, env = "CHATBOT_SYNC")]
+    pub sync: bool,
 }
+
+/// How often `serve --sync` looks for due sources.
+pub const SYNC_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The `chatbot-server` command line.
 #[derive(clap::Parser, Debug)]
@@ -135,7 +143,27 @@ pub async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
         immutable = %crate::widget_hashed_path(),
         "widget script: /widget.js (also under its content hash, cacheable for a year)"
     );
-    crate::serve(bot, server).await
+    if !args.sync {
+        return crate::serve(bot, server).await;
+    }
+    let running = crate::bind(bot.clone(), server).await?;
+    info!(
+        every_secs = SYNC_CHECK_EVERY.as_secs(),
+        "knowledge sync on: due sources are synced in the background"
+    );
+    let cancel = tokio_util::sync::CancellationToken::new();
+    // Polled beside the server on this task (an ingest future is not `Send`); the crawl's
+    // fetches and the chunking run on the runtime's threads all the same.
+    let schedule = bot.run_sync_schedule(SYNC_CHECK_EVERY, cancel.clone());
+    let stop = async {
+        crate::shutdown_signal().await;
+        info!("shutdown signal received; stopping the knowledge sync, finishing in-flight requests");
+        cancel.cancel();
+        running.shutdown().await;
+    };
+    tokio::join!(schedule, stop);
+    info!("server stopped");
+    Ok(())
 }
 
 /// Log panics without their message: a panic's message can quote the input that caused it (a

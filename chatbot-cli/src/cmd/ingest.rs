@@ -8,7 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chatbot_core::Knowledge;
-use chatbot_core::ingest::{EventSink, IngestEvent, IngestOptions, IngestSummary, SiteOptions};
+use chatbot_core::ingest::sync::parse_interval;
+use chatbot_core::ingest::{
+    EventSink, IngestEvent, IngestOptions, IngestSummary, SiteOptions, SourceSpec, SyncOutcome, SyncReport,
+};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio_util::sync::CancellationToken;
 
@@ -34,6 +37,28 @@ pub(crate) struct ChunkArgs {
     /// Longest one PDF's extraction may take, in seconds.
     #[arg(long, default_value_t = 60)]
     pdf_timeout: u64,
+}
+
+/// Registration flags shared by `site` and `files`.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct SyncArgs {
+    /// How often `ingest sync` (and `serve --sync`) runs this source again: 30m, 6h, 1d, 2w;
+    /// 0 registers it for `ingest sync --force` only.
+    #[arg(long, default_value = "1d")]
+    interval: String,
+    /// A one-off ingest: do not register the source for `ingest sync`.
+    #[arg(long, conflicts_with = "interval")]
+    no_sync: bool,
+}
+
+impl SyncArgs {
+    /// `None` for a one-off ingest, else the interval to register.
+    fn interval(&self) -> anyhow::Result<Option<Duration>> {
+        if self.no_sync {
+            return Ok(None);
+        }
+        Ok(Some(parse_interval(&self.interval)?))
+    }
 }
 
 /// Ingest commands.
@@ -69,6 +94,8 @@ pub(crate) enum IngestCommand {
         no_sitemap: bool,
         #[command(flatten)]
         chunking: ChunkArgs,
+        #[command(flatten)]
+        sync: SyncArgs,
     },
     /// Ingest files and folders (Markdown, text, HTML, PDF; folders recursively).
     Files {
@@ -80,11 +107,32 @@ pub(crate) enum IngestCommand {
         company: String,
         #[command(flatten)]
         chunking: ChunkArgs,
+        #[command(flatten)]
+        sync: SyncArgs,
     },
-    /// Show what a company's knowledge holds: sources, chunk counts, last ingest time.
+    /// Show what a company's knowledge holds: documents, chunk counts, last ingest time, and
+    /// the registered sources (kind, location, interval, last run, next due).
     Status {
         /// Company id.
         company_id: String,
+    },
+    /// Run registered sources again (of one company, or of all): those whose interval has
+    /// passed, or all with --force. Conditional requests; unchanged pages are not embedded
+    /// again; pages gone from the site (or files from the folder) are removed.
+    Sync {
+        /// Company id (default: every company).
+        company_id: Option<String>,
+        /// Ignore the intervals: run every registered source now.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Stop syncing a registered source (its id or location, as `status` lists them); its
+    /// knowledge stays (see `forget`).
+    Unregister {
+        /// Company id.
+        company_id: String,
+        /// Source id or location.
+        source: String,
     },
     /// Rebuild a company's search indexes from its stored chunks with the configured embedder
     /// and text analysis, without fetching anything again (the upgrade path when search says
@@ -193,6 +241,102 @@ fn print_summary(s: &IngestSummary, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn print_sync_reports(reports: &[SyncReport], json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(reports)?);
+        return Ok(());
+    }
+    if reports.is_empty() {
+        println!("no registered source is due (use --force to sync them all now)");
+    }
+    for r in reports {
+        let outcome = match r.outcome {
+            SyncOutcome::Synced => "synced",
+            SyncOutcome::Skipped => "skipped",
+            SyncOutcome::Failed => "FAILED",
+            SyncOutcome::Cancelled => "cancelled",
+        };
+        println!(
+            "{outcome} {} {} (company {}): pages {}, unchanged {}, changed {}, added {}, removed {}, embedded {}, failed {} in {:.1} s",
+            r.kind,
+            r.location.replace('\n', ", "),
+            r.company_id,
+            r.pages,
+            r.unchanged,
+            r.changed,
+            r.added,
+            r.removed,
+            r.embedded,
+            r.failed.len(),
+            r.seconds
+        );
+        if let Some(e) = &r.error {
+            println!("  {e}");
+        }
+        for f in &r.failed {
+            println!("  failed {}: {}", f.source, f.reason);
+        }
+    }
+    Ok(())
+}
+
+/// Human-readable interval.
+fn interval_text(secs: i64) -> String {
+    match secs {
+        0 => "manual (sync --force)".to_string(),
+        s if s % 86_400 == 0 => format!("every {}d", s / 86_400),
+        s if s % 3600 == 0 => format!("every {}h", s / 3600),
+        s if s % 60 == 0 => format!("every {}m", s / 60),
+        s => format!("every {s}s"),
+    }
+}
+
+fn print_registered(sources: &[chatbot_core::store::KnowledgeSource]) {
+    if sources.is_empty() {
+        println!("no registered sources (ingest site / ingest files register theirs unless --no-sync)");
+        return;
+    }
+    println!("registered sources ({}):", sources.len());
+    // "2026-01-31 12:00:00 UTC" (no fractions of a second).
+    let time = |t: &dyn std::fmt::Display| {
+        let t = t.to_string();
+        match t.split_once('.') {
+            Some((secs, rest)) => format!("{secs} {}", rest.rsplit(' ').next().unwrap_or("UTC")),
+            None => t,
+        }
+    };
+    for s in sources {
+        println!(
+            "  {} {} [{}], {}",
+            s.kind,
+            s.location.replace('\n', ", "),
+            s.source_id,
+            interval_text(s.interval_secs)
+        );
+        match &s.last_run {
+            Some(r) => println!(
+                "    last run {} ({:.1} s): pages {}, changed {}, added {}, removed {}, failed {}{}",
+                time(&r.finished_at),
+                (r.finished_at - r.started_at).num_milliseconds() as f64 / 1000.0,
+                r.pages,
+                r.changed,
+                r.added,
+                r.removed,
+                r.failed,
+                r.error.as_deref().map(|e| format!(", error: {e}")).unwrap_or_default()
+            ),
+            None => println!("    never run"),
+        }
+        println!(
+            "    next due {}",
+            s.next_due_at.as_ref().map_or_else(|| "only with --force".to_string(), |t| time(t))
+        );
+        if let (Some(o), Some(u)) = (&s.lease_owner, &s.lease_until) {
+            println!("    running now ({o}, lease until {})", time(u));
+        }
+    }
+}
+
 /// Ctrl-C cancels the token (a second Ctrl-C exits at once).
 fn cancel_on_ctrl_c() -> CancellationToken {
     let token = CancellationToken::new();
@@ -240,7 +384,9 @@ pub(crate) async fn run(g: &Global, cmd: IngestCommand) -> anyhow::Result<()> {
             allow_private,
             no_sitemap,
             chunking,
+            sync,
         } => {
+            let interval = sync.interval()?;
             let ctx = bot.operator_context(&company).await?;
             let knowledge = bot.knowledge(&ctx);
             let opts = chunking.options(&knowledge)?;
@@ -254,17 +400,52 @@ pub(crate) async fn run(g: &Global, cmd: IngestCommand) -> anyhow::Result<()> {
             site.use_sitemaps = !no_sitemap;
             let cancel = cancel_on_ctrl_c();
             let (sink, mp) = event_sink(json);
-            let summary = knowledge.ingest_site(&site, &opts, sink, &cancel).await?;
+            let spec = SourceSpec::site(&site, &opts);
+            let summary = knowledge.ingest_source(&spec, interval, sink, &cancel).await?;
             finish(&summary, mp, json)
         }
-        IngestCommand::Files { paths, company, chunking } => {
+        IngestCommand::Files { paths, company, chunking, sync } => {
+            let interval = sync.interval()?;
             let ctx = bot.operator_context(&company).await?;
             let knowledge = bot.knowledge(&ctx);
             let opts = chunking.options(&knowledge)?;
             let cancel = cancel_on_ctrl_c();
             let (sink, mp) = event_sink(json);
-            let summary = knowledge.ingest_files(&paths, &opts, sink, &cancel).await?;
+            let spec = SourceSpec::files(&paths, &opts)?;
+            let summary = knowledge.ingest_source(&spec, interval, sink, &cancel).await?;
             finish(&summary, mp, json)
+        }
+        IngestCommand::Sync { company_id, force } => {
+            let cancel = cancel_on_ctrl_c();
+            let (sink, mp) = event_sink(json);
+            let reports = match company_id {
+                Some(id) => {
+                    let ctx = bot.operator_context(&id).await?;
+                    bot.knowledge(&ctx).sync(force, sink, &cancel).await?
+                }
+                None => bot.sync_knowledge(force, sink, &cancel).await?,
+            };
+            if let Some(mp) = mp {
+                let _ = mp.clear();
+            }
+            print_sync_reports(&reports, json)?;
+            if reports.iter().any(|r| r.outcome == SyncOutcome::Failed) {
+                anyhow::bail!("some sources failed to sync");
+            }
+            if cancel.is_cancelled() {
+                anyhow::bail!("interrupted; run the same command again to resume (nothing is duplicated)");
+            }
+            Ok(())
+        }
+        IngestCommand::Unregister { company_id, source } => {
+            let ctx = bot.operator_context(&company_id).await?;
+            bot.knowledge(&ctx).unregister(&source).await?;
+            if json {
+                println!("{}", serde_json::json!({"company_id": company_id, "unregistered": source}));
+            } else {
+                println!("source {source} of company {company_id} is no longer synced (its knowledge stays)");
+            }
+            Ok(())
         }
         IngestCommand::Status { company_id } => {
             let ctx = bot.operator_context(&company_id).await?;
@@ -282,6 +463,7 @@ pub(crate) async fn run(g: &Global, cmd: IngestCommand) -> anyhow::Result<()> {
                 for s in &st.sources {
                     println!("{:>6}  {}  {}", s.chunks, s.ingested_at.format("%Y-%m-%d %H:%M:%S"), s.source);
                 }
+                print_registered(&st.registered);
             }
             Ok(())
         }

@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::Result;
 use crate::ingest::index::NewChunk;
+use crate::ingest::sync::{self, SourceSpec, SyncReport};
 use crate::ingest::{
     ChunkRequest, EventSink, Forgotten, IndexTarget, IngestOptions, IngestSummary, KnowledgeStatus,
     SizingChoice,
@@ -17,10 +18,7 @@ use crate::tenant::TenantContext;
 use super::Chatbot;
 use super::types::SearchHit;
 
-/// Most documents fetched, read or extracted at once.
-const MAX_INGEST_CONCURRENCY: usize = 256;
-/// Shortest time a PDF extraction or a crawl request is given (zero would fail them all).
-const MIN_INGEST_TIMEOUT: Duration = Duration::from_secs(1);
+use crate::ingest::{MAX_INGEST_CONCURRENCY, MIN_INGEST_TIMEOUT};
 
 /// A company's knowledge, for the company's secret key or the operator: get one with
 /// [`Chatbot::knowledge`].
@@ -124,6 +122,78 @@ impl Knowledge<'_> {
         r
     }
 
+    /// Ingest a site or files described by `spec` (build it with `SourceSpec::site` (feature `crawl`) or
+    /// [`SourceSpec::files`]). With `Some(interval)` the source is registered first (or its
+    /// registration updated: options and interval) and run under its lease, and the run is
+    /// recorded: [`Knowledge::sync`] runs it again once `interval` has passed
+    /// (`Duration::ZERO`: only when forced). With `None` it is a one-off run, not registered.
+    ///
+    /// # Errors
+    /// [`crate::Error::Unauthorized`] without a secret key; [`crate::Error::Conflict`] when a
+    /// sync of the same source is running; [`crate::Error::Invalid`] (field `interval`) above
+    /// a year; as `ingest::ingest_site` / [`crate::ingest::ingest_files`].
+    pub async fn ingest_source(
+        &self,
+        spec: &SourceSpec,
+        interval: Option<Duration>,
+        events: EventSink,
+        cancel: &CancellationToken,
+    ) -> Result<IngestSummary> {
+        let target = self.target()?;
+        let r = match interval {
+            Some(every) => sync::register_and_run(target, self.cid(), spec, every, events, cancel).await,
+            None => sync::run_spec(target, self.cid(), spec, events, cancel).await.map(|(s, _)| s),
+        };
+        self.changed();
+        r
+    }
+
+    /// Run the company's registered sources again: those whose interval has passed, or all of
+    /// them with `force`. Each runs under its lease (one held by another run is skipped and
+    /// reported so), with conditional requests: unchanged pages are neither re-chunked nor
+    /// embedded; pages gone from the source are removed from both stores. One report per
+    /// source run or skipped; a source's own failure is in its report.
+    ///
+    /// # Errors
+    /// [`crate::Error::Unauthorized`] without a secret key; storage failures listing sources.
+    pub async fn sync(
+        &self,
+        force: bool,
+        events: EventSink,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<SyncReport>> {
+        let target = self.target()?;
+        let now = chrono::Utc::now();
+        let mut out = Vec::new();
+        for source in target.store.list_knowledge_sources(self.cid()).await? {
+            if cancel.is_cancelled() {
+                break;
+            }
+            if force || sync::is_due(&source, now) {
+                out.push(sync::sync_source(target, &source, events.clone(), cancel).await);
+                self.changed();
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stop syncing a registered source (by its id or location, as `status` lists them); its
+    /// knowledge stays (forget it with [`Knowledge::forget`]).
+    ///
+    /// # Errors
+    /// [`crate::Error::Unauthorized`] without a secret key; [`crate::Error::NotFound`] for
+    /// an unknown source; storage failures.
+    pub async fn unregister(&self, source: &str) -> Result<()> {
+        let target = self.target()?;
+        for r in target.store.list_knowledge_sources(self.cid()).await? {
+            if r.source_id == source || r.location == source {
+                target.store.delete_knowledge_source(self.cid(), &r.source_id).await?;
+                return Ok(());
+            }
+        }
+        Err(crate::Error::not_found(format!("registered source {source} of company {}", self.cid())))
+    }
+
     /// Forget one source (a URL or path, as [`Knowledge::status`] lists it), or everything.
     ///
     /// # Errors
@@ -188,4 +258,77 @@ fn bounded(opts: &IngestOptions) -> IngestOptions {
     o.concurrency = o.concurrency.clamp(1, MAX_INGEST_CONCURRENCY);
     o.pdf_timeout = o.pdf_timeout.max(MIN_INGEST_TIMEOUT);
     o
+}
+
+impl Chatbot {
+    /// Operator scope (the CLI's `ingest sync` without a company, the server's schedule): run
+    /// every company's registered sources that are due, or all of them with `force`, each under
+    /// its lease (see [`Knowledge::sync`]).
+    ///
+    /// # Errors
+    /// Storage failures listing sources or companies (a source's own failure is in its report).
+    pub async fn sync_knowledge(
+        &self,
+        force: bool,
+        events: EventSink,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<SyncReport>> {
+        let c = &self.inner.c;
+        let target = IndexTarget::new(&c.store, &c.embedder, &c.vectors);
+        let sources = if force {
+            let mut all = Vec::new();
+            for company in c.store.list_companies().await? {
+                all.extend(c.store.list_knowledge_sources(&company.company_id).await?);
+            }
+            all
+        } else {
+            c.store.due_knowledge_sources(chrono::Utc::now(), 0).await?
+        };
+        let mut out = Vec::new();
+        for source in sources {
+            if cancel.is_cancelled() {
+                break;
+            }
+            out.push(sync::sync_source(target, &source, events.clone(), cancel).await);
+            self.inner.corpus_stats.invalidate(&source.company_id);
+        }
+        Ok(out)
+    }
+
+    /// Sync due sources every `every` (see [`Chatbot::sync_knowledge`]) until `cancel` fires;
+    /// a run in progress is cancelled with it (it stops cleanly: the next run resumes it).
+    /// Each source's result is logged. What `chatbot serve --sync` runs beside the server.
+    ///
+    /// The future is not `Send` (no ingest future is: the pipeline's producer closures borrow
+    /// across awaits), so poll it on the task that owns it, e.g. with `tokio::join!` beside
+    /// the server as `chatbot serve --sync` does, or on a `LocalSet`; the crawl's fetches and
+    /// the chunking still run on the runtime's other threads.
+    pub async fn run_sync_schedule(&self, every: std::time::Duration, cancel: CancellationToken) {
+        let quiet: EventSink = std::sync::Arc::new(|_| {});
+        loop {
+            match self.sync_knowledge(false, quiet.clone(), &cancel).await {
+                Ok(reports) => {
+                    for r in reports {
+                        tracing::info!(
+                            company = %r.company_id,
+                            source = %r.location,
+                            outcome = ?r.outcome,
+                            pages = r.pages,
+                            changed = r.changed,
+                            added = r.added,
+                            removed = r.removed,
+                            failed = r.failed.len(),
+                            error = r.error.as_deref().unwrap_or(""),
+                            "knowledge sync"
+                        );
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "knowledge sync: listing due sources failed"),
+            }
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep(every.max(std::time::Duration::from_secs(1))) => {}
+            }
+        }
+    }
 }

@@ -272,9 +272,14 @@ pub async fn ingest_files<'a>(
         }
         Produced { keep, complete: true }
     };
+    indexer.ingest(produce, scope(&roots), cancel).await
+}
+
+/// Whether a stored source (a path) lies under `roots` (absolute): one of them, or inside one
+/// that is a folder.
+pub(crate) fn scope(roots: &[PathBuf]) -> impl Fn(&str) -> bool + Send + Sync + 'static {
     let dir_roots: Vec<String> =
         roots.iter().filter(|r| r.is_dir()).map(|r| format!("{}/", r.display())).collect();
     let file_roots: HashSet<String> = roots.iter().map(|r| r.display().to_string()).collect();
-    let in_scope = |s: &str| file_roots.contains(s) || dir_roots.iter().any(|d| s.starts_with(d.as_str()));
-    indexer.ingest(produce, in_scope, cancel).await
+    move |s: &str| file_roots.contains(s) || dir_roots.iter().any(|d| s.starts_with(d.as_str()))
 }

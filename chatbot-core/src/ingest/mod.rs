@@ -40,6 +40,7 @@ pub mod files;
 pub mod fuzzing;
 pub mod index;
 pub mod pipeline;
+pub mod sync;
 mod target;
 
 use std::time::Duration;
@@ -54,6 +55,7 @@ pub use crawl::{SiteOptions, ingest_site};
 pub use files::ingest_files;
 pub use index::{IndexOptions, NewChunk};
 pub use pipeline::{Document, EventSink, Failure, IngestEvent, IngestSummary, chunk_document, forget_source};
+pub use sync::{SourceSpec, SyncOutcome, SyncReport};
 pub use target::IndexTarget;
 
 use crate::error::Result;
@@ -70,6 +72,11 @@ pub struct IngestOptions {
     pub max_document_bytes: u64,
     pub index: IndexOptions,
 }
+
+/// Most documents fetched, read or extracted at once (every front end's limit).
+pub(crate) const MAX_INGEST_CONCURRENCY: usize = 256;
+/// Shortest time a PDF extraction or a crawl request is given (zero would fail them all).
+pub(crate) const MIN_INGEST_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl Default for IngestOptions {
     fn default() -> Self {
@@ -111,6 +118,8 @@ pub struct KnowledgeStatus {
     /// Rows in `pinecone_vectors`.
     pub chunks: i64,
     pub last_ingest: Option<DateTime<Utc>>,
+    /// The registered sources `ingest sync` runs again, with their last runs.
+    pub registered: Vec<crate::store::KnowledgeSource>,
 }
 
 /// Sources, chunk counts and the last ingest time of a company.
@@ -133,7 +142,8 @@ pub async fn status<'a>(target: impl Into<IndexTarget<'a>>, company_id: &str) ->
     sources.sort_by(|a, b| a.source.cmp(&b.source));
     let chunks = store.count_chunks(company_id).await?;
     let last_ingest = sources.iter().map(|s| s.ingested_at).max();
-    Ok(KnowledgeStatus { company_id: company_id.to_string(), sources, chunks, last_ingest })
+    let registered = store.list_knowledge_sources(company_id).await?;
+    Ok(KnowledgeStatus { company_id: company_id.to_string(), sources, chunks, last_ingest, registered })
 }
 
 /// What `forget` removed.
@@ -144,7 +154,8 @@ pub struct Forgotten {
 }
 
 /// Delete one source's knowledge (`Some(source)`) or all of a company's (vectors, rows,
-/// source states, and the recorded embedder identity); then refresh its corpus statistics.
+/// source states, registered sources, and the recorded embedder identity); then refresh its
+/// corpus statistics.
 ///
 /// # Errors
 /// [`crate::Error::NotFound`] for an unknown source; storage or vector store failures.
@@ -192,6 +203,10 @@ async fn forget_all(target: IndexTarget<'_>, company_id: &str) -> Result<Forgott
     }
     target.vectors.delete_namespace(company_id).await?;
     target.store.set_embedder_identity(company_id, None).await?;
+    // Nothing left to keep fresh: a later sync must not bring it back.
+    for r in target.store.list_knowledge_sources(company_id).await? {
+        target.store.delete_knowledge_source(company_id, &r.source_id).await?;
+    }
     Ok(out)
 }
 

@@ -1,5 +1,5 @@
 //! Storage: the [`Store`] seam, split into area traits ([`TenantStore`], [`ConversationStore`],
-//! [`LeadStore`], [`KnowledgeStore`], [`UsageStore`], [`IdentityStore`], [`FeedbackStore`], [`LimitStore`], [`StoreAdmin`]), and its two real
+//! [`LeadStore`], [`KnowledgeStore`], [`UsageStore`], [`IdentityStore`], [`FeedbackStore`], [`LimitStore`], [`SourceRegistry`], [`StoreAdmin`]), and its two real
 //! implementations through sqlx: SQLite (the embedded default, feature `sqlite`) and PostgreSQL
 //! (several server instances, feature `postgres`). Both run one SQL text and one row decoder per
 //! table; each backend keeps only its connection handling and the statements its dialect writes
@@ -38,8 +38,8 @@ pub use postgres::PostgresStore;
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::SqliteStore;
 pub use traits::{
-    ConversationStore, FeedbackStore, IdentityStore, KnowledgeStore, LeadStore, LimitStore, Store,
-    StoreAdmin, TenantStore, UsageStore,
+    ConversationStore, FeedbackStore, IdentityStore, KnowledgeStore, LeadStore, LimitStore, SourceRegistry,
+    Store, StoreAdmin, TenantStore, UsageStore,
 };
 
 /// A chunk of knowledge as recorded in `pinecone_vectors` (the text lives here, not in the
@@ -64,6 +64,50 @@ pub struct SourceState {
     pub last_modified: Option<String>,
     pub chunk_count: i64,
     pub ingested_at: DateTime<Utc>,
+}
+
+/// A registered knowledge source (`knowledge_sources`): what `ingest site` or `ingest files` ran,
+/// with its options, how often to sync it, the last run's result and the lease of the instance
+/// running it now. See [`crate::ingest::sync`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KnowledgeSource {
+    pub company_id: String,
+    /// Stable id of the source within its company (a hash of kind and location).
+    pub source_id: String,
+    /// `site` or `files`.
+    pub kind: String,
+    /// The start URL, or the paths (one per line).
+    pub location: String,
+    /// The ingest options, as JSON ([`crate::ingest::sync::SourceSpec`]).
+    pub options: serde_json::Value,
+    /// Seconds between two syncs; 0: only when forced.
+    pub interval_secs: i64,
+    /// When the scheduler runs it next (`None`: only when forced).
+    pub next_due_at: Option<DateTime<Utc>>,
+    pub last_run: Option<SourceRun>,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The result of one run of a registered source. Counts are documents (pages or files).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceRun {
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    /// Pages fetched (304s included) or files looked at.
+    pub pages: u64,
+    /// Known documents whose content changed (re-chunked, new chunks embedded).
+    pub changed: u64,
+    /// Documents new to the company's knowledge.
+    pub added: u64,
+    /// Documents that disappeared and were removed from both stores.
+    pub removed: u64,
+    /// Documents that could not be fetched or read.
+    pub failed: u64,
+    /// Why the run as a whole failed, if it did.
+    pub error: Option<String>,
 }
 
 /// The embedder a company's index was built with.

@@ -4,7 +4,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{ChunkRecord, CorpusStatsRow, EmbedderIdentity, SourceState, WebhookDelivery};
+use super::{
+    ChunkRecord, CorpusStatsRow, EmbedderIdentity, KnowledgeSource, SourceRun, SourceState, WebhookDelivery,
+};
 use crate::auth::{ApiKey, IdentitySecret, OwnerToken, OwnerTokenKind, VisitorToken};
 use crate::conversation::{Conversation, Message, Session};
 use crate::error::Result;
@@ -301,6 +303,53 @@ pub trait LimitStore: Send + Sync + 'static {
     async fn purge_rate_limits(&self, now_us: i64) -> Result<u64>;
 }
 
+/// Registered knowledge sources (what `ingest sync` re-runs): registrations, run results, and
+/// the lease that lets only one instance run a source at a time. Every call but
+/// [`SourceRegistry::due_knowledge_sources`] (the scheduler's, operator scope) is scoped to one
+/// company.
+#[async_trait]
+pub trait SourceRegistry: Send + Sync + 'static {
+    /// Insert a registration, or replace its kind, location, options, interval and next due
+    /// time (its last run, lease and `created_at` stay). `updated_at` is written as `created_at`
+    /// on insert and as `updated_at` on replace; both come from `source.updated_at`.
+    async fn register_knowledge_source(&self, source: &KnowledgeSource) -> Result<()>;
+    async fn get_knowledge_source(
+        &self,
+        company_id: &str,
+        source_id: &str,
+    ) -> Result<Option<KnowledgeSource>>;
+    /// The company's registrations, by location.
+    async fn list_knowledge_sources(&self, company_id: &str) -> Result<Vec<KnowledgeSource>>;
+    /// Every company's sources due at `now` (`next_due_at <= now`) whose lease is free or
+    /// expired, soonest first; at most `limit` (0: no limit).
+    async fn due_knowledge_sources(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<KnowledgeSource>>;
+    /// False when there was none.
+    async fn delete_knowledge_source(&self, company_id: &str, source_id: &str) -> Result<bool>;
+    /// Take the source's lease for `owner` until `until`, or renew it, in one atomic step: it is
+    /// taken when free, expired at `now`, or already `owner`'s. Whether `owner` holds it now
+    /// (false also for an unknown source).
+    async fn take_source_lease(
+        &self,
+        company_id: &str,
+        source_id: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Record a run, set the next due time and release the lease, only while `owner` holds the
+    /// lease; whether it did.
+    async fn finish_source_run(
+        &self,
+        company_id: &str,
+        source_id: &str,
+        owner: &str,
+        run: &SourceRun,
+        next_due_at: Option<DateTime<Utc>>,
+    ) -> Result<bool>;
+    /// Release the lease without recording a run, only while `owner` holds it; whether it did.
+    async fn release_source_lease(&self, company_id: &str, source_id: &str, owner: &str) -> Result<bool>;
+}
+
 /// The whole store: every area. Implementations: `SqliteStore` (feature `sqlite`) and
 /// `PostgresStore` (feature `postgres`); any other type gets it by implementing the area traits
 /// (and can check itself with `store::conformance`, feature `test-util`).
@@ -314,6 +363,7 @@ pub trait Store:
     + IdentityStore
     + FeedbackStore
     + LimitStore
+    + SourceRegistry
 {
 }
 
@@ -327,5 +377,6 @@ impl<T> Store for T where
         + IdentityStore
         + FeedbackStore
         + LimitStore
+        + SourceRegistry
 {
 }

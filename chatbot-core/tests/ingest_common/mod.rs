@@ -50,6 +50,10 @@ pub struct ServerState {
     pub routes: HashMap<String, Route>,
     pub log: Vec<String>,
     pub not_modified: usize,
+    /// Requests that carried If-None-Match or If-Modified-Since.
+    pub conditional: usize,
+    /// When set, every response waits for a permit (a test holds requests with it).
+    pub gate: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 pub struct TestServer {
@@ -95,6 +99,7 @@ impl TestServer {
         let mut s = self.state.lock().unwrap();
         s.log.clear();
         s.not_modified = 0;
+        s.conditional = 0;
     }
 }
 
@@ -159,11 +164,17 @@ async fn serve(mut sock: tokio::net::TcpStream, st: Arc<Mutex<ServerState>>) -> 
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
     let path = target.split('?').next().unwrap_or("/").to_string();
-    let (route, root) = {
+    let (route, root, gate) = {
         let mut s = st.lock().unwrap();
         s.log.push(path.clone());
-        (s.routes.get(&path).cloned(), s.root.clone())
+        if headers.contains_key("if-none-match") || headers.contains_key("if-modified-since") {
+            s.conditional += 1;
+        }
+        (s.routes.get(&path).cloned(), s.root.clone(), s.gate.clone())
     };
+    if let Some(gate) = gate {
+        drop(gate.acquire().await);
+    }
     let route = route.or_else(|| {
         let root = root?;
         let rel = percent_decode(path.trim_start_matches('/'));

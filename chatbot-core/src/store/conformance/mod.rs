@@ -37,6 +37,7 @@ mod identity;
 mod knowledge;
 mod leads;
 mod limits;
+mod sources;
 mod tenants;
 mod usage;
 
@@ -61,6 +62,7 @@ pub use leads::{
     unsent_notifications_are_found_and_claimed_once,
 };
 pub use limits::{concurrent_rate_limit_steps_are_atomic, rate_limit_steps_follow_gcra};
+pub use sources::{knowledge_sources_register_run_due_and_isolation, source_leases_are_exclusive_and_expire};
 pub use tenants::{
     api_keys_insert_find_revoke, companies_create_get_list_deactivate, company_patch_and_client_type,
     concurrent_patches_of_different_fields_all_land, duplicate_company_is_a_conflict, widget_settings_patch,
@@ -108,6 +110,8 @@ checks!(
     rate_limit_steps_follow_gcra,
     concurrent_rate_limit_steps_are_atomic,
     unsent_notifications_are_found_and_claimed_once,
+    knowledge_sources_register_run_due_and_isolation,
+    source_leases_are_exclusive_and_expire,
 );
 
 /// Run every check, each on a store from `fresh` (which must be migrated and empty). Some checks

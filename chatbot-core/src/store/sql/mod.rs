@@ -28,6 +28,7 @@ mod identity;
 mod knowledge;
 pub(crate) mod leads;
 mod limits;
+mod sources;
 mod tenants;
 pub(crate) mod text;
 mod usage;

@@ -455,3 +455,66 @@ pub(crate) const RATE_LIMIT_TAT: &str = "SELECT tat_us AS v FROM rate_limits WHE
 
 /// Forget keys whose arrival time has passed: `$1` now (µs).
 pub(crate) const PURGE_RATE_LIMITS: &str = "DELETE FROM rate_limits WHERE tat_us < $1";
+// --- registered knowledge sources --------------------------------------------------------------
+
+/// Columns of `knowledge_sources`, in table order.
+macro_rules! knowledge_source_cols {
+    () => {
+        "company_id, source_id, kind, location, options, interval_secs, next_due_at, \
+         last_started_at, last_finished_at, last_pages, last_changed, last_added, last_removed, \
+         last_failed, last_error, lease_owner, lease_until, created_at, updated_at"
+    };
+}
+
+/// Register a source, or replace a registration's kind, location, options, interval and next
+/// due time (its last run, lease and `created_at` stay).
+pub(crate) const REGISTER_KNOWLEDGE_SOURCE: &str = "INSERT INTO knowledge_sources (company_id, \
+     source_id, kind, location, options, interval_secs, next_due_at, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
+     ON CONFLICT (company_id, source_id) DO UPDATE SET kind = excluded.kind, \
+     location = excluded.location, options = excluded.options, \
+     interval_secs = excluded.interval_secs, next_due_at = excluded.next_due_at, \
+     updated_at = excluded.updated_at";
+
+pub(crate) const GET_KNOWLEDGE_SOURCE: &str = concat!(
+    "SELECT ",
+    knowledge_source_cols!(),
+    " FROM knowledge_sources WHERE company_id = $1 AND source_id = $2"
+);
+
+pub(crate) const LIST_KNOWLEDGE_SOURCES: &str = concat!(
+    "SELECT ",
+    knowledge_source_cols!(),
+    " FROM knowledge_sources WHERE company_id = $1 ORDER BY location, source_id"
+);
+
+/// Every company's sources due at `$1` whose lease is free or expired, soonest first, `$2` at
+/// most (operator scope: the scheduler).
+pub(crate) const DUE_KNOWLEDGE_SOURCES: &str = concat!(
+    "SELECT ",
+    knowledge_source_cols!(),
+    " FROM knowledge_sources WHERE next_due_at IS NOT NULL AND next_due_at <= $1 \
+     AND (lease_until IS NULL OR lease_until < $1) \
+     ORDER BY next_due_at, company_id, source_id LIMIT $2"
+);
+
+pub(crate) const DELETE_KNOWLEDGE_SOURCE: &str =
+    "DELETE FROM knowledge_sources WHERE company_id = $1 AND source_id = $2";
+
+/// Take or renew a lease: one conditional statement, so of two instances racing for a free
+/// (or expired) lease exactly one changes the row. `$3` owner, `$4` now, `$5` until.
+pub(crate) const TAKE_SOURCE_LEASE: &str = "UPDATE knowledge_sources \
+     SET lease_owner = $3, lease_until = $5 \
+     WHERE company_id = $1 AND source_id = $2 \
+     AND (lease_owner IS NULL OR lease_until IS NULL OR lease_until < $4 OR lease_owner = $3)";
+
+/// Record a run and release the lease, only while `$3` holds it.
+pub(crate) const FINISH_SOURCE_RUN: &str = "UPDATE knowledge_sources SET last_started_at = $4, \
+     last_finished_at = $5, last_pages = $6, last_changed = $7, last_added = $8, \
+     last_removed = $9, last_failed = $10, last_error = $11, next_due_at = $12, \
+     lease_owner = NULL, lease_until = NULL, updated_at = $5 \
+     WHERE company_id = $1 AND source_id = $2 AND lease_owner = $3";
+
+pub(crate) const RELEASE_SOURCE_LEASE: &str = "UPDATE knowledge_sources \
+     SET lease_owner = NULL, lease_until = NULL \
+     WHERE company_id = $1 AND source_id = $2 AND lease_owner = $3";
