@@ -14,8 +14,9 @@ mod store_suite {
 }
 
 /// Number of embedded migrations (0001_init, 0002_corpus_stats, 0003_visitor_identity,
-/// 0004_widget_settings_more, 0005_feedback, 0006_client_type).
-const MIGRATIONS: i64 = 6;
+/// 0004_widget_settings_more, 0005_feedback, 0006_client_type, 0008_curated_answers; 0007 is
+/// another branch's).
+const MIGRATIONS: i64 = 7;
 
 use store_suite::harness::{Ctx, PG_ENV, pg_ctx, pg_fresh_schema, sqlite_ctx};
 
@@ -89,6 +90,7 @@ suite!(
     deleting_a_conversation_deletes_its_feedback,
     messages_keep_ids_and_sources,
     owner_tokens_and_codes,
+    curated_answers_crud_hits_and_isolation,
 );
 
 #[tokio::test]

@@ -38,8 +38,8 @@ pub use postgres::PostgresStore;
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::SqliteStore;
 pub use traits::{
-    ConversationStore, FeedbackStore, IdentityStore, KnowledgeStore, LeadStore, Store, StoreAdmin,
-    TenantStore, UsageStore,
+    ConversationStore, CuratedStore, FeedbackStore, IdentityStore, KnowledgeStore, LeadStore, Store,
+    StoreAdmin, TenantStore, UsageStore,
 };
 
 /// A chunk of knowledge as recorded in `pinecone_vectors` (the text lives here, not in the

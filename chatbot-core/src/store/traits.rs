@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::{ChunkRecord, CorpusStatsRow, EmbedderIdentity, SourceState, WebhookDelivery};
 use crate::auth::{ApiKey, IdentitySecret, OwnerToken, OwnerTokenKind, VisitorToken};
 use crate::conversation::{Conversation, Message, Session};
+use crate::curated::CuratedAnswer;
 use crate::error::Result;
 use crate::feedback::Feedback;
 use crate::lead::{Lead, LeadFilter};
@@ -260,6 +261,25 @@ pub trait FeedbackStore: Send + Sync + 'static {
     async fn conversation_feedback(&self, company_id: &str, session_id: &str) -> Result<Vec<Feedback>>;
 }
 
+/// Curated answers, per company (see [`crate::curated`]).
+#[async_trait]
+pub trait CuratedStore: Send + Sync + 'static {
+    /// Insert answers, all or none (one transaction); [`crate::Error::Conflict`] for an id the
+    /// company already has.
+    async fn insert_curated(&self, answers: &[CuratedAnswer]) -> Result<()>;
+    /// One answer of the company.
+    async fn get_curated(&self, company_id: &str, answer_id: &str) -> Result<Option<CuratedAnswer>>;
+    /// Every answer of the company, oldest first.
+    async fn list_curated(&self, company_id: &str) -> Result<Vec<CuratedAnswer>>;
+    /// Replace an answer's questions, answer, source and `updated_at` (hits and `created_at`
+    /// stay); the row as stored, `None` when the company has no such answer.
+    async fn update_curated(&self, answer: &CuratedAnswer) -> Result<Option<CuratedAnswer>>;
+    /// Delete an answer; whether the company had it.
+    async fn delete_curated(&self, company_id: &str, answer_id: &str) -> Result<bool>;
+    /// Count one hit at `at`; whether the company has the answer.
+    async fn record_curated_hit(&self, company_id: &str, answer_id: &str, at: DateTime<Utc>) -> Result<bool>;
+}
+
 /// The whole store: every area. Implementations: `SqliteStore` (feature `sqlite`) and
 /// `PostgresStore` (feature `postgres`); any other type gets it by implementing the area traits
 /// (and can check itself with `store::conformance`, feature `test-util`).
@@ -272,6 +292,7 @@ pub trait Store:
     + UsageStore
     + IdentityStore
     + FeedbackStore
+    + CuratedStore
 {
 }
 
@@ -284,5 +305,6 @@ impl<T> Store for T where
         + UsageStore
         + IdentityStore
         + FeedbackStore
+        + CuratedStore
 {
 }
