@@ -12,7 +12,6 @@ impl Chatbot {
     /// that need them, such as Pinecone; the local index keeps none, and the space is then
     /// unweighted: a caller may weigh by its own questions with
     /// [`crate::rag::similar::question_stats`]).
-    #[allow(dead_code)] // used by curated answers and the gap report
     pub(crate) async fn question_space(&self, ctx: &TenantContext) -> QuestionSpace {
         let e = self.embedder();
         if e.dimension() > 0 {

@@ -169,27 +169,118 @@ pub(crate) fn question_stats(texts: &[String]) -> CorpusStats {
     stats
 }
 
-/// The content terms of a question: the query analysis without the chat filler.
+/// Weight of a stem's prefix feature relative to the stem (see [`PREFIX_CHARS`]).
+const PREFIX_WEIGHT: f32 = 0.5;
+/// A stem of at least this many characters also counts as its first this many characters, so
+/// variants the stemmer keeps apart still meet ("deliver"/"delivery", "furnished"/"furniture"),
+/// at [`PREFIX_WEIGHT`]. Five keeps "contact" and "contract" apart.
+const PREFIX_CHARS: usize = 5;
+
+/// Everyday synonyms of customer questions, mapped to one word before stemming (English; sorted
+/// by the first word for binary search). Kept small and general: words a visitor and an
+/// operator use for the same thing in shops, rentals and services.
+const SYNONYMS: &[(&str, &str)] = &[
+    ("address", "location"),
+    ("alter", "change"),
+    ("amend", "change"),
+    ("bicycle", "bike"),
+    ("bicycles", "bike"),
+    ("bikes", "bike"),
+    ("bill", "invoice"),
+    ("bills", "invoice"),
+    ("booking", "book"),
+    ("cat", "pet"),
+    ("cats", "pet"),
+    ("charge", "price"),
+    ("charged", "price"),
+    ("charges", "price"),
+    ("cost", "price"),
+    ("costs", "price"),
+    ("coupon", "discount"),
+    ("deliver", "ship"),
+    ("delivered", "ship"),
+    ("deliveries", "ship"),
+    ("delivery", "ship"),
+    ("dispatch", "ship"),
+    ("dog", "pet"),
+    ("dogs", "pet"),
+    ("edit", "change"),
+    ("fee", "price"),
+    ("fees", "price"),
+    ("lease", "rent"),
+    ("located", "location"),
+    ("modify", "change"),
+    ("package", "parcel"),
+    ("packages", "parcel"),
+    ("pets", "pet"),
+    ("prices", "price"),
+    ("promo", "discount"),
+    ("purchase", "buy"),
+    ("purchased", "buy"),
+    ("rental", "rent"),
+    ("rentals", "rent"),
+    ("reservation", "book"),
+    ("reserve", "book"),
+    ("schedule", "book"),
+    ("shipping", "ship"),
+    ("voucher", "giftcard"),
+    ("vouchers", "giftcard"),
+];
+
+fn synonym(word: &str) -> &str {
+    match SYNONYMS.binary_search_by(|(w, _)| (*w).cmp(word)) {
+        Ok(i) => SYNONYMS.get(i).map_or(word, |(_, to)| to),
+        Err(_) => word,
+    }
+}
+
+/// The content terms of a question: the query analysis of its words without the chat filler,
+/// everyday synonyms mapped to one word.
 fn question_terms(text: &str) -> Terms {
-    let words: Vec<String> =
-        crate::text::lower_words(text, &[]).filter(|w| !crate::text::is_chat_word(w)).collect();
+    let mut t = Terms::default();
+    let mut ids: Vec<u32> = question_features(text).into_iter().filter(|f| f.0 == f.1).map(|f| f.0).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    t.counts = vec![1; ids.len()];
+    t.ids = ids;
+    t
+}
+
+/// A question's features `(feature id, stem id, weight factor)`: each analysed term (its own
+/// stem, factor 1) and, for a stem of [`PREFIX_CHARS`] characters or more, its prefix feature.
+fn question_features(text: &str) -> Vec<(u32, u32, f32)> {
+    let words: Vec<String> = crate::text::lower_words(text, &[])
+        .filter(|w| !crate::text::is_chat_word(w))
+        .map(|w| synonym(&w).to_string())
+        .collect();
     let tokens = crate::text::query_tokens(&words.join(" "));
-    Terms::from_tokens(tokens.iter().map(String::as_str))
+    let mut out: Vec<(u32, u32, f32)> = Vec::with_capacity(tokens.len() * 2);
+    for t in &tokens {
+        let id = bm25::term_id(t);
+        out.push((id, id, 1.0));
+        if t.chars().count() >= PREFIX_CHARS {
+            let prefix: String = std::iter::once('~').chain(t.chars().take(PREFIX_CHARS)).collect();
+            out.push((bm25::term_id(&prefix), id, PREFIX_WEIGHT));
+        }
+    }
+    out
 }
 
 fn lexical_vector(text: &str, stats: Option<&CorpusStats>) -> QuestionVec {
-    let terms = question_terms(text);
-    let mut v: Vec<(u32, f32)> = terms
-        .ids
-        .iter()
-        .map(|&id| {
+    // (feature id, weight): a term weighs its IDF, a prefix feature its stem's IDF times
+    // PREFIX_WEIGHT; a feature two terms share keeps the larger weight.
+    let mut v: Vec<(u32, f32)> = question_features(text)
+        .into_iter()
+        .map(|(id, stem, factor)| {
             let w = match stats {
-                Some(s) => bm25::idf(s.doc_count(), u64::from(s.df(id).max(1))),
+                Some(s) => bm25::idf(s.doc_count(), u64::from(s.df(stem).max(1))),
                 None => 1.0,
             };
-            (id, w)
+            (id, w * factor)
         })
         .collect();
+    v.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
+    v.dedup_by_key(|(id, _)| *id);
     let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
     if norm > 0.0 && norm.is_finite() {
         v.iter_mut().for_each(|(_, w)| *w /= norm);
@@ -282,6 +373,34 @@ mod tests {
         let big = "ünïcödé 漢字テキスト ".repeat(5_000);
         let w = space.vectors(&[big.clone(), big]).await.unwrap();
         assert!((similarity(&w[0], &w[1]) - 1.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn synonyms_are_sorted_and_variants_meet() {
+        assert!(SYNONYMS.windows(2).all(|p| p[0].0 < p[1].0), "SYNONYMS not sorted");
+        assert_eq!(synonym("delivery"), "ship");
+        assert_eq!(synonym("order"), "order");
+    }
+
+    #[tokio::test]
+    async fn prefixes_and_synonyms_bring_variants_together() {
+        let space = QuestionSpace::lexical(None);
+        let v = space
+            .vectors(&s(&[
+                "Is the apartment furnished?",
+                "Does the apartment come with furniture?",
+                "Does the apartment come with a garden?",
+            ]))
+            .await
+            .unwrap();
+        assert!(similarity(&v[0], &v[1]) > similarity(&v[0], &v[2]));
+        let v = space.vectors(&s(&["furnished", "furniture"])).await.unwrap();
+        assert!(similarity(&v[0], &v[1]) > 0.1);
+        let v = space.vectors(&s(&["delivery costs", "shipping prices"])).await.unwrap();
+        assert!((similarity(&v[0], &v[1]) - 1.0).abs() < 1e-4, "{}", similarity(&v[0], &v[1]));
+        // "contact" and "contract" stay apart.
+        let v = space.vectors(&s(&["contact", "contract"])).await.unwrap();
+        assert_eq!(similarity(&v[0], &v[1]), 0.0);
     }
 
     #[test]
