@@ -5,7 +5,10 @@
 //! This module holds the types and their validation (no I/O): [`CuratedAnswer`] as stored,
 //! [`CuratedInput`] (a new answer, also one line of a JSONL import), [`CuratedPatch`] (a change).
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
+use regex::Regex;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::{Error, Result};
@@ -47,7 +50,7 @@ impl CuratedInput {
     /// The most characters an answer may have.
     pub const MAX_ANSWER_CHARS: usize = 4000;
     /// The most characters a source URL may have.
-    pub const MAX_SOURCE_CHARS: usize = 2048;
+    pub const MAX_SOURCE_CHARS: usize = 500;
 
     /// The input trimmed and checked: 1 to [`Self::MAX_QUESTIONS`] questions of 1 to
     /// [`Self::MAX_QUESTION_CHARS`] characters (blank ones are refused, repeats dropped), an
@@ -142,19 +145,19 @@ fn check_questions(questions: Vec<String>) -> Result<Vec<String>> {
         ));
     }
     let mut out: Vec<String> = Vec::with_capacity(questions.len());
-    for (i, q) in questions.iter().enumerate() {
-        let q = q.trim();
+    for (i, raw) in questions.iter().enumerate() {
+        if raw.chars().any(char::is_control) {
+            return Err(Error::invalid(format!("questions[{i}]"), "must not contain control characters"));
+        }
+        let q = raw.trim();
         if q.is_empty() {
             return Err(Error::invalid(format!("questions[{i}]"), "must not be blank"));
         }
-        if q.chars().count() > CuratedInput::MAX_QUESTION_CHARS {
+        if raw.chars().count() > CuratedInput::MAX_QUESTION_CHARS {
             return Err(Error::invalid(
                 format!("questions[{i}]"),
                 format!("at most {} characters", CuratedInput::MAX_QUESTION_CHARS),
             ));
-        }
-        if q.chars().any(|c| c.is_control()) {
-            return Err(Error::invalid(format!("questions[{i}]"), "must not contain control characters"));
         }
         if !out.iter().any(|o| o == q) {
             out.push(q.to_string());
@@ -164,24 +167,24 @@ fn check_questions(questions: Vec<String>) -> Result<Vec<String>> {
 }
 
 fn check_answer(answer: &str) -> Result<String> {
+    if answer.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r')) {
+        return Err(Error::invalid("answer", "must not contain control characters"));
+    }
     let a = answer.trim();
     if a.is_empty() {
         return Err(Error::invalid("answer", "must not be blank"));
     }
-    if a.chars().count() > CuratedInput::MAX_ANSWER_CHARS {
+    if answer.chars().count() > CuratedInput::MAX_ANSWER_CHARS {
         return Err(Error::invalid(
             "answer",
             format!("at most {} characters", CuratedInput::MAX_ANSWER_CHARS),
         ));
     }
-    if a.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
-        return Err(Error::invalid("answer", "must not contain control characters"));
-    }
     Ok(a.to_string())
 }
 
 fn check_source(source: Option<&str>) -> Result<Option<String>> {
-    let Some(s) = source.map(str::trim).filter(|s| !s.is_empty()) else {
+    let Some(s) = source else {
         return Ok(None);
     };
     if s.chars().count() > CuratedInput::MAX_SOURCE_CHARS {
@@ -190,9 +193,15 @@ fn check_source(source: Option<&str>) -> Result<Option<String>> {
             format!("at most {} characters", CuratedInput::MAX_SOURCE_CHARS),
         ));
     }
-    let url = url::Url::parse(s).map_err(|e| Error::invalid("source", format!("not a URL: {e}")))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
-        return Err(Error::invalid("source", "must be an http(s) URL"));
+    // The published `HttpUrl` pattern, then a URL parser's opinion.
+    static HTTP_URL: LazyLock<Option<Regex>> =
+        LazyLock::new(|| crate::text::built_in_regex(crate::tenant::patterns::HTTP_URL));
+    let shaped = HTTP_URL.as_ref().is_some_and(|r| r.is_match(s));
+    if !shaped || crate::tenant::validate_http_url("source", s).is_err() {
+        return Err(Error::invalid(
+            "source",
+            format!("must be an http(s) URL like https://shop.example/page, got {s:?}"),
+        ));
     }
     Ok(Some(s.to_string()))
 }
@@ -221,13 +230,14 @@ mod tests {
     #[test]
     fn validation_trims_dedups_and_names_the_field() {
         let ok =
-            input(&[" Do you ship? ", "Do you ship?", "Shipping?"], " Yes. ", Some(" https://a.example/x "))
+            input(&[" Do you ship? ", "Do you ship?", "Shipping?"], " Yes. ", Some("https://a.example/x"))
                 .validated()
                 .unwrap();
         assert_eq!(ok.questions, vec!["Do you ship?", "Shipping?"]);
         assert_eq!(ok.answer, "Yes.");
         assert_eq!(ok.source.as_deref(), Some("https://a.example/x"));
-        assert_eq!(input(&["q"], "a", Some("  ")).validated().unwrap().source, None);
+        assert_eq!(input(&["q"], "a", None).validated().unwrap().source, None);
+        assert_eq!(field(input(&["q\n"], "a", None).validated().unwrap_err()), "questions[0]");
 
         assert_eq!(field(input(&[], "a", None).validated().unwrap_err()), "questions");
         let many: Vec<String> = (0..21).map(|i| format!("q{i}")).collect();
@@ -241,7 +251,9 @@ mod tests {
         assert_eq!(field(input(&["q"], " ", None).validated().unwrap_err()), "answer");
         assert_eq!(field(input(&["q"], &"x".repeat(4001), None).validated().unwrap_err()), "answer");
         assert!(input(&["q"], "line one\nline two", None).validated().is_ok());
-        for bad in ["ftp://a.example", "javascript:alert(1)", "not a url", "https://"] {
+        for bad in
+            ["ftp://a.example", "javascript:alert(1)", "not a url", "https://", "", " https://a.example"]
+        {
             assert_eq!(field(input(&["q"], "a", Some(bad)).validated().unwrap_err()), "source", "{bad}");
         }
     }
