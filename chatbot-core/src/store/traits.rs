@@ -261,7 +261,7 @@ pub trait FeedbackStore: Send + Sync + 'static {
     async fn conversation_feedback(&self, company_id: &str, session_id: &str) -> Result<Vec<Feedback>>;
 }
 
-/// Curated answers, per company (see [`crate::curated`]).
+/// Curated answers ([`crate::CuratedAnswer`]), per company.
 #[async_trait]
 pub trait CuratedStore: Send + Sync + 'static {
     /// Insert answers, all or none (one transaction); [`crate::Error::Conflict`] for an id the
