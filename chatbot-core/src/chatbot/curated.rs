@@ -222,9 +222,12 @@ impl Answers<'_> {
             )));
         }
         let now = Utc::now().trunc_subsecs(6);
+        // One microsecond apart (what both stores keep), so the list keeps the input's order.
         let answers: Vec<CuratedAnswer> = checked
             .into_iter()
-            .map(|x| CuratedAnswer {
+            .zip(0i64..)
+            .map(|(x, i)| (x, now + chrono::TimeDelta::microseconds(i)))
+            .map(|(x, now)| CuratedAnswer {
                 id: new_answer_id(),
                 company_id: self.cid().to_string(),
                 questions: x.questions,
