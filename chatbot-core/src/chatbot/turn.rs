@@ -188,9 +188,11 @@ impl Chatbot {
         let req = self.build_request(ctx, &settings, &history, &passages, message);
 
         let (mut text, answered_by, usage) = match &decision {
-            _ if let Some(c) = &curated => {
-                send(&sink, ChatEvent::Delta(c.answer.clone())).await;
-                (c.answer.clone(), AnsweredBy::Curated, None)
+            // (a plain guard, not `if let`: that needs a newer compiler than the declared one)
+            _ if curated.is_some() => {
+                let t = curated.as_ref().map(|c| c.answer.clone()).unwrap_or_default();
+                send(&sink, ChatEvent::Delta(t.clone())).await;
+                (t, AnsweredBy::Curated, None)
             }
             TopicDecision::Refuse { reason } => {
                 info!(company = cid, reason, "refused off-topic request");
