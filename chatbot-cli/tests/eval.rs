@@ -162,14 +162,18 @@ fn answers_report_the_shares_chat_gives() {
     let qa = env.write("qa.jsonl", &lines.join("\n"));
     let got = env.json(&["eval", "123", "--qa", qa.to_str().unwrap(), "--answers"]);
 
-    let mut expected =
-        std::collections::BTreeMap::from([("fallback", 0.0), ("model", 0.0), ("refusal", 0.0)]);
+    let mut expected = std::collections::BTreeMap::from([
+        ("curated", 0.0),
+        ("fallback", 0.0),
+        ("model", 0.0),
+        ("refusal", 0.0),
+    ]);
     for q in questions {
         let reply = env.json(&["chat", "123", "--message", q]);
         *expected.get_mut(reply["answered_by"].as_str().unwrap()).unwrap() += 1.0 / questions.len() as f64;
     }
     let shares = got["answered_by"].as_object().unwrap();
-    assert_eq!(shares.len(), 3, "{got}");
+    assert_eq!(shares.len(), 4, "{got}");
     for (label, share) in &expected {
         assert!(close(&shares[*label], *share), "{label}: {got} vs {expected:?}");
     }

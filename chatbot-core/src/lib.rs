@@ -21,6 +21,7 @@ mod cache;
 mod chatbot;
 mod config;
 mod conversation;
+mod curated;
 mod demo;
 mod error;
 mod feedback;
@@ -37,11 +38,12 @@ mod tenant;
 mod text;
 
 pub use chatbot::{
-    AiConfigPatch, AnsweredBy, ChatEvent, ChatInput, ChatReply, Chatbot, ChatbotBuilder, ClientInfo,
+    AiConfigPatch, AnsweredBy, Answers, ChatEvent, ChatInput, ChatReply, Chatbot, ChatbotBuilder, ClientInfo,
     Grounding, HistoryItem, HistoryMessage, Knowledge, Leads, PartnerChat, RatedMessage, SessionInfo,
 };
 pub use config::Config;
 pub use conversation::{Conversation, Message, Page, Role};
+pub use curated::{CuratedAnswer, CuratedInput, CuratedMatch, CuratedPatch};
 pub use demo::{DEMO_COMPANY_ID, DemoSeed};
 pub use error::{Error, Result};
 pub use feedback::{Feedback, FeedbackInput, FeedbackView, Rating};

@@ -62,6 +62,10 @@ impl App {
             Route::ListConversations => self.list_conversations(cx).await,
             Route::DeleteConversation => self.delete_conversation(cx).await,
             Route::UpdateAiConfig => self.update_ai_config(cx).await,
+            Route::ListAnswers => self.list_answers(cx).await,
+            Route::CreateAnswer => self.create_answer(cx).await,
+            Route::UpdateAnswer => self.update_answer(cx).await,
+            Route::DeleteAnswer => self.delete_answer(cx).await,
         }
     }
 

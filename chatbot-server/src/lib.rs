@@ -34,6 +34,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::info;
 
+mod answers;
 mod app;
 mod assets;
 mod body;

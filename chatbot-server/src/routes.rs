@@ -91,6 +91,14 @@ routes! {
     ListFeedback => GET "/api/companies/{companyId}/feedback",
     /// Change a company's AI configuration (operator token only).
     UpdateAiConfig => PATCH "/api/companies/{companyId}/ai-config",
+    /// A company's curated answers (secret key or operator token).
+    ListAnswers => GET "/api/companies/{companyId}/answers",
+    /// Add a curated answer.
+    CreateAnswer => POST "/api/companies/{companyId}/answers",
+    /// Change a curated answer.
+    UpdateAnswer => PATCH "/api/companies/{companyId}/answers/{answerId}",
+    /// Remove a curated answer.
+    DeleteAnswer => DELETE "/api/companies/{companyId}/answers/{answerId}",
 }
 
 impl Route {

@@ -88,7 +88,7 @@ pub(crate) enum CompanyCommand {
         #[arg(long, value_parser = grounding_mode)]
         grounding: Option<GroundingMode>,
         /// How close (0 to 1) a question must be to a curated question to get its answer
-        /// (default 0.75).
+        /// (default 0.7).
         #[arg(long)]
         curated_threshold: Option<f32>,
         /// Days turn records (the gap report's material) are kept (default 90).

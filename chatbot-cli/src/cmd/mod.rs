@@ -8,6 +8,7 @@ use chatbot_core::Chatbot;
 
 use crate::Global;
 
+pub(crate) mod answers;
 pub(crate) mod chat;
 pub(crate) mod company;
 pub(crate) mod db;

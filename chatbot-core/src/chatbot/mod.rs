@@ -21,12 +21,14 @@ mod access;
 mod admin;
 mod answer;
 mod builder;
+mod curated;
 mod history;
 mod knowledge;
 mod leads;
 mod limits;
 mod owner;
 mod prompt;
+mod questions;
 mod retrieve;
 mod session;
 mod turn;
@@ -36,6 +38,7 @@ mod visitor;
 pub use admin::AiConfigPatch;
 pub use answer::BudgetStatus;
 pub use builder::ChatbotBuilder;
+pub use curated::Answers;
 pub(crate) use history::UNKNOWN_MESSAGE;
 pub use history::{HistoryMessage, RatedMessage};
 pub use knowledge::Knowledge;
@@ -76,6 +79,8 @@ struct Inner {
     chunks: GenCache<(String, String), Arc<ChunkRecord>>,
     /// Per-company corpus statistics for query embedding (embedders that use them).
     corpus_stats: crate::rag::stats::StatsCache,
+    /// Per-company curated questions as vectors (see [`curated`]).
+    curated: GenCache<String, Arc<curated::CuratedIndex>>,
     /// When this instance was built, and (seconds after that) when it last purged expired
     /// sessions (0: never).
     started: std::time::Instant,
@@ -143,6 +148,7 @@ impl Chatbot {
                 identity_ok: GenCache::new(IDENTITY_CACHE_ENTRIES, IDENTITY_RECHECK),
                 chunks: GenCache::new(CHUNK_CACHE_ENTRIES, CHUNK_CACHE_AGE),
                 corpus_stats: crate::rag::stats::StatsCache::new(),
+                curated: GenCache::new(curated::CURATED_CACHE_ENTRIES, curated::CURATED_CACHE_AGE),
                 started: std::time::Instant::now(),
                 last_session_purge: std::sync::atomic::AtomicU64::new(0),
                 visitor_tokens_issued: std::sync::atomic::AtomicU64::new(0),

@@ -143,10 +143,13 @@ impl Chatbot {
         // Retrieval: a failing vector store means an answer without context, never an error.
         // An injection attempt is refused without spending an embedding call.
         let injection = guard::injection_reason(message).is_some();
+        // A curated answer that matches the question is the reply: no retrieval, no topic
+        // decision, no model call (an injection attempt never gets one).
+        let curated = if injection { None } else { self.curated_reply(ctx, message).await };
         // A short follow-up ("how big are they?") is searched together with the visitor's
         // previous message, so it finds the knowledge the conversation is about.
         let query = follow_up_query(&conv.messages, message);
-        let retrieved = if injection {
+        let retrieved = if injection || curated.is_some() {
             Ok(Vec::new())
         } else {
             self.retrieve(ctx, &query, self.inner.config.top_k).await
@@ -159,12 +162,15 @@ impl Chatbot {
                 Vec::new()
             }
         };
-        let sources = sources_of(&passages);
+        let sources = curated.as_ref().map_or_else(|| sources_of(&passages), super::curated::curated_sources);
         let best = passages.first().map(|p| p.score);
 
         let history: Vec<Message> =
             if conv.messages.is_empty() { target.client_history } else { conv.messages.clone() };
-        let decision = guard::classify_topic(message, best, &ctx.company().ai_config.allowed_topics);
+        let decision = match &curated {
+            Some(_) => TopicDecision::Allow,
+            None => guard::classify_topic(message, best, &ctx.company().ai_config.allowed_topics),
+        };
         // The visitor's language, for the fixed texts (English when unsure).
         // A short message ("Dank je") says too little: the conversation's recent visitor
         // messages decide then.
@@ -182,6 +188,12 @@ impl Chatbot {
         let req = self.build_request(ctx, &settings, &history, &passages, message);
 
         let (mut text, answered_by, usage) = match &decision {
+            // (a plain guard, not `if let`: that needs a newer compiler than the declared one)
+            _ if curated.is_some() => {
+                let t = curated.as_ref().map(|c| c.answer.clone()).unwrap_or_default();
+                send(&sink, ChatEvent::Delta(t.clone())).await;
+                (t, AnsweredBy::Curated, None)
+            }
             TopicDecision::Refuse { reason } => {
                 info!(company = cid, reason, "refused off-topic request");
                 let t = fixed_text(lang, FixedText::Refusal, &settings.company_name, "");

@@ -1,5 +1,6 @@
 //! Storage: the [`Store`] seam, split into area traits ([`TenantStore`], [`ConversationStore`],
-//! [`LeadStore`], [`KnowledgeStore`], [`UsageStore`], [`IdentityStore`], [`FeedbackStore`], [`LimitStore`], [`SourceRegistry`], [`StoreAdmin`]), and its two real
+//! [`LeadStore`], [`KnowledgeStore`], [`UsageStore`], [`IdentityStore`], [`FeedbackStore`],
+//! [`LimitStore`], [`SourceRegistry`], [`CuratedStore`], [`StoreAdmin`]), and its two real
 //! implementations through sqlx: SQLite (the embedded default, feature `sqlite`) and PostgreSQL
 //! (several server instances, feature `postgres`). Both run one SQL text and one row decoder per
 //! table; each backend keeps only its connection handling and the statements its dialect writes
@@ -38,8 +39,8 @@ pub use postgres::PostgresStore;
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::SqliteStore;
 pub use traits::{
-    ConversationStore, FeedbackStore, IdentityStore, KnowledgeStore, LeadStore, LimitStore, SourceRegistry,
-    Store, StoreAdmin, TenantStore, UsageStore,
+    ConversationStore, CuratedStore, FeedbackStore, IdentityStore, KnowledgeStore, LeadStore, LimitStore,
+    SourceRegistry, Store, StoreAdmin, TenantStore, UsageStore,
 };
 
 /// A chunk of knowledge as recorded in `pinecone_vectors` (the text lives here, not in the

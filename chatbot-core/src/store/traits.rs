@@ -9,6 +9,7 @@ use super::{
 };
 use crate::auth::{ApiKey, IdentitySecret, OwnerToken, OwnerTokenKind, VisitorToken};
 use crate::conversation::{Conversation, Message, Session};
+use crate::curated::CuratedAnswer;
 use crate::error::Result;
 use crate::feedback::Feedback;
 use crate::lead::{Lead, LeadFilter};
@@ -350,6 +351,25 @@ pub trait SourceRegistry: Send + Sync + 'static {
     async fn release_source_lease(&self, company_id: &str, source_id: &str, owner: &str) -> Result<bool>;
 }
 
+/// Curated answers ([`crate::CuratedAnswer`]), per company.
+#[async_trait]
+pub trait CuratedStore: Send + Sync + 'static {
+    /// Insert answers, all or none (one transaction); [`crate::Error::Conflict`] for an id the
+    /// company already has.
+    async fn insert_curated(&self, answers: &[CuratedAnswer]) -> Result<()>;
+    /// One answer of the company.
+    async fn get_curated(&self, company_id: &str, answer_id: &str) -> Result<Option<CuratedAnswer>>;
+    /// Every answer of the company, oldest first.
+    async fn list_curated(&self, company_id: &str) -> Result<Vec<CuratedAnswer>>;
+    /// Replace an answer's questions, answer, source and `updated_at` (hits and `created_at`
+    /// stay); the row as stored, `None` when the company has no such answer.
+    async fn update_curated(&self, answer: &CuratedAnswer) -> Result<Option<CuratedAnswer>>;
+    /// Delete an answer; whether the company had it.
+    async fn delete_curated(&self, company_id: &str, answer_id: &str) -> Result<bool>;
+    /// Count one hit at `at`; whether the company has the answer.
+    async fn record_curated_hit(&self, company_id: &str, answer_id: &str, at: DateTime<Utc>) -> Result<bool>;
+}
+
 /// The whole store: every area. Implementations: `SqliteStore` (feature `sqlite`) and
 /// `PostgresStore` (feature `postgres`); any other type gets it by implementing the area traits
 /// (and can check itself with `store::conformance`, feature `test-util`).
@@ -364,6 +384,7 @@ pub trait Store:
     + FeedbackStore
     + LimitStore
     + SourceRegistry
+    + CuratedStore
 {
 }
 
@@ -378,5 +399,6 @@ impl<T> Store for T where
         + FeedbackStore
         + LimitStore
         + SourceRegistry
+        + CuratedStore
 {
 }

@@ -32,6 +32,7 @@ use crate::tenant::{
 };
 
 mod conversations;
+mod curated;
 mod feedback;
 mod identity;
 mod knowledge;
@@ -46,6 +47,7 @@ pub use conversations::{
     concurrent_appends_are_never_lost, conversations_ensure_append_list_delete, expired_sessions_are_purged,
     sessions_insert_get_update,
 };
+pub use curated::curated_answers_crud_hits_and_isolation;
 pub use feedback::{
     deleting_a_conversation_deletes_its_feedback, feedback_put_replace_list_and_isolation,
     messages_keep_ids_and_sources,
@@ -112,6 +114,7 @@ checks!(
     unsent_notifications_are_found_and_claimed_once,
     knowledge_sources_register_run_due_and_isolation,
     source_leases_are_exclusive_and_expire,
+    curated_answers_crud_hits_and_isolation,
 );
 
 /// Run every check, each on a store from `fresh` (which must be migrated and empty). Some checks

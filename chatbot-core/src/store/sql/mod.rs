@@ -23,6 +23,7 @@ use crate::tenant::{Company, WidgetSettings};
 
 pub(crate) mod columns;
 mod conversations;
+mod curated;
 mod feedback;
 mod identity;
 mod knowledge;

@@ -1,0 +1,402 @@
+//! Curated answers: the [`Answers`] handle (list, add, update, remove, import, export, test) and
+//! the match the chat turn makes before retrieval.
+//!
+//! A visitor question is compared with every curated question of the company in the company's
+//! question space (`rag::similar`): the dense embedder when one is configured, otherwise the
+//! stemmed content terms weighted by their IDF among the company's curated questions (a word
+//! most of them share weighs little). The best similarity at or above
+//! `ai_config.curated_threshold()` answers the turn with the curated text. The vectors of a
+//! company's curated questions are kept in memory, rebuilt after any change made through this
+//! instance and at most [`CURATED_CACHE_AGE`] after a change made through another.
+
+use std::sync::Arc;
+
+use chrono::{SubsecRound as _, Utc};
+use tracing::warn;
+
+use crate::conversation::SourceRef;
+use crate::curated::{CuratedAnswer, CuratedInput, CuratedMatch, CuratedPatch, new_answer_id};
+use crate::error::{Error, Result};
+use crate::rag::similar::{QuestionSpace, QuestionVec, question_stats, similarity};
+use crate::tenant::TenantContext;
+
+use super::Chatbot;
+
+/// How long the vectors of a company's curated questions are served before being read again
+/// (changes through this instance invalidate them at once).
+pub(super) const CURATED_CACHE_AGE: std::time::Duration = std::time::Duration::from_secs(30);
+/// Companies whose curated vectors are kept (per cache generation).
+pub(super) const CURATED_CACHE_ENTRIES: usize = 1024;
+/// The most curated answers one company may have.
+pub(crate) const MAX_CURATED_ANSWERS: usize = 1000;
+/// The most bytes an import may have.
+pub(crate) const MAX_IMPORT_BYTES: usize = 8 * 1024 * 1024;
+/// Line errors an import reports (the rest are counted).
+const MAX_REPORTED_LINE_ERRORS: usize = 20;
+
+/// A company's curated questions as vectors, in the space they were made in.
+pub(crate) struct CuratedIndex {
+    space: QuestionSpace,
+    /// Each answer with the vectors of its questions (in order).
+    entries: Vec<(Arc<CuratedAnswer>, Vec<QuestionVec>)>,
+}
+
+impl CuratedIndex {
+    /// The best match of `question`: the answer, its best question and the similarity.
+    async fn best(&self, question: &str) -> Result<Option<(Arc<CuratedAnswer>, String, f32)>> {
+        if self.entries.is_empty() {
+            return Ok(None);
+        }
+        let v = self.space.vectors(&[question.to_string()]).await?;
+        let Some(q) = v.first().filter(|q| !q.is_empty()) else {
+            return Ok(None);
+        };
+        let mut best: Option<(Arc<CuratedAnswer>, String, f32)> = None;
+        for (a, vs) in &self.entries {
+            for (text, cv) in a.questions.iter().zip(vs) {
+                let s = similarity(q, cv);
+                if best.as_ref().is_none_or(|(_, _, b)| s > *b) {
+                    best = Some((a.clone(), text.clone(), s));
+                }
+            }
+        }
+        Ok(best)
+    }
+}
+
+/// The curated answers of one company, checked for the secret key or the operator: get one
+/// with [`Chatbot::answers`].
+pub struct Answers<'a> {
+    bot: &'a Chatbot,
+    ctx: &'a TenantContext,
+}
+
+impl Chatbot {
+    /// The company's curated answers.
+    pub fn answers<'a>(&'a self, ctx: &'a TenantContext) -> Answers<'a> {
+        Answers { bot: self, ctx }
+    }
+
+    /// The company's curated questions as vectors (from memory when recent).
+    async fn curated_index(&self, ctx: &TenantContext) -> Result<Arc<CuratedIndex>> {
+        let cid = ctx.company_id().to_string();
+        if let Some(i) = self.inner.curated.get(&cid) {
+            return Ok(i);
+        }
+        let answers = self.store().list_curated(&cid).await?;
+        let index = if answers.is_empty() {
+            CuratedIndex { space: QuestionSpace::lexical(None), entries: Vec::new() }
+        } else {
+            let questions: Vec<String> = answers.iter().flat_map(|a| a.questions.iter().cloned()).collect();
+            let space = if self.embedder().dimension() > 0 {
+                self.question_space(ctx).await
+            } else {
+                // The curated questions' own IDF: what tells them apart.
+                let stats = tokio::task::spawn_blocking({
+                    let q = questions.clone();
+                    move || question_stats(&q)
+                })
+                .await
+                .map_err(|e| Error::Internal(format!("curated statistics task failed: {e}")))?;
+                QuestionSpace::lexical(Some(Arc::new(stats)))
+            };
+            let mut vectors = space.vectors(&questions).await?.into_iter();
+            let entries = answers
+                .into_iter()
+                .map(|a| {
+                    let vs: Vec<QuestionVec> = vectors.by_ref().take(a.questions.len()).collect();
+                    (Arc::new(a), vs)
+                })
+                .collect();
+            CuratedIndex { space, entries }
+        };
+        let index = Arc::new(index);
+        self.inner.curated.insert(cid, index.clone());
+        Ok(index)
+    }
+
+    /// The curated answer the turn gives to `message`, if one matches (its hit counted). A
+    /// failure (store, embedder) is logged and means no match: the turn goes on as usual.
+    pub(super) async fn curated_reply(&self, ctx: &TenantContext, message: &str) -> Option<CuratedAnswer> {
+        let cid = ctx.company_id();
+        let best = match self.curated_index(ctx).await {
+            Ok(index) => index.best(message.trim()).await,
+            Err(e) => Err(e),
+        };
+        let (answer, _, score) = match best {
+            Ok(Some(b)) => b,
+            Ok(None) => return None,
+            Err(e) => {
+                warn!(company = cid, error = %e, "curated answers not checked");
+                return None;
+            }
+        };
+        if score < ctx.company().ai_config.curated_threshold() {
+            return None;
+        }
+        if let Err(e) = self.store().record_curated_hit(cid, &answer.id, Utc::now()).await {
+            warn!(company = cid, error = %e, "curated answer hit not counted");
+        }
+        tracing::info!(company = cid, answer = %answer.id, score, "answered with a curated answer");
+        Some(answer.as_ref().clone())
+    }
+
+    fn forget_curated(&self, cid: &str) {
+        self.inner.curated.remove(&cid.to_string());
+    }
+}
+
+/// The sources a curated reply shows: its own, if any.
+pub(super) fn curated_sources(a: &CuratedAnswer) -> Vec<SourceRef> {
+    a.source.iter().map(|s| SourceRef { source: s.clone(), title: None, score: 1.0 }).collect()
+}
+
+impl Answers<'_> {
+    /// The most curated answers one company may have.
+    pub const MAX_ANSWERS: usize = MAX_CURATED_ANSWERS;
+    /// The most bytes [`Answers::import_jsonl`] reads.
+    pub const MAX_IMPORT_BYTES: usize = MAX_IMPORT_BYTES;
+
+    fn cid(&self) -> &str {
+        self.ctx.company_id()
+    }
+
+    /// Every curated answer of the company, oldest first, with its hits.
+    ///
+    /// # Errors
+    /// [`Error::Unauthorized`] without the secret key or operator access; storage failures.
+    pub async fn list(&self) -> Result<Vec<CuratedAnswer>> {
+        self.ctx.require_admin()?;
+        self.bot.store().list_curated(self.cid()).await
+    }
+
+    /// One curated answer.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] (also for another company's answer), [`Error::Unauthorized`].
+    pub async fn get(&self, answer_id: &str) -> Result<CuratedAnswer> {
+        self.ctx.require_admin()?;
+        self.bot.store().get_curated(self.cid(), answer_id).await?.ok_or_else(|| not_found(answer_id))
+    }
+
+    /// Add one curated answer.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the field, [`Error::Conflict`] when the company has
+    /// [`Answers::MAX_ANSWERS`] already, [`Error::Unauthorized`].
+    pub async fn add(&self, input: CuratedInput) -> Result<CuratedAnswer> {
+        let mut added = self.add_many(vec![input]).await?;
+        added.pop().ok_or_else(|| Error::Internal("the curated answer was not added".into()))
+    }
+
+    /// Add curated answers, all or none.
+    ///
+    /// # Errors
+    /// As [`Answers::add`]; an invalid input is named by its position (`answers[3].answer`).
+    pub async fn add_many(&self, inputs: Vec<CuratedInput>) -> Result<Vec<CuratedAnswer>> {
+        self.ctx.require_admin()?;
+        let many = inputs.len() > 1;
+        let checked = inputs
+            .into_iter()
+            .enumerate()
+            .map(|(i, x)| {
+                x.validated().map_err(|e| match e {
+                    Error::Invalid { field, reason } if many => {
+                        Error::invalid(format!("answers[{i}].{field}"), reason)
+                    }
+                    other => other,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.insert_checked(checked).await
+    }
+
+    async fn insert_checked(&self, checked: Vec<CuratedInput>) -> Result<Vec<CuratedAnswer>> {
+        if checked.is_empty() {
+            return Ok(Vec::new());
+        }
+        let have = self.bot.store().list_curated(self.cid()).await?.len();
+        if have + checked.len() > MAX_CURATED_ANSWERS {
+            return Err(Error::Conflict(format!(
+                "a company may have at most {MAX_CURATED_ANSWERS} curated answers (it has {have})"
+            )));
+        }
+        let now = Utc::now().trunc_subsecs(6);
+        // One microsecond apart (what both stores keep), so the list keeps the input's order.
+        let answers: Vec<CuratedAnswer> = checked
+            .into_iter()
+            .zip(0i64..)
+            .map(|(x, i)| (x, now + chrono::TimeDelta::microseconds(i)))
+            .map(|(x, now)| CuratedAnswer {
+                id: new_answer_id(),
+                company_id: self.cid().to_string(),
+                questions: x.questions,
+                answer: x.answer,
+                source: x.source,
+                hits: 0,
+                last_hit_at: None,
+                created_at: now,
+                updated_at: now,
+            })
+            .collect();
+        let stored = self.bot.store().insert_curated(&answers).await;
+        self.bot.forget_curated(self.cid());
+        stored?;
+        Ok(answers)
+    }
+
+    /// Change a curated answer (absent fields stay).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`], [`Error::Invalid`] naming the field, [`Error::Unauthorized`].
+    pub async fn update(&self, answer_id: &str, patch: CuratedPatch) -> Result<CuratedAnswer> {
+        let mut a = self.get(answer_id).await?;
+        if !patch.apply(&mut a)? {
+            return Ok(a);
+        }
+        a.updated_at = Utc::now().trunc_subsecs(6);
+        let stored = self.bot.store().update_curated(&a).await;
+        self.bot.forget_curated(self.cid());
+        stored?.ok_or_else(|| not_found(answer_id))
+    }
+
+    /// Remove a curated answer.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`], [`Error::Unauthorized`].
+    pub async fn remove(&self, answer_id: &str) -> Result<()> {
+        self.ctx.require_admin()?;
+        let removed = self.bot.store().delete_curated(self.cid(), answer_id).await;
+        self.bot.forget_curated(self.cid());
+        if removed? { Ok(()) } else { Err(not_found(answer_id)) }
+    }
+
+    /// Import curated answers from JSON Lines: one [`CuratedInput`] object per line
+    /// (`{"questions": [...], "answer": "...", "source": "..."}`; blank lines are skipped). All
+    /// or nothing: when any line is invalid, nothing is imported and the error lists the bad
+    /// lines by number (the first 20, then how many more).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] with field `file` (bad lines, too large, no answer at all),
+    /// [`Error::Conflict`] past [`Answers::MAX_ANSWERS`], [`Error::Unauthorized`].
+    pub async fn import_jsonl(&self, text: &str) -> Result<Vec<CuratedAnswer>> {
+        self.ctx.require_admin()?;
+        let checked = parse_jsonl(text)?;
+        self.insert_checked(checked).await
+    }
+
+    /// Every curated answer as JSON Lines (what [`Answers::import_jsonl`] reads; hits and ids
+    /// are not part of it).
+    ///
+    /// # Errors
+    /// [`Error::Unauthorized`], storage failures.
+    pub async fn export_jsonl(&self) -> Result<String> {
+        let mut out = String::new();
+        for a in self.list().await? {
+            let line = CuratedInput { questions: a.questions, answer: a.answer, source: a.source };
+            out.push_str(&serde_json::to_string(&line)?);
+            out.push('\n');
+        }
+        Ok(out)
+    }
+
+    /// Which curated answer `question` would get, with its similarity (the best match even
+    /// below the threshold; `matched` says whether the turn would use it). Counts no hit.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a blank question, [`Error::Unauthorized`], embedder or storage
+    /// failures.
+    pub async fn test(&self, question: &str) -> Result<Option<CuratedMatch>> {
+        self.ctx.require_admin()?;
+        if question.trim().is_empty() {
+            return Err(Error::invalid("question", "must not be blank"));
+        }
+        if question.chars().count() > self.bot.inner.config.max_message_chars {
+            return Err(Error::invalid("question", "too long"));
+        }
+        let index = self.bot.curated_index(self.ctx).await?;
+        let threshold = self.ctx.company().ai_config.curated_threshold();
+        Ok(index.best(question.trim()).await?.map(|(a, q, score)| CuratedMatch {
+            answer: a.as_ref().clone(),
+            question: q,
+            score,
+            matched: score >= threshold,
+        }))
+    }
+}
+
+fn not_found(answer_id: &str) -> Error {
+    Error::not_found(format!("curated answer {answer_id}"))
+}
+
+/// The inputs of a JSON Lines import, checked; every bad line reported by number.
+fn parse_jsonl(text: &str) -> Result<Vec<CuratedInput>> {
+    if text.len() > MAX_IMPORT_BYTES {
+        return Err(Error::invalid("file", format!("larger than {} bytes", MAX_IMPORT_BYTES)));
+    }
+    let mut ok = Vec::new();
+    let mut bad: Vec<String> = Vec::new();
+    let mut bad_count = 0usize;
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_start_matches('\u{feff}').trim();
+        if line.is_empty() {
+            continue;
+        }
+        let parsed = serde_json::from_str::<CuratedInput>(line)
+            .map_err(|e| format!("line {}: {e}", i + 1))
+            .and_then(|x| x.validated().map_err(|e| format!("line {}: {e}", i + 1)));
+        match parsed {
+            Ok(x) => ok.push(x),
+            Err(e) => {
+                bad_count += 1;
+                if bad.len() < MAX_REPORTED_LINE_ERRORS {
+                    bad.push(e);
+                }
+            }
+        }
+    }
+    if bad_count > 0 {
+        let more = bad_count - bad.len();
+        let mut reason = format!("{bad_count} bad line(s), nothing imported: {}", bad.join("; "));
+        if more > 0 {
+            reason.push_str(&format!("; and {more} more"));
+        }
+        return Err(Error::invalid("file", reason));
+    }
+    if ok.is_empty() {
+        return Err(Error::invalid("file", "no curated answer in it (one JSON object per line)"));
+    }
+    Ok(ok)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    #[test]
+    fn jsonl_import_reports_every_bad_line_and_takes_all_or_nothing() {
+        let good = "{\"questions\": [\"Do you ship?\"], \"answer\": \"Yes.\"}\n\n\
+                    {\"questions\": [\"Returns?\", \"Can I return?\"], \"answer\": \"30 days.\", \"source\": \"https://a.example/r\"}\n";
+        let v = parse_jsonl(good).unwrap();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[1].source.as_deref(), Some("https://a.example/r"));
+
+        let bad = "{\"questions\": [\"ok\"], \"answer\": \"ok\"}\nnot json\n{\"questions\": [], \"answer\": \"a\"}\n\
+                   {\"questions\": [\"q\"], \"answer\": \"a\", \"extra\": 1}\n";
+        let Error::Invalid { field, reason } = parse_jsonl(bad).unwrap_err() else { panic!() };
+        assert_eq!(field, "file");
+        assert!(reason.starts_with("3 bad line(s)"), "{reason}");
+        for n in ["line 2:", "line 3:", "line 4:"] {
+            assert!(reason.contains(n), "{reason}");
+        }
+        assert!(!reason.contains("line 1:"));
+
+        let many = "x\n".repeat(30);
+        let Error::Invalid { reason, .. } = parse_jsonl(&many).unwrap_err() else { panic!() };
+        assert!(reason.ends_with("and 10 more"), "{reason}");
+        assert!(parse_jsonl("\n  \n").is_err());
+        assert!(parse_jsonl(&" ".repeat(MAX_IMPORT_BYTES + 1)).is_err());
+    }
+}
