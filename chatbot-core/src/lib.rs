@@ -35,6 +35,7 @@ pub mod rag;
 pub mod store;
 mod tenant;
 mod text;
+pub mod turns;
 
 pub use chatbot::{
     AiConfigPatch, AnsweredBy, ChatEvent, ChatInput, ChatReply, Chatbot, ChatbotBuilder, ClientInfo,

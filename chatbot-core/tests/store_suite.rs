@@ -14,8 +14,8 @@ mod store_suite {
 }
 
 /// Number of embedded migrations (0001_init, 0002_corpus_stats, 0003_visitor_identity,
-/// 0004_widget_settings_more, 0005_feedback, 0006_client_type).
-const MIGRATIONS: i64 = 6;
+/// 0004_widget_settings_more, 0005_feedback, 0006_client_type, 0007_turns).
+const MIGRATIONS: i64 = 7;
 
 use store_suite::harness::{Ctx, PG_ENV, pg_ctx, pg_fresh_schema, sqlite_ctx};
 
@@ -89,6 +89,9 @@ suite!(
     deleting_a_conversation_deletes_its_feedback,
     messages_keep_ids_and_sources,
     owner_tokens_and_codes,
+    turns_record_list_and_isolation,
+    turns_purge_by_company_and_age,
+    deleting_a_conversation_deletes_its_turns,
 );
 
 #[tokio::test]

@@ -1,5 +1,5 @@
 //! Storage: the [`Store`] seam, split into area traits ([`TenantStore`], [`ConversationStore`],
-//! [`LeadStore`], [`KnowledgeStore`], [`UsageStore`], [`IdentityStore`], [`FeedbackStore`], [`StoreAdmin`]), and its two real
+//! [`LeadStore`], [`KnowledgeStore`], [`UsageStore`], [`IdentityStore`], [`FeedbackStore`], [`TurnStore`], [`StoreAdmin`]), and its two real
 //! implementations through sqlx: SQLite (the embedded default, feature `sqlite`) and PostgreSQL
 //! (several server instances, feature `postgres`). Both run one SQL text and one row decoder per
 //! table; each backend keeps only its connection handling and the statements its dialect writes
@@ -39,7 +39,7 @@ pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use traits::{
     ConversationStore, FeedbackStore, IdentityStore, KnowledgeStore, LeadStore, Store, StoreAdmin,
-    TenantStore, UsageStore,
+    TenantStore, TurnStore, UsageStore,
 };
 
 /// A chunk of knowledge as recorded in `pinecone_vectors` (the text lives here, not in the

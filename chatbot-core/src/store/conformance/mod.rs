@@ -37,6 +37,7 @@ mod identity;
 mod knowledge;
 mod leads;
 mod tenants;
+mod turns;
 mod usage;
 
 pub use conversations::{
@@ -59,6 +60,10 @@ pub use leads::{leads_crud_filters_and_messages, modify_lead_is_atomic_and_tenan
 pub use tenants::{
     api_keys_insert_find_revoke, companies_create_get_list_deactivate, company_patch_and_client_type,
     concurrent_patches_of_different_fields_all_land, duplicate_company_is_a_conflict, widget_settings_patch,
+};
+pub use turns::{
+    deleting_a_conversation_deletes_its_turns, turns_purge_by_company_and_age,
+    turns_record_list_and_isolation,
 };
 pub use usage::{token_usage_upsert, webhook_secret_and_deliveries};
 
@@ -100,6 +105,9 @@ checks!(
     deleting_a_conversation_deletes_its_feedback,
     messages_keep_ids_and_sources,
     owner_tokens_and_codes,
+    turns_record_list_and_isolation,
+    turns_purge_by_company_and_age,
+    deleting_a_conversation_deletes_its_turns,
 );
 
 /// Run every check, each on a store from `fresh` (which must be migrated and empty). Some checks

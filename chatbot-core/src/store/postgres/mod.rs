@@ -36,6 +36,7 @@ const MIGRATIONS: MigrationList = &[
     (4, "widget settings more", include_str!("../../../migrations/postgres/0004_widget_settings_more.sql")),
     (5, "feedback", include_str!("../../../migrations/postgres/0005_feedback.sql")),
     (6, "client type", include_str!("../../../migrations/postgres/0006_client_type.sql")),
+    (7, "turns", include_str!("../../../migrations/postgres/0007_turns.sql")),
 ];
 
 /// PostgreSQL store.

@@ -24,6 +24,7 @@ pub(crate) const MIGRATIONS: MigrationList = &[
     (4, "widget settings more", include_str!("../../../migrations/sqlite/0004_widget_settings_more.sql")),
     (5, "feedback", include_str!("../../../migrations/sqlite/0005_feedback.sql")),
     (6, "client type", include_str!("../../../migrations/sqlite/0006_client_type.sql")),
+    (7, "turns", include_str!("../../../migrations/sqlite/0007_turns.sql")),
 ];
 
 /// A timestamp as fixed-width RFC 3339 UTC text with microseconds (SQLite's representation:
