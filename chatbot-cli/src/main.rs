@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 mod cmd;
 
-use cmd::{chat, company, db, demo, eval, feedback, ingest, keys, leads, search, serve, settings};
+use cmd::{chat, company, db, demo, eval, feedback, gaps, ingest, keys, leads, search, serve, settings};
 
 /// Operate multi-tenant chat widgets: companies, keys, settings, knowledge, chat, leads, server.
 #[derive(Parser, Debug)]
@@ -64,6 +64,8 @@ enum Command {
     /// Visitors' ratings of the bots' replies.
     #[command(subcommand)]
     Feedback(feedback::FeedbackCommand),
+    /// The questions the bot handled badly, grouped by meaning (the gap report).
+    Gaps(gaps::GapsArgs),
     /// Start the HTTP server (the documented API and the widget script).
     Serve(serve::ServeArgs),
 }
@@ -114,6 +116,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Chat(args) => chat::run(&g, args).await,
         Command::Leads(cmd) => leads::run(&g, cmd).await,
         Command::Feedback(cmd) => feedback::run(&g, cmd).await,
+        Command::Gaps(args) => gaps::run(&g, args).await,
         Command::Serve(args) => serve::run(&g, args).await,
     }
 }

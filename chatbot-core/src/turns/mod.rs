@@ -107,6 +107,14 @@ pub const MAX_SINCE_DAYS: i64 = 3650;
 /// The default window of a gap report.
 pub const DEFAULT_SINCE: &str = "7d";
 
+/// [`parse_since`] at the current time.
+///
+/// # Errors
+/// As [`parse_since`].
+pub fn parse_since_now(s: &str) -> Result<DateTime<Utc>> {
+    parse_since(s, Utc::now())
+}
+
 /// Parse a report window: `7d`, `24h`, `30m` (ASCII digits and one unit; at most
 /// [`MAX_SINCE_DAYS`] back) or an RFC 3339 date-time (`2026-01-31T00:00:00Z`) or date
 /// (`2026-01-31`, midnight UTC), not in the future; the moment the window starts.
