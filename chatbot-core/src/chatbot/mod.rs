@@ -27,6 +27,7 @@ mod knowledge;
 mod leads;
 mod owner;
 mod prompt;
+mod questions;
 mod retrieve;
 mod session;
 mod turn;
