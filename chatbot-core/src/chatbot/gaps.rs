@@ -14,7 +14,6 @@ use crate::guard::TopicDecision;
 use crate::tenant::TenantContext;
 use crate::text::{FixedText, Lang, fixed_text};
 use crate::turns::gaps::{self, GapReport, MAX_GROUPS, MAX_TURNS_SCANNED};
-use crate::turns::similar::QuestionSpace;
 use crate::turns::{TurnRecord, TurnTopic};
 
 use super::Chatbot;
@@ -167,22 +166,7 @@ impl Chatbot {
         ctx.require_admin()?;
         let limit = if limit == 0 { gaps::DEFAULT_GROUPS } else { limit.min(MAX_GROUPS) };
         let turns = self.store().list_turns(ctx.company_id(), since, MAX_TURNS_SCANNED).await?;
-        let space = self.gap_question_space(ctx).await;
+        let space = self.question_space(ctx).await;
         gaps::build(ctx.company_id(), since, &turns, &space, limit as usize).await
-    }
-
-    /// How the company's questions are compared: its dense embedder when one is configured,
-    /// otherwise stemmed terms weighted by the company's corpus statistics.
-    // TEMPORARY: the curated-answers work adds `Chatbot::question_space(ctx)`; use it then.
-    pub(super) async fn gap_question_space(&self, ctx: &TenantContext) -> QuestionSpace {
-        if self.embedder().dimension() > 0 {
-            return QuestionSpace::dense(self.embedder().clone());
-        }
-        let stats = self
-            .inner
-            .corpus_stats
-            .get(self.store().as_ref(), ctx.company_id(), crate::rag::bm25::ANALYZER)
-            .await;
-        QuestionSpace::lexical(stats)
     }
 }

@@ -13,11 +13,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::TurnRecord;
-use super::similar::{QuestionSpace, QuestionVec, similarity};
 use crate::chatbot::{AnsweredBy, SourceRef};
 use crate::error::Result;
 use crate::feedback::Rating;
 use crate::guard::WEAK_RELEVANCE;
+use crate::rag::similar::{QuestionSpace, QuestionVec, similarity};
 
 /// Why a turn is in the gap report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -10,7 +10,6 @@ use crate::error::{Error, Result};
 use crate::feedback::Rating;
 
 pub mod gaps;
-pub(crate) mod similar;
 
 /// What the topic guard decided for a turn's message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
