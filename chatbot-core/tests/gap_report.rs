@@ -321,3 +321,24 @@ async fn minilm_groups_paraphrases() {
         "{r:#?}"
     );
 }
+
+#[tokio::test]
+async fn a_turn_whose_record_cannot_be_stored_is_still_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let bot = demo(offline(dir.path())).await;
+    let ctx = bot.public_context("123").await.unwrap();
+    ask(&bot, &ctx, "What are your opening hours?").await;
+    assert_eq!(bot.metrics().turn_record_failures.get(), 0);
+
+    // The table disappears under the running bot (a broken database, a botched migration).
+    let url = format!("sqlite://{}", dir.path().join("chatbot.db").display());
+    let raw = chatbot_core::store::SqliteStore::connect(&url).await.unwrap();
+    sqlx::query("DROP TABLE chat_turns").execute(raw.pool()).await.unwrap();
+
+    let reply =
+        bot.partner_chat(&ctx, PartnerChat::new("How long do I have to return an item?")).await.unwrap();
+    assert!(reply.message.contains("30 days"), "{}", reply.message);
+    assert_eq!(bot.metrics().turn_record_failures.get(), 1, "counted");
+    let conv = bot.store_unchecked().get_conversation("123", &reply.session_id).await.unwrap().unwrap();
+    assert_eq!(conv.messages.last().unwrap().content, reply.message, "the reply is stored");
+}

@@ -1,7 +1,7 @@
 //! The gap report: the questions the bot handled badly, grouped by meaning.
 //!
 //! A turn is a gap for one or more [`GapKind`]s (see [`gap_kinds`]). Gap turns are grouped by
-//! the similarity of their questions ([`QuestionSpace`]: the company's dense embedder when one
+//! the similarity of their questions (`rag::similar`: the company's dense embedder when one
 //! is configured, otherwise stemmed terms with BM25 weights): average-linkage agglomeration in
 //! one deterministic pass (questions with the same normalised text are one item; items are
 //! taken most frequent first, then most recent, and each joins the group it is on average most
