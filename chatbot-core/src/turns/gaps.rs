@@ -183,7 +183,11 @@ pub(crate) async fn build(
     let texts: Vec<String> = items.iter().map(|i| i.text.to_string()).collect();
     let vecs = space.vectors(&texts).await?;
     let threshold = if space.is_dense() { DENSE_GROUP_SIMILARITY } else { LEXICAL_GROUP_SIMILARITY };
-    let clusters = cluster(&items, &vecs, threshold);
+    // CPU work (quadratic in the distinct questions): off the async workers.
+    let sizes: Vec<usize> = items.iter().map(|i| i.turns.len()).collect();
+    let clusters = tokio::task::spawn_blocking(move || cluster(&sizes, &vecs, threshold))
+        .await
+        .map_err(|e| crate::error::Error::Internal(format!("gap grouping task failed: {e}")))?;
 
     let mut groups: Vec<GapGroup> = clusters
         .into_iter()
@@ -250,12 +254,12 @@ pub(crate) async fn build(
     })
 }
 
-/// Average-linkage grouping of `items` (most recent first) in one deterministic pass; each
-/// group lists its item indices.
-fn cluster(items: &[Item<'_>], vecs: &[QuestionVec], threshold: f32) -> Vec<Vec<usize>> {
-    // Most asked first, then most recent (the items' own order).
-    let mut order: Vec<usize> = (0..items.len().min(vecs.len())).collect();
-    order.sort_by(|&a, &b| items[b].turns.len().cmp(&items[a].turns.len()).then(a.cmp(&b)));
+/// Average-linkage grouping of the distinct questions (most recent first; `sizes[i]` turns
+/// asked question `i`) in one deterministic pass; each group lists its question indices.
+fn cluster(sizes: &[usize], vecs: &[QuestionVec], threshold: f32) -> Vec<Vec<usize>> {
+    // Most asked first, then most recent (the questions' own order).
+    let mut order: Vec<usize> = (0..sizes.len().min(vecs.len())).collect();
+    order.sort_by(|&a, &b| sizes[b].cmp(&sizes[a]).then(a.cmp(&b)));
     let mut groups: Vec<Vec<usize>> = Vec::new();
     for i in order {
         let mut best: Option<(usize, f32)> = None;
@@ -386,5 +390,38 @@ mod tests {
         let one = build("c", Utc::now(), &turns, &space, 1).await.unwrap();
         assert_eq!(one.groups.len(), 1);
         assert_eq!(one.gaps, 5);
+    }
+
+    #[tokio::test]
+    async fn many_hostile_questions_are_bounded_and_never_panic() {
+        let odd = ["", "   ", "🙂🙂", "\u{0}\u{202e}abc", "ß", "١٢٣", "x\u{301}", "?!", "漢字の質問"];
+        let turns: Vec<TurnRecord> = (0..(MAX_GAP_TURNS as i64 + 500))
+            .map(|i| {
+                let mut t = turn(
+                    &format!(
+                        "{} question {} {}",
+                        odd[i as usize % odd.len()],
+                        i % 7,
+                        "é".repeat((i % 50) as usize)
+                    ),
+                    i,
+                );
+                t.message_id = format!("m{i}");
+                t.top_score = if i % 3 == 0 { None } else { Some(f32::NAN) };
+                t.sources = vec![SourceRef {
+                    source: "s".into(),
+                    title: None,
+                    score: if i % 2 == 0 { f32::NAN } else { 0.01 },
+                }];
+                t
+            })
+            .collect();
+        let r = build("c", Utc::now(), &turns, &QuestionSpace::lexical(None), 5).await.unwrap();
+        assert_eq!(r.gaps as usize, turns.len(), "all are gaps");
+        assert!(r.groups.len() <= 5 && !r.groups.is_empty());
+        let grouped: u32 = r.groups.iter().map(|g| g.count).sum();
+        assert!(grouped as usize <= MAX_GAP_TURNS);
+        assert!(r.groups.iter().all(|g| g.examples.len() <= MAX_EXAMPLES && !g.questions.is_empty()));
+        assert!(r.groups.iter().all(|g| g.best_source.as_ref().is_none_or(|s| s.score.is_finite())));
     }
 }
