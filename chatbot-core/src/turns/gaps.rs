@@ -59,10 +59,17 @@ impl GapKind {
 /// close to the knowledge: perhaps a question the business should answer.
 pub const NEAR_RELEVANCE: f32 = WEAK_RELEVANCE / 2.0;
 /// Similarity at or above which two questions are grouped, in the lexical space (cosine of
-/// IDF-weighted stemmed terms: sharing the rare, meaning-carrying words).
-pub const LEXICAL_GROUP_SIMILARITY: f32 = 0.35;
+/// IDF-weighted stemmed terms: sharing the rare, meaning-carrying words). Measured without
+/// corpus statistics on the curated-answers paraphrase set (question, paraphrase, same-topic
+/// unrelated question): on its tuning half 0.4 groups 50% of the paraphrases and 25% of the
+/// unrelated pairs (0.3: 63% / 44%; 0.5: 34% / 3%); held out 59% / 41%. Words are all it
+/// has: paraphrases in other words need the dense space.
+pub const LEXICAL_GROUP_SIMILARITY: f32 = 0.4;
 /// Similarity at or above which two questions are grouped, in a dense space (cosine of
-/// sentence embeddings: paraphrases of small sentence encoders score about 0.6 and up).
+/// sentence embeddings). Measured with all-MiniLM-L6-v2 on the curated-answers paraphrase set
+/// (question, paraphrase, same-topic unrelated question): on its tuning half 0.6 groups 84% of
+/// the paraphrases and 16% of the unrelated pairs (0.5: 91% / 41%; 0.7: 66% / 6%); on the
+/// held-out half 78% / 6%.
 pub const DENSE_GROUP_SIMILARITY: f32 = 0.6;
 /// The most example questions a group shows.
 pub const MAX_EXAMPLES: usize = 5;
