@@ -9,7 +9,9 @@ use clap::{Args, Parser, Subcommand};
 
 mod cmd;
 
-use cmd::{answers, chat, company, db, demo, eval, feedback, ingest, keys, leads, search, serve, settings};
+use cmd::{
+    answers, chat, company, db, demo, eval, feedback, gaps, ingest, keys, leads, search, serve, settings,
+};
 
 /// Operate multi-tenant chat widgets: companies, keys, settings, knowledge, chat, leads, server.
 #[derive(Parser, Debug)]
@@ -67,6 +69,8 @@ enum Command {
     /// Curated answers: your own answer to a question, given instead of the model's.
     #[command(subcommand)]
     Answers(answers::AnswersCommand),
+    /// The questions the bot handled badly, grouped by meaning (the gap report).
+    Gaps(gaps::GapsArgs),
     /// Start the HTTP server (the documented API and the widget script).
     Serve(serve::ServeArgs),
 }
@@ -118,6 +122,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Leads(cmd) => leads::run(&g, cmd).await,
         Command::Feedback(cmd) => feedback::run(&g, cmd).await,
         Command::Answers(cmd) => answers::run(&g, cmd).await,
+        Command::Gaps(args) => gaps::run(&g, args).await,
         Command::Serve(args) => serve::run(&g, args).await,
     }
 }

@@ -707,3 +707,52 @@ fn feedback_list_shows_the_ratings_of_replies() {
     assert_eq!(out.status.code(), Some(2), "limit 0: {}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("limit"));
 }
+
+#[test]
+fn gaps_groups_what_the_terminal_chat_could_not_answer() {
+    let env = Env::new();
+    env.ok(&["demo", "seed"]);
+    for q in [
+        "Do you have a student discount?",
+        "What are your opening hours?",
+        "Are there discounts for students?",
+        "Do you offer a loyalty programme?",
+    ] {
+        env.json(&["chat", "123", "--message", q]);
+    }
+    let r = env.json(&["gaps", "123"]);
+    assert_eq!(
+        (r["grouping"].as_str(), r["turns"].as_u64(), r["gaps"].as_u64()),
+        (Some("lexical"), Some(4), Some(3)),
+        "{r}"
+    );
+    let counts: Vec<u64> =
+        r["groups"].as_array().unwrap().iter().map(|g| g["count"].as_u64().unwrap()).collect();
+    assert_eq!(counts, [2, 1], "{r}");
+    assert_eq!(
+        r["groups"][0]["questions"],
+        serde_json::json!(["Are there discounts for students?", "Do you have a student discount?"])
+    );
+
+    let text = env.ok(&["gaps", "123", "--since", "24h"]);
+    assert!(text.starts_with("Gaps of company 123 since "), "{text}");
+    assert!(text.contains("4 turns, 3 gaps, 2 groups"), "{text}");
+    let row = text.lines().find(|l| l.trim_start().starts_with("1 ")).unwrap_or_else(|| panic!("{text}"));
+    assert!(row.contains("no_knowledge"), "{text}");
+    assert!(text.contains("- Do you have a student discount?"), "{text}");
+    let one = env.ok(&["gaps", "123", "--since", "30m", "--limit", "1"]);
+    assert!(one.contains("3 gaps, 1 groups") && !one.contains("loyalty"), "{one}");
+
+    for bad in ["999999999999d", "7w", "🙂", "2999-01-01"] {
+        let out = env.run(&["gaps", "123", "--since", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("since"), "{bad}");
+    }
+    let out = env.run(&["gaps", "nope"]);
+    assert_eq!(out.status.code(), Some(3), "unknown company: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        env.json(&["db", "purge-turns"]),
+        serde_json::json!({"purged_turns": 0}),
+        "nothing is 90 days old"
+    );
+}

@@ -36,6 +36,7 @@ pub mod rag;
 pub mod store;
 mod tenant;
 mod text;
+pub mod turns;
 
 pub use chatbot::{
     AiConfigPatch, AnsweredBy, Answers, ChatEvent, ChatInput, ChatReply, Chatbot, ChatbotBuilder, ClientInfo,

@@ -48,6 +48,8 @@ pub struct Metrics {
     pub turn_panics: Counter,
     /// Visitors' ratings of replies, by rating (a replaced rating counts again).
     pub feedback: Family<FeedbackLabels, Counter>,
+    /// Chat turns whose turn record could not be stored (the reply was still given).
+    pub turn_record_failures: Counter,
 }
 
 impl Metrics {
@@ -112,6 +114,11 @@ impl Metrics {
             "chatbot_feedback",
             "Visitors' ratings of replies, by rating (up, down; a replaced rating counts again)",
             self.feedback.clone(),
+        );
+        registry.register(
+            "chatbot_turn_record_failures",
+            "Chat turns whose turn record (gap report data) could not be stored",
+            self.turn_record_failures.clone(),
         );
     }
 

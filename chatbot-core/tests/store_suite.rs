@@ -14,9 +14,9 @@ mod store_suite {
 }
 
 /// Number of embedded migrations (0001_init, 0002_corpus_stats, 0003_visitor_identity,
-/// 0004_widget_settings_more, 0005_feedback, 0006_client_type, 0008_curated_answers,
+/// 0004_widget_settings_more, 0005_feedback, 0006_client_type, 0007_turns, 0008_curated_answers,
 /// 0009_knowledge_sources, 0010_rate_limits, 0011_tenant_notify, 0012_webhook_recovery).
-const MIGRATIONS: i64 = 11;
+const MIGRATIONS: i64 = 12;
 
 use store_suite::harness::{Ctx, PG_ENV, pg_ctx, pg_fresh_schema, sqlite_ctx};
 
@@ -96,6 +96,9 @@ suite!(
     knowledge_sources_register_run_due_and_isolation,
     source_leases_are_exclusive_and_expire,
     curated_answers_crud_hits_and_isolation,
+    turns_record_list_and_isolation,
+    turns_purge_by_company_and_age,
+    deleting_a_conversation_deletes_its_turns,
 );
 
 #[tokio::test]

@@ -1,7 +1,8 @@
-//! Route handlers of a visitor's history and of reply ratings: HTTP in, `Chatbot` calls, HTTP
+//! Route handlers of a visitor's history, of reply ratings and of the gap report built on them: HTTP in, `Chatbot` calls, HTTP
 //! out. No rules live here.
 
 use chatbot_core::FeedbackInput;
+use chatbot_core::turns::DEFAULT_SINCE;
 use chatbot_core::{Error, Page};
 use hyper::StatusCode;
 use hyper::header::{self, HeaderValue};
@@ -106,5 +107,23 @@ impl App {
             StatusCode::OK,
             &json!({ "feedback": feedback, "limit": limit, "offset": offset }),
         )))
+    }
+
+    /// `GET /api/companies/{companyId}/gaps?since=7d&limit=N`: the gap report.
+    pub(crate) async fn gaps(&self, cx: &mut Cx) -> Res {
+        let token = cx.bearer()?;
+        let ctx = self.keyed_context(cx.client, cx.param(0), &token).await?;
+        self.cors_for(cx, &ctx).await;
+        let since = cx.query("since")?;
+        let since = chatbot_core::turns::parse_since_now(since.as_deref().unwrap_or(DEFAULT_SINCE))?;
+        let max = chatbot_core::turns::gaps::MAX_GROUPS;
+        let limit = match cx.query("limit")? {
+            None => 0,
+            Some(v) => v.parse::<u32>().ok().filter(|n| (1..=max).contains(n)).ok_or_else(|| {
+                ApiError::invalid("limit", format!("must be a whole number from 1 to {max}"))
+            })?,
+        };
+        let report = self.bot.gaps(&ctx, since, limit).await?;
+        Ok(private(body::json(StatusCode::OK, &report)))
     }
 }

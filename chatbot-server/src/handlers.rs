@@ -51,6 +51,7 @@ impl App {
             Route::PartnerFeedback => self.partner_feedback(cx).await,
             Route::SessionFeedback => self.session_feedback(cx).await,
             Route::ListFeedback => self.list_feedback(cx).await,
+            Route::Gaps => self.gaps(cx).await,
             Route::Session => self.session(cx, false).await,
             Route::SessionInternal => self.session(cx, true).await,
             Route::Chat => self.chat(cx, false).await,

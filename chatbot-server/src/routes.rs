@@ -89,6 +89,8 @@ routes! {
     DeleteConversation => DELETE "/api/companies/{companyId}/conversations/{sessionId}",
     /// A company's reply ratings (secret key or operator token).
     ListFeedback => GET "/api/companies/{companyId}/feedback",
+    /// The questions the bot handled badly, grouped by meaning (secret key or operator token).
+    Gaps => GET "/api/companies/{companyId}/gaps",
     /// Change a company's AI configuration (operator token only).
     UpdateAiConfig => PATCH "/api/companies/{companyId}/ai-config",
     /// A company's curated answers (secret key or operator token).

@@ -13,6 +13,9 @@ pub(crate) enum DbCommand {
     /// Delete expired visitor sessions (the server also does this every 10 minutes while
     /// sessions are opened; conversations and leads stay).
     PurgeSessions,
+    /// Delete turn records older than each company's `ai_config.turn_retention_days` (the
+    /// server also does this hourly while chat turns are recorded).
+    PurgeTurns,
 }
 
 /// # Errors
@@ -36,6 +39,15 @@ pub(crate) async fn run(g: &Global, cmd: DbCommand) -> anyhow::Result<()> {
                 print_json(&json!({"purged_sessions": n}))?;
             } else {
                 println!("purged {n} expired sessions");
+            }
+        }
+        DbCommand::PurgeTurns => {
+            let bot = open(g).await?;
+            let n = bot.purge_old_turns().await?;
+            if g.json {
+                print_json(&json!({"purged_turns": n}))?;
+            } else {
+                println!("purged {n} old turn records");
             }
         }
     }

@@ -49,7 +49,7 @@ pub(crate) async fn run(g: &Global, cmd: FeedbackCommand) -> anyhow::Result<()> 
 /// Visitor-written text on one line of the operator's terminal: line breaks, tabs and any other
 /// control character become spaces (a comment could otherwise forge lines or columns), and a
 /// long text is cut at 120 characters.
-fn one_line(s: &str) -> String {
+pub(crate) fn one_line(s: &str) -> String {
     let flat: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     let mut cut: String = flat.chars().take(120).collect();
     if flat.chars().count() > 120 {

@@ -15,6 +15,7 @@ pub(crate) mod db;
 pub(crate) mod demo;
 pub(crate) mod eval;
 pub(crate) mod feedback;
+pub(crate) mod gaps;
 pub(crate) mod ingest;
 pub(crate) mod keys;
 pub(crate) mod leads;

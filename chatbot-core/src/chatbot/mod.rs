@@ -22,6 +22,7 @@ mod admin;
 mod answer;
 mod builder;
 mod curated;
+mod gaps;
 mod history;
 mod knowledge;
 mod leads;
@@ -87,6 +88,8 @@ struct Inner {
     last_session_purge: std::sync::atomic::AtomicU64,
     /// Visitor tokens issued by this instance (paces the purge of expired ones).
     visitor_tokens_issued: std::sync::atomic::AtomicU64,
+    /// Seconds after `started` when this instance last purged old turn records (0: never).
+    last_turn_purge: std::sync::atomic::AtomicU64,
 }
 
 /// How long a query trusts an earlier embedder-identity check of its company. Only another
@@ -152,6 +155,7 @@ impl Chatbot {
                 started: std::time::Instant::now(),
                 last_session_purge: std::sync::atomic::AtomicU64::new(0),
                 visitor_tokens_issued: std::sync::atomic::AtomicU64::new(0),
+                last_turn_purge: std::sync::atomic::AtomicU64::new(0),
             }),
         }
     }

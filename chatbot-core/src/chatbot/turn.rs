@@ -17,6 +17,7 @@ use crate::tenant::TenantContext;
 use crate::text::{FixedText, fixed_text};
 
 use super::Chatbot;
+use super::gaps::TurnFacts;
 use super::leads::{contact_ask, new_lead_id, profile_question};
 use super::session::{Target, TargetLead};
 use super::types::{AnsweredBy, ChatEvent, ChatReply, SourceRef};
@@ -67,6 +68,7 @@ impl Chatbot {
         message: &str,
         sink: Option<mpsc::Sender<ChatEvent>>,
     ) -> Result<ChatReply> {
+        let started = std::time::Instant::now();
         let store = self.store();
         let cid = ctx.company_id();
         // Loaded with the context (one request's snapshot) where it could be.
@@ -273,6 +275,16 @@ impl Chatbot {
         let message_id = reply_msg.id.clone().unwrap_or_default();
         store.append_messages(cid, &target.session_id, std::slice::from_ref(&reply_msg)).await?;
         self.inner.metrics.reply(answered_by.as_str());
+        // The turn record (gap report), written with the reply's own fields below.
+        let facts = TurnFacts {
+            started,
+            visitor_message_id: visitor.id.clone().unwrap_or_default(),
+            question: visitor.content.clone(),
+            top_score: best,
+            topic: TurnFacts::topic(&decision, injection),
+            fell_back: TurnFacts::fell_back(self, answered_by),
+            no_answer: TurnFacts::no_answer(&text, message, &settings.company_name, lang),
+        };
         let visitor_lead = lead.as_ref().map(VisitorLead::from);
         if let Some(mut l) = lead
             && answered_by == AnsweredBy::Model
@@ -283,7 +295,7 @@ impl Chatbot {
             l.messages = msgs;
             self.spawn_llm_extraction(ctx, &l);
         }
-        Ok(ChatReply {
+        let reply = ChatReply {
             message: text,
             message_id,
             company_id: cid.to_string(),
@@ -296,7 +308,9 @@ impl Chatbot {
             lead: visitor_lead,
             usage,
             grounding: None,
-        })
+        };
+        self.record_turn(ctx, facts, &reply).await;
+        Ok(reply)
     }
 }
 

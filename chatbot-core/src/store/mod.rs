@@ -1,6 +1,6 @@
 //! Storage: the [`Store`] seam, split into area traits ([`TenantStore`], [`ConversationStore`],
 //! [`LeadStore`], [`KnowledgeStore`], [`UsageStore`], [`IdentityStore`], [`FeedbackStore`],
-//! [`LimitStore`], [`SourceRegistry`], [`CuratedStore`], [`StoreAdmin`]), and its two real
+//! [`LimitStore`], [`SourceRegistry`], [`CuratedStore`], [`TurnStore`], [`StoreAdmin`]), and its two real
 //! implementations through sqlx: SQLite (the embedded default, feature `sqlite`) and PostgreSQL
 //! (several server instances, feature `postgres`). Both run one SQL text and one row decoder per
 //! table; each backend keeps only its connection handling and the statements its dialect writes
@@ -40,7 +40,7 @@ pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use traits::{
     ConversationStore, CuratedStore, FeedbackStore, IdentityStore, KnowledgeStore, LeadStore, LimitStore,
-    SourceRegistry, Store, StoreAdmin, TenantStore, UsageStore,
+    SourceRegistry, Store, StoreAdmin, TenantStore, TurnStore, UsageStore,
 };
 
 /// A chunk of knowledge as recorded in `pinecone_vectors` (the text lives here, not in the

@@ -14,6 +14,7 @@ use crate::error::Result;
 use crate::feedback::Feedback;
 use crate::lead::{Lead, LeadFilter};
 use crate::tenant::{AiConfig, Company, CompanyPatch, NewCompany, WidgetSettings, WidgetSettingsPatch};
+use crate::turns::TurnRecord;
 
 /// The database itself: which one, its schema, whether it answers.
 #[async_trait]
@@ -370,6 +371,21 @@ pub trait CuratedStore: Send + Sync + 'static {
     async fn record_curated_hit(&self, company_id: &str, answer_id: &str, at: DateTime<Utc>) -> Result<bool>;
 }
 
+/// Turn records: one row per chat turn, for the gap report (see [`crate::turns`]).
+#[async_trait]
+pub trait TurnStore: Send + Sync + 'static {
+    /// Store a turn (its `rating` is not written: ratings live with the feedback). Recording
+    /// the same reply again replaces the row.
+    async fn record_turn(&self, turn: &TurnRecord) -> Result<()>;
+    /// The company's turns created at or after `since`, newest first, at most `limit` (0: no
+    /// limit); each with the visitor's rating of its reply, if any (joined by `message_id`).
+    async fn list_turns(&self, company_id: &str, since: DateTime<Utc>, limit: u32)
+    -> Result<Vec<TurnRecord>>;
+    /// Delete the turns created before `before`: of one company, or of every company with
+    /// `None`; how many.
+    async fn purge_turns(&self, company_id: Option<&str>, before: DateTime<Utc>) -> Result<u64>;
+}
+
 /// The whole store: every area. Implementations: `SqliteStore` (feature `sqlite`) and
 /// `PostgresStore` (feature `postgres`); any other type gets it by implementing the area traits
 /// (and can check itself with `store::conformance`, feature `test-util`).
@@ -385,6 +401,7 @@ pub trait Store:
     + LimitStore
     + SourceRegistry
     + CuratedStore
+    + TurnStore
 {
 }
 
@@ -400,5 +417,6 @@ impl<T> Store for T where
         + LimitStore
         + SourceRegistry
         + CuratedStore
+        + TurnStore
 {
 }

@@ -263,6 +263,12 @@ pub fn no_information(company_name: &str) -> String {
 }
 
 /// [`no_information`] in the visitor's language (English when unknown or not translated).
+/// Whether `answer` starts with what [`ExtractiveAnswerer::answer`] says for `question` when the
+/// passages hold nothing on it (the turn record's "no answer").
+pub(crate) fn says_no_information(answer: &str, question: &str, company_name: &str) -> bool {
+    answer.starts_with(&no_information_in(crate::text::detect(question), company_name))
+}
+
 fn no_information_in(lang: Option<crate::text::Lang>, company_name: &str) -> String {
     use crate::text::{FixedText, fixed_text};
     let who = company_name.trim();

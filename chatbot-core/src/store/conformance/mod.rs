@@ -40,6 +40,7 @@ mod leads;
 mod limits;
 mod sources;
 mod tenants;
+mod turns;
 mod usage;
 
 pub use conversations::{
@@ -68,6 +69,10 @@ pub use sources::{knowledge_sources_register_run_due_and_isolation, source_lease
 pub use tenants::{
     api_keys_insert_find_revoke, companies_create_get_list_deactivate, company_patch_and_client_type,
     concurrent_patches_of_different_fields_all_land, duplicate_company_is_a_conflict, widget_settings_patch,
+};
+pub use turns::{
+    deleting_a_conversation_deletes_its_turns, turns_purge_by_company_and_age,
+    turns_record_list_and_isolation,
 };
 pub use usage::{token_usage_upsert, webhook_secret_and_deliveries};
 
@@ -115,6 +120,9 @@ checks!(
     knowledge_sources_register_run_due_and_isolation,
     source_leases_are_exclusive_and_expire,
     curated_answers_crud_hits_and_isolation,
+    turns_record_list_and_isolation,
+    turns_purge_by_company_and_age,
+    deleting_a_conversation_deletes_its_turns,
 );
 
 /// Run every check, each on a store from `fresh` (which must be migrated and empty). Some checks

@@ -36,6 +36,7 @@ const MIGRATIONS: MigrationList = &[
     (4, "widget settings more", include_str!("../../../migrations/postgres/0004_widget_settings_more.sql")),
     (5, "feedback", include_str!("../../../migrations/postgres/0005_feedback.sql")),
     (6, "client type", include_str!("../../../migrations/postgres/0006_client_type.sql")),
+    (7, "turns", include_str!("../../../migrations/postgres/0007_turns.sql")),
     (8, "curated answers", include_str!("../../../migrations/postgres/0008_curated_answers.sql")),
     (9, "knowledge sources", include_str!("../../../migrations/postgres/0009_knowledge_sources.sql")),
     (10, "rate limits", include_str!("../../../migrations/postgres/0010_rate_limits.sql")),

@@ -25,6 +25,8 @@ pub(crate) trait Columns {
     fn int4(&self, col: &str) -> Result<i32>;
     fn int4_opt(&self, col: &str) -> Result<Option<i32>>;
     fn float(&self, col: &str) -> Result<f64>;
+    fn float_opt(&self, col: &str) -> Result<Option<f64>>;
+    fn int_opt(&self, col: &str) -> Result<Option<i64>>;
     fn flag(&self, col: &str) -> Result<bool>;
     fn time(&self, col: &str) -> Result<DateTime<Utc>>;
     fn time_opt(&self, col: &str) -> Result<Option<DateTime<Utc>>>;
@@ -67,6 +69,12 @@ where
         Ok(self.try_get(col)?)
     }
     fn float(&self, col: &str) -> Result<f64> {
+        Ok(self.try_get(col)?)
+    }
+    fn float_opt(&self, col: &str) -> Result<Option<f64>> {
+        Ok(self.try_get(col)?)
+    }
+    fn int_opt(&self, col: &str) -> Result<Option<i64>> {
         Ok(self.try_get(col)?)
     }
     fn flag(&self, col: &str) -> Result<bool> {

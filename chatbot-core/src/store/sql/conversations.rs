@@ -120,9 +120,10 @@ impl<B: SqlBackend> ConversationStore for B {
     }
 
     async fn delete_conversation(&self, company_id: &str, session_id: &str) -> Result<bool> {
-        // One transaction: the conversation and its replies' ratings.
+        // One transaction: the conversation, its replies' ratings and its turn records.
         let q = Write::new(text::DELETE_CONVERSATION).bind(company_id).bind(session_id);
         let ratings = Write::new(text::DELETE_CONVERSATION_FEEDBACK).bind(company_id).bind(session_id);
-        Ok(self.write_tx::<Scalar<i64>>(q, vec![ratings]).await?.is_some())
+        let turns = Write::new(text::DELETE_CONVERSATION_TURNS).bind(company_id).bind(session_id);
+        Ok(self.write_tx::<Scalar<i64>>(q, vec![ratings, turns]).await?.is_some())
     }
 }

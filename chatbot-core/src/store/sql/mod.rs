@@ -32,6 +32,7 @@ mod limits;
 mod sources;
 mod tenants;
 pub(crate) mod text;
+mod turns;
 mod usage;
 
 pub(crate) use columns::{Columns, FromColumns, Scalar};
@@ -90,6 +91,11 @@ impl From<i32> for Arg<'_> {
 impl From<Option<i32>> for Arg<'_> {
     fn from(v: Option<i32>) -> Self {
         Self::Int4(v)
+    }
+}
+impl From<Option<i64>> for Arg<'_> {
+    fn from(v: Option<i64>) -> Self {
+        Self::Int(v)
     }
 }
 impl From<Option<f64>> for Arg<'_> {

@@ -455,6 +455,7 @@ pub(crate) const RATE_LIMIT_TAT: &str = "SELECT tat_us AS v FROM rate_limits WHE
 
 /// Forget keys whose arrival time has passed: `$1` now (µs).
 pub(crate) const PURGE_RATE_LIMITS: &str = "DELETE FROM rate_limits WHERE tat_us < $1";
+
 // --- registered knowledge sources --------------------------------------------------------------
 
 /// Columns of `knowledge_sources`, in table order.
@@ -518,3 +519,46 @@ pub(crate) const FINISH_SOURCE_RUN: &str = "UPDATE knowledge_sources SET last_st
 pub(crate) const RELEASE_SOURCE_LEASE: &str = "UPDATE knowledge_sources \
      SET lease_owner = NULL, lease_until = NULL \
      WHERE company_id = $1 AND source_id = $2 AND lease_owner = $3";
+// --- turn records ------------------------------------------------------------------------------
+
+/// Columns of `chat_turns` (written).
+macro_rules! turn_cols {
+    () => {
+        "company_id, session_id, message_id, visitor_message_id, question, top_score, sources, \
+         answered_by, fell_back, no_answer, topic, grounding_supported, grounding_unsupported, \
+         latency_ms, prompt_tokens, completion_tokens, created_at"
+    };
+}
+
+pub(crate) const RECORD_TURN: &str = concat!(
+    "INSERT INTO chat_turns (",
+    turn_cols!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+     ON CONFLICT (company_id, session_id, message_id) DO UPDATE SET \
+     visitor_message_id = excluded.visitor_message_id, question = excluded.question, \
+     top_score = excluded.top_score, sources = excluded.sources, answered_by = excluded.answered_by, \
+     fell_back = excluded.fell_back, no_answer = excluded.no_answer, topic = excluded.topic, \
+     grounding_supported = excluded.grounding_supported, \
+     grounding_unsupported = excluded.grounding_unsupported, latency_ms = excluded.latency_ms, \
+     prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens, \
+     created_at = excluded.created_at"
+);
+
+/// A company's turns since `$2`, newest first, limit `$3`, each with its reply's rating (the
+/// feedback row of the same company, conversation and message).
+pub(crate) const LIST_TURNS: &str = "SELECT t.company_id, t.session_id, t.message_id, \
+     t.visitor_message_id, t.question, t.top_score, t.sources, t.answered_by, t.fell_back, \
+     t.no_answer, t.topic, t.grounding_supported, t.grounding_unsupported, t.latency_ms, \
+     t.prompt_tokens, t.completion_tokens, t.created_at, f.rating \
+     FROM chat_turns t LEFT JOIN message_feedback f ON f.company_id = t.company_id \
+     AND f.session_id = t.session_id AND f.message_id = t.message_id \
+     WHERE t.company_id = $1 AND t.created_at >= $2 \
+     ORDER BY t.created_at DESC, t.session_id DESC, t.message_id DESC LIMIT $3";
+
+pub(crate) const PURGE_COMPANY_TURNS: &str =
+    "DELETE FROM chat_turns WHERE company_id = $1 AND created_at < $2";
+
+pub(crate) const PURGE_ALL_TURNS: &str = "DELETE FROM chat_turns WHERE created_at < $1";
+
+pub(crate) const DELETE_CONVERSATION_TURNS: &str =
+    "DELETE FROM chat_turns WHERE company_id = $1 AND session_id = $2";
