@@ -181,12 +181,12 @@ impl Chatbot {
         });
         let req = self.build_request(ctx, &settings, &history, &passages, message);
 
-        let (mut text, answered_by, usage) = match &decision {
+        let (mut text, answered_by, usage, grounding) = match &decision {
             TopicDecision::Refuse { reason } => {
                 info!(company = cid, reason, "refused off-topic request");
                 let t = fixed_text(lang, FixedText::Refusal, &settings.company_name, "");
                 send(&sink, ChatEvent::Delta(t.clone())).await;
-                (t, AnsweredBy::Refusal, None)
+                (t, AnsweredBy::Refusal, None, None)
             }
             TopicDecision::Greeting if !self.model().capabilities().generative => {
                 // The company's own welcome message as written; the default one in the
@@ -198,7 +198,7 @@ impl Chatbot {
                     settings.welcome_message.clone()
                 };
                 send(&sink, ChatEvent::Delta(t.clone())).await;
-                (t, AnsweredBy::Fallback, None)
+                (t, AnsweredBy::Fallback, None, None)
             }
             // Contact details with no question: acknowledge (the lead follow-up below thanks
             // or asks for what is missing) instead of searching the knowledge for an answer.
@@ -206,7 +206,7 @@ impl Chatbot {
                 let t =
                     if became_ready { String::new() } else { fixed_text(lang, FixedText::Thanks, "", "") };
                 send(&sink, ChatEvent::Delta(t.clone())).await;
-                (t, AnsweredBy::Fallback, None)
+                (t, AnsweredBy::Fallback, None, None)
             }
             _ => self.generate(ctx, &req, &sink).await,
         };
@@ -283,7 +283,7 @@ impl Chatbot {
             // The visitor-safe view: only what the visitor gave in this conversation.
             lead: visitor_lead,
             usage,
-            grounding: None,
+            grounding,
         })
     }
 }
