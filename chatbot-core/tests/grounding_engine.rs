@@ -217,16 +217,8 @@ async fn off_mode_does_not_check() {
 #[tokio::test]
 async fn the_offline_extractive_answer_is_grounded_by_construction() {
     let dir = tempfile::tempdir().unwrap();
-    let bot = Chatbot::builder()
-        .config(Config { data_dir: dir.path().to_path_buf(), ..Config::default() })
-        .store(
-            chatbot_core::store::open(&format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display()))
-                .await
-                .unwrap(),
-        )
-        .build()
-        .await
-        .unwrap();
+    // The embedded defaults in a temporary folder (the offline embedder and extractive answerer).
+    let bot = Chatbot::from_config(Config::offline(dir.path().to_path_buf())).await.unwrap();
     bot.seed_demo().await.unwrap();
     let ctx = bot.public_context("123").await.unwrap();
     let r = bot.partner_chat(&ctx, PartnerChat::new("How much does a teapot cost?")).await.unwrap();
