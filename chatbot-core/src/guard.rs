@@ -10,8 +10,8 @@ mod topic_evidence;
 mod topic_patterns;
 
 pub use grounding::{
-    DENSE_WEIGHT, GroundingCheck, GroundingReport, LEXICAL_MIN, MIXED_MIN, Reason, SentenceCheck, Verdict,
-    grounded_by_construction, strict_text,
+    ANCHOR_BONUS, DENSE_WEIGHT, GroundingCheck, GroundingReport, LEXICAL_MIN, MIXED_MIN, Reason,
+    SentenceCheck, Verdict, grounded_by_construction, strict_text,
 };
 pub use history::{MAX_HISTORY_CHARS, MAX_HISTORY_ITEMS, screen_history};
 pub use rate::{

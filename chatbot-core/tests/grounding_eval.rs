@@ -135,12 +135,12 @@ fn lexical_precision_and_recall_of_unsupported_on_the_held_out_half() {
     assert!(test.recall() >= MIN_RECALL, "recall {:.3}", test.recall());
 }
 
-/// What the test half reaches less a small margin (measured: precision 0.841, recall 0.828). The
+/// What the test half reaches less a small margin (measured: precision 0.873, recall 0.859). The
 /// issue's aim is 0.9 each; the misses are contradictions worded with the passage's own terms
-/// ("Naive objects always represent local time", "Mode 'a' always overwrites ..."), which need
-/// more than shared terms and facts to catch.
-const MIN_PRECISION: f64 = 0.80;
-const MIN_RECALL: f64 = 0.78;
+/// ("SQLite needs a separate server process to be running", "Teapots are not microwave safe"),
+/// which need more than shared terms and facts to catch.
+const MIN_PRECISION: f64 = 0.83;
+const MIN_RECALL: f64 = 0.82;
 
 /// The dense path with the real all-MiniLM-L6-v2 (when `CHATBOT_TEST_MINILM_DIR` is set).
 #[tokio::test]
@@ -166,6 +166,6 @@ async fn dense_precision_and_recall_with_minilm() {
     assert!(test.recall() >= MIN_RECALL_DENSE, "recall {:.3}", test.recall());
 }
 
-/// Measured with all-MiniLM-L6-v2: precision 0.818, recall 0.844 (less a small margin).
-const MIN_PRECISION_DENSE: f64 = 0.77;
+/// Measured with all-MiniLM-L6-v2: precision 0.931, recall 0.844 (less a small margin).
+const MIN_PRECISION_DENSE: f64 = 0.88;
 const MIN_RECALL_DENSE: f64 = 0.80;

@@ -26,6 +26,13 @@ pub(super) enum Fact {
     Phone(String),
 }
 
+impl Fact {
+    /// A price, time, e-mail address, URL or phone number (a bare number is not specific).
+    pub(super) fn is_specific(&self) -> bool {
+        !matches!(self, Fact::Number(_))
+    }
+}
+
 /// The facts and names of the evidence, for look-ups.
 #[derive(Debug, Default)]
 pub(super) struct FactBag {
@@ -111,6 +118,11 @@ impl FactBag {
     }
 
     /// Whether a name (a capitalised word or a code identifier) is mentioned.
+    /// Whether the evidence uses an absolute word of the same group as `w`.
+    pub(super) fn says_absolute(&self, w: &str) -> bool {
+        ABSOLUTES.iter().filter(|g| g.contains(&w)).flat_map(|g| g.iter()).any(|x| self.words.contains(*x))
+    }
+
     pub(super) fn mentions(&self, name: &Name) -> bool {
         match name {
             Name::Word(w) => {
@@ -524,7 +536,9 @@ pub(super) fn names_of(sentence: &str, blanked: &str, lang: Lang) -> Vec<Name> {
             continue;
         }
         first = false;
-        if starts_clause || raw.contains(['.', '_']) {
+        // A dot or underscore inside the word makes it code (checked above); one at its end ends the
+        // sentence.
+        if starts_clause || raw.trim_end_matches(|c: char| !c.is_alphanumeric()).contains(['.', '_']) {
             continue;
         }
         // "Poisson-distributed", "PCG64": each capitalised part is a name.
@@ -543,4 +557,29 @@ pub(super) fn names_of(sentence: &str, blanked: &str, lang: Lang) -> Vec<Name> {
         }
     }
     out
+}
+
+/// Absolute words, in groups of equivalents: a claim using one needs a passage using one of its
+/// group ("always" is not "often"; "automatically" may be written "automatic").
+const ABSOLUTES: &[&[&str]] = &[
+    &["always"],
+    &["never"],
+    &["automatically", "automatic"],
+    &["guarantee", "guarantees", "guaranteed"],
+    &["immer"],
+    &["nie", "niemals"],
+    &["automatisch"],
+    &["altijd"],
+    &["nooit"],
+    &["toujours"],
+    &["jamais"],
+    &["automatiquement", "automatique"],
+    &["siempre"],
+    &["nunca"],
+    &["automáticamente", "automático"],
+];
+
+/// The absolute words of a sentence, lower-cased.
+pub(super) fn absolutes_of(sentence: &str) -> Vec<String> {
+    lower_words(sentence, &[]).filter(|w| ABSOLUTES.iter().any(|g| g.contains(&w.as_str()))).collect()
 }

@@ -173,3 +173,21 @@ proptest::proptest! {
         let _ = grounded_by_construction(&answer);
     }
 }
+
+#[test]
+fn absolute_claims_need_absolute_words_in_the_passages() {
+    let p = "A naive object may represent UTC or local time. The smallest item is always at the root.";
+    assert_eq!(
+        verdicts("A naive object always represents local time.", &[p]),
+        [Verdict::Unsupported(Reason::Absolute("always".into()))]
+    );
+    assert_eq!(verdicts("The smallest item is always found at the root.", &[p]), [Verdict::Supported]);
+    // A name at the end of a sentence is a name too.
+    assert!(matches!(
+        verdicts(
+            "If it exists already, the copy fails with FileExistsError.",
+            &["If dst already exists, it will be replaced."]
+        )[..],
+        [Verdict::Unsupported(Reason::UnknownName(_))]
+    ));
+}
