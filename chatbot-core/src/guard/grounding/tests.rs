@@ -176,12 +176,16 @@ proptest::proptest! {
 
 #[test]
 fn absolute_claims_need_absolute_words_in_the_passages() {
-    let p = "A naive object may represent UTC or local time. The smallest item is always at the root.";
+    let p = "A naive object may represent UTC or local time.";
     assert_eq!(
         verdicts("A naive object always represents local time.", &[p]),
         [Verdict::Unsupported(Reason::Absolute("always".into()))]
     );
-    assert_eq!(verdicts("The smallest item is always found at the root.", &[p]), [Verdict::Supported]);
+    let p = "The smallest item of a heap is always at the root.";
+    assert_eq!(
+        verdicts("The smallest item of a heap is always found at the root.", &[p]),
+        [Verdict::Supported]
+    );
     // A name at the end of a sentence is a name too.
     assert!(matches!(
         verdicts(
