@@ -1,6 +1,6 @@
 //! Guards: rate limits (per session, per client IP, new conversations per company), topic
-//! enforcement, the screening of a client's `history`, and the grounding check of a model's answer. Message size limits are checked by
-//! the engine (`Config::max_message_chars`).
+//! enforcement, the screening of a client's `history`, and the grounding check of a model's
+//! answer. Message size limits are checked by the engine (`Config::max_message_chars`).
 
 mod grounding;
 mod history;
