@@ -271,6 +271,13 @@ fn search_and_chat_answer_from_the_demo_knowledge_offline() {
     assert!(
         c["sources"].as_array().unwrap().iter().any(|s| s["source"].as_str().unwrap().ends_with("/returns"))
     );
+    // The extractive answer is grounded by construction: its sentences all count as supported.
+    assert!(c["grounding"]["supported"].as_u64().unwrap() >= 1, "{c}");
+    assert_eq!(c["grounding"]["unsupported"], 0, "{c}");
+    // With the check off the field is null.
+    env.ok(&["company", "ai-config", "123", "--grounding", "off"]);
+    let c = env.json(&["chat", "123", "--message", "How many days do I have to return something?"]);
+    assert!(c["grounding"].is_null(), "{c}");
 }
 
 #[test]

@@ -1,13 +1,18 @@
 //! Guards: rate limits (per session, per client IP, new conversations per company), topic
-//! enforcement, and the screening of a client's `history`. Message size limits are checked by
-//! the engine (`Config::max_message_chars`).
+//! enforcement, the screening of a client's `history`, and the grounding check of a model's
+//! answer. Message size limits are checked by the engine (`Config::max_message_chars`).
 
+mod grounding;
 mod history;
 mod rate;
 mod topic;
 mod topic_evidence;
 mod topic_patterns;
 
+pub use grounding::{
+    ANCHOR_BONUS, DENSE_WEIGHT, GroundingCheck, GroundingReport, LEXICAL_MIN, MIXED_MIN, Reason,
+    SentenceCheck, Verdict, grounded_by_construction, strict_text,
+};
 pub use history::{MAX_HISTORY_CHARS, MAX_HISTORY_ITEMS, screen_history};
 pub use rate::{
     DEFAULT_AUTH_FAILURES_PER_MINUTE, DEFAULT_NEW_CONVERSATIONS_PER_MINUTE, DEFAULT_PER_IP,

@@ -449,27 +449,41 @@ fn company_json(c: &Company) -> Value {
 /// The seed's partner-chat answer: `{"message","company_id"}` plus what the core adds, among it
 /// the `visitor_token` that continues the conversation.
 fn partner_json(r: &ChatReply) -> Value {
-    json!({
-        "message": r.message,
-        "message_id": r.message_id,
-        "company_id": r.company_id,
-        "user_id": r.user_id,
-        "visitor_token": r.visitor_token,
-        "answered_by": r.answered_by,
-        "sources": r.sources,
-    })
+    with_grounding(
+        json!({
+            "message": r.message,
+            "message_id": r.message_id,
+            "company_id": r.company_id,
+            "user_id": r.user_id,
+            "visitor_token": r.visitor_token,
+            "answered_by": r.answered_by,
+            "sources": r.sources,
+        }),
+        r,
+    )
+}
+
+/// `grounding` (`{"supported","unsupported"}`) when the answer was checked; absent otherwise.
+fn with_grounding(mut v: Value, r: &ChatReply) -> Value {
+    if let (Some(g), Some(obj)) = (r.grounding, v.as_object_mut()) {
+        obj.insert("grounding".into(), json!(g));
+    }
+    v
 }
 
 /// The session chat answer: `{"message","session_id","lead"}` plus what the core adds (`lead`
 /// is the visitor-safe view).
 fn chat_json(r: &ChatReply) -> Value {
-    json!({
-        "message": r.message,
-        "message_id": r.message_id,
-        "session_id": r.session_id,
-        "company_id": r.company_id,
-        "lead": r.lead,
-        "answered_by": r.answered_by,
-        "sources": r.sources,
-    })
+    with_grounding(
+        json!({
+            "message": r.message,
+            "message_id": r.message_id,
+            "session_id": r.session_id,
+            "company_id": r.company_id,
+            "lead": r.lead,
+            "answered_by": r.answered_by,
+            "sources": r.sources,
+        }),
+        r,
+    )
 }

@@ -47,6 +47,11 @@ async fn partner_chat_streams_when_asked() {
         k
     };
     assert_eq!(keys(&done), keys(&plain));
+    // The offline extractive answer is grounded by construction: its sentences all count.
+    for v in [&done, &plain] {
+        assert!(v["grounding"]["supported"].as_u64().unwrap() >= 1, "{v}");
+        assert_eq!(v["grounding"]["unsupported"], 0, "{v}");
+    }
     assert_eq!(done["company_id"], "123");
     assert_eq!(done["user_id"], "streamer");
     // The done event carries the visitor token; sent back (here in the X-Visitor-Token header)
@@ -102,6 +107,7 @@ async fn session_chat_streams_when_asked() {
     let done = check_stream(&sse_events(&r.text().await.unwrap()));
     assert_eq!(done["session_id"].as_str(), Some(sid.as_str()));
     assert!(done["lead"].is_object());
+    assert!(done["grounding"]["supported"].as_u64().unwrap() >= 1, "{done}");
     // the reply was stored
     let convs: Value = s.get("/api/companies/123/conversations", Some(&t.sk)).await.json().await.unwrap();
     let c = convs["conversations"]
@@ -137,4 +143,85 @@ async fn graceful_shutdown_lets_an_open_stream_finish() {
     stop.await.unwrap();
     // and then the port is closed
     assert!(http.get(url.replace("/api/partner-chat/123", "/healthz")).send().await.is_err());
+}
+
+/// A model that invents a price, streamed in pieces.
+struct Inventing;
+
+#[async_trait::async_trait]
+impl chatbot_core::llm::ChatModel for Inventing {
+    fn provider(&self) -> &'static str {
+        "inventing"
+    }
+    fn capabilities(&self) -> chatbot_core::llm::ModelCapabilities {
+        chatbot_core::llm::ModelCapabilities::generative()
+    }
+    async fn complete(
+        &self,
+        _: &chatbot_core::llm::ChatRequest,
+    ) -> chatbot_core::Result<chatbot_core::llm::Completion> {
+        Ok(chatbot_core::llm::Completion {
+            text: INVENTED.concat(),
+            model: "inventing-1".into(),
+            usage: None,
+        })
+    }
+    async fn stream(
+        &self,
+        _: &chatbot_core::llm::ChatRequest,
+    ) -> chatbot_core::Result<
+        futures::stream::BoxStream<'static, chatbot_core::Result<chatbot_core::llm::StreamEvent>>,
+    > {
+        use chatbot_core::llm::StreamEvent;
+        let mut events: Vec<chatbot_core::Result<StreamEvent>> =
+            INVENTED.iter().map(|d| Ok(StreamEvent::Delta((*d).to_string()))).collect();
+        events.push(Ok(StreamEvent::Done { model: "inventing-1".into(), usage: None }));
+        Ok(Box::pin(futures::stream::iter(events)))
+    }
+}
+
+const INVENTED: [&str; 4] = ["Our teapots hold ", "1 litre. A teapot ", "costs 79 euros.", " Anything else?"];
+
+#[tokio::test]
+async fn the_done_event_carries_grounding_and_strict_mode_streams_only_checked_text() {
+    let s = TestServer::start_with_model(std::sync::Arc::new(Inventing)).await;
+    s.demo().await;
+    let stream = |mode: &'static str| {
+        let s = &s;
+        async move {
+            let r = s
+                .http
+                .patch(s.url("/api/companies/123/ai-config"))
+                .bearer_auth(chatbot_tests::ADMIN_TOKEN)
+                .json(&json!({"grounding": mode}))
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+            let r = s
+                .http
+                .post(s.url("/api/partner-chat/123"))
+                .header("Accept", "text/event-stream")
+                .json(&json!({"message": "How much does a teapot cost?"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            check_stream(&sse_events(&r.text().await.unwrap()))
+        }
+    };
+    // flag (the default): streamed as written, the invented price counted
+    let done = stream("flag").await;
+    assert!(done["message"].as_str().unwrap().contains("79 euros"), "{done}");
+    assert_eq!(done["answered_by"], "model");
+    assert!(done["grounding"]["unsupported"].as_u64().unwrap() >= 1, "{done}");
+    assert!(done["grounding"]["supported"].as_u64().unwrap() >= 1, "{done}");
+    // strict: the deltas (checked by check_stream to add up to the message) never carry it
+    let done = stream("strict").await;
+    assert!(!done["message"].as_str().unwrap().contains("79"), "{done}");
+    assert!(done["grounding"]["unsupported"].as_u64().unwrap() >= 1, "{done}");
+    // off: no check, no field
+    let done = stream("off").await;
+    assert!(done.get("grounding").is_none(), "{done}");
+    s.shutdown().await;
 }

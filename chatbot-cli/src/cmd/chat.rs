@@ -16,7 +16,7 @@ use crate::{Global, one_line};
 pub(crate) struct ChatArgs {
     /// Company id.
     company_id: String,
-    /// Send one message and exit (with --json: {"message","answered_by","sources"}).
+    /// Send one message and exit (with --json: {"message","answered_by","sources","grounding",...}).
     #[arg(long, short)]
     message: Option<String>,
     /// Resume this session instead of starting one.
@@ -44,6 +44,7 @@ pub(crate) async fn run(g: &Global, args: ChatArgs) -> anyhow::Result<()> {
                 "sources": reply.sources,
                 "session_id": reply.session_id,
                 "lead": reply.lead,
+                "grounding": reply.grounding,
             }))?;
         } else {
             stream_reply(&bot, &ctx, input).await?;

@@ -189,18 +189,18 @@ impl Chatbot {
         });
         let req = self.build_request(ctx, &settings, &history, &passages, message);
 
-        let (mut text, answered_by, usage) = match &decision {
+        let (mut text, answered_by, usage, grounding) = match &decision {
             // (a plain guard, not `if let`: that needs a newer compiler than the declared one)
             _ if curated.is_some() => {
                 let t = curated.as_ref().map(|c| c.answer.clone()).unwrap_or_default();
                 send(&sink, ChatEvent::Delta(t.clone())).await;
-                (t, AnsweredBy::Curated, None)
+                (t, AnsweredBy::Curated, None, None)
             }
             TopicDecision::Refuse { reason } => {
                 info!(company = cid, reason, "refused off-topic request");
                 let t = fixed_text(lang, FixedText::Refusal, &settings.company_name, "");
                 send(&sink, ChatEvent::Delta(t.clone())).await;
-                (t, AnsweredBy::Refusal, None)
+                (t, AnsweredBy::Refusal, None, None)
             }
             TopicDecision::Greeting if !self.model().capabilities().generative => {
                 // The company's own welcome message as written; the default one in the
@@ -212,7 +212,7 @@ impl Chatbot {
                     settings.welcome_message.clone()
                 };
                 send(&sink, ChatEvent::Delta(t.clone())).await;
-                (t, AnsweredBy::Fallback, None)
+                (t, AnsweredBy::Fallback, None, None)
             }
             // Contact details with no question: acknowledge (the lead follow-up below thanks
             // or asks for what is missing) instead of searching the knowledge for an answer.
@@ -220,7 +220,7 @@ impl Chatbot {
                 let t =
                     if became_ready { String::new() } else { fixed_text(lang, FixedText::Thanks, "", "") };
                 send(&sink, ChatEvent::Delta(t.clone())).await;
-                (t, AnsweredBy::Fallback, None)
+                (t, AnsweredBy::Fallback, None, None)
             }
             _ => self.generate(ctx, &req, &sink).await,
         };
@@ -307,7 +307,7 @@ impl Chatbot {
             // The visitor-safe view: only what the visitor gave in this conversation.
             lead: visitor_lead,
             usage,
-            grounding: None,
+            grounding,
         };
         self.record_turn(ctx, facts, &reply).await;
         Ok(reply)

@@ -1,5 +1,6 @@
 //! The offline extractive answerer: it answers only with sentences taken from the retrieved
-//! passages, so it can never invent anything. It is the default model without an API key and the
+//! passages, so it can never invent anything: its answers are grounded by construction (the
+//! engine reports every claim sentence of one as supported, `ChatReply::grounding`). It is the default model without an API key and the
 //! fallback when the remote model fails.
 //!
 //! How it picks: every passage is split into sentences; each sentence is scored by how much of
@@ -25,6 +26,8 @@ use crate::error::Result;
 
 mod sentences;
 mod terms;
+
+pub(crate) use sentences::split_sentences;
 
 /// The model name reported for extractive answers.
 pub const MODEL_NAME: &str = "offline-extractive";
@@ -138,6 +141,16 @@ impl ExtractiveAnswerer {
         match self.select(&req.question, &req.passages) {
             Some(answer) => answer,
             None => no_information_in(crate::text::detect(&req.question), &req.company_name),
+        }
+    }
+
+    /// The answer for a request and whether it was extracted from the passages (`false`: the
+    /// "no information" text). An extracted answer is grounded by construction: every sentence
+    /// is copied from a passage.
+    pub(crate) fn answer_found(&self, req: &ChatRequest) -> (String, bool) {
+        match self.select(&req.question, &req.passages) {
+            Some(answer) => (answer, true),
+            None => (no_information_in(crate::text::detect(&req.question), &req.company_name), false),
         }
     }
 
@@ -302,7 +315,7 @@ impl ExtractiveAnswerer {
 }
 
 /// Split a text into deltas of a few words; concatenated they give the text back exactly.
-fn word_groups(text: &str, words_per_group: usize) -> Vec<String> {
+pub(crate) fn word_groups(text: &str, words_per_group: usize) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut words = 0usize;

@@ -48,7 +48,7 @@ const ABBREVIATIONS: &[&str] = &[
 /// Split text into sentences: at `.`, `!`, `?` followed by white space and a capital, digit or
 /// quote (not after an abbreviation or a single letter), and at line breaks. List markers and
 /// markdown heading signs are dropped.
-pub(super) fn split_sentences(text: &str) -> Vec<String> {
+pub(crate) fn split_sentences(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     for line in text.lines() {
         let line = line.trim().trim_start_matches(['#', '-', '*', '•', '>', '|']).trim();
