@@ -763,3 +763,43 @@ fn gaps_groups_what_the_terminal_chat_could_not_answer() {
         "nothing is 90 days old"
     );
 }
+
+/// The knowledge loop from the terminal: unanswerable questions show up grouped in the gap
+/// report, the group gets a curated answer, and a paraphrase nobody asked before gets it
+/// (`answered_by: "curated"`); a group the report does not have is a clear error.
+#[test]
+fn a_gap_group_answered_is_answered_from_then_on() {
+    let env = Env::new();
+    env.ok(&["demo", "seed"]);
+    for q in [
+        "Do you have a student discount?",
+        "Are there discounts for students?",
+        "Do you offer a loyalty programme?",
+    ] {
+        let r = env.json(&["chat", "123", "--message", q]);
+        assert_ne!(r["answered_by"], "curated", "{r}");
+    }
+    let report = env.json(&["gaps", "123"]);
+    let group = report["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["count"] == 2)
+        .unwrap_or_else(|| panic!("{report}"));
+    let id = group["id"].as_u64().unwrap().to_string();
+    let added = env.json(&[
+        "gaps",
+        "123",
+        "--answer-group",
+        &id,
+        "--answer",
+        "Students get 10% off with a valid student card.",
+    ]);
+    assert_eq!(added["questions"], group["questions"], "{added}");
+    let r = env.json(&["chat", "123", "--message", "Is there a student discount?"]);
+    assert_eq!(r["answered_by"], "curated", "{r}");
+    assert!(r["message"].as_str().unwrap().starts_with("Students get 10% off"), "{r}");
+    let out = env.run(&["gaps", "123", "--answer-group", "99", "--answer", "x"]);
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("gap group 99"));
+}

@@ -17,6 +17,16 @@ pub(crate) struct GapsArgs {
     /// The most groups listed (largest first; at most 500).
     #[arg(long, default_value_t = 50)]
     limit: u32,
+    /// Answer this group of the report (its ID) with a curated answer: `--answer` is the text,
+    /// the group's questions become the curated questions.
+    #[arg(long, requires = "answer")]
+    answer_group: Option<u32>,
+    /// The curated answer's text (with `--answer-group`).
+    #[arg(long, requires = "answer_group")]
+    answer: Option<String>,
+    /// The curated answer's source URL (with `--answer-group`).
+    #[arg(long, requires = "answer_group")]
+    source: Option<String>,
 }
 
 /// # Errors
@@ -25,6 +35,19 @@ pub(crate) async fn run(g: &Global, args: GapsArgs) -> anyhow::Result<()> {
     let since = parse_since_now(&args.since)?;
     let bot = open(g).await?;
     let ctx = bot.operator_context(&args.company_id).await?;
+    if let (Some(group), Some(answer)) = (args.answer_group, args.answer) {
+        let added = bot.answer_gap_group(&ctx, since, group, answer, args.source).await?;
+        if g.json {
+            print_json(&added)?;
+        } else {
+            println!(
+                "curated answer {} added for gap group {group} ({} questions)",
+                added.id,
+                added.questions.len()
+            );
+        }
+        return Ok(());
+    }
     let report = bot.gaps(&ctx, since, args.limit).await?;
     if g.json {
         print_json(&report)?;

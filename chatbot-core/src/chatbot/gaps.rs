@@ -9,6 +9,7 @@ use std::time::Instant;
 use chrono::{DateTime, TimeDelta, Utc};
 use tracing::{info, warn};
 
+use crate::curated::{CuratedAnswer, CuratedInput};
 use crate::error::Result;
 use crate::guard::TopicDecision;
 use crate::tenant::TenantContext;
@@ -168,5 +169,35 @@ impl Chatbot {
         let turns = self.store().list_turns(ctx.company_id(), since, MAX_TURNS_SCANNED).await?;
         let space = self.question_space(ctx).await;
         gaps::build(ctx.company_id(), since, &turns, &space, limit as usize).await
+    }
+
+    /// "Answer this gap group": a curated answer whose questions are group `group_id` of the
+    /// gap report of `since` (its distinct questions, most recent first: the first
+    /// [`CuratedInput::MAX_QUESTIONS`] of at most [`CuratedInput::MAX_QUESTION_CHARS`]
+    /// characters), with `answer` and an optional `source`. From then on those questions, and
+    /// others like them, get the curated answer.
+    ///
+    /// # Errors
+    /// [`crate::Error::NotFound`] for a group the report does not have; as [`Chatbot::gaps`] and
+    /// [`crate::Answers::add`].
+    pub async fn answer_gap_group(
+        &self,
+        ctx: &TenantContext,
+        since: DateTime<Utc>,
+        group_id: u32,
+        answer: String,
+        source: Option<String>,
+    ) -> Result<CuratedAnswer> {
+        let report = self.gaps(ctx, since, MAX_GROUPS).await?;
+        let group = report.groups.into_iter().find(|g| g.id == group_id).ok_or_else(|| {
+            crate::Error::not_found(format!("gap group {group_id} (the report has no such group)"))
+        })?;
+        let questions: Vec<String> = group
+            .questions
+            .into_iter()
+            .filter(|q| q.chars().count() <= CuratedInput::MAX_QUESTION_CHARS)
+            .take(CuratedInput::MAX_QUESTIONS)
+            .collect();
+        self.answers(ctx).add(CuratedInput { questions, answer, source }).await
     }
 }
