@@ -36,7 +36,7 @@ pub mod rag;
 pub mod store;
 mod tenant;
 mod text;
-pub mod turns;
+mod turns;
 
 pub use chatbot::{
     AiConfigPatch, AnsweredBy, Answers, ChatEvent, ChatInput, ChatReply, Chatbot, ChatbotBuilder, ClientInfo,
@@ -53,3 +53,5 @@ pub use tenant::{
     AiConfig, ClientType, Company, CompanyPatch, GroundingMode, NewCompany, Position, TenantContext,
     WidgetSettings, WidgetSettingsPatch,
 };
+pub use turns::gaps::{GapGroup, GapKind, GapReport};
+pub use turns::{TurnRecord, TurnTopic};

@@ -9,12 +9,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chatbot_core::llm::{ChatModel, ChatRequest, Completion, ModelCapabilities, StreamEvent, Usage};
 use chatbot_core::rag::Embedder;
-use chatbot_core::turns::gaps::{GapKind, GapReport};
-use chatbot_core::turns::{TurnRecord, TurnTopic};
 use chatbot_core::{
     AiConfig, AnsweredBy, ChatInput, Chatbot, ChatbotBuilder, ClientInfo, Config, Error, FeedbackInput,
     PartnerChat, TenantContext,
 };
+use chatbot_core::{GapKind, GapReport, TurnRecord, TurnTopic};
 use chrono::{TimeDelta, Utc};
 use futures::stream::BoxStream;
 

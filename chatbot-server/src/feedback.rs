@@ -2,7 +2,6 @@
 //! out. No rules live here.
 
 use chatbot_core::FeedbackInput;
-use chatbot_core::turns::DEFAULT_SINCE;
 use chatbot_core::{Error, Page};
 use hyper::StatusCode;
 use hyper::header::{self, HeaderValue};
@@ -115,8 +114,10 @@ impl App {
         let ctx = self.keyed_context(cx.client, cx.param(0), &token).await?;
         self.cors_for(cx, &ctx).await;
         let since = cx.query("since")?;
-        let since = chatbot_core::turns::parse_since_now(since.as_deref().unwrap_or(DEFAULT_SINCE))?;
-        let max = chatbot_core::turns::gaps::MAX_GROUPS;
+        let since = chatbot_core::GapReport::parse_since(
+            since.as_deref().unwrap_or(chatbot_core::GapReport::DEFAULT_SINCE),
+        )?;
+        let max = chatbot_core::GapReport::MAX_GROUPS;
         let limit = match cx.query("limit")? {
             None => 0,
             Some(v) => v.parse::<u32>().ok().filter(|n| (1..=max).contains(n)).ok_or_else(|| {

@@ -1,7 +1,6 @@
 //! `chatbot gaps <ID>`: the questions the bot handled badly, grouped by meaning.
 
-use chatbot_core::turns::gaps::GapReport;
-use chatbot_core::turns::{DEFAULT_SINCE, parse_since_now};
+use chatbot_core::GapReport;
 use clap::Args;
 
 use super::feedback::one_line;
@@ -12,7 +11,7 @@ use crate::Global;
 pub(crate) struct GapsArgs {
     company_id: String,
     /// The window: `7d`, `24h`, `30m`, or an RFC 3339 date or date-time.
-    #[arg(long, default_value = DEFAULT_SINCE)]
+    #[arg(long, default_value = GapReport::DEFAULT_SINCE)]
     since: String,
     /// The most groups listed (largest first; at most 500).
     #[arg(long, default_value_t = 50)]
@@ -32,7 +31,7 @@ pub(crate) struct GapsArgs {
 /// # Errors
 /// A bad `--since`, an unknown company, storage or embedder failures.
 pub(crate) async fn run(g: &Global, args: GapsArgs) -> anyhow::Result<()> {
-    let since = parse_since_now(&args.since)?;
+    let since = GapReport::parse_since(&args.since)?;
     let bot = open(g).await?;
     let ctx = bot.operator_context(&args.company_id).await?;
     if let (Some(group), Some(answer)) = (args.answer_group, args.answer) {

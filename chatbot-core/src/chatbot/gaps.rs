@@ -97,7 +97,10 @@ impl Chatbot {
     fn purge_turns_when_due(&self) {
         let now = self.inner.started.elapsed().as_secs();
         let last = self.inner.last_turn_purge.load(Ordering::Relaxed);
-        if last != 0 && now.saturating_sub(last) < PURGE_TURNS_EVERY.as_secs() {
+        // The first purge waits a minute after start (a short-lived command never purges, and a
+        // purge never races the first turns of a process), then one every PURGE_TURNS_EVERY.
+        let due = if last == 0 { now >= 60 } else { now.saturating_sub(last) >= PURGE_TURNS_EVERY.as_secs() };
+        if !due {
             return;
         }
         // One caller wins the slot; the stamp is at least 1, so 0 means "never".
@@ -156,9 +159,8 @@ impl Chatbot {
     }
 
     /// The gap report: the questions asked since `since` that the bot handled badly (see
-    /// [`crate::turns::gaps`]), grouped by meaning, at most `limit` groups (0: the default
-    /// [`gaps::DEFAULT_GROUPS`]; at most [`MAX_GROUPS`]). Reads the most recent
-    /// [`MAX_TURNS_SCANNED`] turns of the window.
+    /// [`crate::GapKind`]), grouped by meaning, at most `limit` groups (0: the default 50; at
+    /// most [`GapReport::MAX_GROUPS`]). Reads the most recent 20,000 turns of the window.
     ///
     /// # Errors
     /// [`crate::Error::Unauthorized`] without the secret key or the operator credential;

@@ -371,7 +371,7 @@ pub trait CuratedStore: Send + Sync + 'static {
     async fn record_curated_hit(&self, company_id: &str, answer_id: &str, at: DateTime<Utc>) -> Result<bool>;
 }
 
-/// Turn records: one row per chat turn, for the gap report (see [`crate::turns`]).
+/// Turn records: one row per chat turn, for the gap report (see [`crate::TurnRecord`]).
 #[async_trait]
 pub trait TurnStore: Send + Sync + 'static {
     /// Store a turn (its `rating` is not written: ratings live with the feedback). Recording

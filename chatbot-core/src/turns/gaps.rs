@@ -29,8 +29,8 @@ pub enum GapKind {
     NoKnowledge,
     /// The offline answerer stood in for the configured model (failure, timeout, spent budget).
     Fallback,
-    /// Refused as off-topic although the knowledge was close (top relevance at least
-    /// [`NEAR_RELEVANCE`]).
+    /// Refused as off-topic although the knowledge was close (top relevance at least half the
+    /// level the topic guard treats as relevant).
     OffTopicNear,
     /// The answer had sentences its passages do not support (grounding `unsupported > 0`).
     Ungrounded,
@@ -113,7 +113,7 @@ pub struct GapGroup {
     pub id: u32,
     /// Gap turns in the group.
     pub count: u32,
-    /// Up to [`MAX_EXAMPLES`] distinct questions, most recent first.
+    /// Up to five distinct questions, most recent first.
     pub examples: Vec<String>,
     /// Every distinct question of the group, most recent first (what a curated answer for the
     /// group would list as its questions).
@@ -140,6 +140,22 @@ pub struct GapReport {
     pub gaps: u32,
     /// Groups, largest first (ties: most recently seen first), at most the requested limit.
     pub groups: Vec<GapGroup>,
+}
+
+impl GapReport {
+    /// The window when none is given (`7d`).
+    pub const DEFAULT_SINCE: &'static str = super::DEFAULT_SINCE;
+    /// The most groups one report lists.
+    pub const MAX_GROUPS: u32 = MAX_GROUPS;
+
+    /// A report window as operators write it: `7d`, `24h`, `30m` (at most 3650 days back), or an
+    /// RFC 3339 date or date-time not in the future; the moment it starts.
+    ///
+    /// # Errors
+    /// [`crate::Error::Invalid`] naming `since`.
+    pub fn parse_since(s: &str) -> crate::Result<DateTime<Utc>> {
+        super::parse_since_now(s)
+    }
 }
 
 /// One distinct question (by normalised text) among the gap turns.
