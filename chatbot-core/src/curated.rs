@@ -89,14 +89,11 @@ impl CuratedPatch {
     }
 
     /// Apply the patch to `a` (checked as [`CuratedInput::validated`] checks); whether anything
-    /// changed.
+    /// changed (an empty patch, `{}` or nulls, changes nothing).
     ///
     /// # Errors
-    /// [`Error::Invalid`] naming the field, or `body` for an empty patch.
+    /// [`Error::Invalid`] naming the field.
     pub fn apply(self, a: &mut CuratedAnswer) -> Result<bool> {
-        if self.is_empty() {
-            return Err(Error::invalid("body", "nothing to change (questions, answer or source)"));
-        }
         let before = (a.questions.clone(), a.answer.clone(), a.source.clone());
         if let Some(q) = self.questions {
             a.questions = check_questions(q)?;

@@ -267,8 +267,10 @@ async fn the_threshold_is_honoured_and_changes_apply_at_once() {
     assert!(m.matched && m.score < 1.0, "{m:?}");
 
     // A threshold above the paraphrase's score: the model answers.
-    let strict =
-        AiConfig { curated_threshold: Some((m.score + 1.0) / 2.0), ..op.company().ai_config.clone() };
+    let strict = AiConfig {
+        curated_threshold: Some(f64::from((m.score + 1.0) / 2.0)),
+        ..op.company().ai_config.clone()
+    };
     bot.set_ai_config(&op, &strict).await.unwrap();
     let op = bot.operator_context("123").await.unwrap();
     assert!(!bot.answers(&op).test(question).await.unwrap().unwrap().matched);

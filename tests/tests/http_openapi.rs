@@ -76,6 +76,7 @@ fn published_patterns_are_the_servers() {
         ("ORIGIN", p::ORIGIN),
         ("HTTP_URL", p::HTTP_URL),
         ("VISITOR_TOKEN", p::VISITOR_TOKEN),
+        ("SINCE_RELATIVE", p::SINCE_RELATIVE),
     ] {
         let published = format!("pattern: '{pattern}'");
         assert!(yaml.contains(&published), "docs/openapi.yaml lacks patterns::{name}: {published}");
@@ -84,5 +85,5 @@ fn published_patterns_are_the_servers() {
     let count = yaml.matches("pattern: '").count();
     let distinct: std::collections::BTreeSet<&str> =
         yaml.lines().filter_map(|l| l.split("pattern: '").nth(1)?.split('\'').next()).collect();
-    assert_eq!(distinct.len(), 7, "patterns in docs/openapi.yaml: {distinct:?} ({count} uses)");
+    assert_eq!(distinct.len(), 8, "patterns in docs/openapi.yaml: {distinct:?} ({count} uses)");
 }

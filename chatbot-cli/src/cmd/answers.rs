@@ -99,6 +99,10 @@ pub(crate) async fn run(g: &Global, cmd: AnswersCommand) -> anyhow::Result<()> {
                 answer,
                 source: if no_source { Some(None) } else { source.map(Some) },
             };
+            anyhow::ensure!(
+                !patch.is_empty(),
+                "nothing to change: give --question, --answer, --source or --no-source"
+            );
             let a = bot.answers(&ctx).update(&answer_id, patch).await?;
             if g.json {
                 print_json(&a)?;

@@ -90,7 +90,7 @@ pub(crate) enum CompanyCommand {
         /// How close (0 to 1) a question must be to a curated question to get its answer
         /// (default 0.7).
         #[arg(long)]
-        curated_threshold: Option<f32>,
+        curated_threshold: Option<f64>,
         /// Days turn records (the gap report's material) are kept (default 90).
         #[arg(long)]
         turn_retention_days: Option<u32>,

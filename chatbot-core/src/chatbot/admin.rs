@@ -40,7 +40,7 @@ pub struct AiConfigPatch {
     #[serde(default)]
     pub grounding: Option<GroundingMode>,
     #[serde(default)]
-    pub curated_threshold: Option<f32>,
+    pub curated_threshold: Option<f64>,
     #[serde(default, deserialize_with = "whole_number")]
     pub turn_retention_days: Option<u32>,
 }

@@ -77,11 +77,14 @@ pub struct AiConfig {
     /// How close (0 to 1) a visitor question must be to a curated question to be answered with
     /// the curated text (default [`AiConfig::DEFAULT_CURATED_THRESHOLD`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub curated_threshold: Option<f32>,
+    pub curated_threshold: Option<f64>,
     /// Days turn records are kept (default [`AiConfig::DEFAULT_TURN_RETENTION_DAYS`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turn_retention_days: Option<u32>,
 }
+
+/// The largest integer every JSON client reads exactly (2^53 - 1).
+const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
 /// What the grounding check does with model answer sentences the passages do not support.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,7 +152,7 @@ impl AiConfig {
 
     /// The curated-answer threshold (see [`AiConfig::curated_threshold`]).
     pub fn curated_threshold(&self) -> f32 {
-        self.curated_threshold.unwrap_or(Self::DEFAULT_CURATED_THRESHOLD)
+        self.curated_threshold.map_or(Self::DEFAULT_CURATED_THRESHOLD, |t| t as f32)
     }
 
     /// Days turn records are kept (see [`AiConfig::turn_retention_days`]).
@@ -186,10 +189,14 @@ impl AiConfig {
                 return Err(Error::invalid(field, "must be at least 1 request per minute"));
             }
         }
+        // JSON's safe integers: what every client reads back exactly (the OpenAPI maximum).
+        if self.daily_token_budget.is_some_and(|b| b > MAX_SAFE_INTEGER) {
+            return Err(Error::invalid("ai_config.daily_token_budget", "must be at most 9007199254740991"));
+        }
         if let Some(t) = self.curated_threshold
-            && !(t > 0.0 && t <= 1.0)
+            && !(0.01..=1.0).contains(&t)
         {
-            return Err(Error::invalid("ai_config.curated_threshold", "must be above 0 and at most 1"));
+            return Err(Error::invalid("ai_config.curated_threshold", "must be from 0.01 to 1"));
         }
         if let Some(d) = self.turn_retention_days
             && !(1..=Self::MAX_TURN_RETENTION_DAYS).contains(&d)

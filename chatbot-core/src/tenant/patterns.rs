@@ -23,6 +23,10 @@ pub const NO_CONTROL: &str = r"^[^\x00-\x1F\x7F-\x9F]*$";
 /// (a feedback comment).
 pub const TEXT_NO_CONTROL: &str = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$";
 
+/// A relative report window (`7d`, `24h`, `30m`: one to seven digits and a unit); the other form
+/// is an RFC 3339 date or date-time. `turns::parse_since` reads exactly this shape.
+pub const SINCE_RELATIVE: &str = "^[0-9]{1,7}[dhm]$";
+
 /// A partner-chat visitor token as the server issues it: `vt_` and 43 base64url characters
 /// (256 random bits); [`crate::auth`] checks the same shape.
 pub const VISITOR_TOKEN: &str = "^vt_[A-Za-z0-9_-]{43}$";
@@ -98,7 +102,7 @@ mod tests {
 
     #[test]
     fn every_pattern_compiles() {
-        for p in [COLOR, NOT_BLANK, NO_CONTROL, ORIGIN, HTTP_URL, VISITOR_TOKEN] {
+        for p in [COLOR, NOT_BLANK, NO_CONTROL, ORIGIN, HTTP_URL, VISITOR_TOKEN, SINCE_RELATIVE] {
             Regex::new(p).unwrap();
         }
     }
