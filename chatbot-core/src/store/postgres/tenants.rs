@@ -104,7 +104,9 @@ impl TenantCache {
 
     /// Start the listener and the heartbeat once (on the first tenant read of this store).
     pub(crate) fn start(self: &Arc<Self>, pool: &sqlx::PgPool) {
-        if self.started.swap(true, Ordering::AcqRel) {
+        // Called on every tenant read: a plain load first, so the hot path never writes the
+        // shared flag (a read-modify-write on every request would bounce its cache line).
+        if self.started.load(Ordering::Acquire) || self.started.swap(true, Ordering::AcqRel) {
             return;
         }
         let weak = Arc::downgrade(self);
