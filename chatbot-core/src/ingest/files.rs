@@ -164,11 +164,10 @@ async fn extract_file(
         Kind::Text => (None, extract::decode_text(&bytes), TextFormat::Plain, Vec::new()),
         #[cfg(feature = "html")]
         Kind::Html => {
-            let page = tokio::task::spawn_blocking(move || {
+            let page = extract::pool::run("html", None, move || {
                 extract::html_to_text(&extract::decode_text(&bytes), None)
             })
-            .await
-            .map_err(|e| Error::Internal(format!("html task failed: {e}")))?;
+            .await?;
             (page.title, page.text, TextFormat::Markdown, page.sections)
         }
         #[cfg(feature = "pdf")]

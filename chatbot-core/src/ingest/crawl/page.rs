@@ -120,7 +120,7 @@ pub(super) async fn crawl_page(ctx: Arc<Ctx>, url: Url, depth: usize) -> TaskOut
     }
     let base = f.url.clone();
     let body = f.body;
-    let page = match tokio::task::spawn_blocking(move || {
+    let page = match extract::pool::run("html", None, move || {
         extract::html_to_text(&extract::decode_text(&body), Some(&base))
     })
     .await

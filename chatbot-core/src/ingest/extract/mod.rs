@@ -1,13 +1,14 @@
 //! Text extraction: HTML to clean main text (feature `html`), PDFs (feature `pdf`), Markdown
 //! and plain text as they are.
 //!
-//! Everything here is synchronous and works on owned data; the pipeline runs the heavy parts
-//! inside `spawn_blocking`.
+//! Everything here is synchronous and works on owned data; the pipeline runs the heavy parts on
+//! the bounded extraction pool (`pool`: one job per core).
 
 #[cfg(feature = "html")]
 mod html;
 #[cfg(feature = "pdf")]
 mod pdf;
+pub(crate) mod pool;
 mod sections;
 
 #[cfg(feature = "html")]

@@ -1,11 +1,11 @@
 //! PDF text through pdf-extract under `catch_unwind` with a timeout, lopdf's own extraction as
-//! the fallback.
+//! the fallback; the document is parsed once for the text, the fallback and the outline.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
 use super::sections::{Section, outline_sections};
-use super::tidy_text;
+use super::{pool, tidy_text};
 use crate::error::{Error, Result};
 
 /// Extract a PDF's text, synchronously. Panics inside pdf-extract are caught and reported as
@@ -14,7 +14,29 @@ use crate::error::{Error, Result};
 /// # Errors
 /// [`Error::Invalid`] (field `pdf`) when neither extractor yields text.
 pub fn pdf_to_text_blocking(bytes: &[u8]) -> Result<String> {
-    let primary = catch_unwind(AssertUnwindSafe(|| pdf_extract::extract_text_from_mem(bytes)));
+    text_of(&load(bytes)?)
+}
+
+/// The document, parsed once for everything read from it (text, fallback text, outline), and
+/// decrypted with the empty password when it is encrypted (as pdf-extract does).
+fn load(bytes: &[u8]) -> Result<lopdf::Document> {
+    match catch_unwind(AssertUnwindSafe(|| lopdf::Document::load_mem(bytes))) {
+        Ok(Ok(mut doc)) => {
+            if doc.is_encrypted() {
+                doc.decrypt("").map_err(|e| Error::invalid("pdf", format!("encrypted: {e}")))?;
+            }
+            Ok(doc)
+        }
+        Ok(Err(e)) => Err(Error::invalid("pdf", format!("pdf-extract: {e}"))),
+        Err(p) => Err(Error::invalid("pdf", format!("pdf-extract panicked: {}", panic_message(&p)))),
+    }
+}
+
+fn text_of(doc: &lopdf::Document) -> Result<String> {
+    let primary = catch_unwind(AssertUnwindSafe(|| {
+        let mut s = String::new();
+        pdf_extract::output_doc(doc, &mut pdf_extract::PlainTextOutput::new(&mut s)).map(|()| s)
+    }));
     let primary_err = match primary {
         Ok(Ok(text)) => {
             let t = tidy_text(&text);
@@ -26,18 +48,22 @@ pub fn pdf_to_text_blocking(bytes: &[u8]) -> Result<String> {
         Ok(Err(e)) => format!("pdf-extract: {e}"),
         Err(p) => format!("pdf-extract panicked: {}", panic_message(&p)),
     };
-    match catch_unwind(AssertUnwindSafe(|| lopdf_text(bytes))) {
-        Ok(Ok(t)) if !t.is_empty() => Ok(t),
-        Ok(Ok(_)) => Err(Error::invalid("pdf", primary_err)),
-        Ok(Err(e)) => Err(Error::invalid("pdf", format!("{primary_err}; fallback: {e}"))),
+    match catch_unwind(AssertUnwindSafe(|| lopdf_text_of(doc))) {
+        Ok(t) if !t.is_empty() => Ok(t),
+        Ok(_) => Err(Error::invalid("pdf", primary_err)),
         Err(p) => {
             Err(Error::invalid("pdf", format!("{primary_err}; fallback panicked: {}", panic_message(&p))))
         }
     }
 }
 
+#[cfg(feature = "fuzzing")]
 pub(crate) fn lopdf_text(bytes: &[u8]) -> std::result::Result<String, String> {
     let doc = lopdf::Document::load_mem(bytes).map_err(|e| e.to_string())?;
+    Ok(lopdf_text_of(&doc))
+}
+
+fn lopdf_text_of(doc: &lopdf::Document) -> String {
     let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
     let mut out = String::new();
     for p in pages {
@@ -47,7 +73,7 @@ pub(crate) fn lopdf_text(bytes: &[u8]) -> std::result::Result<String, String> {
             out.push('\n');
         }
     }
-    Ok(tidy_text(&out))
+    tidy_text(&out)
 }
 
 /// Most outline entries read, and deepest nesting followed (a hostile outline can be huge).
@@ -113,8 +139,9 @@ fn outline_of(doc: &lopdf::Document) -> Vec<(u8, String)> {
 /// # Errors
 /// As [`pdf_to_text_blocking`].
 pub fn pdf_to_sections_blocking(bytes: &[u8]) -> Result<(String, Vec<Section>)> {
-    let text = pdf_to_text_blocking(bytes)?;
-    let outline = pdf_outline(bytes);
+    let doc = load(bytes)?;
+    let text = text_of(&doc)?;
+    let outline = catch_unwind(AssertUnwindSafe(|| outline_of(&doc))).unwrap_or_default();
     let sections = outline_sections(&text, &outline);
     Ok((text, sections))
 }
@@ -124,12 +151,7 @@ pub fn pdf_to_sections_blocking(bytes: &[u8]) -> Result<(String, Vec<Section>)> 
 /// # Errors
 /// As [`pdf_to_text`].
 pub async fn pdf_to_sections(bytes: Vec<u8>, timeout: Duration) -> Result<(String, Vec<Section>)> {
-    let task = tokio::task::spawn_blocking(move || pdf_to_sections_blocking(&bytes));
-    match tokio::time::timeout(timeout, task).await {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => Err(Error::invalid("pdf", format!("extraction task failed: {e}"))),
-        Err(_) => Err(Error::invalid("pdf", format!("extraction timed out after {}s", timeout.as_secs()))),
-    }
+    pool::run("pdf", Some(timeout), move || pdf_to_sections_blocking(&bytes)).await?
 }
 
 fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
@@ -142,18 +164,14 @@ fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
     }
 }
 
-/// Extract a PDF's text on the blocking pool with a timeout. A PDF that panics, fails or hangs
-/// is reported as an error (a hung extraction thread is left to finish on its own).
+/// Extract a PDF's text on the extraction pool (one job per core) with a timeout counted from
+/// the start of the extraction. A PDF that panics, fails or hangs is reported as an error (a
+/// hung extraction thread is left to finish on its own and its pool slot is given back).
 ///
 /// # Errors
 /// [`Error::Invalid`] (field `pdf`) for unreadable PDFs and timeouts.
 pub async fn pdf_to_text(bytes: Vec<u8>, timeout: Duration) -> Result<String> {
-    let task = tokio::task::spawn_blocking(move || pdf_to_text_blocking(&bytes));
-    match tokio::time::timeout(timeout, task).await {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => Err(Error::invalid("pdf", format!("extraction task failed: {e}"))),
-        Err(_) => Err(Error::invalid("pdf", format!("extraction timed out after {}s", timeout.as_secs()))),
-    }
+    pool::run("pdf", Some(timeout), move || pdf_to_text_blocking(&bytes)).await?
 }
 
 #[cfg(test)]
