@@ -99,6 +99,7 @@ suite!(
     turns_record_list_and_isolation,
     turns_purge_by_company_and_age,
     deleting_a_conversation_deletes_its_turns,
+    a_reply_and_its_turn_record_are_one_write,
 );
 
 #[tokio::test]

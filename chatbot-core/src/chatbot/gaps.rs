@@ -9,6 +9,7 @@ use std::time::Instant;
 use chrono::{DateTime, TimeDelta, Utc};
 use tracing::{info, warn};
 
+use crate::conversation::Message;
 use crate::curated::{CuratedAnswer, CuratedInput};
 use crate::error::Result;
 use crate::guard::TopicDecision;
@@ -23,7 +24,7 @@ use super::types::{AnsweredBy, ChatReply};
 /// Turn records are purged at most this often per instance (on the first turn after it passed).
 const PURGE_TURNS_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
-/// What the chat turn knows of itself before its reply is built (see [`Chatbot::record_turn`]).
+/// What the chat turn knows of itself before its reply is built (see [`Chatbot::save_reply`]).
 pub(super) struct TurnFacts {
     pub(super) started: Instant,
     pub(super) visitor_message_id: String,
@@ -63,9 +64,19 @@ impl TurnFacts {
 }
 
 impl Chatbot {
-    /// Record a finished turn beside its messages. Never fails the turn: a storage failure is
-    /// logged and counted (`chatbot_turn_record_failures`).
-    pub(super) async fn record_turn(&self, ctx: &TenantContext, facts: TurnFacts, reply: &ChatReply) {
+    /// Store the reply with its turn record, in one write. The record never fails the turn:
+    /// when the write with it fails, the reply is stored alone and the lost record is logged and
+    /// counted (`chatbot_turn_record_failures`); only a reply that cannot be stored is an error.
+    ///
+    /// # Errors
+    /// As [`crate::store::ConversationStore::append_messages`].
+    pub(super) async fn save_reply(
+        &self,
+        ctx: &TenantContext,
+        reply_msg: &Message,
+        facts: TurnFacts,
+        reply: &ChatReply,
+    ) -> Result<()> {
         let rec = TurnRecord {
             company_id: ctx.company_id().to_string(),
             session_id: reply.session_id.clone(),
@@ -85,11 +96,15 @@ impl Chatbot {
             created_at: Utc::now(),
             rating: None,
         };
-        if let Err(e) = self.store().record_turn(&rec).await {
+        let store = self.store();
+        let reply_slice = std::slice::from_ref(reply_msg);
+        if let Err(e) = store.append_with_turn(&rec.company_id, &rec.session_id, reply_slice, &rec).await {
+            store.append_messages(&rec.company_id, &rec.session_id, reply_slice).await?;
             self.inner.metrics.turn_record_failures.inc();
-            warn!(company = rec.company_id, error = %e, "could not record the chat turn; the reply was given");
+            warn!(company = rec.company_id, error = %e, "could not record the chat turn; the reply was stored");
         }
         self.purge_turns_when_due();
+        Ok(())
     }
 
     /// Start a purge of old turn records in the background when the last one is

@@ -273,9 +273,7 @@ impl Chatbot {
         let mut reply_msg = Message::new(Role::Assistant, text.clone());
         reply_msg.sources.clone_from(&sources);
         let message_id = reply_msg.id.clone().unwrap_or_default();
-        store.append_messages(cid, &target.session_id, std::slice::from_ref(&reply_msg)).await?;
-        self.inner.metrics.reply(answered_by.as_str());
-        // The turn record (gap report), written with the reply's own fields below.
+        // The turn record (gap report), written with the reply in one write below.
         let facts = TurnFacts {
             started,
             visitor_message_id: visitor.id.clone().unwrap_or_default(),
@@ -286,15 +284,6 @@ impl Chatbot {
             no_answer: TurnFacts::no_answer(&text, message, &settings.company_name, lang),
         };
         let visitor_lead = lead.as_ref().map(VisitorLead::from);
-        if let Some(mut l) = lead
-            && answered_by == AnsweredBy::Model
-        {
-            let mut msgs = conv.messages;
-            msgs.push(visitor);
-            msgs.push(reply_msg);
-            l.messages = msgs;
-            self.spawn_llm_extraction(ctx, &l);
-        }
         let reply = ChatReply {
             message: text,
             message_id,
@@ -309,7 +298,17 @@ impl Chatbot {
             usage,
             grounding,
         };
-        self.record_turn(ctx, facts, &reply).await;
+        self.save_reply(ctx, &reply_msg, facts, &reply).await?;
+        self.inner.metrics.reply(answered_by.as_str());
+        if let Some(mut l) = lead
+            && answered_by == AnsweredBy::Model
+        {
+            let mut msgs = conv.messages;
+            msgs.push(visitor);
+            msgs.push(reply_msg);
+            l.messages = msgs;
+            self.spawn_llm_extraction(ctx, &l);
+        }
         Ok(reply)
     }
 }

@@ -104,6 +104,16 @@ pub trait ConversationStore: Send + Sync + 'static {
     async fn get_conversation(&self, company_id: &str, session_id: &str) -> Result<Option<Conversation>>;
     /// Append messages atomically (never loses a concurrent append) and bump `last_activity_at`.
     async fn append_messages(&self, company_id: &str, session_id: &str, messages: &[Message]) -> Result<()>;
+    /// [`ConversationStore::append_messages`] and, in the same write, [`TurnStore::record_turn`]
+    /// for `turn` (a turn of this conversation): a chat turn's last write, the reply with its
+    /// record. Both are stored or neither; `NotFound` when the conversation does not exist.
+    async fn append_with_turn(
+        &self,
+        company_id: &str,
+        session_id: &str,
+        messages: &[Message],
+        turn: &TurnRecord,
+    ) -> Result<()>;
     /// Append messages to the session's conversation, creating it (for `user_id`) if missing, in
     /// one atomic step; returns the conversation as it is right after the append. A chat turn's
     /// first write: one statement where `ensure_conversation` + `append_messages` take three.

@@ -71,8 +71,8 @@ pub use tenants::{
     concurrent_patches_of_different_fields_all_land, duplicate_company_is_a_conflict, widget_settings_patch,
 };
 pub use turns::{
-    deleting_a_conversation_deletes_its_turns, turns_purge_by_company_and_age,
-    turns_record_list_and_isolation,
+    a_reply_and_its_turn_record_are_one_write, deleting_a_conversation_deletes_its_turns,
+    turns_purge_by_company_and_age, turns_record_list_and_isolation,
 };
 pub use usage::{token_usage_upsert, webhook_secret_and_deliveries};
 
@@ -123,6 +123,7 @@ checks!(
     turns_record_list_and_isolation,
     turns_purge_by_company_and_age,
     deleting_a_conversation_deletes_its_turns,
+    a_reply_and_its_turn_record_are_one_write,
 );
 
 /// Run every check, each on a store from `fresh` (which must be migrated and empty). Some checks

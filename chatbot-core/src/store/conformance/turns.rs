@@ -172,3 +172,40 @@ pub async fn deleting_a_conversation_deletes_its_turns(store: &Arc<dyn Store>) {
         "other company's stays"
     );
 }
+
+pub async fn a_reply_and_its_turn_record_are_one_write(store: &Arc<dyn Store>) {
+    let s = store;
+    let t = now();
+    let since = t - TimeDelta::hours(1);
+    s.append_to_conversation("tw", "sess_1", "u", &[Message::new(Role::User, "hi")]).await.unwrap();
+    let reply = Message::new(Role::Assistant, "Hello! ü 🙂");
+    let rec = turn("tw", "sess_1", "m1", t);
+    s.append_with_turn("tw", "sess_1", std::slice::from_ref(&reply), &rec).await.unwrap();
+    let conv = s.get_conversation("tw", "sess_1").await.unwrap().unwrap();
+    assert_eq!(conv.messages.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(), ["hi", "Hello! ü 🙂"]);
+    assert_eq!(s.list_turns("tw", since, 0).await.unwrap(), vec![rec.clone()]);
+
+    // No conversation (another company's session of the same name does not count): nothing is
+    // stored, neither the reply nor the record.
+    s.append_to_conversation("tw_other", "sess_2", "u", &[Message::new(Role::User, "x")]).await.unwrap();
+    let stray = turn("tw", "sess_2", "m2", t);
+    let e = s.append_with_turn("tw", "sess_2", std::slice::from_ref(&reply), &stray).await.unwrap_err();
+    assert!(matches!(e, Error::NotFound { .. }), "{e:?}");
+    assert_eq!(s.list_turns("tw", since, 0).await.unwrap().len(), 1);
+    assert!(s.list_turns("tw_other", since, 0).await.unwrap().is_empty());
+    let other = s.get_conversation("tw_other", "sess_2").await.unwrap().unwrap();
+    assert_eq!(other.messages.len(), 1, "the other company's conversation is untouched");
+
+    // A record that names another conversation is refused, and nothing is written.
+    let wrong = turn("tw_other", "sess_2", "m3", t);
+    assert!(s.append_with_turn("tw", "sess_1", std::slice::from_ref(&reply), &wrong).await.is_err());
+    assert_eq!(s.get_conversation("tw", "sess_1").await.unwrap().unwrap().messages.len(), 2);
+    assert!(s.list_turns("tw_other", since, 0).await.unwrap().is_empty());
+
+    // Recorded again (same message id): the record is replaced, the reply appended again.
+    let mut again = rec.clone();
+    again.latency_ms = 7;
+    s.append_with_turn("tw", "sess_1", std::slice::from_ref(&reply), &again).await.unwrap();
+    assert_eq!(s.list_turns("tw", since, 0).await.unwrap(), vec![again]);
+    assert_eq!(s.get_conversation("tw", "sess_1").await.unwrap().unwrap().messages.len(), 3);
+}

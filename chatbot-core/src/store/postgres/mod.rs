@@ -143,6 +143,18 @@ const UPSERT_CONVERSATION_WITH_LEAD: &str = concat!(
     ") SELECT conv.*, (SELECT COUNT(*) FROM lead) AS lead_inserted FROM conv"
 );
 
+/// [`SqlBackend::append_and_record`]: `$1`-`$17` the turn record (`$1` company, `$2` session),
+/// `$18` the messages, `$19` now; the conversation's rows changed.
+const APPEND_AND_RECORD: &str = concat!(
+    "WITH conv AS (UPDATE chat_conversations SET messages = messages || $18, last_activity_at = $19, \
+     updated_at = $19 WHERE company_id = $1 AND session_id = $2 RETURNING 1), \
+     turn AS (INSERT INTO chat_turns (",
+    sql::text::turn_cols!(),
+    ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17 FROM conv",
+    sql::text::turn_upsert_tail!(),
+    ") SELECT count(*) FROM conv"
+);
+
 #[async_trait]
 impl SqlBackend for PostgresStore {
     const NAME: &'static str = "postgres";
@@ -234,6 +246,24 @@ impl SqlBackend for PostgresStore {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn append_and_record(
+        &self,
+        company_id: &str,
+        session_id: &str,
+        messages: &[Message],
+        turn: &crate::turns::TurnRecord,
+    ) -> Result<u64> {
+        // The record's own company and session ($1, $2) name the conversation.
+        if turn.company_id != company_id || turn.session_id != session_id {
+            return Err(Error::Internal("turn record of another conversation".into()));
+        }
+        // One statement, one round trip: the append, and the record inserted from its
+        // `RETURNING` row (none when the conversation does not exist).
+        let q = sql::turns::record_stmt(turn)?.bind(sql::json(Some(messages))?).bind(common::now());
+        let row = query(Write::new(APPEND_AND_RECORD).bind_all(q.0.args).0).fetch_one(&self.pool).await?;
+        Ok(u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or_default())
     }
 
     async fn upsert_conversation(

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::lead::Lead;
 use crate::store::common::now;
 use crate::store::traits::ConversationStore;
+use crate::turns::TurnRecord;
 
 #[async_trait]
 impl<B: SqlBackend> ConversationStore for B {
@@ -77,6 +78,25 @@ impl<B: SqlBackend> ConversationStore for B {
             return Ok(());
         }
         if self.append(company_id, session_id, messages).await? == 0 {
+            return Err(Error::not_found("conversation"));
+        }
+        Ok(())
+    }
+
+    async fn append_with_turn(
+        &self,
+        company_id: &str,
+        session_id: &str,
+        messages: &[Message],
+        turn: &TurnRecord,
+    ) -> Result<()> {
+        if turn.company_id != company_id || turn.session_id != session_id {
+            return Err(Error::Internal("turn record of another conversation".into()));
+        }
+        if messages.is_empty() {
+            return Err(Error::invalid("messages", "nothing to append"));
+        }
+        if self.append_and_record(company_id, session_id, messages, turn).await? == 0 {
             return Err(Error::not_found("conversation"));
         }
         Ok(())

@@ -32,7 +32,7 @@ mod limits;
 mod sources;
 mod tenants;
 pub(crate) mod text;
-mod turns;
+pub(crate) mod turns;
 mod usage;
 
 pub(crate) use columns::{Columns, FromColumns, Scalar};
@@ -244,6 +244,15 @@ pub(crate) trait SqlBackend: Send + Sync + 'static {
     fn tenant_cache_state(&self) -> &'static str;
     /// Append to a session's conversation; rows changed (0: no such conversation).
     async fn append(&self, company_id: &str, session_id: &str, messages: &[Message]) -> Result<u64>;
+    /// [`SqlBackend::append`] and the turn record's upsert in one write (the record only when
+    /// the conversation exists); rows of the conversation changed.
+    async fn append_and_record(
+        &self,
+        company_id: &str,
+        session_id: &str,
+        messages: &[Message],
+        turn: &crate::turns::TurnRecord,
+    ) -> Result<u64>;
     /// Create-or-append in one step, inserting `lead` in the same step unless the session has
     /// one; the conversation after it and whether `lead` was inserted.
     async fn upsert_conversation(

@@ -530,18 +530,26 @@ macro_rules! turn_cols {
     };
 }
 
+/// What a turn record's upsert sets when the reply was recorded before (same message id).
+macro_rules! turn_upsert_tail {
+    () => {
+        " ON CONFLICT (company_id, session_id, message_id) DO UPDATE SET \
+         visitor_message_id = excluded.visitor_message_id, question = excluded.question, \
+         top_score = excluded.top_score, sources = excluded.sources, answered_by = excluded.answered_by, \
+         fell_back = excluded.fell_back, no_answer = excluded.no_answer, topic = excluded.topic, \
+         grounding_supported = excluded.grounding_supported, \
+         grounding_unsupported = excluded.grounding_unsupported, latency_ms = excluded.latency_ms, \
+         prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens, \
+         created_at = excluded.created_at"
+    };
+}
+pub(crate) use {turn_cols, turn_upsert_tail};
+
 pub(crate) const RECORD_TURN: &str = concat!(
     "INSERT INTO chat_turns (",
     turn_cols!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-     ON CONFLICT (company_id, session_id, message_id) DO UPDATE SET \
-     visitor_message_id = excluded.visitor_message_id, question = excluded.question, \
-     top_score = excluded.top_score, sources = excluded.sources, answered_by = excluded.answered_by, \
-     fell_back = excluded.fell_back, no_answer = excluded.no_answer, topic = excluded.topic, \
-     grounding_supported = excluded.grounding_supported, \
-     grounding_unsupported = excluded.grounding_unsupported, latency_ms = excluded.latency_ms, \
-     prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens, \
-     created_at = excluded.created_at"
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+    turn_upsert_tail!()
 );
 
 /// A company's turns since `$2`, newest first, limit `$3`, each with its reply's rating (the

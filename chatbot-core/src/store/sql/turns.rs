@@ -13,25 +13,7 @@ use crate::turns::{TurnRecord, TurnTopic, parse_answered_by};
 #[async_trait]
 impl<B: SqlBackend> TurnStore for B {
     async fn record_turn(&self, t: &TurnRecord) -> Result<()> {
-        let q = Write::new(text::RECORD_TURN)
-            .bind(&t.company_id)
-            .bind(&t.session_id)
-            .bind(&t.message_id)
-            .bind(&t.visitor_message_id)
-            .bind(&t.question)
-            .bind(t.top_score.filter(|s| s.is_finite()).map(f64::from))
-            .bind_all([json(Some(&t.sources))?])
-            .bind(t.answered_by.as_str())
-            .bind(t.fell_back)
-            .bind(t.no_answer)
-            .bind(t.topic.as_str())
-            .bind(t.grounding.map(|g| i64::from(g.supported)))
-            .bind(t.grounding.map(|g| i64::from(g.unsupported)))
-            .bind(i64::try_from(t.latency_ms).unwrap_or(i64::MAX))
-            .bind(t.prompt_tokens.map(i64::from))
-            .bind(t.completion_tokens.map(i64::from))
-            .bind(t.created_at);
-        self.write(q).await.map(|_| ())
+        self.write(record_stmt(t)?).await.map(|_| ())
     }
 
     async fn list_turns(
@@ -50,6 +32,29 @@ impl<B: SqlBackend> TurnStore for B {
         };
         self.write(q).await
     }
+}
+
+/// The turn record's upsert ([`text::RECORD_TURN`]'s `$1`-`$17`): `$1` company, `$2` session,
+/// `$3` message id, then the record's other columns.
+pub(crate) fn record_stmt(t: &TurnRecord) -> Result<Write<'_>> {
+    Ok(Write::new(text::RECORD_TURN)
+        .bind(&t.company_id)
+        .bind(&t.session_id)
+        .bind(&t.message_id)
+        .bind(&t.visitor_message_id)
+        .bind(&t.question)
+        .bind(t.top_score.filter(|s| s.is_finite()).map(f64::from))
+        .bind_all([json(Some(&t.sources))?])
+        .bind(t.answered_by.as_str())
+        .bind(t.fell_back)
+        .bind(t.no_answer)
+        .bind(t.topic.as_str())
+        .bind(t.grounding.map(|g| i64::from(g.supported)))
+        .bind(t.grounding.map(|g| i64::from(g.unsupported)))
+        .bind(i64::try_from(t.latency_ms).unwrap_or(i64::MAX))
+        .bind(t.prompt_tokens.map(i64::from))
+        .bind(t.completion_tokens.map(i64::from))
+        .bind(t.created_at))
 }
 
 /// A stored count as `u32` (a negative or oversized one is a storage error).

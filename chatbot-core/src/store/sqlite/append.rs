@@ -14,7 +14,9 @@ use crate::lead::Lead;
 use crate::store::ConversationStore as _;
 use crate::store::common::now;
 use crate::store::sql::leads::with_lead;
+use crate::store::sql::turns::record_stmt;
 use crate::store::sql::{FromColumns, Write, returned, text};
+use crate::turns::TurnRecord;
 
 /// Most messages one `json_insert` call appends (SQLite caps function arguments at 127).
 pub(super) const APPEND_BATCH: usize = 50;
@@ -77,6 +79,44 @@ pub(super) async fn append_messages(
     }
     tx.commit().await?;
     Ok(affected)
+}
+
+/// [`append_messages`] and the turn record's upsert as one group-committed write of two
+/// statements (atomic even alone in its batch); the record only when the append found the
+/// conversation. Rows of the conversation changed.
+pub(super) async fn append_and_record(
+    store: &SqliteStore,
+    company_id: &str,
+    session_id: &str,
+    messages: &[Message],
+    turn: &TurnRecord,
+) -> Result<u64> {
+    if messages.len() > APPEND_BATCH {
+        // Rare (more than one statement appends): the two writes one after the other.
+        let n = append_messages(store, company_id, session_id, messages).await?;
+        if n > 0 {
+            store.write().await.execute(record_stmt(turn)?).await?;
+        }
+        return Ok(n);
+    }
+    let at = now();
+    let encoded = messages.iter().map(serde_json::to_string).collect::<Result<Vec<_>, _>>()?;
+    let d = Arc::new((company_id.to_string(), session_id.to_string(), encoded, turn.clone()));
+    store
+        .group
+        .write_multi(Box::new(move |conn| {
+            let d = d.clone();
+            Box::pin(async move {
+                let (cid, sid, encoded, turn) = &*d;
+                let n =
+                    query(append_stmt(cid, sid, at, encoded).0).execute(&mut *conn).await?.rows_affected();
+                if n > 0 {
+                    query(record_stmt(turn)?.0).execute(&mut *conn).await?;
+                }
+                Ok(n)
+            })
+        }))
+        .await
 }
 
 /// Create the conversation if missing, append, read it back: three steps, for the cases the

@@ -343,6 +343,16 @@ impl SqlBackend for SqliteStore {
         append::append_messages(self, company_id, session_id, messages).await
     }
 
+    async fn append_and_record(
+        &self,
+        company_id: &str,
+        session_id: &str,
+        messages: &[Message],
+        turn: &crate::turns::TurnRecord,
+    ) -> Result<u64> {
+        append::append_and_record(self, company_id, session_id, messages, turn).await
+    }
+
     async fn upsert_conversation(
         &self,
         company_id: &str,
