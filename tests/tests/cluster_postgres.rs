@@ -2,8 +2,10 @@
 //! server: `chatbot db migrate` run by all three at once, one per-IP limit for the cluster,
 //! settings written through one instance served by the others, 200 visitors x 5 turns spread
 //! round-robin ending in exactly one conversation and one lead each with every acknowledged
-//! message in order, each ready lead's webhook received once, and one instance killed with
-//! SIGKILL mid-run without losing anything acknowledged.
+//! message in order, each ready lead's webhook received once, a rolling restart (two instances
+//! stopped with SIGTERM and replaced, one at a time, while visitors chat) that loses and
+//! doubles nothing, and one instance killed with SIGKILL mid-run without losing anything
+//! acknowledged.
 //!
 //! Needs `CHATBOT_TEST_CLUSTER_BIN` (the release `chatbot` binary; CI builds it and sets it) and
 //! `CHATBOT_TEST_POSTGRES_URL` (a database whose user may create databases: the test makes a
@@ -174,6 +176,133 @@ async fn chat(
         .await
 }
 
+/// Every conversation of the company, through `base`'s admin API.
+async fn all_conversations(http: &reqwest::Client, base: &str) -> Vec<Value> {
+    let mut conversations = Vec::new();
+    for offset in (0..).step_by(500) {
+        let page: Value = http
+            .get(format!("{base}/api/companies/{COMPANY}/conversations?limit=500&offset={offset}"))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let list = page["conversations"].as_array().unwrap().clone();
+        let n = list.len();
+        conversations.extend(list);
+        if n < 500 {
+            break;
+        }
+    }
+    conversations
+}
+
+/// The visitor's messages of a conversation, in order.
+fn user_messages(c: &Value) -> Vec<String> {
+    c["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "user")
+        .map(|m| m["content"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A rolling restart while visitors chat: each instance in `slots` in turn gets SIGTERM (it
+/// must drain and exit cleanly) and is replaced by a new one, as an upgrade would. Visitors'
+/// requests that fail to connect go to the next instance. Afterwards every visitor has exactly
+/// one conversation holding exactly the acknowledged messages, in order: a graceful stop
+/// answers what it accepted and refuses the rest, so nothing is lost and nothing is stored
+/// twice.
+async fn rolling_restart(
+    bin: &PathBuf,
+    url: &str,
+    http: &reqwest::Client,
+    nodes: &mut [Instance],
+    slots: &[usize],
+) {
+    const ROLLING: usize = 60;
+    let live: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(nodes.iter().map(|n| n.base.clone()).collect()));
+    let acknowledged: Arc<Mutex<HashMap<usize, Vec<String>>>> = Arc::default();
+    let retried = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for worker in 0..12 {
+        let (http, live, acknowledged, retried) =
+            (http.clone(), live.clone(), acknowledged.clone(), retried.clone());
+        tasks.push(tokio::spawn(async move {
+            for v in (worker..ROLLING).step_by(12) {
+                let ip = Ipv4Addr::new(10, 9, 0, v as u8 + 1);
+                let mut token: Option<String> = None;
+                for turn in 0..TURNS {
+                    let text =
+                        format!("Rolling question {turn} of visitor {v}: how long does delivery take?");
+                    let mut node = (v + turn) % 3;
+                    let reply = loop {
+                        let base = live.lock().unwrap()[node].clone();
+                        match chat(&http, &base, ip, &text, token.as_deref()).await {
+                            Ok(r) if r.status() == 200 => break r.json::<Value>().await.unwrap(),
+                            Ok(r) => {
+                                panic!("visitor {v} turn {turn}: {} {}", r.status(), r.text().await.unwrap())
+                            }
+                            // Not accepted (the instance is draining or gone): another one answers.
+                            Err(_) => {}
+                        }
+                        retried.fetch_add(1, Ordering::Relaxed);
+                        node = (node + 1) % 3;
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    };
+                    token = Some(reply["visitor_token"].as_str().unwrap().to_string());
+                    acknowledged.lock().unwrap().entry(v).or_default().push(text);
+                    // Paced, so that the restarts happen while visitors are mid-conversation.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }));
+    }
+    let acked = |acknowledged: &Arc<Mutex<HashMap<usize, Vec<String>>>>| {
+        acknowledged.lock().unwrap().values().map(Vec::len).sum::<usize>()
+    };
+    let deadline = Instant::now() + Duration::from_secs(600);
+    for (i, &slot) in slots.iter().enumerate() {
+        while acked(&acknowledged) < ROLLING * TURNS * (i + 1) / (slots.len() + 2) {
+            assert!(Instant::now() < deadline, "the run stalled");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let mut child = nodes[slot].child.take().unwrap();
+        let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let exit = child.wait().unwrap();
+        assert!(exit.success(), "instance {slot} did not stop cleanly on SIGTERM: {exit}");
+        nodes[slot] = start(bin, url, http).await;
+        live.lock().unwrap()[slot] = nodes[slot].base.clone();
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let conversations = all_conversations(http, &nodes[0].base).await;
+    for v in 0..ROLLING {
+        let mine: Vec<&Value> = conversations
+            .iter()
+            .filter(|c| c["messages"][0]["content"].as_str() == Some(acknowledged[&v][0].as_str()))
+            .collect();
+        assert_eq!(mine.len(), 1, "visitor {v}: one conversation");
+        assert_eq!(
+            user_messages(mine[0]),
+            acknowledged[&v],
+            "visitor {v}: exactly the acknowledged messages"
+        );
+    }
+    println!(
+        "rolling restart: {} instances stopped with SIGTERM and replaced while {ROLLING} visitors chatted; \
+         {} requests went to another instance; every acknowledged message stored once, in order",
+        slots.len(),
+        retried.load(Ordering::Relaxed)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_instances_behave_as_one() {
     let (Some(bin), Some(pg)) = (
@@ -284,6 +413,10 @@ async fn three_instances_behave_as_one() {
     }
     println!("settings: {first_try}/20 reads on another instance saw the write on the next request");
 
+    // --- a rolling restart: instances 0 and 1 stopped with SIGTERM and replaced, one at a time ---
+    rolling_restart(&bin, &url, &http, &mut nodes, &[0, 1]).await;
+    let bases: Vec<String> = nodes.iter().map(|n| n.base.clone()).collect();
+
     // --- 200 visitors x 5 turns, round-robin, one instance killed mid-run ---
     let acknowledged: Arc<Mutex<HashMap<usize, Vec<String>>>> = Arc::default();
     let retried = Arc::new(AtomicUsize::new(0));
@@ -353,24 +486,7 @@ async fn three_instances_behave_as_one() {
     );
 
     // --- what the database holds ---
-    let mut conversations = Vec::new();
-    for offset in (0..).step_by(500) {
-        let page: Value = http
-            .get(format!("{}/api/companies/{COMPANY}/conversations?limit=500&offset={offset}", bases[0]))
-            .bearer_auth(ADMIN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let list = page["conversations"].as_array().unwrap().clone();
-        let n = list.len();
-        conversations.extend(list);
-        if n < 500 {
-            break;
-        }
-    }
+    let conversations = all_conversations(&http, &bases[0]).await;
     let acknowledged = acknowledged.lock().unwrap().clone();
     let mut by_visitor: HashMap<usize, Vec<&Value>> = HashMap::new();
     for c in &conversations {
@@ -379,15 +495,6 @@ async fn three_instances_behave_as_one() {
             by_visitor.entry(v).or_default().push(c);
         }
     }
-    let user_messages = |c: &Value| -> Vec<String> {
-        c["messages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|m| m["role"] == "user")
-            .map(|m| m["content"].as_str().unwrap().to_string())
-            .collect()
-    };
     let (mut duplicated, mut orphans) = (0, 0);
     for v in 0..VISITORS {
         let convs = by_visitor.get(&v).map_or(&[][..], Vec::as_slice);
