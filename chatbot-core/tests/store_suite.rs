@@ -92,6 +92,7 @@ suite!(
     owner_tokens_and_codes,
     rate_limit_steps_follow_gcra,
     concurrent_rate_limit_steps_are_atomic,
+    rate_limit_steps_stop_at_the_first_refusal,
     unsent_notifications_are_found_and_claimed_once,
     knowledge_sources_register_run_due_and_isolation,
     source_leases_are_exclusive_and_expire,

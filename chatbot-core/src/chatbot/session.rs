@@ -45,6 +45,11 @@ pub(super) struct Limits {
     pub(super) per_session: u32,
 }
 
+/// The client IP's limit as a rate check (none when the address is unknown).
+pub(super) fn ip_limit(ctx: &TenantContext, client: ClientInfo) -> Option<(LimitKey<'_>, u32)> {
+    client.ip.map(|ip| (LimitKey::Ip { company_id: ctx.company_id(), ip }, limits(ctx).per_ip))
+}
+
 pub(super) fn limits(ctx: &TenantContext) -> Limits {
     let c = &ctx.company().ai_config;
     Limits {
@@ -207,10 +212,10 @@ impl Chatbot {
     }
 
     pub(super) async fn check_ip(&self, ctx: &TenantContext, client: ClientInfo) -> Result<()> {
-        if let Some(ip) = client.ip {
-            self.rate_check(LimitKey::Ip { company_id: ctx.company_id(), ip }, limits(ctx).per_ip).await?;
+        match ip_limit(ctx, client) {
+            Some(check) => self.rate_checks(&[check]).await,
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// One chat turn in a session (`POST /api/chatbot/chat`).
@@ -283,7 +288,6 @@ impl Chatbot {
 
     pub(super) async fn partner_target(&self, ctx: &TenantContext, input: &PartnerChat) -> Result<Target> {
         validate_message(&input.message, self.inner.config.max_message_chars)?;
-        self.check_ip(ctx, input.client).await?;
         let client_history = guard::screen_history(
             input.history.iter().map(|h| (h.role.as_str(), h.content.as_str())),
             self.inner.config.max_message_chars,

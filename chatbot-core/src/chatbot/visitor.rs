@@ -15,7 +15,7 @@ use crate::guard::{self, LimitKey};
 use crate::tenant::{Access, TenantContext};
 
 use super::Chatbot;
-use super::session::{limits, normalize_user_id};
+use super::session::{ip_limit, limits, normalize_user_id};
 use super::types::PartnerChat;
 
 /// What the id of a partner-chat conversation started without a signature starts with (a
@@ -50,6 +50,10 @@ impl Chatbot {
         }
         let label = normalize_user_id(input.user_id.clone())?;
         let per_session = limits(ctx).per_session;
+        // Every limit a request meets is checked in one call (one statement on a shared store):
+        // the client IP's, then the new-conversation cap when it starts one, then the
+        // conversation's own.
+        let ip = ip_limit(ctx, input.client);
         if let Some(sig) = input.user_signature.as_deref() {
             let raw = input
                 .user_id
@@ -59,11 +63,9 @@ impl Chatbot {
                 .ok_or_else(|| Error::Unauthorized("user_signature needs the user_id it signs".into()))?;
             self.verify_user_signature(ctx, raw, sig).await?;
             let session_id = partner_session_id(&label);
-            self.rate_check(
-                LimitKey::Session { company_id: ctx.company_id(), session_id: &session_id },
-                per_session,
-            )
-            .await?;
+            let session =
+                (LimitKey::Session { company_id: ctx.company_id(), session_id: &session_id }, per_session);
+            self.rate_checks(&ip.into_iter().chain([session]).collect::<Vec<_>>()).await?;
             let token = match presented {
                 Some(t) if self.valid_token(ctx, t).await?.is_some_and(|r| r.session_id == session_id) => {
                     t.to_string()
@@ -75,21 +77,19 @@ impl Chatbot {
         if let Some(t) = presented
             && let Some(rec) = self.valid_token(ctx, t).await?
         {
-            self.rate_check(
+            let session = (
                 LimitKey::Session { company_id: ctx.company_id(), session_id: &rec.session_id },
                 per_session,
-            )
-            .await?;
+            );
+            self.rate_checks(&ip.into_iter().chain([session]).collect::<Vec<_>>()).await?;
             return Ok(Visitor { session_id: rec.session_id, user_id: rec.user_id, token: t.to_string() });
         }
-        self.check_new_conversation(ctx).await?;
         let session_id = auth::random_token(ANONYMOUS_CONVERSATION_PREFIX, 24);
         // The first request counts against the conversation's limit like every later one.
-        self.rate_check(
-            LimitKey::Session { company_id: ctx.company_id(), session_id: &session_id },
-            per_session,
-        )
-        .await?;
+        let session =
+            (LimitKey::Session { company_id: ctx.company_id(), session_id: &session_id }, per_session);
+        let checks: Vec<_> = ip.into_iter().chain(new_conversation_limit(ctx)).chain([session]).collect();
+        self.rate_checks(&checks).await?;
         let token = self.issue_visitor_token(ctx, &session_id, &label).await?;
         Ok(Visitor { session_id, user_id: label, token })
     }
@@ -173,14 +173,21 @@ impl Chatbot {
 
     /// The per-company cap on new conversations (the operator's own chats are exempt).
     pub(super) async fn check_new_conversation(&self, ctx: &TenantContext) -> Result<()> {
-        if ctx.access() == Access::Operator {
-            return Ok(());
+        match new_conversation_limit(ctx) {
+            Some(check) => self.rate_checks(&[check]).await,
+            None => Ok(()),
         }
+    }
+}
+
+/// The per-company cap on new conversations as a rate check (none for the operator).
+fn new_conversation_limit(ctx: &TenantContext) -> Option<(LimitKey<'_>, u32)> {
+    (ctx.access() != Access::Operator).then(|| {
         let per_minute = ctx
             .company()
             .ai_config
             .max_new_conversations_per_minute
             .unwrap_or(guard::DEFAULT_NEW_CONVERSATIONS_PER_MINUTE);
-        self.rate_check(LimitKey::NewConversation { company_id: ctx.company_id() }, per_minute).await
-    }
+        (LimitKey::NewConversation { company_id: ctx.company_id() }, per_minute)
+    })
 }

@@ -131,6 +131,16 @@ pub struct WebhookDelivery {
     pub created_at: DateTime<Utc>,
 }
 
+/// One GCRA step of [`LimitStore::rate_limit_steps`]: a key and its quota (microseconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateStep {
+    pub key: String,
+    /// Time one request uses up.
+    pub interval_us: i64,
+    /// How far ahead of now the key's arrival time may run (the burst).
+    pub tolerance_us: i64,
+}
+
 /// A company's stored corpus statistics: [`crate::rag::CorpusStats::to_bytes`] as counted by the
 /// embedder `model`.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{
-    ChunkRecord, CorpusStatsRow, EmbedderIdentity, KnowledgeSource, SourceRun, SourceState, WebhookDelivery,
+    ChunkRecord, CorpusStatsRow, EmbedderIdentity, KnowledgeSource, RateStep, SourceRun, SourceState,
+    WebhookDelivery,
 };
 use crate::auth::{ApiKey, IdentitySecret, OwnerToken, OwnerTokenKind, VisitorToken};
 use crate::conversation::{Conversation, Message, Session};
@@ -311,6 +312,10 @@ pub trait LimitStore: Send + Sync + 'static {
         interval_us: i64,
         tolerance_us: i64,
     ) -> Result<Option<i64>>;
+    /// Several GCRA steps of one request, in order, stopping at the first refusal (the steps
+    /// after it are not taken, as if checked one by one); on PostgreSQL one statement. `None`
+    /// when every step allowed, else the refused step's index and the microseconds to wait.
+    async fn rate_limit_steps(&self, steps: &[RateStep], now_us: i64) -> Result<Option<(usize, i64)>>;
     /// Forget keys whose arrival time has passed (they are the same as fresh ones); how many.
     async fn purge_rate_limits(&self, now_us: i64) -> Result<u64>;
 }

@@ -64,7 +64,10 @@ pub use leads::{
     leads_crud_filters_and_messages, modify_lead_is_atomic_and_tenant_scoped, tenant_isolation,
     unsent_notifications_are_found_and_claimed_once,
 };
-pub use limits::{concurrent_rate_limit_steps_are_atomic, rate_limit_steps_follow_gcra};
+pub use limits::{
+    concurrent_rate_limit_steps_are_atomic, rate_limit_steps_follow_gcra,
+    rate_limit_steps_stop_at_the_first_refusal,
+};
 pub use sources::{knowledge_sources_register_run_due_and_isolation, source_leases_are_exclusive_and_expire};
 pub use tenants::{
     api_keys_insert_find_revoke, companies_create_get_list_deactivate, company_patch_and_client_type,
@@ -116,6 +119,7 @@ checks!(
     owner_tokens_and_codes,
     rate_limit_steps_follow_gcra,
     concurrent_rate_limit_steps_are_atomic,
+    rate_limit_steps_stop_at_the_first_refusal,
     unsent_notifications_are_found_and_claimed_once,
     knowledge_sources_register_run_due_and_isolation,
     source_leases_are_exclusive_and_expire,

@@ -158,6 +158,7 @@ const APPEND_AND_RECORD: &str = concat!(
 #[async_trait]
 impl SqlBackend for PostgresStore {
     const NAME: &'static str = "postgres";
+    const WRITING_CTES: bool = true;
     const LIST_LEADS: &'static str =
         concat!(text::list_leads!(), "ORDER BY l.created_at DESC, l.lead_id DESC LIMIT $4 OFFSET $5");
     const CHUNKS_BY_ID: &'static str = concat!(

@@ -208,6 +208,9 @@ pub(crate) trait SqlBackend: Send + Sync + 'static {
     const CHUNKS_BY_ID: &'static str;
     /// Delete chunks of a company by id: `$1` company, `$2` [`Arg::Ids`].
     const DELETE_CHUNKS_BY_ID: &'static str;
+    /// Whether a statement may chain writes in `WITH` clauses (PostgreSQL's data-modifying
+    /// CTEs; SQLite has none).
+    const WRITING_CTES: bool;
     /// One lead of a company, read for a change in the same transaction: `$1` lead, `$2` company.
     const LEAD_FOR_UPDATE: &'static str;
 

@@ -265,6 +265,7 @@ const UPSERT_CHUNK: &str = "INSERT INTO pinecone_vectors (company_id, vector_id,
 #[async_trait]
 impl SqlBackend for SqliteStore {
     const NAME: &'static str = "sqlite";
+    const WRITING_CTES: bool = false;
     const LIST_LEADS: &'static str =
         concat!(text::list_leads!(), "ORDER BY l.created_at DESC, l.rowid DESC LIMIT $4 OFFSET $5");
     const CHUNKS_BY_ID: &'static str = concat!(
