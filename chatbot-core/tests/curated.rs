@@ -1,13 +1,17 @@
 //! Curated answers through `Chatbot`: matching quality on a paraphrase set (lexical path always,
 //! the dense path with the real all-MiniLM-L6-v2 when `CHATBOT_TEST_MINILM_DIR` is set), and the
 //! chat turn: a matching question gets the curated text with no model call, the threshold is
-//! honoured, companies are isolated, an injection attempt never gets the curated text.
+//! honoured, companies are isolated, an injection attempt never gets the curated text; and the
+//! issue's walkthrough on the demo company against a fake OpenAI-compatible server (feature
+//! `openai`).
 //!
 //! `data/curated_paraphrases.jsonl`: question / paraphrase / unrelated triples, half `tune`
 //! (the threshold and the lexical scoring were chosen on these), half `test` (held out). Each
 //! split is one company whose curated answers are its questions; a paraphrase is a hit when it
 //! gets its own question's answer at or above the threshold, an unrelated question must get none.
-//! Print the figures with
+//! `data/curated_paraphrases_extra.jsonl` adds triples with real answer texts in English, German
+//! and Dutch (split by a hash of the question, data/README.md); the enlarged set is both files,
+//! one company per split and language. Print the figures with
 //! `cargo test -p chatbot-core --features local-embed --test curated -- --nocapture matching`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -29,15 +33,56 @@ struct Triple {
     paraphrase: String,
     unrelated: String,
     split: String,
+    /// The curated text (the added triples); the original set's answer is its question.
+    answer: Option<String>,
+    /// The language of an added triple (`en`, `de`, `nl`); the original set is English.
+    lang: Option<String>,
 }
 
-fn triples(split: &str) -> Vec<Triple> {
-    include_str!("data/curated_paraphrases.jsonl")
-        .lines()
+const ORIGINAL: &str = include_str!("data/curated_paraphrases.jsonl");
+const EXTRA: &str = include_str!("data/curated_paraphrases_extra.jsonl");
+
+fn parse(text: &str) -> Vec<Triple> {
+    text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str::<Triple>(l).unwrap())
-        .filter(|t| t.split == split)
         .collect()
+}
+
+/// The original set's triples of `split`.
+fn triples(split: &str) -> Vec<Triple> {
+    parse(ORIGINAL).into_iter().filter(|t| t.split == split).collect()
+}
+
+/// The enlarged set's triples of `split` in `lang`: the original ones (English) and the added
+/// ones.
+fn enlarged(split: &str, lang: &str) -> Vec<Triple> {
+    parse(ORIGINAL)
+        .into_iter()
+        .chain(parse(EXTRA))
+        .filter(|t| t.split == split && t.lang.as_deref().unwrap_or("en") == lang)
+        .collect()
+}
+
+/// 64-bit FNV-1a, the split rule of the added triples (data/README.md).
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+#[test]
+fn the_added_triples_follow_the_hash_split_rule() {
+    let extra = parse(EXTRA);
+    assert!(extra.len() >= 25);
+    let original = parse(ORIGINAL);
+    for t in &extra {
+        let want = if fnv1a(&t.question).is_multiple_of(2) { "tune" } else { "test" };
+        assert_eq!(t.split, want, "{}", t.question);
+        assert!(t.answer.as_deref().is_some_and(|a| !a.trim().is_empty()), "{}", t.question);
+        assert!(matches!(t.lang.as_deref(), Some("en" | "de" | "nl")), "{}", t.question);
+    }
+    assert!(original.iter().all(|t| t.answer.is_none() && t.lang.is_none()), "the original set is as it was");
+    // A company with two curated answers to one question could not tell them apart.
+    assert!(extra.iter().all(|t| original.iter().all(|o| o.question != t.question)));
 }
 
 /// Per triple: whether the paraphrase's best answer is its own, the paraphrase's best score,
@@ -64,7 +109,7 @@ async fn score(bot: &Chatbot, company_id: &str, set: &[Triple]) -> Vec<Scored> {
     let ctx = company(bot, company_id).await;
     let inputs = set.iter().map(|t| CuratedInput {
         questions: vec![t.question.clone()],
-        answer: t.question.clone(),
+        answer: t.answer.clone().unwrap_or_else(|| t.question.clone()),
         source: None,
     });
     bot.answers(&ctx).add_many(inputs.collect()).await.unwrap();
@@ -76,7 +121,7 @@ async fn score(bot: &Chatbot, company_id: &str, set: &[Triple]) -> Vec<Scored> {
             println!(
                 "{company_id}\t{:.3}\t{}\t{:.3}\t{} | {} | {} -> {}",
                 p.score,
-                p.answer.answer == t.question,
+                p.answer.questions[0] == t.question,
                 u.score,
                 t.question,
                 t.paraphrase,
@@ -84,7 +129,8 @@ async fn score(bot: &Chatbot, company_id: &str, set: &[Triple]) -> Vec<Scored> {
                 u.question
             );
         }
-        out.push(Scored { own: p.answer.answer == t.question, para: p.score, unrelated: u.score });
+        let own = p.answer.questions[0] == t.question;
+        out.push(Scored { own, para: p.score, unrelated: u.score });
     }
     out
 }
@@ -118,18 +164,39 @@ fn report(path: &str, tune: &[Scored], test: &[Scored], threshold: f32) -> (f64,
     held
 }
 
+/// Held-out precision and recall at the default threshold on the original set and on the
+/// enlarged set (printed with the tuning half's figures at other thresholds).
+async fn measure(path: &str, bot: &Chatbot) -> ((f64, f64), (f64, f64)) {
+    let tune = score(bot, "tune", &triples("tune")).await;
+    let test = score(bot, "test", &triples("test")).await;
+    assert!(tune.len() >= 30 && test.len() >= 30);
+    let original = report(path, &tune, &test, AiConfig::DEFAULT_CURATED_THRESHOLD);
+    // One company per split and language: a shop's curated answers are in its language.
+    let (mut tune, mut test) = (Vec::new(), Vec::new());
+    for lang in ["en", "de", "nl"] {
+        tune.extend(score(bot, &format!("tune-{lang}"), &enlarged("tune", lang)).await);
+        test.extend(score(bot, &format!("test-{lang}"), &enlarged("test", lang)).await);
+    }
+    let enlarged = report(&format!("{path}+added"), &tune, &test, AiConfig::DEFAULT_CURATED_THRESHOLD);
+    (original, enlarged)
+}
+
 #[tokio::test]
 async fn matching_quality_on_held_out_paraphrases_lexical() {
     let dir = tempfile::tempdir().unwrap();
     let bot = Chatbot::builder().config(Config::offline(dir.path().to_path_buf())).build().await.unwrap();
-    let tune = score(&bot, "tune", &triples("tune")).await;
-    let test = score(&bot, "test", &triples("test")).await;
-    assert!(tune.len() >= 30 && test.len() >= 30);
-    let (p, r) = report("lexical", &tune, &test, AiConfig::DEFAULT_CURATED_THRESHOLD);
+    let ((p, r), (ep, er)) = measure("lexical", &bot).await;
     // A wrong curated answer is worse than none: precision first.
     assert!(p >= 0.85, "held-out precision {p}");
-    assert!(r >= 0.15, "held-out recall {r}");
+    assert!(r >= RECALL_LEXICAL, "held-out recall {r}");
+    assert!(ep >= 0.85, "enlarged held-out precision {ep}");
+    assert!(er >= RECALL_LEXICAL_ENLARGED, "enlarged held-out recall {er}");
 }
+
+/// The held-out recall the lexical path reaches (original set, enlarged set), a little below
+/// the measured figures (README).
+const RECALL_LEXICAL: f64 = 0.38;
+const RECALL_LEXICAL_ENLARGED: f64 = 0.3;
 
 #[cfg(feature = "local-embed")]
 #[tokio::test]
@@ -143,11 +210,12 @@ async fn matching_quality_on_held_out_paraphrases_minilm() {
     let mut config = Config::offline(dir.path().to_path_buf());
     config.embedder = chatbot_core::providers::EmbedderChoice::Local { model_dir: model_dir.into() };
     let bot = Chatbot::from_config(config).await.unwrap();
-    let tune = score(&bot, "tune", &triples("tune")).await;
-    let test = score(&bot, "test", &triples("test")).await;
-    let (p, r) = report("minilm", &tune, &test, AiConfig::DEFAULT_CURATED_THRESHOLD);
-    assert!(p >= 0.85, "held-out precision {p}");
-    assert!(r >= 0.5, "held-out recall {r}");
+    let ((p, r), (ep, er)) = measure("minilm", &bot).await;
+    assert!(p >= 0.9, "held-out precision {p}");
+    assert!(r >= 0.55, "held-out recall {r}");
+    // all-MiniLM-L6-v2 is an English model: the added German and Dutch triples bring both down.
+    assert!(ep >= 0.75, "enlarged held-out precision {ep}");
+    assert!(er >= 0.3, "enlarged held-out recall {er}");
 }
 
 /// A paid model that counts its calls.
@@ -355,4 +423,76 @@ async fn import_is_all_or_nothing_and_export_round_trips() {
     assert_eq!(all.len(), 3);
     assert_eq!(all[1].questions, all[0].questions, "the export re-imports as the same answer");
     assert_eq!(all[1].source, all[0].source);
+}
+
+/// The walkthrough on the demo company with the offline defaults (no dense embedder:
+/// the lexical path) and a fake OpenAI-compatible model server: questions the demo knowledge
+/// cannot answer show up in the gap report, the operator answers that group with one curated
+/// question, and a visitor's paraphrase gets the curated text with no request to the model.
+#[cfg(feature = "openai")]
+#[tokio::test]
+async fn walkthrough_a_gap_group_answered_once_serves_a_paraphrase_with_no_model_request() {
+    use chrono::{TimeDelta, Utc};
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    // A question and its paraphrase from the held-out half of data/curated_paraphrases.jsonl
+    // (written with the set, before the matching was tuned; neither is in this test's code
+    // elsewhere nor in the lexicon).
+    const QUESTION: &str = "Do you offer gift wrapping?";
+    const PARAPHRASE: &str = "Can you wrap my order as a present?";
+    const ANSWER: &str =
+        "Yes: choose gift wrapping at checkout (3 euro per order) and add a card if you like.";
+
+    let upstream = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 1_700_000_000, "model": "gpt-4o-mini",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "MODEL REPLY"}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+        })))
+        .mount(&upstream)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::offline(dir.path().to_path_buf());
+    config.model = chatbot_core::providers::ModelChoice::OpenAi {
+        api_key: "sk-test-key".into(),
+        base_url: Some(format!("{}/v1", upstream.uri())),
+        model: "gpt-4o-mini".into(),
+    };
+    let bot = Chatbot::from_config(config).await.unwrap();
+    bot.seed_demo().await.unwrap();
+
+    // Three questions the demo shop's knowledge does not answer.
+    for (user, q) in
+        [("v1", QUESTION), ("v2", "Is gift wrapping possible?"), ("v3", "Do you have a student discount?")]
+    {
+        let r = ask(&bot, "123", user, q).await;
+        assert_ne!(r.answered_by, AnsweredBy::Curated);
+    }
+    let op = bot.operator_context("123").await.unwrap();
+    let report = bot.gaps(&op, Utc::now() - TimeDelta::hours(1), 0).await.unwrap();
+    let group = report.groups.iter().find(|g| g.questions.iter().any(|q| q == QUESTION));
+    let group = group.unwrap_or_else(|| panic!("no gap group holds {QUESTION:?}: {report:#?}"));
+
+    // Answer the group once, with its question as asked.
+    let a = bot
+        .answers(&op)
+        .add(CuratedInput { questions: vec![QUESTION.into()], answer: ANSWER.into(), source: None })
+        .await
+        .unwrap();
+    assert!(group.questions.contains(&a.questions[0]));
+
+    // The model is live: the gap questions went to it.
+    let before = upstream.received_requests().await.unwrap().len();
+    assert!(before > 0);
+    let reply = ask(&bot, "123", "v4", PARAPHRASE).await;
+    assert_eq!(reply.answered_by, AnsweredBy::Curated, "{reply:?}");
+    assert_eq!(reply.message, ANSWER);
+    assert_eq!(reply.usage, None);
+    let after = upstream.received_requests().await.unwrap();
+    assert_eq!(after.len(), before, "no request to the model for a curated answer");
+    assert!(after.iter().all(|r| !String::from_utf8_lossy(&r.body).contains(PARAPHRASE)));
+    assert_eq!(bot.answers(&op).get(&a.id).await.unwrap().hits, 1);
 }

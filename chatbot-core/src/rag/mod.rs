@@ -13,6 +13,7 @@ pub mod local;
 #[cfg(feature = "local-embed")]
 pub mod minilm;
 pub mod offline;
+pub(crate) mod paraphrase;
 pub(crate) mod similar;
 pub mod stats;
 

@@ -4,11 +4,13 @@
 //! them (cosine, in `[0, 1]`):
 //! - **dense**, when the company's embedder has a dense side (`dimension() > 0`): the
 //!   embedder's vectors, normalised;
-//! - **lexical** otherwise: the question's stemmed content terms (the search query's analysis,
-//!   [`crate::text::query_tokens`]: English and the detected language, stopwords dropped, minus
-//!   the chat filler a visitor adds, "please", "tell"...), each weighted by its BM25 IDF in the
-//!   given corpus statistics (the company's knowledge, or the questions themselves,
-//!   [`question_stats`]); uniform weights without statistics.
+//! - **lexical** otherwise: the question's content terms (the search query's analysis,
+//!   [`crate::text::query_word_tokens`]: English and the detected language, stopwords dropped,
+//!   minus the chat filler a visitor adds, "please", "tell"..., and question filler, "is it
+//!   possible"), words and phrases of the paraphrase lexicon ([`super::paraphrase`]) read as
+//!   their concept and number words as digits, each weighted by its BM25 IDF in the given corpus
+//!   statistics (the company's knowledge, or the questions themselves, [`question_stats`]);
+//!   uniform weights without statistics (what curated answers use).
 //!
 //! Vectors of the two kinds never compare (similarity 0), so a caller keeps the vectors of one
 //! space together (a cache keyed by [`QuestionSpace::is_dense`] and the embedder's model).
@@ -21,6 +23,7 @@ use std::sync::Arc;
 
 use super::Embedder;
 use super::bm25::{self, Terms};
+use super::paraphrase;
 use super::stats::CorpusStats;
 use crate::error::{Error, Result};
 
@@ -176,66 +179,8 @@ const PREFIX_WEIGHT: f32 = 0.5;
 /// at [`PREFIX_WEIGHT`]. Five keeps "contact" and "contract" apart.
 const PREFIX_CHARS: usize = 5;
 
-/// Everyday synonyms of customer questions, mapped to one word before stemming (English; sorted
-/// by the first word for binary search). Kept small and general: words a visitor and an
-/// operator use for the same thing in shops, rentals and services.
-const SYNONYMS: &[(&str, &str)] = &[
-    ("address", "location"),
-    ("alter", "change"),
-    ("amend", "change"),
-    ("bicycle", "bike"),
-    ("bicycles", "bike"),
-    ("bikes", "bike"),
-    ("bill", "invoice"),
-    ("bills", "invoice"),
-    ("booking", "book"),
-    ("cat", "pet"),
-    ("cats", "pet"),
-    ("charge", "price"),
-    ("charged", "price"),
-    ("charges", "price"),
-    ("cost", "price"),
-    ("costs", "price"),
-    ("coupon", "discount"),
-    ("deliver", "ship"),
-    ("delivered", "ship"),
-    ("deliveries", "ship"),
-    ("delivery", "ship"),
-    ("dispatch", "ship"),
-    ("dog", "pet"),
-    ("dogs", "pet"),
-    ("edit", "change"),
-    ("fee", "price"),
-    ("fees", "price"),
-    ("lease", "rent"),
-    ("located", "location"),
-    ("modify", "change"),
-    ("package", "parcel"),
-    ("packages", "parcel"),
-    ("pets", "pet"),
-    ("prices", "price"),
-    ("promo", "discount"),
-    ("purchase", "buy"),
-    ("purchased", "buy"),
-    ("rental", "rent"),
-    ("rentals", "rent"),
-    ("reservation", "book"),
-    ("reserve", "book"),
-    ("schedule", "book"),
-    ("shipping", "ship"),
-    ("voucher", "giftcard"),
-    ("vouchers", "giftcard"),
-];
-
-fn synonym(word: &str) -> &str {
-    match SYNONYMS.binary_search_by(|(w, _)| (*w).cmp(word)) {
-        Ok(i) => SYNONYMS.get(i).map_or(word, |(_, to)| to),
-        Err(_) => word,
-    }
-}
-
 /// The content terms of a question: the query analysis of its words without the chat filler,
-/// everyday synonyms mapped to one word.
+/// the paraphrase lexicon's concepts in place of its words and phrases.
 fn question_terms(text: &str) -> Terms {
     let mut t = Terms::default();
     let mut ids: Vec<u32> = question_features(text).into_iter().filter(|f| f.0 == f.1).map(|f| f.0).collect();
@@ -246,19 +191,55 @@ fn question_terms(text: &str) -> Terms {
     t
 }
 
+/// A question's analysed tokens: phrases and words of the paraphrase lexicon as their concepts
+/// ([`super::paraphrase`]), number words as digits, the other words as the search query's
+/// analysis ([`crate::text::query_word_tokens`]) minus the chat filler. Each token once.
+fn question_tokens(text: &str) -> Vec<String> {
+    let lang = crate::text::query_language(text);
+    let words: Vec<String> = crate::text::lower_words(text, &[]).collect();
+    let mut tokens: Vec<String> = Vec::with_capacity(words.len() * 2);
+    let mut i = 0;
+    // The "back" of a separated "send ... back", already read as `#return`.
+    let mut used_back: Option<usize> = None;
+    while let Some(w) = words.get(i) {
+        if let Some((concepts, n)) = paraphrase::phrase_at(&words, i) {
+            tokens.extend(concepts.split(' ').map(String::from));
+            i += n;
+            continue;
+        }
+        if let Some(j) = paraphrase::separated_back(&words, i) {
+            tokens.push("#return".into());
+            used_back = Some(j);
+            i += 1;
+            continue;
+        }
+        i += 1;
+        if used_back == Some(i - 1) || crate::text::is_chat_word(w) || paraphrase::is_filler(w) {
+            continue;
+        }
+        if let Some(concepts) = paraphrase::word_concepts(w, lang) {
+            tokens.extend(concepts.split(' ').map(String::from));
+        } else if let Some(d) = paraphrase::number(w) {
+            tokens.push(d.to_string());
+        } else {
+            crate::text::query_word_tokens(w, lang, &mut tokens);
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    tokens.retain(|t| seen.insert(t.clone()));
+    tokens
+}
+
 /// A question's features `(feature id, stem id, weight factor)`: each analysed term (its own
-/// stem, factor 1) and, for a stem of [`PREFIX_CHARS`] characters or more, its prefix feature.
+/// stem, factor 1) and, for a word stem of [`PREFIX_CHARS`] characters or more, its prefix
+/// feature (concepts have none).
 fn question_features(text: &str) -> Vec<(u32, u32, f32)> {
-    let words: Vec<String> = crate::text::lower_words(text, &[])
-        .filter(|w| !crate::text::is_chat_word(w))
-        .map(|w| synonym(&w).to_string())
-        .collect();
-    let tokens = crate::text::query_tokens(&words.join(" "));
+    let tokens = question_tokens(text);
     let mut out: Vec<(u32, u32, f32)> = Vec::with_capacity(tokens.len() * 2);
     for t in &tokens {
         let id = bm25::term_id(t);
         out.push((id, id, 1.0));
-        if t.chars().count() >= PREFIX_CHARS {
+        if !t.starts_with('#') && t.chars().count() >= PREFIX_CHARS {
             let prefix: String = std::iter::once('~').chain(t.chars().take(PREFIX_CHARS)).collect();
             out.push((bm25::term_id(&prefix), id, PREFIX_WEIGHT));
         }
@@ -375,13 +356,6 @@ mod tests {
         assert!((similarity(&w[0], &w[1]) - 1.0).abs() < 1e-4);
     }
 
-    #[test]
-    fn synonyms_are_sorted_and_variants_meet() {
-        assert!(SYNONYMS.windows(2).all(|p| p[0].0 < p[1].0), "SYNONYMS not sorted");
-        assert_eq!(synonym("delivery"), "ship");
-        assert_eq!(synonym("order"), "order");
-    }
-
     #[tokio::test]
     async fn prefixes_and_synonyms_bring_variants_together() {
         let space = QuestionSpace::lexical(None);
@@ -398,6 +372,20 @@ mod tests {
         assert!(similarity(&v[0], &v[1]) > 0.1);
         let v = space.vectors(&s(&["delivery costs", "shipping prices"])).await.unwrap();
         assert!((similarity(&v[0], &v[1]) - 1.0).abs() < 1e-4, "{}", similarity(&v[0], &v[1]));
+        // The paraphrase lexicon: phrases, a separated "back", question filler, German.
+        let v = space
+            .vectors(&s(&[
+                "How do I return an item?",
+                "What is the procedure for sending a product back?",
+                "How do I wrap an item?",
+                "Wie lange dauert der Versand?",
+                "Wann kommt die Lieferung?",
+            ]))
+            .await
+            .unwrap();
+        assert!((similarity(&v[0], &v[1]) - 1.0).abs() < 1e-4, "{}", similarity(&v[0], &v[1]));
+        assert!(similarity(&v[0], &v[2]) < 0.6);
+        assert!(similarity(&v[3], &v[4]) > 0.6, "{}", similarity(&v[3], &v[4]));
         // "contact" and "contract" stay apart.
         let v = space.vectors(&s(&["contact", "contract"])).await.unwrap();
         assert_eq!(similarity(&v[0], &v[1]), 0.0);

@@ -74,20 +74,32 @@ pub(crate) fn index_tokens(text: &str) -> Vec<String> {
 /// language calls a stopword is dropped. Each token once (BM25's query side counts terms, not
 /// repeats).
 pub(crate) fn query_tokens(text: &str) -> Vec<String> {
-    let detected = lang::detect(text).filter(|l| *l != Lang::English);
+    let detected = query_language(text);
     let mut out: Vec<String> = Vec::new();
     for w in lower_words(text, &[]) {
-        word_tokens(&w, &mut out, |seg, out| {
-            if Lang::English.is_stopword(seg) || detected.is_some_and(|l| l.is_stopword(seg)) {
-                return;
-            }
-            out.push(Lang::English.stem(seg));
-            if let Some(l) = detected {
-                out.push(l.stem(seg));
-            }
-        });
+        query_word_tokens(&w, detected, &mut out);
     }
     let mut seen = std::collections::HashSet::new();
     out.retain(|t| seen.insert(t.clone()));
     out
+}
+
+/// The language a query is analysed in besides English ([`query_tokens`]): the detected one,
+/// `None` for English or when unsure.
+pub(crate) fn query_language(text: &str) -> Option<Lang> {
+    lang::detect(text).filter(|l| *l != Lang::English)
+}
+
+/// Push the query tokens of one lower-cased word of a text whose language is `detected`
+/// ([`query_language`]): what [`query_tokens`] makes of it, repeats included.
+pub(crate) fn query_word_tokens(word: &str, detected: Option<Lang>, out: &mut Vec<String>) {
+    word_tokens(word, out, |seg, out| {
+        if Lang::English.is_stopword(seg) || detected.is_some_and(|l| l.is_stopword(seg)) {
+            return;
+        }
+        out.push(Lang::English.stem(seg));
+        if let Some(l) = detected {
+            out.push(l.stem(seg));
+        }
+    });
 }

@@ -35,7 +35,7 @@ mod tests;
 use regex::Regex;
 
 // Re-exported as `lead::extract::*` (public API), hence `pub`; the module itself is private.
-pub(crate) use analyze::{analyse, index_tokens, query_tokens};
+pub(crate) use analyze::{analyse, index_tokens, query_language, query_tokens, query_word_tokens};
 pub use contact::{extract_email, extract_name, extract_phone};
 pub(crate) use fixed::{FixedText, fixed_text, profile_ask};
 pub use intent::{asks_for_contact, is_contact_message, is_real_request, is_small_talk, reveals_contact};
