@@ -54,9 +54,8 @@
 //!   answer's language with `crate::text`'s analysis; a word counts for its everyday synonym, as
 //!   "shut" for "closed", from a small table in English, German and Dutch) are covered well
 //!   enough by a window of three consecutive passage sentences ([`LEXICAL_MIN`]); with a dense
-//!   embedder, by the mix of that
-//!   coverage and the best cosine similarity of the sentence to a passage sentence
-//!   ([`MIXED_MIN`]); the bar is [`ANCHOR_BONUS`] lower for a sentence carrying a specific fact
+//!   embedder, by the mix of that coverage and the best cosine similarity of the sentence to a
+//!   passage sentence ([`MIXED_MIN`]); the bar is [`ANCHOR_BONUS`] lower for a sentence carrying a specific fact
 //!   (price, time, e-mail, URL, phone) found in a passage. Else **unsupported**.
 //!
 //! An answer in another language than every passage (both detected) cannot share terms with
