@@ -397,6 +397,15 @@ pub(super) fn phones(text: &str) -> Vec<(Range<usize>, String)> {
 /// The hard facts of a text, and the text with them blanked out (for the name and term
 /// analysis). `evidence` adds the number words that only the evidence side counts.
 pub(super) fn facts_of(text: &str, evidence: bool) -> (Vec<Fact>, String) {
+    let (facts, blanked) = located_facts(text, evidence);
+    (facts.into_iter().map(|(f, _)| f).collect(), blanked)
+}
+
+/// A fact and its byte range in the text it was read from (none for a number word).
+pub(super) type Located = (Fact, Option<Range<usize>>);
+
+/// [`facts_of`] with each fact's byte range in `text`.
+pub(super) fn located_facts(text: &str, evidence: bool) -> (Vec<Located>, String) {
     let mut facts = Vec::new();
     // Byte ranges taken by a fact (later patterns skip them).
     let mut taken: Vec<Range<usize>> = Vec::new();
@@ -404,7 +413,7 @@ pub(super) fn facts_of(text: &str, evidence: bool) -> (Vec<Fact>, String) {
         |taken: &[Range<usize>], r: &Range<usize>| !taken.iter().any(|t| t.start < r.end && r.start < t.end);
     if let Some(re) = EMAIL.as_ref() {
         for m in re.find_iter(text) {
-            facts.push(Fact::Email(m.as_str().to_lowercase()));
+            facts.push((Fact::Email(m.as_str().to_lowercase()), Some(m.range())));
             taken.push(m.range());
         }
     }
@@ -418,14 +427,14 @@ pub(super) fn facts_of(text: &str, evidence: bool) -> (Vec<Fact>, String) {
             let l = l.trim_start_matches("https://").trim_start_matches("http://").trim_start_matches("www.");
             let l = l.trim_end_matches('/').to_string();
             if !l.is_empty() {
-                facts.push(Fact::Url(l));
+                facts.push((Fact::Url(l), Some(m.range())));
             }
             taken.push(m.range());
         }
     }
     for (r, digits) in phones(text) {
         if free(&taken, &r) {
-            facts.push(Fact::Phone(digits));
+            facts.push((Fact::Phone(digits), Some(r.clone())));
             taken.push(r);
         }
     }
@@ -438,7 +447,7 @@ pub(super) fn facts_of(text: &str, evidence: bool) -> (Vec<Fact>, String) {
             let (Some(n), Some(cur)) = (c.name("n1").or(c.name("n2")), c.name("c1").or(c.name("c2"))) else {
                 continue;
             };
-            facts.push(Fact::Price(readings(n.as_str()), currency(cur.as_str())));
+            facts.push((Fact::Price(readings(n.as_str()), currency(cur.as_str())), Some(m.range())));
             taken.push(m.range());
         }
     }
@@ -464,7 +473,7 @@ pub(super) fn facts_of(text: &str, evidence: bool) -> (Vec<Fact>, String) {
                 }
                 if evidence && h < 12 { vec![h * 60 + mm, (h + 12) * 60 + mm] } else { vec![h * 60 + mm] }
             };
-            facts.push(Fact::Time(minutes));
+            facts.push((Fact::Time(minutes), Some(m.range())));
             taken.push(m.range());
         }
     }
@@ -478,7 +487,7 @@ pub(super) fn facts_of(text: &str, evidence: bool) -> (Vec<Fact>, String) {
                 continue;
             }
             let s = m.as_str().trim_end_matches(['.', ',']);
-            facts.push(Fact::Number(readings(s)));
+            facts.push((Fact::Number(readings(s)), Some(m.range())));
             taken.push(m.range());
         }
     }
@@ -496,7 +505,7 @@ pub(super) fn facts_of(text: &str, evidence: bool) -> (Vec<Fact>, String) {
             .chain(if evidence { EVIDENCE_NUMBER_WORDS } else { &[] })
             .find(|(word, _)| *word == w);
         if let Some((_, v)) = hit {
-            facts.push(Fact::Number(vec![v.to_string()]));
+            facts.push((Fact::Number(vec![v.to_string()]), None));
         }
     }
     (facts, blanked)

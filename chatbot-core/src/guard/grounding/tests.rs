@@ -195,3 +195,93 @@ fn absolute_claims_need_absolute_words_in_the_passages() {
         [Verdict::Unsupported(Reason::UnknownName(_))]
     ));
 }
+
+fn conflict(answer: &str, passages: &[&str]) -> bool {
+    matches!(verdicts(answer, passages)[..], [Verdict::Unsupported(Reason::Conflict(_))])
+}
+
+#[test]
+fn values_given_to_the_wrong_thing_or_a_split_range_conflict() {
+    let hours = "Our store is open Monday to Friday from 9:00 to 18:00 and on Saturday from 10:00 to 17:00. \
+                 On Sunday we open from 12:00 to 16:00.";
+    assert_eq!(verdicts("On Saturday we are open from 10 am to 5 pm.", &[hours]), [Verdict::Supported]);
+    assert!(conflict("On Saturday we are open from 9:00 to 18:00.", &[hours]));
+    // Both ends exist, in different sentences.
+    assert!(conflict("On weekdays we are open from 9:00 to 16:00.", &[hours]));
+    let modes = "The mode can be 'rb' or 'rt'. The default is 'rb'.";
+    assert_eq!(verdicts("The default mode is 'rb'.", &[modes]), [Verdict::Supported]);
+    assert!(conflict("The default mode is 'rt'.", &[modes]));
+}
+
+#[test]
+fn flipped_negations_conflict_and_kept_ones_do_not() {
+    let p = "All ceramics are dishwasher and microwave safe. Teapots hold 1 litre. \
+             Personalised items and gift cards cannot be returned.";
+    assert!(conflict("Teapots are not microwave safe.", &[p]));
+    assert!(conflict("Gift cards can be returned.", &[p]));
+    assert_eq!(verdicts("Gift cards cannot be returned.", &[p]), [Verdict::Supported]);
+    let p = "The legacy interface does not support decoding from strings. \
+             The encoding algorithm is not the same as uuencode.";
+    assert!(conflict("The legacy interface supports decoding from strings.", &[p]));
+    assert!(conflict("The encoding algorithm is the same as uuencode.", &[p]));
+    // German and Dutch negators.
+    let de = "Lastenräder vermieten wir nur mit Reservierung. Helme sind nicht im Preis enthalten.";
+    assert!(conflict("Helme sind im Preis enthalten.", &[de]));
+    let nl = "Wij bezorgen niet in Leiden.";
+    assert!(conflict("Wij bezorgen in Leiden.", &[nl]));
+}
+
+#[test]
+fn opposite_prefixes_and_swapped_modifiers_conflict() {
+    let p = "Malicious pickle data can execute arbitrary code during unpickling.";
+    assert!(conflict("Malicious pickle data can execute arbitrary code during pickling.", &[p]));
+    assert_eq!(
+        verdicts("Malicious pickle data can execute arbitrary code during unpickling.", &[p]),
+        [Verdict::Supported]
+    );
+    let p = "We use zero-based indexing.";
+    assert!(conflict("We use one-based indexing.", &[p]));
+    let p = "Personalised items cannot be returned.";
+    assert!(conflict("Sale items cannot be returned.", &[p]));
+}
+
+#[test]
+fn everyday_synonyms_count_as_the_passage_word() {
+    let p = "We are closed on Sundays and public holidays.";
+    assert_eq!(verdicts("The shop is shut on Sundays and public holidays.", &[p]), [Verdict::Supported]);
+}
+
+#[test]
+fn clauses_split_at_punctuation_and_conjunctions_but_not_inside_lists() {
+    let s = "We ship to the Netherlands, Belgium, Germany, but not outside the EU; see 9:00 and 1,000 more.";
+    let parts: Vec<&str> = contrast::clause_ranges(s).into_iter().map(|r| s[r].trim()).collect();
+    assert_eq!(
+        parts,
+        [
+            "We ship to the Netherlands, Belgium, Germany",
+            "but not outside the EU",
+            "see 9:00",
+            "and 1,000 more."
+        ]
+    );
+    assert_eq!(contrast::literals("modes 'rb', \"wt\" and `x`; don't"), ["rb", "wt", "x"]);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+    /// The clause splitter and the literal reader take any Unicode: ranges on character
+    /// boundaries, in order, inside the text.
+    #[test]
+    fn clause_parsing_never_panics(text in "(\\PC|[ ,;:()'\"`’‘“”–—-]|and |nicht |n't |un|İ|ẞ){0,160}") {
+        let mut end = 0;
+        for r in contrast::clause_ranges(&text) {
+            proptest::prop_assert!(r.start >= end && text.get(r.clone()).is_some());
+            end = r.end;
+        }
+        let _ = contrast::literals(&text);
+        let _ = contrast::value_ranges(&text);
+        let mut memo = contrast::Stems::default();
+        let c = contrast::clause_of(&text, &[crate::text::Lang::English, crate::text::Lang::German], true, &mut memo);
+        proptest::prop_assert!(c.negated.is_subset(&c.terms));
+    }
+}
