@@ -75,14 +75,6 @@ enum Command {
     Serve(serve::ServeArgs),
 }
 
-/// mimalloc instead of the system allocator: ingestion (PDF parsing, chunking) and the server's
-/// turns allocate many small, short-lived objects from several threads at once, and glibc's
-/// allocator spent a fifth of an ingest run's CPU in `malloc`/`free` (`perf record` over
-/// `chatbot ingest files` on the texlive PDFs; see `bench/ingest/README.md`). The library leaves
-/// the choice to the binary.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -73,6 +73,10 @@ pub struct Config {
     /// SQLite's `synchronous` setting (`CHATBOT_SQLITE_SYNCHRONOUS`: `full`, the default, or
     /// `normal`, which survives a crash of the process but not a power loss).
     pub sqlite_synchronous: SqliteSynchronous,
+    /// SQLite's page cache per connection in MiB (`CHATBOT_SQLITE_CACHE_MB`, 1 to 4096; unset:
+    /// SQLite's own 2 MiB). A cache grows only as far as the pages read; bulk writers (an ingest
+    /// run) gain from a larger one, a server with many connections pays it per connection.
+    pub sqlite_cache_mib: Option<u32>,
     /// How long a partner-chat visitor token stays valid after its last use
     /// (`CHATBOT_VISITOR_TOKEN_TTL_DAYS`, default 30 days; sliding).
     pub visitor_token_ttl: Duration,
@@ -158,6 +162,7 @@ impl Config {
             max_message_chars: 4000,
             webhooks: crate::net::webhook::WebhookRules::default(),
             sqlite_synchronous: SqliteSynchronous::Full,
+            sqlite_cache_mib: None,
             visitor_token_ttl: DEFAULT_VISITOR_TOKEN_TTL,
             webhook_recovery_after: Duration::from_secs(300),
         }
@@ -300,6 +305,14 @@ impl Config {
         if let Some(v) = get("CHATBOT_SQLITE_SYNCHRONOUS") {
             c.sqlite_synchronous = SqliteSynchronous::parse(&v)?;
         }
+        if let Some(v) = get("CHATBOT_SQLITE_CACHE_MB") {
+            let mib: u32 = v.trim().parse().ok().filter(|m| (1..=4096).contains(m)).ok_or_else(|| {
+                Error::Config(format!(
+                    "CHATBOT_SQLITE_CACHE_MB must be a whole number from 1 to 4096, got {v:?}"
+                ))
+            })?;
+            c.sqlite_cache_mib = Some(mib);
+        }
         if let Some(d) = get("CHATBOT_VISITOR_TOKEN_TTL_DAYS") {
             let days: u64 = d.parse().ok().filter(|d| (1..=3650).contains(d)).ok_or_else(|| {
                 Error::Config(
@@ -401,6 +414,11 @@ mod tests {
         let c = cfg(&[("CHATBOT_ALLOW_HTTP_WEBHOOKS", "true")]).unwrap();
         assert_eq!((c.webhooks.allow_private, c.webhooks.allow_http), (false, true));
         assert!(cfg(&[("CHATBOT_ALLOW_PRIVATE_WEBHOOKS", "maybe")]).is_err());
+        assert_eq!(cfg(&[]).unwrap().sqlite_cache_mib, None, "SQLite's own cache by default");
+        assert_eq!(cfg(&[("CHATBOT_SQLITE_CACHE_MB", "32")]).unwrap().sqlite_cache_mib, Some(32));
+        for bad in ["0", "4097", "-1", "1.5", "lots", "", "٣٢"] {
+            assert!(cfg(&[("CHATBOT_SQLITE_CACHE_MB", bad)]).is_err(), "{bad:?}");
+        }
         let c = cfg(&[("CHATBOT_SQLITE_SYNCHRONOUS", "NORMAL")]).unwrap();
         assert_eq!(c.sqlite_synchronous, SqliteSynchronous::Normal);
         assert!(cfg(&[("CHATBOT_SQLITE_SYNCHRONOUS", "off")]).is_err());

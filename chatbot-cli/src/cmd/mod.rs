@@ -25,7 +25,12 @@ pub(crate) mod settings;
 
 /// Open the chatbot the global flags and the environment name (the database is migrated).
 pub(crate) async fn open(g: &Global) -> anyhow::Result<Chatbot> {
-    let bot = Chatbot::from_config(g.data.config()?).await?;
+    open_with(g.data.config()?).await
+}
+
+/// [`open`] with a configuration a command adjusted.
+pub(crate) async fn open_with(config: chatbot_core::Config) -> anyhow::Result<Chatbot> {
+    let bot = Chatbot::from_config(config).await?;
     tracing::debug!(target: "chatbot", "components: {}", bot.components_info());
     Ok(bot)
 }

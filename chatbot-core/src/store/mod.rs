@@ -158,12 +158,14 @@ pub struct CorpusStatsRow {
 pub struct OpenOptions {
     /// SQLite's `synchronous` setting (default `FULL`: a commit survives a power loss).
     pub sqlite_synchronous: crate::config::SqliteSynchronous,
+    /// SQLite's page cache per connection in MiB (`None`: SQLite's default).
+    pub sqlite_cache_mib: Option<u32>,
 }
 
 impl OpenOptions {
     /// The options a configuration names.
     pub fn from_config(config: &crate::Config) -> Self {
-        Self { sqlite_synchronous: config.sqlite_synchronous }
+        Self { sqlite_synchronous: config.sqlite_synchronous, sqlite_cache_mib: config.sqlite_cache_mib }
     }
 }
 
@@ -198,7 +200,7 @@ pub async fn open_with(url: &str, options: &OpenOptions) -> Result<std::sync::Ar
 
 #[cfg(feature = "sqlite")]
 async fn open_sqlite(url: &str, options: &OpenOptions) -> Result<std::sync::Arc<dyn Store>> {
-    Ok(std::sync::Arc::new(SqliteStore::connect_with(url, options.sqlite_synchronous).await?))
+    Ok(std::sync::Arc::new(SqliteStore::connect_opts(url, options).await?))
 }
 
 #[cfg(not(feature = "sqlite"))]

@@ -114,6 +114,16 @@ impl SqliteStore {
     /// # Errors
     /// As [`SqliteStore::connect`].
     pub async fn connect_with(url: &str, synchronous: crate::config::SqliteSynchronous) -> Result<Self> {
+        Self::connect_opts(url, &super::OpenOptions { sqlite_synchronous: synchronous, ..Default::default() })
+            .await
+    }
+
+    /// [`SqliteStore::connect`] with [`super::OpenOptions`] (`synchronous`, page cache size).
+    ///
+    /// # Errors
+    /// As [`SqliteStore::connect`].
+    pub async fn connect_opts(url: &str, opts: &super::OpenOptions) -> Result<Self> {
+        let synchronous = opts.sqlite_synchronous;
         let mut options = SqliteConnectOptions::from_str(url)
             .map_err(|e| Error::Config(format!("bad SQLite URL {url:?}: {e}")))?;
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
@@ -140,6 +150,7 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true)
             .statement_cache_capacity(256)
+            .pragma("cache_size", cache_pragma(opts.sqlite_cache_mib))
             // The background checkpointer (below) copies the WAL back into the database off the
             // write path; the writer checkpoints itself only when that falls this far behind.
             .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES.to_string());
@@ -395,4 +406,9 @@ impl SqlBackend for SqliteStore {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// `PRAGMA cache_size` for `mib` MiB per connection (negative: KiB), or SQLite's default.
+fn cache_pragma(mib: Option<u32>) -> String {
+    mib.map_or_else(|| "-2000".to_string(), |m| format!("-{}", u64::from(m) * 1024))
 }
