@@ -175,3 +175,125 @@ async fn postgres_instances_cache_settings_and_follow_every_writer() {
     drop((a, b));
     let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&admin).await;
 }
+
+/// Whether a new visitor's partner-chat turn on `bot` is answered with a curated answer.
+async fn curated(bot: &Chatbot, company_id: &str, message: &str) -> bool {
+    let ctx = bot.public_context(company_id).await.unwrap();
+    let reply = bot.partner_chat(&ctx, PartnerChat::new(message)).await.unwrap();
+    reply.answered_by == chatbot_core::AnsweredBy::Curated
+}
+
+/// Poll `bot` until `message` is (or is no longer) answered with a curated answer: a change
+/// arrives by notification, milliseconds after its commit (without one, the curated cache
+/// would serve the old answers for 30 s); panics after 5 s.
+async fn until_curated(bot: &Chatbot, company_id: &str, message: &str, expected: bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while curated(bot, company_id, message).await != expected {
+        assert!(std::time::Instant::now() < deadline, "{message:?}: curated never {expected}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// The `curated:` notifications `listener` receives within `wait`.
+async fn curated_notifications(
+    listener: &mut sqlx::postgres::PgListener,
+    wait: std::time::Duration,
+) -> Vec<String> {
+    let mut got = Vec::new();
+    let deadline = tokio::time::Instant::now() + wait;
+    while let Ok(Ok(n)) = tokio::time::timeout_at(deadline, listener.recv()).await {
+        if n.payload().starts_with("curated:") {
+            got.push(n.payload().to_string());
+        }
+    }
+    got
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_instances_see_curated_answers_changed_by_any_writer() {
+    use chatbot_core::CuratedInput;
+
+    let Some((url, admin, schema)) = harness::pg_fresh_schema().await else {
+        println!("skipped: {} not set", harness::PG_ENV);
+        return;
+    };
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = bot(da.path(), &url).await;
+    let b = bot(db.path(), &url).await;
+    company(&a, "cur", 1000).await;
+    let question = "Can I pay with a gift card?";
+    // B answers without a curated answer and keeps the (empty) set in memory, once its
+    // notification connection is live (a heartbeat came back).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while b.settings_cache() != "notified" {
+        assert!(std::time::Instant::now() < deadline, "listener never became live");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let _ = b.public_context("cur").await.unwrap();
+    }
+    assert!(!curated(&b, "cur", question).await);
+
+    // Added through A: B answers with it on its next turns.
+    let op = a.operator_context("cur").await.unwrap();
+    let added = a
+        .answers(&op)
+        .add(CuratedInput {
+            questions: vec![question.into()],
+            answer: "Yes, gift cards are accepted in the shop and online.".into(),
+            source: None,
+        })
+        .await
+        .unwrap();
+    until_curated(&b, "cur", question, true).await;
+
+    // The trigger: a counted hit notifies nobody, a changed answer does.
+    let pg = sqlx::PgPool::connect(&url).await.unwrap();
+    let mut listener = sqlx::postgres::PgListener::connect_with(&pg).await.unwrap();
+    listener.listen("chatbot_tenant").await.unwrap();
+    let wait = std::time::Duration::from_millis(300);
+    sqlx::query("UPDATE curated_answers SET hits = hits + 1, last_hit_at = now() WHERE company_id = 'cur'")
+        .execute(&pg)
+        .await
+        .unwrap();
+    assert_eq!(curated_notifications(&mut listener, wait).await, Vec::<String>::new());
+    sqlx::query("UPDATE curated_answers SET answer = 'Yes, and vouchers too.' WHERE company_id = 'cur'")
+        .execute(&pg)
+        .await
+        .unwrap();
+    assert_eq!(curated_notifications(&mut listener, wait).await, ["curated:cur"]);
+    // B serves the new text (it rebuilt its copy on the notification).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let ctx = b.public_context("cur").await.unwrap();
+        let reply = b.partner_chat(&ctx, PartnerChat::new(question)).await.unwrap();
+        if reply.message == "Yes, and vouchers too." {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "B never served the changed answer");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    // B's copy is really used: with the trigger off, a direct change is not seen.
+    let trigger = |on: &str| format!("ALTER TABLE curated_answers {on} TRIGGER curated_answers_notify");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(trigger("DISABLE"))).execute(&pg).await.unwrap();
+    sqlx::query(
+        "UPDATE curated_answers SET questions = '[\"something else entirely\"]' WHERE company_id = 'cur'",
+    )
+    .execute(&pg)
+    .await
+    .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(curated(&b, "cur", question).await, "served from B's copy");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(trigger("ENABLE"))).execute(&pg).await.unwrap();
+
+    // Removed through direct SQL (the trigger notifies): B stops using it at once.
+    sqlx::query("DELETE FROM curated_answers WHERE company_id = 'cur' AND answer_id = $1")
+        .bind(&added.id)
+        .execute(&pg)
+        .await
+        .unwrap();
+    until_curated(&b, "cur", question, false).await;
+    drop(listener);
+    pg.close().await;
+    drop((a, b));
+    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&admin).await;
+}

@@ -15,8 +15,9 @@ mod store_suite {
 
 /// Number of embedded migrations (0001_init, 0002_corpus_stats, 0003_visitor_identity,
 /// 0004_widget_settings_more, 0005_feedback, 0006_client_type, 0007_turns, 0008_curated_answers,
-/// 0009_knowledge_sources, 0010_rate_limits, 0011_tenant_notify, 0012_webhook_recovery).
-const MIGRATIONS: i64 = 12;
+/// 0009_knowledge_sources, 0010_rate_limits, 0011_tenant_notify, 0012_webhook_recovery,
+/// 0013_curated_notify).
+const MIGRATIONS: i64 = 13;
 
 use store_suite::harness::{Ctx, PG_ENV, pg_ctx, pg_fresh_schema, sqlite_ctx};
 

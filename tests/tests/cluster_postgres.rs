@@ -176,19 +176,20 @@ async fn chat(
         .await
 }
 
+/// An admin API read as JSON, with the operator token.
+async fn admin_get(http: &reqwest::Client, url: &str) -> Value {
+    http.get(url).bearer_auth(ADMIN).send().await.unwrap().json().await.unwrap()
+}
+
 /// Every conversation of the company, through `base`'s admin API.
 async fn all_conversations(http: &reqwest::Client, base: &str) -> Vec<Value> {
     let mut conversations = Vec::new();
     for offset in (0..).step_by(500) {
-        let page: Value = http
-            .get(format!("{base}/api/companies/{COMPANY}/conversations?limit=500&offset={offset}"))
-            .bearer_auth(ADMIN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page = admin_get(
+            http,
+            &format!("{base}/api/companies/{COMPANY}/conversations?limit=500&offset={offset}"),
+        )
+        .await;
         let list = page["conversations"].as_array().unwrap().clone();
         let n = list.len();
         conversations.extend(list);
@@ -523,15 +524,7 @@ async fn three_instances_behave_as_one() {
          left {duplicated} messages stored twice and {orphans} one-message conversations (of {retried} retried)"
     );
 
-    let leads: Value = http
-        .get(format!("{}/api/companies/{COMPANY}/leads?limit=500", bases[1]))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let leads = admin_get(&http, &format!("{}/api/companies/{COMPANY}/leads?limit=500", bases[1])).await;
     let leads = leads["leads"].as_array().unwrap();
     let visitor_leads: Vec<&Value> = leads
         .iter()

@@ -15,8 +15,10 @@
 //! The best score at or above `ai_config.curated_threshold()` answers the turn with the curated
 //! text. The constants were chosen on the tuning half of `tests/data/curated_paraphrases.jsonl`
 //! (and the added triples' tuning half); the figures are in README. The vectors of a company's
-//! curated answers are kept in memory, rebuilt after any change made through this instance and
-//! at most [`CURATED_CACHE_AGE`] after a change made through another.
+//! curated answers are kept in memory, rebuilt after any change made through this instance; a
+//! change made through another instance or the CLI is seen on the next turn where the store can
+//! tell (PostgreSQL while its `LISTEN/NOTIFY` connection works), otherwise at most
+//! [`CURATED_CACHE_AGE`] later.
 
 use std::sync::Arc;
 
@@ -32,7 +34,8 @@ use crate::tenant::TenantContext;
 use super::Chatbot;
 
 /// How long the vectors of a company's curated questions are served before being read again
-/// (changes through this instance invalidate them at once).
+/// (changes through this instance, and on PostgreSQL through any writer, invalidate them at
+/// once).
 pub(super) const CURATED_CACHE_AGE: std::time::Duration = std::time::Duration::from_secs(30);
 /// Companies whose curated vectors are kept (per cache generation).
 pub(super) const CURATED_CACHE_ENTRIES: usize = 1024;
@@ -46,6 +49,8 @@ const MAX_REPORTED_LINE_ERRORS: usize = 20;
 /// A company's curated questions as vectors, in the space they were made in.
 pub(crate) struct CuratedIndex {
     space: QuestionSpace,
+    /// The store's [`crate::store::CuratedStore::curated_version`] when it was read.
+    version: Option<u64>,
     /// Each answer with the vectors of its questions (in order) and the terms its answer text
     /// adds to them (lexical space; empty in the dense space).
     entries: Vec<(Arc<CuratedAnswer>, Vec<QuestionVec>, Vec<u32>)>,
@@ -79,7 +84,7 @@ impl CuratedIndex {
                 (Arc::new(a), vs, added)
             })
             .collect();
-        Ok(CuratedIndex { space, entries })
+        Ok(CuratedIndex { space, version: None, entries })
     }
 
     /// The best match of `question`: the answer, its best question and the score (see the
@@ -170,12 +175,16 @@ impl Chatbot {
     /// The company's curated questions as vectors (from memory when recent).
     async fn curated_index(&self, ctx: &TenantContext) -> Result<Arc<CuratedIndex>> {
         let cid = ctx.company_id().to_string();
-        if let Some(i) = self.inner.curated.get(&cid) {
+        // Noted before the read: a change committed meanwhile leaves the copy a version behind.
+        let version = self.store().curated_version(&cid);
+        if let Some(i) = self.inner.curated.get(&cid)
+            && (version.is_none() || i.version == version)
+        {
             return Ok(i);
         }
         let answers = self.store().list_curated(&cid).await?;
-        let index = if answers.is_empty() {
-            CuratedIndex { space: QuestionSpace::lexical(None), entries: Vec::new() }
+        let mut index = if answers.is_empty() {
+            CuratedIndex { space: QuestionSpace::lexical(None), version: None, entries: Vec::new() }
         } else {
             // Lexical: every term weighs the same. IDF from the company's curated questions
             // (tens of short texts) was measured worse on the tuning half than uniform
@@ -187,6 +196,7 @@ impl Chatbot {
             };
             CuratedIndex::build(space, answers).await?
         };
+        index.version = version;
         let index = Arc::new(index);
         self.inner.curated.insert(cid, index.clone());
         Ok(index)

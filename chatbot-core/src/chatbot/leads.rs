@@ -248,9 +248,19 @@ impl Chatbot {
             .unwrap_or(chrono::Duration::MAX);
         let store = self.store();
         let mut taken = 0;
+        // a sweep's leads often share a company: read each one once
+        let mut companies: std::collections::HashMap<String, Option<crate::Company>> = Default::default();
         for lead in store.unsent_notifications(now - after, 100).await? {
             let Some(seen) = lead.notified_at else { continue };
-            let Some(company) = store.get_company(&lead.company_id).await? else { continue };
+            let company = match companies.get(&lead.company_id) {
+                Some(known) => known.clone(),
+                None => {
+                    let read = store.get_company(&lead.company_id).await?;
+                    companies.insert(lead.company_id.clone(), read.clone());
+                    read
+                }
+            };
+            let Some(company) = company else { continue };
             if !store.claim_notification(&lead.company_id, &lead.lead_id, seen, now).await? {
                 continue; // another instance took it
             }

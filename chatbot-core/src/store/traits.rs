@@ -384,6 +384,13 @@ pub trait CuratedStore: Send + Sync + 'static {
     async fn delete_curated(&self, company_id: &str, answer_id: &str) -> Result<bool>;
     /// Count one hit at `at`; whether the company has the answer.
     async fn record_curated_hit(&self, company_id: &str, answer_id: &str, at: DateTime<Utc>) -> Result<bool>;
+    /// A number that changes whenever the company's answers change, through any writer, when
+    /// this store can tell (PostgreSQL while its change listener works: another instance's or
+    /// the CLI's change is known within milliseconds); `None` when it cannot, and a cached
+    /// copy is then trusted for a short while only.
+    fn curated_version(&self, _company_id: &str) -> Option<u64> {
+        None
+    }
 }
 
 /// Turn records: one row per chat turn, for the gap report (see [`crate::TurnRecord`]).

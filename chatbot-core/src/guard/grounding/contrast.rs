@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
-use super::facts::{EVIDENCE_NUMBER_WORDS, Fact, NUMBER_WORDS, located_facts};
+use super::facts::{Fact, located_facts, word_value};
 use super::{Claim, EvidenceSentence, GroundingCheck};
 use crate::text::{Lang, lower_words};
 
@@ -287,8 +287,7 @@ pub(super) fn clause_of(text: &str, langs: &[Lang], evidence: bool, memo: &mut S
     } else {
         // No digits: only number words can be values (the patterns need not run).
         for w in lower_words(text, &[]) {
-            let words = NUMBER_WORDS.iter().chain(if evidence { EVIDENCE_NUMBER_WORDS } else { &[] });
-            if let Some((_, v)) = words.into_iter().find(|(word, _)| *word == w) {
+            if let Some(v) = word_value(&w, evidence) {
                 c.values.insert(format!("n:{v}"));
             }
         }

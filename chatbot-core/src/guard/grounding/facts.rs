@@ -257,95 +257,11 @@ pub(super) fn readings(n: &str) -> Vec<String> {
     }
 }
 
-/// Number words (the claim side leaves out "one" and its kin: mostly pronouns or articles).
-pub(super) const NUMBER_WORDS: &[(&str, u32)] = &[
-    ("two", 2),
-    ("three", 3),
-    ("four", 4),
-    ("five", 5),
-    ("six", 6),
-    ("seven", 7),
-    ("eight", 8),
-    ("nine", 9),
-    ("ten", 10),
-    ("eleven", 11),
-    ("twelve", 12),
-    ("fifteen", 15),
-    ("twenty", 20),
-    ("thirty", 30),
-    ("forty", 40),
-    ("fifty", 50),
-    ("sixty", 60),
-    ("hundred", 100),
-    ("zwei", 2),
-    ("drei", 3),
-    ("vier", 4),
-    ("fünf", 5),
-    ("sechs", 6),
-    ("sieben", 7),
-    ("acht", 8),
-    ("neun", 9),
-    ("zehn", 10),
-    ("zwölf", 12),
-    ("zwanzig", 20),
-    ("dreißig", 30),
-    ("vierzig", 40),
-    ("fünfzig", 50),
-    ("hundert", 100),
-    ("twee", 2),
-    ("drie", 3),
-    ("vijf", 5),
-    ("zes", 6),
-    ("zeven", 7),
-    ("negen", 9),
-    ("tien", 10),
-    ("twaalf", 12),
-    ("twintig", 20),
-    ("dertig", 30),
-    ("veertig", 40),
-    ("vijftig", 50),
-    ("honderd", 100),
-    ("deux", 2),
-    ("trois", 3),
-    ("quatre", 4),
-    ("cinq", 5),
-    ("sept", 7),
-    ("huit", 8),
-    ("neuf", 9),
-    ("dix", 10),
-    ("douze", 12),
-    ("vingt", 20),
-    ("trente", 30),
-    ("quarante", 40),
-    ("cinquante", 50),
-    ("cent", 100),
-    ("dos", 2),
-    ("tres", 3),
-    ("cuatro", 4),
-    ("cinco", 5),
-    ("seis", 6),
-    ("siete", 7),
-    ("ocho", 8),
-    ("diez", 10),
-    ("doce", 12),
-    ("veinte", 20),
-    ("treinta", 30),
-    ("cuarenta", 40),
-    ("cincuenta", 50),
-];
-/// Number words counted on the evidence side only.
-pub(super) const EVIDENCE_NUMBER_WORDS: &[(&str, u32)] = &[
-    ("one", 1),
+/// Number words counted on the evidence side only, besides the words for "one"
+/// (`text::ONE_WORDS`): a passage's "a single table" or "a dozen" supports a claimed 1 or 12, while
+/// an answer's "one of our mugs" is no claim of a count.
+const EVIDENCE_NUMBER_WORDS: &[(&str, u32)] = &[
     ("single", 1),
-    ("ein", 1),
-    ("eine", 1),
-    ("eins", 1),
-    ("een", 1),
-    ("één", 1),
-    ("un", 1),
-    ("une", 1),
-    ("uno", 1),
-    ("una", 1),
     ("dozen", 12),
     ("first", 1),
     ("second", 2),
@@ -356,6 +272,20 @@ pub(super) const EVIDENCE_NUMBER_WORDS: &[(&str, u32)] = &[
     ("mille", 1000),
     ("mil", 1000),
 ];
+
+/// The value of a number word: cardinals from two up on both sides (`text::number_word`), the
+/// words for "one" and [`EVIDENCE_NUMBER_WORDS`] on the evidence side only.
+pub(super) fn word_value(w: &str, evidence: bool) -> Option<u32> {
+    crate::text::number_word(w).or_else(|| {
+        if !evidence {
+            return None;
+        }
+        if crate::text::ONE_WORDS.contains(&w) {
+            return Some(1);
+        }
+        EVIDENCE_NUMBER_WORDS.iter().find(|(word, _)| *word == w).map(|&(_, v)| v)
+    })
+}
 
 /// Phone numbers: 8 or more digits with separators, starting with `+`, `(` or `0`, or 9 or more
 /// digits without decimal marks. Returns (byte range, digits).
@@ -500,11 +430,7 @@ pub(super) fn located_facts(text: &str, evidence: bool) -> (Vec<Located>, String
         }
     }
     for w in lower_words(&blanked, &[]) {
-        let hit = NUMBER_WORDS
-            .iter()
-            .chain(if evidence { EVIDENCE_NUMBER_WORDS } else { &[] })
-            .find(|(word, _)| *word == w);
-        if let Some((_, v)) = hit {
+        if let Some(v) = word_value(&w, evidence) {
             facts.push((Fact::Number(vec![v.to_string()]), None));
         }
     }

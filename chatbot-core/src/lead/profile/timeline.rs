@@ -9,64 +9,16 @@ use regex::{Captures, Regex};
 
 use crate::text::built_in_regex;
 
-const NUM_WORDS: &[(&str, u32)] = &[
-    ("one", 1),
-    ("two", 2),
-    ("three", 3),
-    ("four", 4),
-    ("five", 5),
-    ("six", 6),
-    ("seven", 7),
-    ("eight", 8),
-    ("nine", 9),
-    ("ten", 10),
-    ("twelve", 12),
-    ("een", 1),
-    ("één", 1),
-    ("twee", 2),
-    ("drie", 3),
-    ("vier", 4),
-    ("vijf", 5),
-    ("zes", 6),
-    ("zeven", 7),
-    ("acht", 8),
-    ("negen", 9),
-    ("tien", 10),
-    ("twaalf", 12),
-    ("ein", 1),
-    ("eine", 1),
-    ("einem", 1),
-    ("einer", 1),
-    ("zwei", 2),
-    ("drei", 3),
-    ("fünf", 5),
-    ("sechs", 6),
-    ("sieben", 7),
-    ("neun", 9),
-    ("zehn", 10),
-    ("zwölf", 12),
-    ("un", 1),
-    ("une", 1),
-    ("deux", 2),
-    ("trois", 3),
-    ("quatre", 4),
-    ("cinq", 5),
-    ("sept", 7),
-    ("huit", 8),
-    ("neuf", 9),
-    ("dix", 10),
-    ("douze", 12),
-    ("a", 1),
-    ("an", 1),
-];
-
-/// A count written as digits or a word (en, nl, de, fr).
+/// A count written as digits or a word (en, de, nl, fr, es; "a week" counts as one).
 pub(super) fn count(word: &str) -> Option<u32> {
     let w = word.to_lowercase();
     if let Ok(n) = w.parse::<u32>() {
         return Some(n);
     }
-    NUM_WORDS.iter().find(|(k, _)| *k == w).map(|&(_, n)| n)
+    if crate::text::ONE_WORDS.contains(&w.as_str()) || w == "a" || w == "an" {
+        return Some(1);
+    }
+    crate::text::number_word(&w)
 }
 
 fn unit(word: &str) -> Option<&'static str> {
@@ -127,19 +79,20 @@ const NEXT: &str =
 const THIS: &str = r"this|dit|deze|dieses|diesen|diese|cette|cet|ce";
 const SEASONS: &str = r"spring|summer|autumn|fall|winter|voorjaar|lente|zomer|najaar|herfst|frühjahr|frühling|sommer|herbst|printemps|été|automne|hiver";
 const MONTH_NAMES: &str = r"january|february|march|april|may|june|july|august|september|october|november|december|januari|februari|maart|mei|juni|juli|augustus|oktober|januar|februar|märz|mai|dezember|jänner|janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|décembre";
-const NUMBER: &str = r"\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|twelve|a|an|een|één|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|twaalf|ein|eine|einem|einer|zwei|drei|fünf|sechs|sieben|neun|zehn|zwölf|un|une|deux|trois|quatre|cinq|sept|huit|neuf|dix|douze";
 const UNITS: &str = r"days?|weeks?|months?|years?|dag|dagen|week|weken|maand|maanden|jaar|tag|tagen|wochen?|monat|monaten|jahr|jahren|jours?|semaines?|mois|ans?|années?";
 
 type Normalise = fn(&Captures) -> Option<String>;
 
 static RULES: LazyLock<Vec<(Regex, Normalise)>> = LazyLock::new(|| {
+    // a count: digits, "a"/"an" or a number word (the table in `text`)
+    let number = format!(r"\d{{1,2}}|a|an|{}", crate::text::number_words_pattern());
     let rules: Vec<(String, Normalise)> = vec![
         (
             r"(?i)(?:^|\W)(asap|a\.s\.a\.p|as soon as possible|zo snel mogelijk|zo spoedig mogelijk|z\.s\.m|zsm|so schnell wie möglich|schnellstmöglich|baldmöglichst|so bald wie möglich|möglichst bald|dès que possible|au plus vite|le plus (?:vite|rapidement|tôt) possible|au plus tôt|per direct|per omgaand|ab sofort|sofort|umgehend|immediately|right away|tout de suite|immédiatement)(?:\W|$)".into(),
             |_| Some("asap".into()),
         ),
         (
-            format!(r"(?i)\b(?:within(?: the next)?|in the next|binnen(?: nu en)?|innerhalb(?: von| der nächsten)?|in den nächsten|d['’]ici|dans les(?: prochains)?|in|over|dans|sous)\s+({NUMBER})\s+(half\s+)?({UNITS})\b"),
+            format!(r"(?i)\b(?:within(?: the next)?|in the next|binnen(?: nu en)?|innerhalb(?: von| der nächsten)?|in den nächsten|d['’]ici|dans les(?: prochains)?|in|over|dans|sous)\s+({number})\s+(half\s+)?({UNITS})\b"),
             |c| {
                 let n = count(c.get(1)?.as_str())?;
                 let u = unit(c.get(3)?.as_str())?;

@@ -42,6 +42,7 @@ const MIGRATIONS: MigrationList = &[
     (10, "rate limits", include_str!("../../../migrations/postgres/0010_rate_limits.sql")),
     (11, "tenant notify", include_str!("../../../migrations/postgres/0011_tenant_notify.sql")),
     (12, "webhook recovery", include_str!("../../../migrations/postgres/0012_webhook_recovery.sql")),
+    (13, "curated notify", include_str!("../../../migrations/postgres/0013_curated_notify.sql")),
 ];
 
 mod tenants;
@@ -228,6 +229,11 @@ impl SqlBackend for PostgresStore {
 
     fn tenant_cache_state(&self) -> &'static str {
         if self.tenants.live() { "notified" } else { "bypassed" }
+    }
+
+    fn curated_version(&self, company_id: &str) -> Option<u64> {
+        self.tenants.start(&self.pool);
+        self.tenants.curated_version(company_id)
     }
 
     fn tenant_changed(&self, company_id: &str) {

@@ -9,12 +9,17 @@
 //! to the database until heartbeats arrive again; notifications missed meanwhile cannot leave
 //! anything stale.
 //!
+//! Curated answers ride on the same channel: their trigger (migration 0013) sends
+//! `curated:<company id>`, and [`TenantCache::curated_version`] tells the engine's curated cache
+//! when a company's answers changed.
+//!
 //! A read that raced with a change (loaded before the commit, finished after its notification)
 //! must not be cached: reads note the invalidation epoch before loading and cache only if no
 //! invalidation happened since.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::PgListener;
@@ -23,8 +28,11 @@ use tracing::{debug, warn};
 use crate::cache::GenCache;
 use crate::store::sql::Tenant;
 
-/// The notification channel of tenant changes (payload: the company id; empty: a heartbeat).
+/// The notification channel of tenant changes (payload: the company id; empty: a heartbeat;
+/// [`CURATED_PREFIX`] and the company id: its curated answers changed).
 pub(crate) const CHANNEL: &str = "chatbot_tenant";
+/// The payload prefix of a curated-answer change (company ids cannot contain ':').
+const CURATED_PREFIX: &str = "curated:";
 /// How often each instance checks its notification connection.
 pub(crate) const HEARTBEAT: Duration = Duration::from_secs(1);
 /// The cache is bypassed when no heartbeat came back for this long.
@@ -43,6 +51,12 @@ pub(crate) struct TenantCache {
     /// Milliseconds after `origin` when the last heartbeat came back (0: never).
     last_beat_ms: AtomicU64,
     origin: Instant,
+    /// Per company, the number of the last curated-answer change heard of (from
+    /// `curated_seq`); companies not listed have not changed since the last reset.
+    curated: Mutex<HashMap<String, u64>>,
+    curated_seq: AtomicU64,
+    /// Bumped whenever the listener's connection was lost (every version changes then).
+    resets: AtomicU64,
 }
 
 impl Default for TenantCache {
@@ -53,6 +67,9 @@ impl Default for TenantCache {
             started: AtomicBool::new(false),
             last_beat_ms: AtomicU64::new(0),
             origin: Instant::now(),
+            curated: Mutex::default(),
+            curated_seq: AtomicU64::new(0),
+            resets: AtomicU64::new(0),
         }
     }
 }
@@ -100,6 +117,31 @@ impl TenantCache {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.last_beat_ms.store(0, Ordering::Release);
         self.entries.clear();
+        self.resets.fetch_add(1, Ordering::AcqRel);
+        self.curated.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+    }
+
+    /// A company's curated answers changed (told by a notification, or written here).
+    pub(crate) fn curated_changed(&self, company_id: &str) {
+        let n = self.curated_seq.fetch_add(1, Ordering::AcqRel) + 1;
+        self.curated
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(company_id.to_string(), n);
+    }
+
+    /// A number that changes with every change of the company's curated answers, by any
+    /// writer, while the notification connection works; `None` when it does not (changes may go
+    /// unheard).
+    pub(crate) fn curated_version(&self, company_id: &str) -> Option<u64> {
+        if !self.live() {
+            return None;
+        }
+        let resets = self.resets.load(Ordering::Acquire);
+        let last =
+            self.curated.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(company_id).copied();
+        // Distinct for every (reset, change) pair: changes fill the low 40 bits.
+        Some((resets << 40) ^ last.unwrap_or(0))
     }
 
     /// Start the listener and the heartbeat once (on the first tenant read of this store).
@@ -143,7 +185,10 @@ async fn listen(cache: Weak<TenantCache>, pool: sqlx::PgPool) {
                 Ok(Some(n)) if n.payload().is_empty() => {
                     c.last_beat_ms.store(c.elapsed_ms(), Ordering::Release)
                 }
-                Ok(Some(n)) => c.invalidate(n.payload()),
+                Ok(Some(n)) => match n.payload().strip_prefix(CURATED_PREFIX) {
+                    Some(company) => c.curated_changed(company),
+                    None => c.invalidate(n.payload()),
+                },
                 Ok(None) => {
                     // Lost and re-established: whatever changed meanwhile is unknown.
                     debug!("tenant change listener reconnected; cache emptied");

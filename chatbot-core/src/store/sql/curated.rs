@@ -54,6 +54,10 @@ fn insert(a: &CuratedAnswer) -> Result<Write<'_>> {
 
 #[async_trait]
 impl<B: SqlBackend> CuratedStore for B {
+    fn curated_version(&self, company_id: &str) -> Option<u64> {
+        SqlBackend::curated_version(self, company_id)
+    }
+
     async fn insert_curated(&self, answers: &[CuratedAnswer]) -> Result<()> {
         let Some((first, rest)) = answers.split_first() else {
             return Ok(());

@@ -245,6 +245,10 @@ pub(crate) trait SqlBackend: Send + Sync + 'static {
     fn tenant_changed(&self, _company_id: &str) {}
     /// See [`crate::store::StoreAdmin::settings_cache`].
     fn tenant_cache_state(&self) -> &'static str;
+    /// See [`crate::store::CuratedStore::curated_version`].
+    fn curated_version(&self, _company_id: &str) -> Option<u64> {
+        None
+    }
     /// Append to a session's conversation; rows changed (0: no such conversation).
     async fn append(&self, company_id: &str, session_id: &str, messages: &[Message]) -> Result<u64>;
     /// [`SqlBackend::append`] and the turn record's upsert in one write (the record only when

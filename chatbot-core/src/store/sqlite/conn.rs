@@ -30,6 +30,7 @@ pub(crate) const MIGRATIONS: MigrationList = &[
     (10, "rate limits", include_str!("../../../migrations/sqlite/0010_rate_limits.sql")),
     (11, "tenant notify", include_str!("../../../migrations/sqlite/0011_tenant_notify.sql")),
     (12, "webhook recovery", include_str!("../../../migrations/sqlite/0012_webhook_recovery.sql")),
+    (13, "curated notify", include_str!("../../../migrations/sqlite/0013_curated_notify.sql")),
 ];
 
 /// A timestamp as fixed-width RFC 3339 UTC text with microseconds (SQLite's representation:
