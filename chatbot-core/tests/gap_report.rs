@@ -295,6 +295,59 @@ async fn the_dense_embedder_groups_when_one_is_configured() {
     assert_eq!(r.groups[0].examples, [LOYALTY_2, LOYALTY_1]);
 }
 
+/// [`Concepts`], noting every text it is asked to embed.
+#[derive(Default)]
+struct Noted(std::sync::Mutex<Vec<String>>);
+
+impl Noted {
+    fn times(&self, text: &str) -> usize {
+        self.0.lock().unwrap().iter().filter(|t| *t == text).count()
+    }
+}
+
+#[async_trait]
+impl Embedder for Noted {
+    fn model(&self) -> &str {
+        Concepts.model()
+    }
+    fn dimension(&self) -> usize {
+        Concepts.dimension()
+    }
+    fn max_batch(&self) -> usize {
+        Concepts.max_batch()
+    }
+    async fn embed(&self, texts: &[String]) -> chatbot_core::Result<Vec<Vec<f32>>> {
+        self.0.lock().unwrap().extend(texts.iter().cloned());
+        Concepts.embed(texts).await
+    }
+}
+
+#[tokio::test]
+async fn a_question_is_embedded_once_for_its_turn_and_every_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let noted = Arc::new(Noted::default());
+    let bot = demo(offline(dir.path()).embedder(noted.clone())).await;
+    let op = bot.operator_context("123").await.unwrap();
+    let curated = chatbot_core::CuratedInput {
+        questions: vec!["Do you sell gift vouchers?".into()],
+        answer: "Yes, in the shop.".into(),
+        source: None,
+    };
+    bot.answers(&op).add(curated).await.unwrap();
+    let ctx = bot.public_context("123").await.unwrap();
+    // The curated answers and retrieval both need the question's vector: one embedding.
+    assert_ne!(ask(&bot, &ctx, LOYALTY_1).await.answered_by, AnsweredBy::Curated);
+    assert_eq!(noted.times(LOYALTY_1), 1);
+    // The gap report groups the recorded question by its vector: still the same one.
+    for _ in 0..2 {
+        assert_eq!(report(&bot).await.grouping, "dense");
+    }
+    assert_eq!(noted.times(LOYALTY_1), 1);
+    // Another visitor asking the same: no embedding either.
+    ask(&bot, &ctx, LOYALTY_1).await;
+    assert_eq!(noted.times(LOYALTY_1), 1);
+}
+
 #[cfg(feature = "local-embed")]
 #[tokio::test]
 async fn minilm_groups_paraphrases() {

@@ -82,6 +82,9 @@ struct Inner {
     corpus_stats: crate::rag::stats::StatsCache,
     /// Per-company curated questions as vectors (see [`curated`]).
     curated: GenCache<String, Arc<curated::CuratedIndex>>,
+    /// Recent question vectors of every company, each under its own key (see
+    /// `rag::question_cache`).
+    question_vectors: Arc<crate::rag::question_cache::QuestionVectors>,
     /// When this instance was built, and (seconds after that) when it last purged expired
     /// sessions (0: never).
     started: std::time::Instant,
@@ -152,6 +155,7 @@ impl Chatbot {
                 chunks: GenCache::new(CHUNK_CACHE_ENTRIES, CHUNK_CACHE_AGE),
                 corpus_stats: crate::rag::stats::StatsCache::new(),
                 curated: GenCache::new(curated::CURATED_CACHE_ENTRIES, curated::CURATED_CACHE_AGE),
+                question_vectors: Arc::default(),
                 started: std::time::Instant::now(),
                 last_session_purge: std::sync::atomic::AtomicU64::new(0),
                 visitor_tokens_issued: std::sync::atomic::AtomicU64::new(0),
@@ -207,6 +211,20 @@ impl Chatbot {
 
     fn embedder(&self) -> &Arc<dyn Embedder> {
         &self.inner.c.embedder
+    }
+
+    /// The embedder for a company's questions: a dense one answers that company's recent short
+    /// texts from memory (`rag::question_cache`).
+    fn question_embedder(&self, company_id: &str) -> Arc<dyn Embedder> {
+        let e = self.embedder();
+        if e.dimension() == 0 {
+            return e.clone();
+        }
+        Arc::new(crate::rag::question_cache::CompanyEmbedder::new(
+            e.clone(),
+            self.inner.question_vectors.clone(),
+            company_id,
+        ))
     }
 
     fn vectors(&self) -> &Arc<dyn VectorStore> {

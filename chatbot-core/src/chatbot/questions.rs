@@ -13,9 +13,8 @@ impl Chatbot {
     /// unweighted: a caller may weigh by its own questions with
     /// [`crate::rag::similar::question_stats`]).
     pub(crate) async fn question_space(&self, ctx: &TenantContext) -> QuestionSpace {
-        let e = self.embedder();
-        if e.dimension() > 0 {
-            return QuestionSpace::dense(e.clone());
+        if self.embedder().dimension() > 0 {
+            return QuestionSpace::dense(self.question_embedder(ctx.company_id()));
         }
         let stats = self
             .inner

@@ -148,7 +148,7 @@ impl Chatbot {
         if self.embedder().dimension() == 0 || !ctx.company().ai_config.hybrid_search() {
             return Ok(Vec::new());
         }
-        let v = crate::rag::embed_query(self.embedder().as_ref(), query).await?;
+        let v = crate::rag::embed_query(self.question_embedder(ctx.company_id()).as_ref(), query).await?;
         self.vectors().query(ctx.company_id(), &v, pool, None).await
     }
 }

@@ -14,6 +14,7 @@ pub mod local;
 pub mod minilm;
 pub mod offline;
 pub(crate) mod paraphrase;
+pub(crate) mod question_cache;
 pub(crate) mod similar;
 pub mod stats;
 
