@@ -33,6 +33,24 @@ async fn company(bot: &Chatbot, id: &str, per_ip: u32) {
     .unwrap();
 }
 
+/// Two instances on a fresh PostgreSQL schema of the test database (`None`: none configured).
+struct Pair {
+    a: Chatbot,
+    b: Chatbot,
+    url: String,
+    admin: sqlx::PgPool,
+    schema: String,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+async fn pg_pair() -> Option<Pair> {
+    let (url, admin, schema) = harness::pg_fresh_schema().await?;
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = bot(dirs.0.path(), &url).await;
+    let b = bot(dirs.1.path(), &url).await;
+    Some(Pair { a, b, url, admin, schema, _dirs: dirs })
+}
+
 /// Partner-chat requests from one address, alternating between `bots`: (answered, refused), and
 /// every refusal is a 429-kind error with a wait.
 async fn spread(bots: &[&Chatbot], company_id: &str, n: usize) -> (usize, usize) {
@@ -56,13 +74,10 @@ async fn spread(bots: &[&Chatbot], company_id: &str, n: usize) -> (usize, usize)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_instances_share_one_per_ip_limit() {
-    let Some((url, admin, schema)) = harness::pg_fresh_schema().await else {
+    let Some(Pair { a, b, admin, schema, _dirs, .. }) = pg_pair().await else {
         println!("skipped: {} not set", harness::PG_ENV);
         return;
     };
-    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a = bot(da.path(), &url).await;
-    let b = bot(db.path(), &url).await;
     company(&a, "lim", 6).await;
     // 6 per minute: a burst of 6 for the pair, not 6 each.
     assert_eq!(spread(&[&a, &b], "lim", 14).await, (6, 8));
@@ -213,13 +228,10 @@ async fn curated_notifications(
 async fn postgres_instances_see_curated_answers_changed_by_any_writer() {
     use chatbot_core::CuratedInput;
 
-    let Some((url, admin, schema)) = harness::pg_fresh_schema().await else {
+    let Some(Pair { a, b, url, admin, schema, _dirs }) = pg_pair().await else {
         println!("skipped: {} not set", harness::PG_ENV);
         return;
     };
-    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a = bot(da.path(), &url).await;
-    let b = bot(db.path(), &url).await;
     company(&a, "cur", 1000).await;
     let question = "Can I pay with a gift card?";
     // B answers without a curated answer and keeps the (empty) set in memory, once its
