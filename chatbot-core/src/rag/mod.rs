@@ -52,16 +52,25 @@ pub trait Embedder: Send + Sync + 'static {
 /// # Errors
 /// As [`Embedder::embed`]; [`crate::Error::Upstream`] when it returns no single vector.
 pub async fn embed_query(embedder: &dyn Embedder, query: &str) -> Result<Vec<f32>> {
-    let mut v = embedder.embed(&[query.to_string()]).await?;
-    if v.len() != 1 {
+    let mut v = embed_exact(embedder, &[query.to_string()]).await?;
+    Ok(v.remove(0))
+}
+
+/// [`Embedder::embed`], checked to return one vector per text.
+///
+/// # Errors
+/// As [`Embedder::embed`]; [`crate::Error::Upstream`] for any other number of vectors.
+pub(crate) async fn embed_exact(embedder: &dyn Embedder, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+    let v = embedder.embed(texts).await?;
+    if v.len() != texts.len() {
         return Err(crate::Error::Upstream {
             service: "embedder".into(),
-            message: format!("expected 1 vector, got {}", v.len()),
+            message: format!("expected {} vectors, got {}", texts.len(), v.len()),
             retryable: false,
             retry_after: None,
         });
     }
-    Ok(v.remove(0))
+    Ok(v)
 }
 
 /// Lexical statistics of a corpus: document frequency of every analysed term (BM25's IDF for

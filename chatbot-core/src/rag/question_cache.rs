@@ -13,7 +13,7 @@ use async_trait::async_trait;
 
 use super::Embedder;
 use crate::cache::GenCache;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Texts of at most this many bytes are kept (a question; chunks are around 1,000 characters).
 pub(crate) const MAX_CACHED_BYTES: usize = 300;
@@ -82,15 +82,7 @@ impl Embedder for CompanyEmbedder {
         let missing: Vec<usize> = (0..texts.len()).filter(|&i| out[i].is_none()).collect();
         if !missing.is_empty() {
             let asked: Vec<String> = missing.iter().map(|&i| texts[i].clone()).collect();
-            let vectors = self.inner.embed(&asked).await?;
-            if vectors.len() != asked.len() {
-                return Err(Error::Upstream {
-                    service: "embedder".into(),
-                    message: format!("expected {} vectors, got {}", asked.len(), vectors.len()),
-                    retryable: false,
-                    retry_after: None,
-                });
-            }
+            let vectors = super::embed_exact(self.inner.as_ref(), &asked).await?;
             for (&i, v) in missing.iter().zip(vectors) {
                 if cacheable(&texts[i]) && v.len() == self.dimension() {
                     self.cache.0.insert(self.key(&texts[i]), Arc::new(v.clone()));
@@ -187,7 +179,7 @@ mod tests {
             }
         }
         let cached = CompanyEmbedder::new(Arc::new(Short), Arc::default(), "a");
-        assert!(matches!(cached.embed(&strings(&["a", "b"])).await, Err(Error::Upstream { .. })));
+        assert!(matches!(cached.embed(&strings(&["a", "b"])).await, Err(crate::Error::Upstream { .. })));
         assert!(cached.cache.0.is_empty());
         // an empty batch asks for nothing
         assert_eq!(cached.embed(&[]).await.unwrap(), Vec::<Vec<f32>>::new());

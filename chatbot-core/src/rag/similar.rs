@@ -25,7 +25,7 @@ use super::Embedder;
 use super::bm25::{self, Terms};
 use super::paraphrase;
 use super::stats::CorpusStats;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// A question as a unit vector of one [`QuestionSpace`].
 #[derive(Debug, Clone, PartialEq)]
@@ -103,7 +103,7 @@ impl QuestionSpace {
     /// The unit vectors of `texts`, in order.
     ///
     /// # Errors
-    /// The embedder's errors (dense); [`Error::Upstream`] when it returns the wrong number of
+    /// The embedder's errors (dense); [`crate::Error::Upstream`] when it returns the wrong number of
     /// vectors. The lexical space never fails.
     pub(crate) async fn vectors(&self, texts: &[String]) -> Result<Vec<QuestionVec>> {
         match &self.kind {
@@ -111,15 +111,7 @@ impl QuestionSpace {
             Kind::Dense(e) => {
                 let mut out = Vec::with_capacity(texts.len());
                 for batch in texts.chunks(e.max_batch().max(1)) {
-                    let vs = e.embed(batch).await?;
-                    if vs.len() != batch.len() {
-                        return Err(Error::Upstream {
-                            service: "embedder".into(),
-                            message: format!("expected {} vectors, got {}", batch.len(), vs.len()),
-                            retryable: false,
-                            retry_after: None,
-                        });
-                    }
+                    let vs = super::embed_exact(e.as_ref(), batch).await?;
                     for mut v in vs {
                         if v.iter().any(|x| !x.is_finite()) {
                             v.iter_mut().for_each(|x| *x = 0.0);

@@ -51,12 +51,13 @@ pub(crate) struct TenantCache {
     /// Milliseconds after `origin` when the last heartbeat came back (0: never).
     last_beat_ms: AtomicU64,
     origin: Instant,
-    /// Per company, the number of the last curated-answer change heard of (from
-    /// `curated_seq`); companies not listed have not changed since the last reset.
+    /// Per company, the number (from `curated_seq`) of the last curated-answer change heard of
+    /// since `curated_floor`.
     curated: Mutex<HashMap<String, u64>>,
     curated_seq: AtomicU64,
-    /// Bumped whenever the listener's connection was lost (every version changes then).
-    resets: AtomicU64,
+    /// The number taken when the listener's connection was last lost: every version is at least
+    /// this, so all of them changed then (changes may have gone unheard).
+    curated_floor: AtomicU64,
 }
 
 impl Default for TenantCache {
@@ -69,7 +70,7 @@ impl Default for TenantCache {
             origin: Instant::now(),
             curated: Mutex::default(),
             curated_seq: AtomicU64::new(0),
-            resets: AtomicU64::new(0),
+            curated_floor: AtomicU64::new(0),
         }
     }
 }
@@ -117,7 +118,8 @@ impl TenantCache {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.last_beat_ms.store(0, Ordering::Release);
         self.entries.clear();
-        self.resets.fetch_add(1, Ordering::AcqRel);
+        let floor = self.curated_seq.fetch_add(1, Ordering::AcqRel) + 1;
+        self.curated_floor.store(floor, Ordering::Release);
         self.curated.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
     }
 
@@ -137,11 +139,10 @@ impl TenantCache {
         if !self.live() {
             return None;
         }
-        let resets = self.resets.load(Ordering::Acquire);
+        let floor = self.curated_floor.load(Ordering::Acquire);
         let last =
             self.curated.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(company_id).copied();
-        // Distinct for every (reset, change) pair: changes fill the low 40 bits.
-        Some((resets << 40) ^ last.unwrap_or(0))
+        Some(last.unwrap_or(0).max(floor))
     }
 
     /// Start the listener and the heartbeat once (on the first tenant read of this store).
